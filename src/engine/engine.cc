@@ -1,0 +1,870 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace baton::engine {
+
+struct Engine::Job {
+  JobRecord rec;
+  uint32_t type_idx = 0;
+  uint64_t queue_seq = 0;  // FIFO order within a priority
+  int32_t ready_pos = -1;
+  std::array<int32_t, 2> timer_pos{-1, -1};
+  int64_t lease_persisted_ms = 0;  // the lease expiry the store last saw
+  bool dirty = false;
+  bool is_new = true;  // not yet handed to the store
+  bool in_finished = false;
+  std::vector<JobId> children;
+};
+
+bool Engine::JobLess::operator()(const Job* a, const Job* b) const {
+  if (a->rec.spec.priority != b->rec.spec.priority) {
+    return a->rec.spec.priority > b->rec.spec.priority;
+  }
+  return a->queue_seq < b->queue_seq;
+}
+
+int32_t& Engine::JobReadyPos::operator()(Job* j) const { return j->ready_pos; }
+int32_t& Engine::TimerPos::operator()(Timer& t) const { return t.job->timer_pos[t.slot]; }
+
+namespace {
+
+std::string Str(JobState s) { return std::string(JobStateName(s)); }
+std::string Num(uint64_t n) { return std::to_string(n); }
+
+bool ValidName(std::string_view s) {
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string KeyOf(const std::string& owner, const std::string& key) {
+  std::string k;
+  k.reserve(owner.size() + 1 + key.size());
+  k += owner;
+  k += '\0';
+  k += key;
+  return k;
+}
+
+Status TooLong(std::string_view field, size_t size, size_t max) {
+  return InvalidArgument(std::string(field) + ": must be at most " + Num(max) + " bytes, got " +
+                         Num(size));
+}
+
+}  // namespace
+
+Engine::Engine(EngineConfig config) : config_(std::move(config)), random_(config_.seed) {}
+Engine::~Engine() = default;
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+Status Engine::Validate(JobSpec& spec) const {
+  const EngineLimits& lim = config_.limits;
+  if (spec.type.empty()) return InvalidArgument("type: must not be empty");
+  if (spec.type.size() > lim.type_bytes_max) {
+    return TooLong("type", spec.type.size(), lim.type_bytes_max);
+  }
+  if (!ValidName(spec.type)) {
+    return InvalidArgument("type: may hold only letters, digits and _ - . : /, got \"" + spec.type +
+                           "\"");
+  }
+  if (spec.owner.empty()) return InvalidArgument("owner: must not be empty");
+  if (spec.owner.size() > lim.owner_bytes_max) {
+    return TooLong("owner", spec.owner.size(), lim.owner_bytes_max);
+  }
+  if (spec.payload.empty()) return InvalidArgument("payload: must be a JSON document, got nothing");
+  if (spec.payload.size() > lim.payload_bytes_max) {
+    return TooLong("payload", spec.payload.size(), lim.payload_bytes_max);
+  }
+  if (spec.priority < lim.priority_min || spec.priority > lim.priority_max) {
+    return InvalidArgument("priority: must be between " + std::to_string(lim.priority_min) +
+                           " and " + std::to_string(lim.priority_max) + ", got " +
+                           std::to_string(spec.priority));
+  }
+  if (spec.run_after_ms < 0) return InvalidArgument("run_after: must not be negative");
+  if (spec.run_by_ms < 0) return InvalidArgument("run_by: must not be negative");
+  if (spec.run_by_ms != 0) {
+    if (spec.run_by_ms <= now_ms_) {
+      return InvalidArgument("run_by: is in the past (" + std::to_string(spec.run_by_ms) +
+                             " <= now " + std::to_string(now_ms_) + ")");
+    }
+    if (spec.run_by_ms <= spec.run_after_ms) {
+      return InvalidArgument("run_by: must be later than run_after");
+    }
+  }
+  if (spec.timeout_ms == 0) spec.timeout_ms = config_.timeout_ms_default;
+  if (spec.timeout_ms < 0 || spec.timeout_ms > lim.timeout_ms_max) {
+    return InvalidArgument("timeout: must be between 1 and " + std::to_string(lim.timeout_ms_max) +
+                           " ms, got " + std::to_string(spec.timeout_ms));
+  }
+  if (spec.heartbeat_timeout_ms == 0) {
+    spec.heartbeat_timeout_ms = config_.heartbeat_timeout_ms_default;
+  }
+  if (spec.heartbeat_timeout_ms < 0 || spec.heartbeat_timeout_ms > lim.heartbeat_timeout_ms_max) {
+    return InvalidArgument("heartbeat_timeout: must be between 1 and " +
+                           std::to_string(lim.heartbeat_timeout_ms_max) + " ms, got " +
+                           std::to_string(spec.heartbeat_timeout_ms));
+  }
+  if (spec.attempts_max == 0) spec.attempts_max = config_.attempts_max_default;
+  if (spec.attempts_max > lim.attempts_max) {
+    return InvalidArgument("attempts_max: must be between 1 and " + Num(lim.attempts_max) +
+                           ", got " + Num(spec.attempts_max));
+  }
+  if (!spec.retry) spec.retry = config_.retry_default;
+  const RetryPolicy& r = *spec.retry;
+  if (r.delay_ms_initial < 0 || r.delay_ms_initial > lim.delay_ms_max) {
+    return InvalidArgument("retry.delay_initial: must be between 0 and " +
+                           std::to_string(lim.delay_ms_max) + " ms, got " +
+                           std::to_string(r.delay_ms_initial));
+  }
+  if (r.delay_ms_max < r.delay_ms_initial || r.delay_ms_max > lim.delay_ms_max) {
+    return InvalidArgument("retry.delay_max: must be between retry.delay_initial (" +
+                           std::to_string(r.delay_ms_initial) + ") and " +
+                           std::to_string(lim.delay_ms_max) + " ms, got " +
+                           std::to_string(r.delay_ms_max));
+  }
+  if (!(r.multiplier >= 1.0 && r.multiplier <= 100.0)) {
+    return InvalidArgument("retry.multiplier: must be between 1 and 100, got " +
+                           std::to_string(r.multiplier));
+  }
+  if (!(r.jitter >= 0.0 && r.jitter <= 1.0)) {
+    return InvalidArgument("retry.jitter: must be between 0 and 1, got " +
+                           std::to_string(r.jitter));
+  }
+  if ((r.retry_on & ~kRetryableOutcomes) != 0) {
+    return InvalidArgument("retry.retry_on: may name only error, timeout, lost and rejected");
+  }
+  if (spec.idempotency_key.size() > lim.idempotency_key_bytes_max) {
+    return TooLong("idempotency_key", spec.idempotency_key.size(), lim.idempotency_key_bytes_max);
+  }
+  if (spec.tags.size() > lim.tags_max) {
+    return InvalidArgument("tags: at most " + Num(lim.tags_max) + " tags, got " +
+                           Num(spec.tags.size()));
+  }
+  for (size_t i = 0; i < spec.tags.size(); ++i) {
+    const std::string& tag = spec.tags[i];
+    if (tag.empty() || tag.size() > lim.tag_bytes_max) {
+      return InvalidArgument("tags[" + Num(i) + "]: must be 1 to " + Num(lim.tag_bytes_max) +
+                             " bytes, got " + Num(tag.size()));
+    }
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bookkeeping helpers
+
+Engine::Job* Engine::FindJob(JobId id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second.get();
+}
+
+const JobRecord* Engine::Find(JobId id) const {
+  Job* job = FindJob(id);
+  return job ? &job->rec : nullptr;
+}
+
+uint32_t Engine::TypeIndex(const std::string& type) {
+  auto [it, inserted] = type_index_.try_emplace(type, static_cast<uint32_t>(types_.size()));
+  if (inserted) types_.push_back(TypeQueue{type, {}});
+  return it->second;
+}
+
+void Engine::MarkDirty(Job& job) {
+  if (!job.dirty) {
+    job.dirty = true;
+    dirty_.push_back(&job);
+  }
+}
+
+void Engine::EmitEvent(Job& job, EventKind kind, Outcome outcome, std::string_view message) {
+  const JobStatus& s = job.rec.status;
+  pending_.events.push_back(Event{++event_seq_last_, job.rec.id, now_ms_, kind, s.state,
+                                  s.attempt_id, outcome, s.progress, std::string(message)});
+}
+
+void Engine::SetState(Job& job, JobState state, Outcome outcome, std::string_view message) {
+  JobStatus& s = job.rec.status;
+  --state_counts_[static_cast<size_t>(s.state)];
+  ++state_counts_[static_cast<size_t>(state)];
+  s.state = state;
+  s.updated_ms = now_ms_;
+  if (outcome != Outcome::kNone) s.last_outcome = outcome;
+  MarkDirty(job);
+  EmitEvent(job, EventKind::kState, outcome, message);
+}
+
+void Engine::Enqueue(Job& job) {
+  job.queue_seq = ++queue_seq_;
+  types_[job.type_idx].ready.Push(&job);
+}
+
+void Engine::Unqueue(Job& job) {
+  if (job.ready_pos >= 0) types_[job.type_idx].ready.RemoveAt(static_cast<size_t>(job.ready_pos));
+}
+
+void Engine::ArmTimer(Job& job, TimerSlot slot, int64_t due_ms) {
+  DisarmTimer(job, slot);
+  timers_.Push(Timer{due_ms, &job, slot});
+}
+
+void Engine::DisarmTimer(Job& job, TimerSlot slot) {
+  if (job.timer_pos[slot] >= 0) timers_.RemoveAt(static_cast<size_t>(job.timer_pos[slot]));
+}
+
+int64_t Engine::NextTimerMs() const {
+  return timers_.empty() ? std::numeric_limits<int64_t>::max() : timers_.top().due_ms;
+}
+
+int64_t Engine::BackoffMs(const Job& job) {
+  const RetryPolicy& r = *job.rec.spec.retry;
+  const uint32_t n = std::max<uint32_t>(job.rec.status.attempts_used, 1);
+  double delay = static_cast<double>(r.delay_ms_initial) * std::pow(r.multiplier, n - 1);
+  delay = std::min(delay, static_cast<double>(r.delay_ms_max));
+  delay *= 1.0 - r.jitter * random_.Uniform();
+  return static_cast<int64_t>(delay);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attempts and transitions
+
+Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
+  JobStatus& s = job.rec.status;
+  const JobSpec& spec = job.rec.spec;
+  ++s.attempts_used;
+  ++s.attempts_started;
+  BATON_CHECK(s.attempts_used <= spec.attempts_max);
+  s.attempt_id = ++attempt_id_last_;
+  s.worker_id = worker_id;
+  s.attempt_started_ms = now_ms_;
+  s.lease_expires_ms = now_ms_ + spec.heartbeat_timeout_ms;
+  s.progress = 0;
+  s.progress_message.clear();
+  job.lease_persisted_ms = s.lease_expires_ms;
+  ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, now_ms_ + spec.timeout_ms));
+  SetState(job, JobState::kRunning, Outcome::kNone, worker_id);
+  return Assignment{job.rec.id,   s.attempt_id,    s.attempts_started,        spec.type,
+                    spec.payload, spec.timeout_ms, spec.heartbeat_timeout_ms, s.lease_expires_ms};
+}
+
+void Engine::EndAttempt(Job& job, Outcome outcome, std::string_view error) {
+  const JobStatus& s = job.rec.status;
+  pending_.attempts.push_back(AttemptRecord{s.attempt_id, job.rec.id, s.attempts_started,
+                                            s.worker_id, s.attempt_started_ms, now_ms_, outcome,
+                                            std::string(error)});
+  job.rec.status.last_outcome = outcome;
+}
+
+void Engine::StopRunningAttempt(Job& job, Outcome reason) {
+  const JobStatus& s = job.rec.status;
+  notices_.push_back(Notice{s.worker_id, job.rec.id, s.attempt_id, reason});
+}
+
+void Engine::RetryOrFail(Job& job, Outcome outcome, std::string_view message) {
+  JobStatus& s = job.rec.status;
+  const JobSpec& spec = job.rec.spec;
+  s.error = std::string(message);
+  const bool retried = (spec.retry->retry_on & OutcomeBit(outcome)) != 0;
+  if (retried && s.attempts_used < spec.attempts_max) {
+    s.ready_at_ms = now_ms_ + BackoffMs(job);
+    ArmTimer(job, kStateTimer, s.ready_at_ms);
+    SetState(job, JobState::kRetryWait, outcome, message);
+    return;
+  }
+  std::string why(message);
+  if (retried) {
+    why += " (attempts used up: " + Num(s.attempts_used) + " of " + Num(spec.attempts_max) + ")";
+  }
+  Finish(job, JobState::kFailed, outcome, why);
+}
+
+void Engine::SucceedOrWait(Job& job) {
+  JobStatus& s = job.rec.status;
+  s.error.clear();
+  if (s.children_done < s.children_total) {
+    DisarmTimer(job, kStateTimer);
+    SetState(job, JobState::kWaitingChildren, Outcome::kSucceeded,
+             "waiting for " + Num(s.children_total - s.children_done) + " sub-jobs");
+    return;
+  }
+  ResolveParent(job, Outcome::kSucceeded);
+}
+
+void Engine::ResolveParent(Job& job, Outcome outcome) {
+  const JobStatus& s = job.rec.status;
+  BATON_CHECK(s.children_done == s.children_total);
+  if (s.children_failed == 0) {
+    Finish(job, JobState::kSucceeded, outcome, "");
+  } else {
+    Finish(job, JobState::kFailed, outcome,
+           Num(s.children_failed) + " of " + Num(s.children_total) + " sub-jobs did not succeed");
+  }
+}
+
+void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view message) {
+  BATON_CHECK(IsTerminal(state));
+  // Only a rejected result takes a job out of a terminal state, and only out of succeeded.
+  BATON_CHECK(!IsTerminal(job.rec.status.state) || job.rec.status.state == JobState::kSucceeded);
+  JobStatus& s = job.rec.status;
+  Unqueue(job);
+  DisarmTimer(job, kStateTimer);
+  DisarmTimer(job, kDeadlineTimer);
+  s.finished_ms = now_ms_;
+  if (state != JobState::kSucceeded) s.error = std::string(message);
+  SetState(job, state, outcome, message);
+  if (!job.in_finished) {
+    job.in_finished = true;
+    finished_.push_back(job.rec.id);
+  }
+  // A parent that did not succeed takes its unfinished descendants with it.
+  if (state != JobState::kSucceeded) {
+    const std::string why = "parent job " + Num(job.rec.id) + " " + Str(state);
+    for (JobId child_id : job.children) {
+      Job* child = FindJob(child_id);
+      if (child == nullptr || IsTerminal(child->rec.status.state)) continue;
+      Outcome ended = Outcome::kNone;
+      if (child->rec.status.state == JobState::kRunning)
+        StopRunningAttempt(*child, Outcome::kCancelled);
+      if (child->rec.status.state == JobState::kRunning ||
+          child->rec.status.state == JobState::kSubmitted) {
+        EndAttempt(*child, Outcome::kCancelled, why);
+        ended = Outcome::kCancelled;
+      }
+      Finish(*child, JobState::kCancelled, ended, why);
+    }
+  }
+  if (job.rec.spec.parent_id != 0) {
+    if (Job* parent = FindJob(job.rec.spec.parent_id)) ChildFinished(*parent, job);
+  }
+}
+
+void Engine::ChildFinished(Job& parent, const Job& child) {
+  JobStatus& p = parent.rec.status;
+  ++p.children_done;
+  if (child.rec.status.state != JobState::kSucceeded) ++p.children_failed;
+  BATON_CHECK(p.children_done <= p.children_total);
+  MarkDirty(parent);
+  if (p.state != JobState::kWaitingChildren || p.children_done < p.children_total) return;
+  ResolveParent(parent, Outcome::kNone);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+Result<SubmitResult> Engine::Submit(JobSpec spec) {
+  BATON_RETURN_IF_ERROR(Validate(spec));
+  std::string map_key;
+  if (!spec.idempotency_key.empty()) {
+    map_key = KeyOf(spec.owner, spec.idempotency_key);
+    auto it = keys_.find(map_key);
+    if (it != keys_.end() && it->second.created_ms + config_.idempotency_ttl_ms > now_ms_) {
+      return SubmitResult{it->second.job_id, true};
+    }
+  }
+  Job* parent = nullptr;
+  if (spec.parent_id != 0) {
+    parent = FindJob(spec.parent_id);
+    if (parent == nullptr || parent->rec.spec.owner != spec.owner) {
+      return NotFound("parent_id: no active job " + Num(spec.parent_id) + " of this owner");
+    }
+    if (IsTerminal(parent->rec.status.state)) {
+      return FailedPrecondition("parent_id: job " + Num(spec.parent_id) + " has already " +
+                                Str(parent->rec.status.state) + "; sub-jobs need an active parent");
+    }
+    if (parent->rec.status.children_total >= config_.limits.children_max) {
+      return ResourceExhausted("parent_id: job " + Num(spec.parent_id) + " has " +
+                               Num(config_.limits.children_max) +
+                               " sub-jobs, the most a job may have (children_max)");
+    }
+  }
+
+  auto owned = std::make_unique<Job>();
+  Job& job = *owned;
+  job.rec.id = ++job_id_last_;
+  job.rec.created_ms = now_ms_;
+  job.rec.spec = std::move(spec);
+  job.type_idx = TypeIndex(job.rec.spec.type);
+  jobs_.emplace(job.rec.id, std::move(owned));
+  ++state_counts_[static_cast<size_t>(JobState::kPending)];
+
+  const JobSpec& s = job.rec.spec;
+  if (!map_key.empty()) {
+    keys_[map_key] = KeyEntry{job.rec.id, now_ms_};
+    key_order_.emplace_back(std::move(map_key), now_ms_);
+  }
+  if (parent != nullptr) {
+    parent->children.push_back(job.rec.id);
+    ++parent->rec.status.children_total;
+    MarkDirty(*parent);
+  }
+  if (s.run_after_ms > now_ms_) {
+    job.rec.status.ready_at_ms = s.run_after_ms;
+    ArmTimer(job, kStateTimer, s.run_after_ms);
+    SetState(job, JobState::kPending, Outcome::kNone, "");
+  } else {
+    Enqueue(job);
+    SetState(job, JobState::kQueued, Outcome::kNone, "");
+  }
+  if (s.run_by_ms != 0) ArmTimer(job, kDeadlineTimer, s.run_by_ms);
+  return SubmitResult{job.rec.id, false};
+}
+
+std::vector<Assignment> Engine::Dispatch(const DispatchRequest& request) {
+  std::vector<Assignment> out;
+  const uint32_t capacity = std::min(request.capacity, config_.limits.dispatch_batch_max);
+  if (capacity == 0) return out;
+  // The queues of the worker's types; at most a handful, so picking the best head is a scan.
+  std::vector<ReadyHeap*> queues;
+  queues.reserve(request.types.size());
+  for (const std::string& type : request.types) {
+    auto it = type_index_.find(type);
+    if (it != type_index_.end()) queues.push_back(&types_[it->second].ready);
+  }
+  std::sort(queues.begin(), queues.end());
+  queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
+  if (queues.empty()) return out;
+  out.reserve(capacity);
+
+  std::vector<Job*> skipped;  // declined by this worker: offered to it only if nothing else is
+  while (out.size() < capacity) {
+    ReadyHeap* best = nullptr;
+    for (ReadyHeap* q : queues) {
+      if (!q->empty() && (best == nullptr || JobLess{}(q->top(), best->top()))) best = q;
+    }
+    if (best == nullptr) break;
+    Job* job = best->Pop();
+    if (job->rec.status.declined_by == request.worker_id &&
+        skipped.size() < config_.limits.decline_skip_max) {
+      skipped.push_back(job);
+      continue;
+    }
+    out.push_back(StartAttempt(*job, request.worker_id));
+  }
+  for (Job* job : skipped) {
+    if (out.size() < capacity) {
+      out.push_back(StartAttempt(*job, request.worker_id));
+    } else {
+      types_[job->type_idx].ready.Push(job);  // keeps its place: queue_seq is unchanged
+    }
+  }
+  return out;
+}
+
+Result<Engine::Job*> Engine::FindForAttempt(const AttemptRef& ref, std::string_view command) {
+  Job* job = FindJob(ref.job_id);
+  if (job == nullptr) {
+    return NotFound("job " + Num(ref.job_id) + ": not found among active jobs; its " +
+                    std::string(command) + " was refused");
+  }
+  const JobStatus& s = job->rec.status;
+  if (s.attempt_id != ref.attempt_id || s.attempt_id == 0) {
+    return StaleAttempt("attempt " + Num(ref.attempt_id) + " is not the current attempt of job " +
+                        Num(ref.job_id) + " (current: " + Num(s.attempt_id) + "); its " +
+                        std::string(command) + " was refused");
+  }
+  if (s.state != JobState::kRunning) {
+    return StaleAttempt("attempt " + Num(ref.attempt_id) + " of job " + Num(ref.job_id) +
+                        " has already ended (the job is " + Str(s.state) + "); its " +
+                        std::string(command) + " was refused");
+  }
+  return job;
+}
+
+Status Engine::Heartbeat(const AttemptRef& ref) {
+  Result<Job*> found = FindForAttempt(ref, "heartbeat");
+  if (!found.ok()) return found.status();
+  Job& job = **found;
+  JobStatus& s = job.rec.status;
+  s.lease_expires_ms = now_ms_ + job.rec.spec.heartbeat_timeout_ms;
+  // The lease timer is re-armed lazily when it fires. The store hears of a renewal only when the
+  // lease moved by half a period, so heartbeats do not each cost a write; recovery may therefore
+  // see a lease up to half a period shorter than the real one.
+  if (s.lease_expires_ms - job.lease_persisted_ms >= job.rec.spec.heartbeat_timeout_ms / 2) {
+    job.lease_persisted_ms = s.lease_expires_ms;
+    s.updated_ms = now_ms_;
+    MarkDirty(job);
+  }
+  return Status::Ok();
+}
+
+Status Engine::Progress(const AttemptRef& ref, double fraction, std::string message) {
+  if (!(fraction >= 0.0 && fraction <= 1.0)) {
+    return InvalidArgument("progress: must be between 0 and 1, got " + std::to_string(fraction));
+  }
+  if (message.size() > config_.limits.message_bytes_max) {
+    return TooLong("message", message.size(), config_.limits.message_bytes_max);
+  }
+  Result<Job*> found = FindForAttempt(ref, "progress");
+  if (!found.ok()) return found.status();
+  Job& job = **found;
+  JobStatus& s = job.rec.status;
+  s.progress = fraction;
+  s.progress_message = std::move(message);
+  s.updated_ms = now_ms_;
+  MarkDirty(job);
+  EmitEvent(job, EventKind::kProgress, Outcome::kNone, s.progress_message);
+  return Status::Ok();
+}
+
+Status Engine::Complete(const AttemptRef& ref, Completion c) {
+  switch (c.outcome) {
+    case Outcome::kSucceeded:
+      if (c.result.empty()) return InvalidArgument("result: must be a JSON document, got nothing");
+      if (c.result.size() > config_.limits.result_bytes_max) {
+        return TooLong("result", c.result.size(), config_.limits.result_bytes_max);
+      }
+      break;
+    case Outcome::kError:
+      if (c.error.size() > config_.limits.error_bytes_max) {
+        return TooLong("error", c.error.size(), config_.limits.error_bytes_max);
+      }
+      if (c.error.empty()) c.error = "the attempt failed without a message";
+      break;
+    case Outcome::kDeclined:
+      break;
+    default:
+      return InvalidArgument("outcome: a worker reports succeeded, error or declined, got " +
+                             std::string(OutcomeName(c.outcome)));
+  }
+  Result<Job*> found = FindForAttempt(ref, "completion");
+  if (!found.ok()) return found.status();
+  Job& job = **found;
+  JobStatus& s = job.rec.status;
+  DisarmTimer(job, kStateTimer);
+
+  if (c.outcome == Outcome::kSucceeded) {
+    s.result = std::move(c.result);
+    if (job.rec.spec.verify) {
+      // The attempt stays open until the verdict.
+      SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
+      return Status::Ok();
+    }
+    EndAttempt(job, Outcome::kSucceeded, "");
+    SucceedOrWait(job);
+    return Status::Ok();
+  }
+  if (c.outcome == Outcome::kError) {
+    EndAttempt(job, Outcome::kError, c.error);
+    if (!c.retryable) {
+      Finish(job, JobState::kFailed, Outcome::kError, c.error + " (not retryable)");
+    } else {
+      RetryOrFail(job, Outcome::kError, c.error);
+    }
+    return Status::Ok();
+  }
+  // Declined: the attempt does not count, and the job goes back to the queue at once, unless this
+  // job was declined too often; then the decline counts as a retryable error so that it ends.
+  EndAttempt(job, Outcome::kDeclined, "");
+  ++s.declines;
+  s.declined_by = s.worker_id;
+  if (s.declines > config_.limits.declines_max) {
+    RetryOrFail(job, Outcome::kError,
+                "declined " + Num(s.declines) + " times (the limit is declines_max = " +
+                    Num(config_.limits.declines_max) + ")");
+    return Status::Ok();
+  }
+  --s.attempts_used;
+  Enqueue(job);
+  SetState(job, JobState::kQueued, Outcome::kDeclined, "declined by " + s.worker_id);
+  return Status::Ok();
+}
+
+Status Engine::Accept(JobId id) {
+  Job* job = FindJob(id);
+  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  if (job->rec.status.state != JobState::kSubmitted) {
+    return FailedPrecondition("job " + Num(id) + " is " + Str(job->rec.status.state) +
+                              "; only a submitted job (awaiting a verdict) can be accepted");
+  }
+  EndAttempt(*job, Outcome::kSucceeded, "");
+  SucceedOrWait(*job);
+  return Status::Ok();
+}
+
+Status Engine::Reject(JobId id, std::string reason) {
+  if (reason.size() > config_.limits.message_bytes_max) {
+    return TooLong("reason", reason.size(), config_.limits.message_bytes_max);
+  }
+  if (reason.empty()) reason = "the result was rejected";
+  Job* job = FindJob(id);
+  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  JobStatus& s = job->rec.status;
+  if (s.state == JobState::kSucceeded) {
+    if (job->rec.spec.parent_id != 0) {
+      return FailedPrecondition("job " + Num(id) + " is a sub-job of job " +
+                                Num(job->rec.spec.parent_id) +
+                                " and its result has been counted; reject the parent instead");
+    }
+    if (s.attempt_id == 0) {
+      return FailedPrecondition("job " + Num(id) +
+                                " has no attempt whose result could be rejected");
+    }
+    s.finished_ms = 0;
+  } else if (s.state != JobState::kSubmitted) {
+    return FailedPrecondition("job " + Num(id) + " is " + Str(s.state) +
+                              "; only a submitted or succeeded job can be rejected");
+  }
+  EndAttempt(*job, Outcome::kRejected, reason);
+  s.result.clear();
+  RetryOrFail(*job, Outcome::kRejected, reason);
+  return Status::Ok();
+}
+
+Status Engine::Cancel(JobId id, std::string reason) {
+  if (reason.size() > config_.limits.message_bytes_max) {
+    return TooLong("reason", reason.size(), config_.limits.message_bytes_max);
+  }
+  if (reason.empty()) reason = "cancelled";
+  Job* job = FindJob(id);
+  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  const JobState state = job->rec.status.state;
+  if (IsTerminal(state)) {
+    return FailedPrecondition("job " + Num(id) + " has already " + Str(state) +
+                              "; only a job that has not finished can be cancelled");
+  }
+  Outcome ended = Outcome::kNone;
+  if (state == JobState::kRunning) StopRunningAttempt(*job, Outcome::kCancelled);
+  if (state == JobState::kRunning || state == JobState::kSubmitted) {
+    EndAttempt(*job, Outcome::kCancelled, reason);
+    job->rec.status.result.clear();
+    ended = Outcome::kCancelled;
+  }
+  Finish(*job, JobState::kCancelled, ended, reason);
+  return Status::Ok();
+}
+
+Status Engine::Retry(JobId id) {
+  Job* job = FindJob(id);
+  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  JobStatus& s = job->rec.status;
+  if (s.state != JobState::kFailed && s.state != JobState::kCancelled) {
+    return FailedPrecondition("job " + Num(id) + " is " + Str(s.state) +
+                              "; only a failed or cancelled job can be retried");
+  }
+  const JobSpec& spec = job->rec.spec;
+  if (spec.run_by_ms != 0 && spec.run_by_ms <= now_ms_) {
+    return FailedPrecondition("job " + Num(id) + " is past its deadline (run_by " +
+                              std::to_string(spec.run_by_ms) + "); submit it anew");
+  }
+  if (spec.parent_id != 0) {
+    Job* parent = FindJob(spec.parent_id);
+    if (parent == nullptr || IsTerminal(parent->rec.status.state)) {
+      return FailedPrecondition("job " + Num(id) + " is a sub-job of job " + Num(spec.parent_id) +
+                                ", which has finished; retry the parent instead");
+    }
+    JobStatus& p = parent->rec.status;
+    --p.children_done;
+    --p.children_failed;  // the child did not succeed, so it was counted as failed
+    MarkDirty(*parent);
+  }
+  s.attempts_used = 0;
+  s.declines = 0;
+  s.declined_by.clear();
+  s.error.clear();
+  s.result.clear();
+  s.finished_ms = 0;
+  Enqueue(*job);
+  if (spec.run_by_ms != 0) ArmTimer(*job, kDeadlineTimer, spec.run_by_ms);
+  SetState(*job, JobState::kQueued, Outcome::kNone, "retried");
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+void Engine::Tick(int64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  while (!timers_.empty() && timers_.top().due_ms <= now_ms_) {
+    Timer t = timers_.Pop();
+    FireTimer(*t.job, t.slot);
+  }
+  ExpireKeys();
+}
+
+void Engine::FireTimer(Job& job, TimerSlot slot) {
+  JobStatus& s = job.rec.status;
+  const JobSpec& spec = job.rec.spec;
+  if (slot == kDeadlineTimer) {
+    BATON_CHECK(!IsTerminal(s.state));
+    const std::string why = "deadline passed (run_by " + std::to_string(spec.run_by_ms) + ")";
+    Outcome ended = Outcome::kNone;
+    if (s.state == JobState::kRunning) StopRunningAttempt(job, Outcome::kTimeout);
+    if (s.state == JobState::kRunning || s.state == JobState::kSubmitted) {
+      EndAttempt(job, Outcome::kTimeout, why);
+      ended = Outcome::kTimeout;
+    }
+    Finish(job, JobState::kFailed, ended, why);
+    return;
+  }
+  switch (s.state) {
+    case JobState::kPending:
+    case JobState::kRetryWait:
+      Enqueue(job);
+      SetState(job, JobState::kQueued, Outcome::kNone, "");
+      return;
+    case JobState::kRunning: {
+      const int64_t deadline_ms = s.attempt_started_ms + spec.timeout_ms;
+      if (now_ms_ >= deadline_ms) {
+        const std::string why =
+            "attempt ran longer than its timeout of " + std::to_string(spec.timeout_ms) + " ms";
+        StopRunningAttempt(job, Outcome::kTimeout);
+        EndAttempt(job, Outcome::kTimeout, why);
+        RetryOrFail(job, Outcome::kTimeout, why);
+      } else if (now_ms_ >= s.lease_expires_ms) {
+        const std::string why = "worker " + s.worker_id + " stopped heartbeating (lease of " +
+                                std::to_string(spec.heartbeat_timeout_ms) + " ms expired)";
+        StopRunningAttempt(job, Outcome::kLost);
+        EndAttempt(job, Outcome::kLost, why);
+        RetryOrFail(job, Outcome::kLost, why);
+      } else {
+        ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, deadline_ms));
+      }
+      return;
+    }
+    default:
+      // Every transition out of a timed state disarms its timer.
+      BATON_CHECK(false && "state timer fired in a state without one");
+  }
+}
+
+void Engine::ExpireKeys() {
+  while (!key_order_.empty() && key_order_.front().second + config_.idempotency_ttl_ms <= now_ms_) {
+    auto it = keys_.find(key_order_.front().first);
+    if (it != keys_.end() && it->second.created_ms == key_order_.front().second) keys_.erase(it);
+    key_order_.pop_front();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records, recovery, stats
+
+void Engine::TakeRecords(RecordBatch* out) {
+  for (Job* job : dirty_) {
+    job->dirty = false;
+    if (job->is_new) {
+      job->is_new = false;
+      out->inserts.push_back(job->rec);
+    } else {
+      out->updates.push_back(JobUpdate{job->rec.id, job->rec.status});
+    }
+  }
+  dirty_.clear();
+  auto append = [](auto& to, auto& from) {
+    if (to.empty()) {
+      to.swap(from);
+    } else {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+    }
+    from.clear();
+  };
+  append(out->attempts, pending_.attempts);
+  append(out->events, pending_.events);
+  EvictFinished();
+}
+
+void Engine::EvictFinished() {
+  while (finished_.size() > config_.finished_jobs_max) {
+    const JobId id = finished_.front();
+    finished_.pop_front();
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    Job& job = *it->second;
+    job.in_finished = false;
+    if (!IsTerminal(job.rec.status.state) || job.dirty) continue;
+    --state_counts_[static_cast<size_t>(job.rec.status.state)];
+    jobs_.erase(it);
+  }
+}
+
+void Engine::TakeNotices(std::vector<Notice>* out) {
+  out->insert(out->end(), std::make_move_iterator(notices_.begin()),
+              std::make_move_iterator(notices_.end()));
+  notices_.clear();
+}
+
+Status Engine::Restore(RecoveredState state) {
+  if (!jobs_.empty() || event_seq_last_ != 0 || job_id_last_ != 0) {
+    return FailedPrecondition("restore: the engine already holds state; restore a new engine");
+  }
+  job_id_last_ = state.job_id_max;
+  attempt_id_last_ = state.attempt_id_max;
+  event_seq_last_ = state.event_seq_max;
+  std::sort(state.jobs.begin(), state.jobs.end(),
+            [](const JobRecord& a, const JobRecord& b) { return a.id < b.id; });
+  for (JobRecord& rec : state.jobs) {
+    if (rec.id == 0 || rec.id > job_id_last_ || !rec.spec.retry ||
+        rec.status.attempt_id > attempt_id_last_) {
+      return DataLoss("restore: job " + Num(rec.id) + " is inconsistent with the stored ids");
+    }
+    auto owned = std::make_unique<Job>();
+    Job& job = *owned;
+    job.rec = std::move(rec);
+    job.is_new = false;
+    job.type_idx = TypeIndex(job.rec.spec.type);
+    job.lease_persisted_ms = job.rec.status.lease_expires_ms;
+    ++state_counts_[static_cast<size_t>(job.rec.status.state)];
+    const JobStatus& s = job.rec.status;
+    switch (s.state) {
+      case JobState::kPending:
+      case JobState::kRetryWait:
+        ArmTimer(job, kStateTimer, s.ready_at_ms);
+        break;
+      case JobState::kQueued:
+        Enqueue(job);
+        break;
+      case JobState::kRunning:
+        ArmTimer(job, kStateTimer,
+                 std::min(s.lease_expires_ms, s.attempt_started_ms + job.rec.spec.timeout_ms));
+        break;
+      case JobState::kSubmitted:
+      case JobState::kWaitingChildren:
+        break;
+      case JobState::kSucceeded:
+      case JobState::kFailed:
+      case JobState::kCancelled:
+        job.in_finished = true;
+        finished_.push_back(job.rec.id);
+        break;
+    }
+    if (!IsTerminal(s.state) && job.rec.spec.run_by_ms != 0) {
+      ArmTimer(job, kDeadlineTimer, job.rec.spec.run_by_ms);
+    }
+    const JobId id = job.rec.id;
+    jobs_.emplace(id, std::move(owned));
+  }
+  for (auto& [id, job] : jobs_) {
+    if (job->rec.spec.parent_id == 0) continue;
+    if (Job* parent = FindJob(job->rec.spec.parent_id)) parent->children.push_back(id);
+  }
+  for (auto& [id, job] : jobs_) std::sort(job->children.begin(), job->children.end());
+  std::sort(
+      state.keys.begin(), state.keys.end(),
+      [](const IdempotencyKey& a, const IdempotencyKey& b) { return a.created_ms < b.created_ms; });
+  for (const IdempotencyKey& k : state.keys) {
+    std::string map_key = KeyOf(k.owner, k.key);
+    keys_[map_key] = KeyEntry{k.job_id, k.created_ms};
+    key_order_.emplace_back(std::move(map_key), k.created_ms);
+  }
+  return Status::Ok();
+}
+
+EngineStats Engine::Stats() const {
+  EngineStats st;
+  st.jobs_by_state = state_counts_;
+  st.jobs_in_memory = jobs_.size();
+  st.idempotency_keys = keys_.size();
+  st.timers = timers_.size();
+  st.event_seq_last = event_seq_last_;
+  return st;
+}
+
+}  // namespace baton::engine

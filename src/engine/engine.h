@@ -1,0 +1,210 @@
+// Engine: Baton's state machine. It owns every active job (pending, queued, running, submitted,
+// waiting for children, waiting to retry) and a bounded cache of recently finished ones, the
+// ready queues, the timers (run_after, back-off, leases, attempt timeouts, deadlines) and the
+// idempotency keys.
+//
+// Pure and deterministic: commands and clock ticks in, decisions (return values, Notices) and
+// records (RecordBatch) out. No I/O, no threads, no wall clock: time advances only by Tick(), and
+// jitter comes from a seeded generator, so the same inputs give the same outputs.
+//
+// Durability is the caller's job: after commands, TakeRecords() yields the rows to commit, and the
+// caller must not let a reply or a pushed message leave before that commit.
+//
+// Thread rules: not thread-safe; one thread owns an Engine.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/random.h"
+#include "common/status.h"
+#include "engine/indexed_heap.h"
+#include "engine/types.h"
+
+namespace baton::engine {
+
+// Every limit the engine enforces. A command beyond a limit is refused with InvalidArgument or
+// ResourceExhausted naming the limit.
+struct EngineLimits {
+  size_t type_bytes_max = 128;
+  size_t owner_bytes_max = 128;
+  size_t payload_bytes_max = 1 << 20;
+  size_t result_bytes_max = 4 << 20;
+  size_t error_bytes_max = 16 << 10;
+  size_t message_bytes_max = 4 << 10;  // progress messages, cancel and reject reasons
+  size_t worker_id_bytes_max = 128;
+  size_t idempotency_key_bytes_max = 256;
+  size_t tags_max = 32;
+  size_t tag_bytes_max = 64;
+  int32_t priority_min = -1000;
+  int32_t priority_max = 1000;
+  uint32_t attempts_max = 100;  // the largest attempts_max a job may ask for
+  int64_t timeout_ms_max = 7LL * 24 * 3600 * 1000;
+  int64_t heartbeat_timeout_ms_max = 24LL * 3600 * 1000;
+  int64_t delay_ms_max = 7LL * 24 * 3600 * 1000;
+  uint32_t children_max = 100000;  // sub-jobs per parent
+  uint32_t dispatch_batch_max = 1000;
+  uint32_t decline_skip_max = 64;  // jobs a dispatch passes over because this worker declined them
+  uint32_t declines_max = 20;      // past this, a decline counts as a retryable error
+};
+
+struct EngineConfig {
+  int64_t timeout_ms_default = 3600 * 1000;
+  int64_t heartbeat_timeout_ms_default = 30 * 1000;
+  uint32_t attempts_max_default = 3;
+  RetryPolicy retry_default;
+  // How long an idempotency key names its job.
+  int64_t idempotency_ttl_ms = 24LL * 3600 * 1000;
+  // How many finished jobs stay in memory for commands (retry, reject) and clear errors; older
+  // ones live only in the store.
+  size_t finished_jobs_max = 10000;
+  uint64_t seed = 1;
+  EngineLimits limits;
+};
+
+struct EngineStats {
+  std::array<uint64_t, kJobStateCount> jobs_by_state{};
+  size_t jobs_in_memory = 0;
+  size_t idempotency_keys = 0;
+  size_t timers = 0;
+  EventSeq event_seq_last = 0;
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineConfig config = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Rebuilds the state from what the store recovered. Only on a new engine, before any command.
+  // Timers whose time passed while the process was down (expired leases among them) fire at the
+  // next Tick().
+  Status Restore(RecoveredState state);
+
+  // Advances the clock to `now_ms` (never backwards) and fires every timer that is due.
+  void Tick(int64_t now_ms);
+  int64_t now_ms() const { return now_ms_; }
+  // The time of the earliest timer, or INT64_MAX when there is none.
+  int64_t NextTimerMs() const;
+
+  // Fills defaults and checks every field of `spec`; the first violation names its field.
+  Status Validate(JobSpec& spec) const;
+  Result<SubmitResult> Submit(JobSpec spec);
+
+  // Hands the best ready jobs of the worker's types to it, up to its capacity.
+  std::vector<Assignment> Dispatch(const DispatchRequest& request);
+
+  Status Heartbeat(const AttemptRef& ref);
+  Status Progress(const AttemptRef& ref, double fraction, std::string message);
+  Status Complete(const AttemptRef& ref, Completion completion);
+
+  // Verdicts on a result. Accept: a submitted job succeeds. Reject: the attempt ends as rejected
+  // and the job retries after its back-off, or fails when its attempts are used up; a succeeded
+  // job without a parent can be rejected too.
+  Status Accept(JobId id);
+  Status Reject(JobId id, std::string reason);
+
+  // Ends a job that has not finished. A running attempt ends as cancelled and its worker gets a
+  // Notice; children are cancelled too.
+  Status Cancel(JobId id, std::string reason);
+
+  // Runs a failed or cancelled job again with a fresh attempt budget.
+  Status Retry(JobId id);
+
+  // The job, if it is active or recently finished. Valid until the next command.
+  const JobRecord* Find(JobId id) const;
+
+  // Moves the records of everything that changed since the last call into `out` (appending).
+  void TakeRecords(RecordBatch* out);
+  bool HasRecords() const { return !dirty_.empty() || !pending_.empty(); }
+
+  // Moves the messages the runtime must send to workers into `out` (appending).
+  void TakeNotices(std::vector<Notice>* out);
+
+  EngineStats Stats() const;
+  const EngineConfig& config() const { return config_; }
+
+ private:
+  struct Job;
+  struct JobLess {
+    bool operator()(const Job* a, const Job* b) const;
+  };
+  struct JobReadyPos {
+    int32_t& operator()(Job* j) const;
+  };
+  enum TimerSlot : uint8_t { kStateTimer = 0, kDeadlineTimer = 1 };
+  struct Timer {
+    int64_t due_ms;
+    Job* job;
+    TimerSlot slot;
+  };
+  struct TimerLess {
+    bool operator()(const Timer& a, const Timer& b) const { return a.due_ms < b.due_ms; }
+  };
+  struct TimerPos {
+    int32_t& operator()(Timer& t) const;
+  };
+  using ReadyHeap = IndexedHeap<Job*, JobLess, JobReadyPos>;
+  struct TypeQueue {
+    std::string name;
+    ReadyHeap ready;
+  };
+
+  Job* FindJob(JobId id) const;
+  Result<Job*> FindForAttempt(const AttemptRef& ref, std::string_view command);
+  uint32_t TypeIndex(const std::string& type);
+
+  void SetState(Job& job, JobState state, Outcome outcome, std::string_view message);
+  void MarkDirty(Job& job);
+  void EmitEvent(Job& job, EventKind kind, Outcome outcome, std::string_view message);
+  void Enqueue(Job& job);
+  void Unqueue(Job& job);
+  void ArmTimer(Job& job, TimerSlot slot, int64_t due_ms);
+  void DisarmTimer(Job& job, TimerSlot slot);
+  void FireTimer(Job& job, TimerSlot slot);
+  Assignment StartAttempt(Job& job, const std::string& worker_id);
+  void EndAttempt(Job& job, Outcome outcome, std::string_view error);
+  void StopRunningAttempt(Job& job, Outcome reason);
+  void RetryOrFail(Job& job, Outcome outcome, std::string_view message);
+  void SucceedOrWait(Job& job);
+  // Ends a job whose children have all finished: succeeded, or failed if any child did not.
+  void ResolveParent(Job& job, Outcome outcome);
+  void Finish(Job& job, JobState state, Outcome outcome, std::string_view message);
+  void ChildFinished(Job& parent, const Job& child);
+  int64_t BackoffMs(const Job& job);
+  void ExpireKeys();
+  void EvictFinished();
+
+  EngineConfig config_;
+  Random random_;
+  int64_t now_ms_ = 0;
+  JobId job_id_last_ = 0;
+  AttemptId attempt_id_last_ = 0;
+  EventSeq event_seq_last_ = 0;
+  uint64_t queue_seq_ = 0;
+
+  std::unordered_map<JobId, std::unique_ptr<Job>> jobs_;
+  std::unordered_map<std::string, uint32_t> type_index_;
+  std::vector<TypeQueue> types_;
+  IndexedHeap<Timer, TimerLess, TimerPos> timers_;
+  std::array<uint64_t, kJobStateCount> state_counts_{};
+
+  struct KeyEntry {
+    JobId job_id;
+    int64_t created_ms;
+  };
+  std::unordered_map<std::string, KeyEntry> keys_;         // owner '\0' key -> job
+  std::deque<std::pair<std::string, int64_t>> key_order_;  // (map key, created) in created order
+  std::deque<JobId> finished_;  // finished jobs, oldest first, for eviction
+
+  std::vector<Job*> dirty_;
+  RecordBatch pending_;  // attempts and events not yet taken
+  std::vector<Notice> notices_;
+};
+
+}  // namespace baton::engine

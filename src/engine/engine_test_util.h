@@ -1,0 +1,149 @@
+// Helpers for engine tests: a fixture with a simulated clock and shortcuts that drive a job into
+// each state. Test-only.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "engine/engine.h"
+
+namespace baton::engine::testing {
+
+inline constexpr int64_t kStartMs = 1'700'000'000'000;
+
+inline EngineConfig TestConfig() {
+  EngineConfig c;
+  c.timeout_ms_default = 60'000;
+  c.heartbeat_timeout_ms_default = 10'000;
+  c.attempts_max_default = 3;
+  c.retry_default = RetryPolicy{1000, 2.0, 8000, 0.0, kRetryableOutcomes};
+  c.seed = 7;
+  return c;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  explicit EngineTest(EngineConfig config = TestConfig()) : engine_(config) {
+    engine_.Tick(kStartMs);
+  }
+
+  static JobSpec Spec(std::string type = "t", std::string owner = "alice") {
+    JobSpec s;
+    s.type = std::move(type);
+    s.owner = std::move(owner);
+    s.payload = R"({"n":1})";
+    return s;
+  }
+
+  JobId Submit(JobSpec spec = Spec()) {
+    Result<SubmitResult> r = engine_.Submit(std::move(spec));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->job_id : 0;
+  }
+
+  std::vector<Assignment> Dispatch(const std::string& worker, std::vector<std::string> types,
+                                   uint32_t capacity) {
+    return engine_.Dispatch(DispatchRequest{worker, std::move(types), capacity});
+  }
+
+  // Dispatches exactly one job of type `type` to `worker` and returns its assignment.
+  Assignment DispatchOne(const std::string& worker = "w1", const std::string& type = "t") {
+    auto a = Dispatch(worker, {type}, 1);
+    EXPECT_EQ(a.size(), 1u);
+    return a.empty() ? Assignment{} : a.front();
+  }
+
+  static AttemptRef Ref(const Assignment& a) { return AttemptRef{a.job_id, a.attempt_id}; }
+  AttemptRef CurrentRef(JobId id) { return AttemptRef{id, Job(id).status.attempt_id}; }
+
+  static Completion Ok(std::string result = R"({"ok":true})") {
+    return Completion{Outcome::kSucceeded, std::move(result), "", true};
+  }
+  static Completion Error(std::string error = "boom", bool retryable = true) {
+    return Completion{Outcome::kError, "", std::move(error), retryable};
+  }
+  static Completion Decline() { return Completion{Outcome::kDeclined, "", "", true}; }
+
+  const JobRecord& Job(JobId id) {
+    const JobRecord* r = engine_.Find(id);
+    EXPECT_NE(r, nullptr) << "job " << id;
+    static const JobRecord kNone;
+    return r ? *r : kNone;
+  }
+  JobState State(JobId id) { return Job(id).status.state; }
+
+  void Advance(int64_t ms) { engine_.Tick(engine_.now_ms() + ms); }
+
+  RecordBatch Take() {
+    RecordBatch b;
+    engine_.TakeRecords(&b);
+    return b;
+  }
+  std::vector<Notice> Notices() {
+    std::vector<Notice> n;
+    engine_.TakeNotices(&n);
+    return n;
+  }
+
+  // Drives a new job into `state` and returns its id; pending records are taken.
+  JobId MakeJobIn(JobState state);
+
+  Engine engine_;
+};
+
+inline JobId EngineTest::MakeJobIn(JobState state) {
+  JobSpec spec = Spec();
+  JobId id = 0;
+  switch (state) {
+    case JobState::kPending:
+      spec.run_after_ms = engine_.now_ms() + 10'000;
+      id = Submit(spec);
+      break;
+    case JobState::kQueued:
+      id = Submit(spec);
+      break;
+    case JobState::kRunning:
+      id = Submit(spec);
+      DispatchOne();
+      break;
+    case JobState::kSubmitted:
+      spec.verify = true;
+      id = Submit(spec);
+      EXPECT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok()).ok());
+      break;
+    case JobState::kWaitingChildren: {
+      id = Submit(spec);
+      Assignment a = DispatchOne();
+      JobSpec child = Spec("child");
+      child.parent_id = id;
+      Submit(child);
+      EXPECT_TRUE(engine_.Complete(Ref(a), Ok()).ok());
+      break;
+    }
+    case JobState::kRetryWait:
+      id = Submit(spec);
+      EXPECT_TRUE(engine_.Complete(Ref(DispatchOne()), Error()).ok());
+      break;
+    case JobState::kSucceeded:
+      id = Submit(spec);
+      EXPECT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok()).ok());
+      break;
+    case JobState::kFailed:
+      spec.attempts_max = 1;
+      id = Submit(spec);
+      EXPECT_TRUE(engine_.Complete(Ref(DispatchOne()), Error()).ok());
+      break;
+    case JobState::kCancelled:
+      id = Submit(spec);
+      EXPECT_TRUE(engine_.Cancel(id, "").ok());
+      break;
+  }
+  EXPECT_EQ(State(id), state);
+  Take();
+  Notices();
+  return id;
+}
+
+}  // namespace baton::engine::testing

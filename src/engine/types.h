@@ -1,0 +1,252 @@
+// Value types of the engine: what a job is, what it asks for, what the engine hands out and what
+// it records. Everything here is a plain value that can be copied across threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace baton::engine {
+
+using JobId = uint64_t;
+using AttemptId = uint64_t;
+using EventSeq = uint64_t;
+
+// The lifecycle of a job (design.md, "Lifecycle"). The numeric values are stable: they never
+// leave the process (the store writes names), but tables in tests index by them.
+enum class JobState : uint8_t {
+  kPending,          // waiting for run_after
+  kQueued,           // ready; waiting for a worker with room
+  kRunning,          // an attempt holds a lease
+  kSubmitted,        // the attempt returned a result; waiting for the verifier's verdict
+  kWaitingChildren,  // the attempt succeeded; waiting for its sub-jobs
+  kRetryWait,        // an attempt failed; waiting out the back-off delay
+  kSucceeded,
+  kFailed,
+  kCancelled,
+};
+inline constexpr int kJobStateCount = 9;
+inline constexpr JobState kAllJobStates[kJobStateCount] = {
+    JobState::kPending,   JobState::kQueued,          JobState::kRunning,
+    JobState::kSubmitted, JobState::kWaitingChildren, JobState::kRetryWait,
+    JobState::kSucceeded, JobState::kFailed,          JobState::kCancelled};
+
+inline bool IsTerminal(JobState s) {
+  return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled;
+}
+std::string_view JobStateName(JobState s);
+std::optional<JobState> ParseJobState(std::string_view name);
+
+// How one attempt ended. kNone: not ended yet.
+enum class Outcome : uint8_t {
+  kNone,
+  kSucceeded,
+  kError,
+  kTimeout,   // ran longer than the job's timeout
+  kLost,      // the worker stopped renewing its lease
+  kDeclined,  // the worker handed the job back; does not use up an attempt
+  kRejected,  // a verifier (or the owner) refused the result
+  kCancelled,
+};
+std::string_view OutcomeName(Outcome o);
+std::optional<Outcome> ParseOutcome(std::string_view name);
+
+constexpr uint32_t OutcomeBit(Outcome o) { return 1u << static_cast<uint32_t>(o); }
+// The outcomes a retry policy may name.
+inline constexpr uint32_t kRetryableOutcomes =
+    OutcomeBit(Outcome::kError) | OutcomeBit(Outcome::kTimeout) | OutcomeBit(Outcome::kLost) |
+    OutcomeBit(Outcome::kRejected);
+
+// Back-off between attempts: delay = min(delay_ms_max, delay_ms_initial * multiplier^(n-1)) for
+// the n-th failed attempt, then jitter draws the actual delay uniformly from
+// [delay * (1 - jitter), delay].
+struct RetryPolicy {
+  int64_t delay_ms_initial = 1000;
+  double multiplier = 2.0;
+  int64_t delay_ms_max = 5 * 60 * 1000;
+  double jitter = 0.2;
+  uint32_t retry_on = kRetryableOutcomes;  // OutcomeBit()s of the outcomes that are retried
+
+  bool operator==(const RetryPolicy&) const = default;
+};
+
+// What a submitter asks for. Zero / empty optional fields take the engine's defaults at submit;
+// the stored spec always holds the concrete values. Immutable once the job exists.
+struct JobSpec {
+  std::string type;
+  std::string owner;
+  std::string payload = "{}";        // one JSON document; the API layer validates it
+  int32_t priority = 0;              // higher runs first; FIFO within a priority
+  int64_t run_after_ms = 0;          // not before this time (epoch ms); 0: now
+  int64_t run_by_ms = 0;             // deadline (epoch ms): fail if not finished by then; 0: none
+  int64_t timeout_ms = 0;            // per attempt
+  int64_t heartbeat_timeout_ms = 0;  // the lease: how long a worker may stay silent
+  uint32_t attempts_max = 0;
+  std::optional<RetryPolicy> retry;
+  std::string idempotency_key;  // per owner; a second submit returns the first job
+  std::vector<std::string> tags;
+  JobId parent_id = 0;
+  bool verify = false;  // a verdict (Accept / Reject) must follow the result
+
+  bool operator==(const JobSpec&) const = default;
+};
+
+// The changing part of a job.
+struct JobStatus {
+  JobState state = JobState::kPending;
+  uint32_t attempts_used = 0;     // attempts that count against attempts_max
+  uint32_t attempts_started = 0;  // every attempt, declined ones included
+  uint32_t declines = 0;
+  AttemptId attempt_id = 0;  // the current attempt, or the last one
+  std::string worker_id;     // the worker of attempt_id
+  int64_t attempt_started_ms = 0;
+  int64_t lease_expires_ms = 0;
+  int64_t ready_at_ms = 0;  // pending, retry_wait: when the job is queued again
+  int64_t updated_ms = 0;
+  int64_t finished_ms = 0;  // set in a terminal state
+  Outcome last_outcome = Outcome::kNone;
+  double progress = 0;  // 0..1 of the current attempt
+  std::string progress_message;
+  std::string result;       // JSON, once succeeded (or submitted for verification)
+  std::string error;        // why the last attempt or the job failed
+  std::string declined_by;  // the last worker that declined the job
+  uint32_t children_total = 0;
+  uint32_t children_done = 0;    // children in a terminal state
+  uint32_t children_failed = 0;  // of those, the ones that did not succeed
+
+  bool operator==(const JobStatus&) const = default;
+};
+
+// A whole job: what the store keeps and what recovery reads back.
+struct JobRecord {
+  JobId id = 0;
+  int64_t created_ms = 0;
+  JobSpec spec;
+  JobStatus status;
+
+  bool operator==(const JobRecord&) const = default;
+};
+
+struct JobUpdate {
+  JobId id = 0;
+  JobStatus status;
+};
+
+// One ended attempt.
+struct AttemptRecord {
+  AttemptId id = 0;
+  JobId job_id = 0;
+  uint32_t number = 0;  // 1-based, counting every attempt of the job
+  std::string worker_id;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+  Outcome outcome = Outcome::kNone;
+  std::string error;
+
+  bool operator==(const AttemptRecord&) const = default;
+};
+
+enum class EventKind : uint8_t { kState, kProgress };
+std::string_view EventKindName(EventKind k);
+std::optional<EventKind> ParseEventKind(std::string_view name);
+
+// One durable change with a global, gap-free sequence number.
+struct Event {
+  EventSeq seq = 0;
+  JobId job_id = 0;
+  int64_t at_ms = 0;
+  EventKind kind = EventKind::kState;
+  JobState state = JobState::kPending;  // the job's state after the change
+  AttemptId attempt_id = 0;
+  Outcome outcome = Outcome::kNone;  // how the attempt ended, when this change ended one
+  double progress = 0;
+  std::string message;  // the reason, the error, the worker, or the progress message
+
+  bool operator==(const Event&) const = default;
+};
+
+// Everything the store must make durable, in one transaction. Jobs appear at most once, as
+// their latest snapshot: changes made to a job while a commit was in flight coalesce.
+struct RecordBatch {
+  std::vector<JobRecord> inserts;
+  std::vector<JobUpdate> updates;
+  std::vector<AttemptRecord> attempts;  // insert, or replace the row with the same id
+  std::vector<Event> events;
+
+  bool empty() const {
+    return inserts.empty() && updates.empty() && attempts.empty() && events.empty();
+  }
+  size_t size() const { return inserts.size() + updates.size() + attempts.size() + events.size(); }
+  void clear() {
+    inserts.clear();
+    updates.clear();
+    attempts.clear();
+    events.clear();
+  }
+};
+
+// What recovery reads back from the store to rebuild the engine.
+struct IdempotencyKey {
+  std::string owner;
+  std::string key;
+  JobId job_id = 0;
+  int64_t created_ms = 0;
+};
+
+struct RecoveredState {
+  std::vector<JobRecord> jobs;  // every job that is not in a terminal state
+  std::vector<IdempotencyKey> keys;
+  JobId job_id_max = 0;
+  AttemptId attempt_id_max = 0;
+  EventSeq event_seq_max = 0;
+};
+
+// A job handed to a worker.
+struct Assignment {
+  JobId job_id = 0;
+  AttemptId attempt_id = 0;
+  uint32_t attempt = 0;  // the attempt's number, 1-based
+  std::string type;
+  std::string payload;
+  int64_t timeout_ms = 0;
+  int64_t heartbeat_timeout_ms = 0;
+  int64_t lease_expires_ms = 0;
+};
+
+// Names the attempt a worker speaks for. A command whose attempt is not the job's current one is
+// refused (fencing).
+struct AttemptRef {
+  JobId job_id = 0;
+  AttemptId attempt_id = 0;
+};
+
+// What a worker reports at the end of an attempt: kSucceeded, kError or kDeclined.
+struct Completion {
+  Outcome outcome = Outcome::kSucceeded;
+  std::string result = "null";  // JSON, with kSucceeded
+  std::string error;            // with kError
+  bool retryable = true;        // with kError: false fails the job at once
+};
+
+// Something the runtime must tell a worker: stop this attempt (cancelled, timed out, deadline).
+struct Notice {
+  std::string worker_id;
+  JobId job_id = 0;
+  AttemptId attempt_id = 0;
+  Outcome reason = Outcome::kCancelled;
+};
+
+struct SubmitResult {
+  JobId job_id = 0;
+  bool existed = false;  // the idempotency key named an earlier job; nothing new was created
+};
+
+struct DispatchRequest {
+  std::string worker_id;
+  std::vector<std::string> types;
+  uint32_t capacity = 0;  // how many attempts the worker can take now
+};
+
+}  // namespace baton::engine
