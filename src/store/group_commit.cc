@@ -1,0 +1,77 @@
+#include "store/group_commit.h"
+
+namespace baton::store {
+
+namespace {
+template <typename T>
+void AppendVector(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty()) {
+    to.swap(from);
+    return;
+  }
+  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  from.clear();
+}
+}  // namespace
+
+void AppendBatch(engine::RecordBatch& to, engine::RecordBatch&& from) {
+  AppendVector(to.inserts, from.inserts);
+  AppendVector(to.updates, from.updates);
+  AppendVector(to.attempts, from.attempts);
+  AppendVector(to.events, from.events);
+}
+
+GroupCommitter::GroupCommitter(Store* store) : store_(store), thread_([this] { Run(); }) {}
+
+GroupCommitter::~GroupCommitter() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void GroupCommitter::Commit(engine::RecordBatch batch, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    AppendBatch(pending_, std::move(batch));
+    pending_done_.push_back(std::move(done));
+    ++stats_.batches;
+  }
+  cv_.notify_one();
+}
+
+bool GroupCommitter::Busy() {
+  std::lock_guard lock(mu_);
+  return in_flight_ || !pending_done_.empty();
+}
+
+GroupCommitter::Stats GroupCommitter::stats() {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void GroupCommitter::Run() {
+  engine::RecordBatch batch;
+  std::vector<Done> done;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      in_flight_ = false;
+      cv_.wait(lock, [this] { return stop_ || !pending_done_.empty(); });
+      if (pending_done_.empty()) return;  // stopping, and nothing is left
+      batch.clear();
+      done.clear();
+      std::swap(batch, pending_);
+      std::swap(done, pending_done_);
+      in_flight_ = true;
+      ++stats_.transactions;
+      stats_.records += batch.size();
+    }
+    const Status status = store_->Apply(batch);
+    for (Done& d : done) d(status);
+  }
+}
+
+}  // namespace baton::store

@@ -1,0 +1,106 @@
+#include "store/group_commit.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "store/memory/memory_store.h"
+
+namespace baton::store {
+namespace {
+
+// A store whose Apply waits at a gate, so a test can hold a transaction in flight.
+class GatedStore final : public Store {
+ public:
+  Status Apply(const engine::RecordBatch& batch) override {
+    entered_.set_value_at_thread_exit_guard();
+    gate_.wait();
+    applied_batches.push_back(batch.events.size());
+    return inner.Apply(batch);
+  }
+  Result<engine::RecoveredState> Recover(int64_t t) override { return inner.Recover(t); }
+  Result<engine::JobRecord> GetJob(engine::JobId id) override { return inner.GetJob(id); }
+  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override {
+    return inner.ListAttempts(id);
+  }
+  Result<std::vector<engine::Event>> ListEvents(const EventQuery& q) override {
+    return inner.ListEvents(q);
+  }
+
+  struct Entered {
+    std::promise<void> p;
+    std::atomic<bool> set{false};
+    void set_value_at_thread_exit_guard() {
+      if (!set.exchange(true)) p.set_value();
+    }
+  } entered_;
+  std::shared_future<void> gate_;
+  MemoryStore inner;
+  std::vector<size_t> applied_batches;
+};
+
+engine::RecordBatch OneEvent(uint64_t seq) {
+  engine::RecordBatch b;
+  b.events.push_back(engine::Event{seq, 1, 0, engine::EventKind::kState, engine::JobState::kQueued,
+                                   0, engine::Outcome::kNone, 0, ""});
+  return b;
+}
+
+TEST(GroupCommitTest, EverythingThatArrivesDuringACommitRidesTheNextOne) {
+  GatedStore store;
+  std::promise<void> open_gate;
+  store.gate_ = open_gate.get_future().share();
+  std::vector<std::promise<Status>> results(11);
+  {
+    GroupCommitter committer(&store);
+    committer.Commit(OneEvent(1), [&](const Status& s) { results[0].set_value(s); });
+    store.entered_.p.get_future().wait();  // the first transaction is in flight
+    EXPECT_TRUE(committer.Busy());
+    for (uint64_t i = 1; i <= 10; ++i) {
+      committer.Commit(OneEvent(i + 1), [&, i](const Status& s) { results[i].set_value(s); });
+    }
+    open_gate.set_value();
+    for (auto& r : results) EXPECT_TRUE(r.get_future().get().ok());
+    EXPECT_EQ(committer.stats().transactions, 2u);
+    EXPECT_EQ(committer.stats().batches, 11u);
+  }
+  EXPECT_EQ(store.applied_batches, (std::vector<size_t>{1, 10}));
+  auto events = store.inner.ListEvents({0, 0, 100}).value();
+  ASSERT_EQ(events.size(), 11u);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
+}
+
+TEST(GroupCommitTest, CallbacksRunAfterTheCommitAndCarryItsFailure) {
+  MemoryStore store;
+  store.FailApplies(1, Unavailable("disk full"));
+  GroupCommitter committer(&store);
+  std::promise<Status> first, second;
+  committer.Commit(OneEvent(1), [&](const Status& s) { first.set_value(s); });
+  EXPECT_EQ(first.get_future().get(), Unavailable("disk full"));
+  committer.Commit(OneEvent(1), [&](const Status& s) {
+    // The commit has happened when the callback runs.
+    EXPECT_EQ(store.ListEvents({0, 0, 10}).value().size(), 1u);
+    second.set_value(s);
+  });
+  EXPECT_TRUE(second.get_future().get().ok());
+}
+
+TEST(GroupCommitTest, DestructorCommitsWhatWasHandedOver) {
+  MemoryStore store;
+  int done = 0;
+  {
+    GroupCommitter committer(&store);
+    for (uint64_t i = 1; i <= 100; ++i) {
+      committer.Commit(OneEvent(i), [&](const Status& s) {
+        EXPECT_TRUE(s.ok());
+        ++done;  // callbacks run on one thread, in order
+      });
+    }
+  }
+  EXPECT_EQ(done, 100);
+  EXPECT_EQ(store.ListEvents({0, 0, 1000}).value().size(), 100u);
+}
+
+}  // namespace
+}  // namespace baton::store

@@ -1,0 +1,82 @@
+#include "store/memory/memory_store.h"
+
+#include <algorithm>
+
+namespace baton::store {
+
+using engine::JobId;
+
+Status MemoryStore::Apply(const engine::RecordBatch& batch) {
+  if (fail_count_ > 0) {
+    --fail_count_;
+    return fail_status_;
+  }
+  // Check first, so that a refused batch changes nothing (as a rolled-back transaction).
+  for (const auto& r : batch.inserts) {
+    if (jobs_.contains(r.id)) return Internal("insert job " + std::to_string(r.id) + ": exists");
+  }
+  for (const auto& u : batch.updates) {
+    bool inserted_here = std::any_of(batch.inserts.begin(), batch.inserts.end(),
+                                     [&](const engine::JobRecord& r) { return r.id == u.id; });
+    if (!inserted_here && !jobs_.contains(u.id)) {
+      return Internal("update job " + std::to_string(u.id) + ": no such job");
+    }
+  }
+  for (const auto& e : batch.events) {
+    if (events_.contains(e.seq)) return Internal("event " + std::to_string(e.seq) + ": exists");
+  }
+  for (const auto& r : batch.inserts) jobs_[r.id] = r;
+  for (const auto& u : batch.updates) jobs_[u.id].status = u.status;
+  for (const auto& a : batch.attempts) attempts_[a.id] = a;
+  for (const auto& e : batch.events) events_[e.seq] = e;
+  ++applies_;
+  return Status::Ok();
+}
+
+Result<engine::RecoveredState> MemoryStore::Recover(int64_t keys_since_ms) {
+  engine::RecoveredState st;
+  for (const auto& [id, r] : jobs_) {
+    st.job_id_max = std::max(st.job_id_max, id);
+    if (!engine::IsTerminal(r.status.state)) {
+      st.jobs.push_back(r);
+      st.attempt_id_max = std::max(st.attempt_id_max, r.status.attempt_id);
+    }
+    if (!r.spec.idempotency_key.empty() && r.created_ms > keys_since_ms) {
+      st.keys.push_back({r.spec.owner, r.spec.idempotency_key, id, r.created_ms});
+    }
+  }
+  if (!attempts_.empty()) {
+    st.attempt_id_max = std::max(st.attempt_id_max, attempts_.rbegin()->first);
+  }
+  if (!events_.empty()) st.event_seq_max = events_.rbegin()->first;
+  return st;
+}
+
+Result<engine::JobRecord> MemoryStore::GetJob(JobId id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return NotFound("job " + std::to_string(id) + ": not found");
+  return it->second;
+}
+
+Result<std::vector<engine::AttemptRecord>> MemoryStore::ListAttempts(JobId id) {
+  std::vector<engine::AttemptRecord> out;
+  for (const auto& [aid, a] : attempts_) {
+    if (a.job_id == id) out.push_back(a);
+  }
+  return out;
+}
+
+Result<std::vector<engine::Event>> MemoryStore::ListEvents(const EventQuery& q) {
+  std::vector<engine::Event> out;
+  for (auto it = events_.upper_bound(q.after); it != events_.end() && out.size() < q.limit; ++it) {
+    if (q.job_id == 0 || it->second.job_id == q.job_id) out.push_back(it->second);
+  }
+  return out;
+}
+
+void MemoryStore::FailApplies(int count, Status status) {
+  fail_count_ = count;
+  fail_status_ = std::move(status);
+}
+
+}  // namespace baton::store

@@ -1,0 +1,34 @@
+// MemoryStore: a Store in plain maps, for tests and the simulation. It can be told to fail its
+// next commits, to test what happens when the disk says no. Thread rules: one thread at a time.
+#pragma once
+
+#include <map>
+
+#include "store/store.h"
+
+namespace baton::store {
+
+class MemoryStore final : public Store {
+ public:
+  Status Apply(const engine::RecordBatch& batch) override;
+  Result<engine::RecoveredState> Recover(int64_t keys_since_ms) override;
+  Result<engine::JobRecord> GetJob(engine::JobId id) override;
+  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override;
+  Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
+
+  // The next `count` calls of Apply fail with `status` and change nothing.
+  void FailApplies(int count, Status status);
+
+  size_t job_count() const { return jobs_.size(); }
+  size_t applies() const { return applies_; }
+
+ private:
+  std::map<engine::JobId, engine::JobRecord> jobs_;
+  std::map<engine::AttemptId, engine::AttemptRecord> attempts_;
+  std::map<engine::EventSeq, engine::Event> events_;
+  int fail_count_ = 0;
+  Status fail_status_;
+  size_t applies_ = 0;
+};
+
+}  // namespace baton::store

@@ -1,0 +1,635 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/json.h"
+
+namespace baton::store {
+
+using engine::AttemptRecord;
+using engine::Event;
+using engine::JobId;
+using engine::JobRecord;
+using engine::JobStatus;
+
+namespace {
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string m(what);
+  m += ": ";
+  m += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  m += " (sqlite code " + std::to_string(rc) + ")";
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
+      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY) {
+    return Unavailable(std::move(m));
+  }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return DataLoss(std::move(m));
+  return Internal(std::move(m));
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// clang-format off
+const std::vector<Migration> kMigrations = {
+  {1, "jobs, attempts, events", R"sql(
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  run_after_ms INTEGER NOT NULL,
+  run_by_ms INTEGER NOT NULL,
+  timeout_ms INTEGER NOT NULL,
+  heartbeat_timeout_ms INTEGER NOT NULL,
+  attempts_max INTEGER NOT NULL,
+  retry_delay_ms_initial INTEGER NOT NULL,
+  retry_multiplier REAL NOT NULL,
+  retry_delay_ms_max INTEGER NOT NULL,
+  retry_jitter REAL NOT NULL,
+  retry_on INTEGER NOT NULL,
+  idempotency_key TEXT,
+  tags TEXT NOT NULL,
+  parent_id INTEGER NOT NULL,
+  verify INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  attempts_used INTEGER NOT NULL,
+  attempts_started INTEGER NOT NULL,
+  declines INTEGER NOT NULL,
+  attempt_id INTEGER NOT NULL,
+  worker_id TEXT NOT NULL,
+  attempt_started_ms INTEGER NOT NULL,
+  lease_expires_ms INTEGER NOT NULL,
+  ready_at_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  last_outcome TEXT NOT NULL,
+  progress REAL NOT NULL,
+  progress_message TEXT NOT NULL,
+  result TEXT NOT NULL,
+  error TEXT NOT NULL,
+  declined_by TEXT NOT NULL,
+  children_total INTEGER NOT NULL,
+  children_done INTEGER NOT NULL,
+  children_failed INTEGER NOT NULL
+);
+CREATE INDEX jobs_idempotency ON jobs(created_ms) WHERE idempotency_key IS NOT NULL;
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  worker_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  error TEXT NOT NULL
+);
+CREATE INDEX attempts_job ON attempts(job_id);
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempt_id INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  progress REAL NOT NULL,
+  message TEXT NOT NULL
+);
+)sql"},
+};
+// clang-format on
+
+constexpr const char* kJobStaticColumns =
+    "id, type, owner, payload, priority, run_after_ms, run_by_ms, timeout_ms, "
+    "heartbeat_timeout_ms, attempts_max, retry_delay_ms_initial, retry_multiplier, "
+    "retry_delay_ms_max, retry_jitter, retry_on, idempotency_key, tags, parent_id, verify, "
+    "created_ms";
+constexpr int kJobStaticCount = 20;
+constexpr const char* kJobStatusColumns[] = {
+    "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
+    "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
+    "finished_ms", "last_outcome",       "progress",         "progress_message", "result",
+    "error",       "declined_by",        "children_total",   "children_done",    "children_failed"};
+constexpr int kJobStatusCount = 20;
+
+std::string JoinStatusColumns(const char* sep_fmt) {
+  std::string out;
+  for (int i = 0; i < kJobStatusCount; ++i) {
+    if (i) out += ", ";
+    out += kJobStatusColumns[i];
+    out += sep_fmt;
+  }
+  return out;
+}
+
+std::string Placeholders(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
+}  // namespace
+
+// A prepared statement, kept for the life of the store.
+class SqliteStore::Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  static Result<std::unique_ptr<Statement>> Make(sqlite3* db, const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db, rc, "prepare " + sql.substr(0, 60));
+    return std::make_unique<Statement>(db, stmt);
+  }
+
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+
+  // Runs a statement that returns no rows.
+  Status Run(std::string_view what) {
+    int rc = sqlite3_step(stmt_);
+    sqlite3_reset(stmt_);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, what);
+    return Status::Ok();
+  }
+  // Steps a query: true with a row, false at the end; an error ends it too.
+  Result<bool> Step(std::string_view what) {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    sqlite3_reset(stmt_);
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, rc, what);
+  }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+namespace {
+
+using Stmt = SqliteStore::Statement;
+
+// Binds the status columns starting at parameter `first`; returns the next free one.
+int BindStatus(Stmt& st, int first, const JobStatus& s, std::string_view outcome) {
+  int i = first;
+  st.Bind(i++, engine::JobStateName(s.state));
+  st.Bind(i++, static_cast<int64_t>(s.attempts_used));
+  st.Bind(i++, static_cast<int64_t>(s.attempts_started));
+  st.Bind(i++, static_cast<int64_t>(s.declines));
+  st.Bind(i++, static_cast<int64_t>(s.attempt_id));
+  st.Bind(i++, s.worker_id);
+  st.Bind(i++, s.attempt_started_ms);
+  st.Bind(i++, s.lease_expires_ms);
+  st.Bind(i++, s.ready_at_ms);
+  st.Bind(i++, s.updated_ms);
+  st.Bind(i++, s.finished_ms);
+  st.Bind(i++, outcome);
+  st.Bind(i++, s.progress);
+  st.Bind(i++, s.progress_message);
+  st.Bind(i++, s.result);
+  st.Bind(i++, s.error);
+  st.Bind(i++, s.declined_by);
+  st.Bind(i++, static_cast<int64_t>(s.children_total));
+  st.Bind(i++, static_cast<int64_t>(s.children_done));
+  st.Bind(i++, static_cast<int64_t>(s.children_failed));
+  return i;
+}
+
+// Reads a whole job row selected as "static columns, status columns".
+Result<JobRecord> ReadJob(Stmt& st) {
+  JobRecord r;
+  int c = 0;
+  r.id = static_cast<JobId>(st.Int(c++));
+  engine::JobSpec& spec = r.spec;
+  spec.type = st.Text(c++);
+  spec.owner = st.Text(c++);
+  spec.payload = st.Text(c++);
+  spec.priority = static_cast<int32_t>(st.Int(c++));
+  spec.run_after_ms = st.Int(c++);
+  spec.run_by_ms = st.Int(c++);
+  spec.timeout_ms = st.Int(c++);
+  spec.heartbeat_timeout_ms = st.Int(c++);
+  spec.attempts_max = static_cast<uint32_t>(st.Int(c++));
+  engine::RetryPolicy retry;
+  retry.delay_ms_initial = st.Int(c++);
+  retry.multiplier = st.Real(c++);
+  retry.delay_ms_max = st.Int(c++);
+  retry.jitter = st.Real(c++);
+  retry.retry_on = static_cast<uint32_t>(st.Int(c++));
+  spec.retry = retry;
+  spec.idempotency_key = st.IsNull(c) ? std::string() : st.Text(c);
+  ++c;
+  Result<std::vector<std::string>> tags = json::DecodeStringArray(st.Text(c++), "tags");
+  if (!tags.ok()) return DataLoss("job " + std::to_string(r.id) + ": " + tags.status().message());
+  spec.tags = std::move(*tags);
+  spec.parent_id = static_cast<JobId>(st.Int(c++));
+  spec.verify = st.Int(c++) != 0;
+  r.created_ms = st.Int(c++);
+
+  JobStatus& s = r.status;
+  std::string state = st.Text(c++);
+  auto parsed_state = engine::ParseJobState(state);
+  if (!parsed_state) return DataLoss("job " + std::to_string(r.id) + ": unknown state " + state);
+  s.state = *parsed_state;
+  s.attempts_used = static_cast<uint32_t>(st.Int(c++));
+  s.attempts_started = static_cast<uint32_t>(st.Int(c++));
+  s.declines = static_cast<uint32_t>(st.Int(c++));
+  s.attempt_id = static_cast<engine::AttemptId>(st.Int(c++));
+  s.worker_id = st.Text(c++);
+  s.attempt_started_ms = st.Int(c++);
+  s.lease_expires_ms = st.Int(c++);
+  s.ready_at_ms = st.Int(c++);
+  s.updated_ms = st.Int(c++);
+  s.finished_ms = st.Int(c++);
+  std::string outcome = st.Text(c++);
+  auto parsed_outcome = engine::ParseOutcome(outcome);
+  if (!parsed_outcome) {
+    return DataLoss("job " + std::to_string(r.id) + ": unknown outcome " + outcome);
+  }
+  s.last_outcome = *parsed_outcome;
+  s.progress = st.Real(c++);
+  s.progress_message = st.Text(c++);
+  s.result = st.Text(c++);
+  s.error = st.Text(c++);
+  s.declined_by = st.Text(c++);
+  s.children_total = static_cast<uint32_t>(st.Int(c++));
+  s.children_done = static_cast<uint32_t>(st.Int(c++));
+  s.children_failed = static_cast<uint32_t>(st.Int(c++));
+  return r;
+}
+
+std::string SelectJobSql(const char* where) {
+  return std::string("SELECT ") + kJobStaticColumns + ", " + JoinStatusColumns("") + " FROM jobs " +
+         where;
+}
+
+}  // namespace
+
+const std::vector<Migration>& SqliteMigrations() { return kMigrations; }
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+
+SqliteStore::~SqliteStore() {
+  insert_job_.reset();
+  update_job_.reset();
+  upsert_attempt_.reset();
+  insert_event_.reset();
+  begin_.reset();
+  commit_.reset();
+  rollback_.reset();
+  sqlite3_close_v2(db_);
+}
+
+Status SqliteStore::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string m = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    Status s = SqliteError(nullptr, rc, std::string("exec: ") + m);
+    return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       const SqliteOptions& options) {
+  const std::string sync = options.synchronous;
+  if (sync != "FULL" && sync != "NORMAL" && sync != "OFF" && sync != "EXTRA") {
+    return InvalidArgument("synchronous: must be FULL, NORMAL, EXTRA or OFF, got \"" + sync + "\"");
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(db, rc, "open " + path);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(db, 1);
+  const std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync +
+                              "; PRAGMA cache_size=-" + std::to_string(options.cache_size_kib) +
+                              "; PRAGMA temp_store=MEMORY;";
+  BATON_RETURN_IF_ERROR(store->Exec(pragmas.c_str()).WithContext("open " + path));
+  BATON_RETURN_IF_ERROR(store->Migrate().WithContext("migrate " + path));
+  BATON_RETURN_IF_ERROR(store->Prepare().WithContext("open " + path));
+  return store;
+}
+
+Status SqliteStore::Migrate() {
+  BATON_RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+           "name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"));
+  Result<int> current = SchemaVersion();
+  if (!current.ok()) return current.status();
+  const int latest = kMigrations.back().version;
+  if (*current > latest) {
+    return FailedPrecondition("the database has schema version " + std::to_string(*current) +
+                              ", newer than this baton knows (" + std::to_string(latest) +
+                              "); run a newer baton");
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= *current) continue;
+    BATON_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status s = Exec(m.sql);
+    if (s.ok()) {
+      Result<std::unique_ptr<Statement>> rec = Statement::Make(
+          db_, "INSERT INTO schema_migrations(version, name, applied_ms) VALUES (?, ?, ?)");
+      if (!rec.ok()) {
+        s = rec.status();
+      } else {
+        (*rec)->Bind(1, static_cast<int64_t>(m.version));
+        (*rec)->Bind(2, std::string_view(m.name));
+        (*rec)->Bind(3, NowMs());
+        s = (*rec)->Run("record migration");
+      }
+    }
+    if (s.ok()) s = Exec("COMMIT");
+    if (!s.ok()) {
+      (void)Exec("ROLLBACK");
+      return s.WithContext("migration " + std::to_string(m.version) + " (" + m.name + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<int> SqliteStore::SchemaVersion() {
+  Result<std::unique_ptr<Statement>> st =
+      Statement::Make(db_, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!st.ok()) return st.status();
+  Result<bool> row = (*st)->Step("schema version");
+  if (!row.ok()) return row.status();
+  int v = static_cast<int>((*st)->Int(0));
+  (*st)->Reset();
+  return v;
+}
+
+Status SqliteStore::Prepare() {
+  struct Item {
+    std::unique_ptr<Statement>* slot;
+    std::string sql;
+  };
+  const std::string update_sql = "UPDATE jobs SET " + JoinStatusColumns(" = ?") + " WHERE id = ?";
+  const Item items[] = {
+      {&insert_job_, std::string("INSERT INTO jobs (") + kJobStaticColumns + ", " +
+                         JoinStatusColumns("") + ") VALUES (" +
+                         Placeholders(kJobStaticCount + kJobStatusCount) + ")"},
+      {&update_job_, update_sql},
+      {&upsert_attempt_,
+       "INSERT INTO attempts (id, job_id, number, worker_id, started_ms, ended_ms, outcome, error) "
+       "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+       "ended_ms = excluded.ended_ms, outcome = excluded.outcome, error = excluded.error"},
+      {&insert_event_,
+       "INSERT INTO events (seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, "
+       "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+  };
+  for (const Item& item : items) {
+    Result<std::unique_ptr<Statement>> st = Statement::Make(db_, item.sql);
+    if (!st.ok()) return st.status();
+    *item.slot = std::move(*st);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::Apply(const engine::RecordBatch& batch) {
+  if (batch.empty()) return Status::Ok();
+  BATON_RETURN_IF_ERROR(begin_->Run("begin"));
+  auto body = [&]() -> Status {
+    for (const JobRecord& r : batch.inserts) {
+      Stmt& st = *insert_job_;
+      const engine::JobSpec& s = r.spec;
+      const engine::RetryPolicy& retry = *s.retry;
+      const std::string tags = json::EncodeStringArray(s.tags);
+      int i = 1;
+      st.Bind(i++, static_cast<int64_t>(r.id));
+      st.Bind(i++, s.type);
+      st.Bind(i++, s.owner);
+      st.Bind(i++, s.payload);
+      st.Bind(i++, static_cast<int64_t>(s.priority));
+      st.Bind(i++, s.run_after_ms);
+      st.Bind(i++, s.run_by_ms);
+      st.Bind(i++, s.timeout_ms);
+      st.Bind(i++, s.heartbeat_timeout_ms);
+      st.Bind(i++, static_cast<int64_t>(s.attempts_max));
+      st.Bind(i++, retry.delay_ms_initial);
+      st.Bind(i++, retry.multiplier);
+      st.Bind(i++, retry.delay_ms_max);
+      st.Bind(i++, retry.jitter);
+      st.Bind(i++, static_cast<int64_t>(retry.retry_on));
+      if (s.idempotency_key.empty()) {
+        st.BindNull(i++);
+      } else {
+        st.Bind(i++, s.idempotency_key);
+      }
+      st.Bind(i++, tags);
+      st.Bind(i++, static_cast<int64_t>(s.parent_id));
+      st.Bind(i++, static_cast<int64_t>(s.verify ? 1 : 0));
+      st.Bind(i++, r.created_ms);
+      BindStatus(st, i, r.status, engine::OutcomeName(r.status.last_outcome));
+      BATON_RETURN_IF_ERROR(st.Run("insert job " + std::to_string(r.id)));
+    }
+    for (const engine::JobUpdate& u : batch.updates) {
+      Stmt& st = *update_job_;
+      int i = BindStatus(st, 1, u.status, engine::OutcomeName(u.status.last_outcome));
+      st.Bind(i, static_cast<int64_t>(u.id));
+      BATON_RETURN_IF_ERROR(st.Run("update job " + std::to_string(u.id)));
+      if (sqlite3_changes(db_) != 1) {
+        return Internal("update job " + std::to_string(u.id) + ": no such job");
+      }
+    }
+    for (const AttemptRecord& a : batch.attempts) {
+      Stmt& st = *upsert_attempt_;
+      st.Bind(1, static_cast<int64_t>(a.id));
+      st.Bind(2, static_cast<int64_t>(a.job_id));
+      st.Bind(3, static_cast<int64_t>(a.number));
+      st.Bind(4, a.worker_id);
+      st.Bind(5, a.started_ms);
+      st.Bind(6, a.ended_ms);
+      st.Bind(7, engine::OutcomeName(a.outcome));
+      st.Bind(8, a.error);
+      BATON_RETURN_IF_ERROR(st.Run("upsert attempt " + std::to_string(a.id)));
+    }
+    for (const Event& e : batch.events) {
+      Stmt& st = *insert_event_;
+      st.Bind(1, static_cast<int64_t>(e.seq));
+      st.Bind(2, static_cast<int64_t>(e.job_id));
+      st.Bind(3, e.at_ms);
+      st.Bind(4, engine::EventKindName(e.kind));
+      st.Bind(5, engine::JobStateName(e.state));
+      st.Bind(6, static_cast<int64_t>(e.attempt_id));
+      st.Bind(7, engine::OutcomeName(e.outcome));
+      st.Bind(8, e.progress);
+      st.Bind(9, e.message);
+      BATON_RETURN_IF_ERROR(st.Run("insert event " + std::to_string(e.seq)));
+    }
+    return commit_->Run("commit");
+  };
+  Status s = body();
+  if (!s.ok()) {
+    // A failed COMMIT may have rolled back already; ROLLBACK then reports "no transaction".
+    if (!sqlite3_get_autocommit(db_)) (void)rollback_->Run("rollback");
+  }
+  return s;
+}
+
+Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
+  engine::RecoveredState out;
+  {
+    Result<std::unique_ptr<Statement>> st = Statement::Make(
+        db_, SelectJobSql("WHERE state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id"));
+    if (!st.ok()) return st.status();
+    for (;;) {
+      Result<bool> row = (*st)->Step("recover jobs");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Result<JobRecord> job = ReadJob(**st);
+      if (!job.ok()) return job.status();
+      out.attempt_id_max = std::max(out.attempt_id_max, job->status.attempt_id);
+      out.jobs.push_back(std::move(*job));
+    }
+  }
+  {
+    Result<std::unique_ptr<Statement>> st =
+        Statement::Make(db_,
+                        "SELECT owner, idempotency_key, id, created_ms FROM jobs "
+                        "WHERE idempotency_key IS NOT NULL AND created_ms > ?");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, keys_since_ms);
+    for (;;) {
+      Result<bool> row = (*st)->Step("recover idempotency keys");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.keys.push_back(engine::IdempotencyKey{(*st)->Text(0), (*st)->Text(1),
+                                                static_cast<JobId>((*st)->Int(2)), (*st)->Int(3)});
+    }
+  }
+  {
+    Result<std::unique_ptr<Statement>> st = Statement::Make(
+        db_,
+        "SELECT (SELECT coalesce(max(id), 0) FROM jobs), "
+        "(SELECT coalesce(max(id), 0) FROM attempts), (SELECT coalesce(max(seq), 0) FROM events)");
+    if (!st.ok()) return st.status();
+    Result<bool> row = (*st)->Step("recover ids");
+    if (!row.ok()) return row.status();
+    out.job_id_max = static_cast<JobId>((*st)->Int(0));
+    out.attempt_id_max =
+        std::max(out.attempt_id_max, static_cast<engine::AttemptId>((*st)->Int(1)));
+    out.event_seq_max = static_cast<engine::EventSeq>((*st)->Int(2));
+    (*st)->Reset();
+  }
+  return out;
+}
+
+Result<JobRecord> SqliteStore::GetJob(JobId id) {
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, SelectJobSql("WHERE id = ?"));
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(id));
+  Result<bool> row = (*st)->Step("get job");
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("job " + std::to_string(id) + ": not found");
+  Result<JobRecord> job = ReadJob(**st);
+  (*st)->Reset();
+  return job;
+}
+
+Result<std::vector<AttemptRecord>> SqliteStore::ListAttempts(JobId id) {
+  Result<std::unique_ptr<Statement>> st = Statement::Make(
+      db_,
+      "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error FROM attempts "
+      "WHERE job_id = ? ORDER BY id");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(id));
+  std::vector<AttemptRecord> out;
+  for (;;) {
+    Result<bool> row = (*st)->Step("list attempts");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Stmt& s = **st;
+    auto outcome = engine::ParseOutcome(s.Text(6));
+    if (!outcome) return DataLoss("attempt " + std::to_string(s.Int(0)) + ": unknown outcome");
+    out.push_back(AttemptRecord{static_cast<engine::AttemptId>(s.Int(0)),
+                                static_cast<JobId>(s.Int(1)), static_cast<uint32_t>(s.Int(2)),
+                                s.Text(3), s.Int(4), s.Int(5), *outcome, s.Text(7)});
+  }
+  return out;
+}
+
+Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
+  std::string sql =
+      "SELECT seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, message FROM events "
+      "WHERE seq > ?";
+  if (q.job_id != 0) sql += " AND job_id = ?";
+  sql += " ORDER BY seq LIMIT ?";
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, sql);
+  if (!st.ok()) return st.status();
+  int i = 1;
+  (*st)->Bind(i++, static_cast<int64_t>(q.after));
+  if (q.job_id != 0) (*st)->Bind(i++, static_cast<int64_t>(q.job_id));
+  (*st)->Bind(i++, static_cast<int64_t>(q.limit));
+  std::vector<Event> out;
+  for (;;) {
+    Result<bool> row = (*st)->Step("list events");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Stmt& s = **st;
+    auto kind = engine::ParseEventKind(s.Text(3));
+    auto state = engine::ParseJobState(s.Text(4));
+    auto outcome = engine::ParseOutcome(s.Text(6));
+    if (!kind || !state || !outcome) {
+      return DataLoss("event " + std::to_string(s.Int(0)) + ": unknown kind, state or outcome");
+    }
+    out.push_back(Event{static_cast<engine::EventSeq>(s.Int(0)), static_cast<JobId>(s.Int(1)),
+                        s.Int(2), *kind, *state, static_cast<engine::AttemptId>(s.Int(5)), *outcome,
+                        s.Real(7), s.Text(8)});
+  }
+  return out;
+}
+
+Status SqliteStore::IntegrityCheck() {
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, "PRAGMA integrity_check");
+  if (!st.ok()) return st.status();
+  Result<bool> row = (*st)->Step("integrity check");
+  if (!row.ok()) return row.status();
+  std::string verdict = *row ? (*st)->Text(0) : "no answer";
+  (*st)->Reset();
+  if (verdict != "ok") return DataLoss("integrity_check: " + verdict);
+  return Status::Ok();
+}
+
+}  // namespace baton::store

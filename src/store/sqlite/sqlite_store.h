@@ -1,0 +1,66 @@
+// SqliteStore: the embedded backend. One database file in WAL mode; every Apply is one
+// transaction made durable per `synchronous` (FULL by default: the commit has reached the disk
+// when Apply returns). Schema migrations are versioned and applied at Open.
+//
+// Thread rules: one thread at a time (the group committer). Open a second SqliteStore on the same
+// file for reads from another thread; WAL lets readers run beside the writer.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace baton::store {
+
+struct SqliteOptions {
+  // FULL: a commit is on disk before Apply returns (survives power loss). NORMAL: survives a crash
+  // of the process but may lose the last commits on power loss. OFF: for benchmarks only.
+  std::string synchronous = "FULL";
+  int busy_timeout_ms = 5000;
+  int cache_size_kib = 64 * 1024;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database at `path` and brings its schema up to date.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   const SqliteOptions& options = {});
+  ~SqliteStore() override;
+
+  Status Apply(const engine::RecordBatch& batch) override;
+  Result<engine::RecoveredState> Recover(int64_t keys_since_ms) override;
+  Result<engine::JobRecord> GetJob(engine::JobId id) override;
+  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override;
+  Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
+
+  // The schema version now in the file.
+  Result<int> SchemaVersion();
+  // Ok when PRAGMA integrity_check says "ok".
+  Status IntegrityCheck();
+
+  class Statement;
+
+ private:
+  explicit SqliteStore(sqlite3* db);
+  Status Migrate();
+  Status Prepare();
+  Status Exec(const char* sql);
+
+  sqlite3* db_;
+  std::unique_ptr<Statement> insert_job_, update_job_, upsert_attempt_, insert_event_;
+  std::unique_ptr<Statement> begin_, commit_, rollback_;
+};
+
+// The migrations, in order; exposed for the migration test.
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+const std::vector<Migration>& SqliteMigrations();
+
+}  // namespace baton::store

@@ -1,0 +1,84 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "store/store_test_util.h"
+
+namespace baton::store {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::TempDir("sqlite"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path() const { return dir_ + "/baton.db"; }
+  std::string dir_;
+};
+
+TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
+  {
+    auto store = SqliteStore::Open(Path());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    engine::RecordBatch b;
+    b.inserts.push_back(testing::FullJob(5));
+    ASSERT_TRUE((*store)->Apply(b).ok());
+  }
+  auto store = SqliteStore::Open(Path());
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->GetJob(5).value(), testing::FullJob(5));
+  EXPECT_TRUE((*store)->IntegrityCheck().ok());
+}
+
+TEST_F(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
+  {
+    auto store = SqliteStore::Open(Path());
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ((*store)->SchemaVersion().value(), SqliteMigrations().back().version);
+  }
+  auto again = SqliteStore::Open(Path());  // a second open must not re-run migration 1
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->SchemaVersion().value(), SqliteMigrations().back().version);
+}
+
+TEST_F(SqliteStoreTest, ANewerSchemaIsRefusedWithAClearMessage) {
+  { ASSERT_TRUE(SqliteStore::Open(Path()).ok()); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (999, 'future', 0)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = SqliteStore::Open(Path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(store.status().message().find("schema version 999"), std::string::npos)
+      << store.status().message();
+}
+
+TEST_F(SqliteStoreTest, BadOptionsAndPathsGetClearErrors) {
+  SqliteOptions bad;
+  bad.synchronous = "SOMETIMES";
+  auto s = SqliteStore::Open(Path(), bad);
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(),
+            "synchronous: must be FULL, NORMAL, EXTRA or OFF, got \"SOMETIMES\"");
+  auto missing = SqliteStore::Open(dir_ + "/no/such/dir/baton.db");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(missing.status().message().find("no/such/dir"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, UsesWalAndTheRequestedSynchronousMode) {
+  auto store = SqliteStore::Open(Path());
+  ASSERT_TRUE(store.ok());
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  ASSERT_TRUE((*store)->Apply(b).ok());
+  EXPECT_TRUE(std::filesystem::exists(Path() + "-wal"));
+}
+
+}  // namespace
+}  // namespace baton::store

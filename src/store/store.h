@@ -1,0 +1,47 @@
+// Store: where the engine's records become durable, and where recovery reads them back.
+//
+// One interface, several backends (memory for tests, SQLite embedded, PostgreSQL to come), all
+// held to one conformance suite (store_conformance_test.cc). The interface speaks in engine
+// values only; each backend owns its SQL and its schema migrations.
+//
+// Thread rules: a Store is used by one thread at a time (the group committer writes; readers
+// must not overlap with it unless the backend says otherwise).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/types.h"
+
+namespace baton::store {
+
+struct EventQuery {
+  engine::EventSeq after = 0;  // events with seq > after
+  engine::JobId job_id = 0;    // 0: every job
+  size_t limit = 1000;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Makes the whole batch durable in one transaction, or none of it. Within the batch, inserts
+  // come before updates, and each list applies in order; attempts replace rows with their id.
+  virtual Status Apply(const engine::RecordBatch& batch) = 0;
+
+  // What the engine needs to start again: every job not in a terminal state, the idempotency
+  // keys of jobs created after `keys_since_ms`, and the largest ids and sequence numbers used.
+  virtual Result<engine::RecoveredState> Recover(int64_t keys_since_ms) = 0;
+
+  // One job, whatever its state; NotFound if there is none.
+  virtual Result<engine::JobRecord> GetJob(engine::JobId id) = 0;
+
+  // The ended attempts of a job, oldest first.
+  virtual Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) = 0;
+
+  // Events in sequence order.
+  virtual Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) = 0;
+};
+
+}  // namespace baton::store

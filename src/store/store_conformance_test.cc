@@ -1,0 +1,275 @@
+// One suite, every backend: what any Store must do.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "engine/engine.h"
+#include "store/memory/memory_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store_test_util.h"
+
+namespace baton::store {
+namespace {
+
+using engine::AttemptRecord;
+using engine::Event;
+using engine::JobRecord;
+using engine::JobState;
+using engine::Outcome;
+
+struct Backend {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const std::string& dir)> open;
+};
+
+class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = testing::TempDir("conformance");
+    store_ = GetParam().open(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void MustApply(const engine::RecordBatch& b) {
+    Status s = store_->Apply(b);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, EveryFieldOfAJobRoundTrips) {
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  JobRecord plain = testing::FullJob(2);
+  plain.spec.idempotency_key.clear();
+  plain.spec.tags.clear();
+  b.inserts.push_back(plain);
+  MustApply(b);
+  Result<JobRecord> got = store_->GetJob(1);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, testing::FullJob(1));
+  EXPECT_EQ(store_->GetJob(2).value(), plain);
+  Result<JobRecord> missing = store_->GetJob(3);
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, UpdatesReplaceTheStatusOnly) {
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  MustApply(b);
+  engine::JobStatus s;
+  s.state = JobState::kSucceeded;
+  s.result = R"({"sum":3})";
+  s.finished_ms = 99;
+  s.last_outcome = Outcome::kSucceeded;
+  engine::RecordBatch u;
+  u.updates.push_back({1, s});
+  MustApply(u);
+  JobRecord want = testing::FullJob(1);
+  want.status = s;
+  EXPECT_EQ(store_->GetJob(1).value(), want);
+}
+
+TEST_P(StoreConformanceTest, InsertAndUpdateInOneBatchApplyInOrder) {
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  engine::JobStatus first, second;
+  first.state = JobState::kRunning;
+  second.state = JobState::kFailed;
+  second.error = "later wins";
+  b.updates.push_back({1, first});
+  b.updates.push_back({1, second});
+  MustApply(b);
+  EXPECT_EQ(store_->GetJob(1).value().status, second);
+}
+
+TEST_P(StoreConformanceTest, AttemptsAreReplacedByIdAndListedInOrder) {
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  b.attempts.push_back(AttemptRecord{7, 1, 1, "w1", 10, 20, Outcome::kError, "boom"});
+  b.attempts.push_back(AttemptRecord{9, 1, 2, "w2", 30, 40, Outcome::kSucceeded, ""});
+  b.attempts.push_back(AttemptRecord{8, 5, 1, "w1", 10, 20, Outcome::kLost, "gone"});
+  MustApply(b);
+  engine::RecordBatch again;
+  again.attempts.push_back(AttemptRecord{9, 1, 2, "w2", 30, 50, Outcome::kRejected, "no"});
+  MustApply(again);
+  Result<std::vector<AttemptRecord>> list = store_->ListAttempts(1);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0], (AttemptRecord{7, 1, 1, "w1", 10, 20, Outcome::kError, "boom"}));
+  EXPECT_EQ((*list)[1], (AttemptRecord{9, 1, 2, "w2", 30, 50, Outcome::kRejected, "no"}));
+  EXPECT_TRUE(store_->ListAttempts(2).value().empty());
+}
+
+TEST_P(StoreConformanceTest, EventsAreListedAfterASequenceNumber) {
+  engine::RecordBatch b;
+  for (uint64_t seq = 1; seq <= 10; ++seq) {
+    b.events.push_back(Event{seq, seq % 2 + 1, static_cast<int64_t>(seq * 10),
+                             seq == 5 ? engine::EventKind::kProgress : engine::EventKind::kState,
+                             JobState::kRunning, seq, Outcome::kNone, 0.25,
+                             "msg " + std::to_string(seq)});
+  }
+  MustApply(b);
+  auto all = store_->ListEvents({0, 0, 100}).value();
+  ASSERT_EQ(all.size(), 10u);
+  EXPECT_EQ(all[4], b.events[4]);
+  auto page = store_->ListEvents({3, 0, 4}).value();
+  ASSERT_EQ(page.size(), 4u);
+  EXPECT_EQ(page.front().seq, 4u);
+  EXPECT_EQ(page.back().seq, 7u);
+  auto one_job = store_->ListEvents({0, 2, 100}).value();
+  ASSERT_EQ(one_job.size(), 5u);
+  for (const Event& e : one_job) EXPECT_EQ(e.job_id, 2u);
+}
+
+TEST_P(StoreConformanceTest, RecoverReturnsActiveJobsKeysAndLargestIds) {
+  engine::RecordBatch b;
+  JobRecord queued = testing::FullJob(1);
+  queued.status.state = JobState::kQueued;
+  queued.spec.idempotency_key = "old";
+  queued.created_ms = 100;
+  JobRecord running = testing::FullJob(2);
+  running.status.state = JobState::kRunning;
+  running.status.attempt_id = 40;  // open attempt: not in the attempts table
+  running.spec.idempotency_key = "new";
+  running.created_ms = 500;
+  JobRecord done = testing::FullJob(3);
+  done.status.state = JobState::kSucceeded;
+  done.spec.idempotency_key = "done";
+  done.created_ms = 600;
+  b.inserts = {queued, running, done};
+  b.attempts.push_back(AttemptRecord{12, 3, 1, "w", 1, 2, Outcome::kSucceeded, ""});
+  b.events.push_back(Event{77, 3, 1, engine::EventKind::kState, JobState::kSucceeded, 12,
+                           Outcome::kSucceeded, 0, ""});
+  MustApply(b);
+  Result<engine::RecoveredState> r = store_->Recover(200);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->jobs.size(), 2u);
+  EXPECT_EQ(r->jobs[0], queued);
+  EXPECT_EQ(r->jobs[1], running);
+  EXPECT_EQ(r->job_id_max, 3u);
+  EXPECT_EQ(r->attempt_id_max, 40u);
+  EXPECT_EQ(r->event_seq_max, 77u);
+  std::vector<std::string> keys;
+  for (const auto& k : r->keys) keys.push_back(k.key + "@" + std::to_string(k.job_id));
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"done@3", "new@2"}));
+}
+
+TEST_P(StoreConformanceTest, RecoverOfAnEmptyStoreIsEmpty) {
+  Result<engine::RecoveredState> r = store_->Recover(0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->jobs.empty());
+  EXPECT_EQ(r->job_id_max, 0u);
+  EXPECT_EQ(r->event_seq_max, 0u);
+  EXPECT_TRUE(store_->Apply(engine::RecordBatch{}).ok());
+}
+
+TEST_P(StoreConformanceTest, AFailedBatchChangesNothing) {
+  engine::RecordBatch good;
+  good.inserts.push_back(testing::FullJob(1));
+  MustApply(good);
+  engine::RecordBatch bad;
+  bad.inserts.push_back(testing::FullJob(2));
+  bad.events.push_back(
+      Event{1, 2, 1, engine::EventKind::kState, JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  engine::JobStatus s;
+  bad.updates.push_back({99, s});  // no such job
+  Status st = store_->Apply(bad);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("99"), std::string::npos) << st.message();
+  EXPECT_EQ(store_->GetJob(2).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListEvents({0, 0, 10}).value().empty());
+  // And the store still works.
+  engine::RecordBatch next;
+  next.inserts.push_back(testing::FullJob(2));
+  MustApply(next);
+  EXPECT_TRUE(store_->GetJob(2).ok());
+}
+
+TEST_P(StoreConformanceTest, ADuplicateJobOrEventIsRefused) {
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  b.events.push_back(
+      Event{1, 1, 1, engine::EventKind::kState, JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  MustApply(b);
+  engine::RecordBatch dup_job;
+  dup_job.inserts.push_back(testing::FullJob(1));
+  EXPECT_FALSE(store_->Apply(dup_job).ok());
+  engine::RecordBatch dup_event;
+  dup_event.events = b.events;
+  EXPECT_FALSE(store_->Apply(dup_event).ok());
+}
+
+// The engine's own records, through the store and back: recovery yields the engine's active jobs.
+TEST_P(StoreConformanceTest, EngineRecordsRecoverToTheEngineState) {
+  engine::EngineConfig config;
+  config.seed = 3;
+  engine::Engine e(config);
+  e.Tick(1'000'000);
+  std::vector<engine::JobId> ids;
+  for (int i = 0; i < 20; ++i) {
+    engine::JobSpec spec;
+    spec.type = i % 2 ? "a" : "b";
+    spec.owner = "o";
+    spec.idempotency_key = "k" + std::to_string(i);
+    spec.tags = {"t" + std::to_string(i)};
+    ids.push_back(e.Submit(spec).value().job_id);
+  }
+  auto as = e.Dispatch({"w", {"a", "b"}, 12});
+  engine::RecordBatch b;
+  e.TakeRecords(&b);
+  MustApply(b);
+  for (size_t i = 0; i < as.size(); ++i) {
+    engine::AttemptRef ref{as[i].job_id, as[i].attempt_id};
+    if (i % 3 == 0) ASSERT_TRUE(e.Complete(ref, {Outcome::kSucceeded, "1", "", true}).ok());
+    if (i % 3 == 1) ASSERT_TRUE(e.Complete(ref, {Outcome::kError, "", "x", true}).ok());
+  }
+  b.clear();
+  e.TakeRecords(&b);
+  MustApply(b);
+
+  Result<engine::RecoveredState> r = store_->Recover(0);
+  ASSERT_TRUE(r.ok());
+  size_t active = 0;
+  for (engine::JobId id : ids) {
+    const JobRecord* live = e.Find(id);
+    ASSERT_NE(live, nullptr);
+    EXPECT_EQ(store_->GetJob(id).value(), *live);
+    active += engine::IsTerminal(live->status.state) ? 0 : 1;
+  }
+  EXPECT_EQ(r->jobs.size(), active);
+  EXPECT_EQ(r->event_seq_max, e.Stats().event_seq_last);
+  EXPECT_EQ(r->keys.size(), 20u);
+  engine::Engine fresh(config);
+  ASSERT_TRUE(fresh.Restore(std::move(*r)).ok());
+  for (engine::JobId id : ids) {
+    const JobRecord* live = e.Find(id);
+    if (engine::IsTerminal(live->status.state)) continue;
+    ASSERT_NE(fresh.Find(id), nullptr);
+    EXPECT_EQ(*fresh.Find(id), *live);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreConformanceTest,
+    ::testing::Values(Backend{"memory",
+                              [](const std::string&) { return std::make_unique<MemoryStore>(); }},
+                      Backend{"sqlite",
+                              [](const std::string& dir) -> std::unique_ptr<Store> {
+                                auto s = SqliteStore::Open(dir + "/baton.db");
+                                EXPECT_TRUE(s.ok()) << s.status().ToString();
+                                return s.ok() ? std::move(*s) : nullptr;
+                              }}),
+    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace baton::store

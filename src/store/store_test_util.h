@@ -1,0 +1,71 @@
+// Helpers for store tests. Test-only.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "engine/types.h"
+
+namespace baton::store::testing {
+
+// A fresh, empty directory under the system's temp dir, unique to this process and call.
+inline std::string TempDir(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  const char* base = std::getenv("TMPDIR");
+  std::filesystem::path p =
+      std::filesystem::path(base ? base : "/tmp") /
+      ("baton-" + prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+// A job with every field set to something other than its default.
+inline engine::JobRecord FullJob(engine::JobId id) {
+  engine::JobRecord r;
+  r.id = id;
+  r.created_ms = 1'700'000'000'123;
+  engine::JobSpec& s = r.spec;
+  s.type = "render.frame";
+  s.owner = "alice";
+  s.payload = R"({"frame":42,"name":"ünïcode \"quoted\"","nested":[1,2,{"x":null}]})";
+  s.priority = -7;
+  s.run_after_ms = 1'700'000'000'500;
+  s.run_by_ms = 1'700'000'900'000;
+  s.timeout_ms = 12'345;
+  s.heartbeat_timeout_ms = 2'500;
+  s.attempts_max = 9;
+  s.retry = engine::RetryPolicy{250, 1.5, 9'000, 0.3, engine::OutcomeBit(engine::Outcome::kLost)};
+  s.idempotency_key = "order-" + std::to_string(id);
+  s.tags = {"blue", "with,comma", "quote\""};
+  s.parent_id = 77;
+  s.verify = true;
+  engine::JobStatus& st = r.status;
+  st.state = engine::JobState::kRunning;
+  st.attempts_used = 2;
+  st.attempts_started = 3;
+  st.declines = 1;
+  st.attempt_id = 31;
+  st.worker_id = "worker-7";
+  st.attempt_started_ms = 1'700'000'001'000;
+  st.lease_expires_ms = 1'700'000'003'500;
+  st.ready_at_ms = 1'700'000'000'900;
+  st.updated_ms = 1'700'000'001'001;
+  st.finished_ms = 0;
+  st.last_outcome = engine::Outcome::kTimeout;
+  st.progress = 0.625;
+  st.progress_message = "rendering tile 5/8";
+  st.result = "";
+  st.error = "attempt ran longer than its timeout";
+  st.declined_by = "worker-2";
+  st.children_total = 4;
+  st.children_done = 2;
+  st.children_failed = 1;
+  return r;
+}
+
+}  // namespace baton::store::testing
