@@ -1,8 +1,8 @@
 // Clock: where time comes from. The engine never reads a clock; the runtime reads one and passes
-// the time in. Tests and the simulation use ManualClock. Thread rules: SystemClock is thread-safe;
-// ManualClock is for one thread.
+// the time in. Tests and the simulation use ManualClock. Thread rules: both are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -28,12 +28,12 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t start_ms) : now_ms_(start_ms) {}
-  int64_t NowMs() override { return now_ms_; }
+  int64_t NowMs() override { return now_ms_.load(); }
   void Advance(int64_t ms) { now_ms_ += ms; }
   void Set(int64_t ms) { now_ms_ = ms; }
 
  private:
-  int64_t now_ms_;
+  std::atomic<int64_t> now_ms_;
 };
 
 }  // namespace baton

@@ -1,0 +1,162 @@
+#include "server/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace baton::server {
+
+Runtime::Runtime(store::Store* store, Clock* clock, RuntimeOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Result<std::unique_ptr<Runtime>> Runtime::Start(store::Store* store, Clock* clock,
+                                                RuntimeOptions options) {
+  std::unique_ptr<Runtime> rt(new Runtime(store, clock, std::move(options)));
+  BATON_RETURN_IF_ERROR(rt->Rebuild());
+  rt->committer_ = std::make_unique<store::GroupCommitter>(store);
+  rt->thread_ = std::thread([r = rt.get()] { r->Loop(); });
+  return rt;
+}
+
+Runtime::~Runtime() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  committer_.reset();
+}
+
+// Replaces the engine with one recovered from the store. Only when no commit is in flight.
+Status Runtime::Rebuild() {
+  const int64_t now = clock_->NowMs();
+  Result<engine::RecoveredState> state = store_->Recover(now - options_.engine.idempotency_ttl_ms);
+  if (!state.ok()) return state.status().WithContext("recover");
+  auto fresh = std::make_unique<engine::Engine>(options_.engine);
+  BATON_RETURN_IF_ERROR(fresh->Restore(std::move(*state)));
+  fresh->Tick(now);  // leases that expired while nobody watched end now
+  engine_ = std::move(fresh);
+  return Status::Ok();
+}
+
+void Runtime::Execute(std::function<void(engine::Engine&)> fn, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_ && queue_.size() < options_.queue_max) {
+      const bool was_empty = queue_.empty();
+      queue_.push_back(Command{std::move(fn), std::move(done)});
+      if (was_empty) cv_.notify_one();
+      return;
+    }
+  }
+  bool stopping;
+  {
+    std::lock_guard lock(mu_);
+    stopping = stop_;
+  }
+  done(stopping ? Unavailable("the server is shutting down; the command was not applied")
+                : ResourceExhausted("the engine queue is full (queue_max = " +
+                                    std::to_string(options_.queue_max) + "); try again"));
+}
+
+void Runtime::FailWaiting(const Status& status) {
+  for (Done& d : waiting_) d(status);
+  waiting_.clear();
+}
+
+void Runtime::MaybeCommit() {
+  if (in_flight_ || !healthy_ || (waiting_.empty() && !engine_->HasRecords())) return;
+  engine::RecordBatch batch;
+  engine_->TakeRecords(&batch);
+  std::vector<engine::Notice> notices;
+  engine_->TakeNotices(&notices);
+  in_flight_ = true;
+  committer_->Commit(std::move(batch), [this, done = std::move(waiting_),
+                                        notices = std::move(notices)](const Status& s) mutable {
+    // The engine thread learns of the commit first, so that a caller who reacts to its answer
+    // (say, by retrying after a failure) reaches an engine that already knows.
+    {
+      std::lock_guard lock(mu_);
+      commit_returned_ = true;
+      commit_status_ = s;
+      ++stats_.commits;
+      if (!s.ok()) ++stats_.commit_failures;
+    }
+    cv_.notify_one();
+    for (Done& d : done) d(s);
+    if (s.ok() && !notices.empty() && options_.on_notices) options_.on_notices(std::move(notices));
+  });
+  waiting_.clear();
+}
+
+void Runtime::Loop() {
+  std::vector<Command> commands;
+  for (;;) {
+    bool returned = false;
+    bool stopping = false;
+    Status commit_status;
+    {
+      std::unique_lock lock(mu_);
+      const int64_t now = clock_->NowMs();
+      const int64_t next = healthy_ ? engine_->NextTimerMs() : now + options_.tick_interval_ms_max;
+      const int64_t wait_ms = std::clamp<int64_t>(next - now, 0, options_.tick_interval_ms_max);
+      cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                   [this] { return stop_ || !queue_.empty() || commit_returned_; });
+      commands.swap(queue_);
+      returned = commit_returned_;
+      commit_returned_ = false;
+      commit_status = commit_status_;
+      stopping = stop_;
+    }
+    if (returned) {
+      in_flight_ = false;
+      if (!commit_status.ok()) {
+        // Everything applied since the failed batch was taken is lost with the rebuild.
+        FailWaiting(commit_status.WithContext("an earlier commit failed"));
+        healthy_ = false;
+        rebuild_after_ms_ = 0;
+      }
+    }
+    const int64_t now = clock_->NowMs();
+    if (!healthy_ && !in_flight_ && now >= rebuild_after_ms_) {
+      Status s = Rebuild();
+      std::lock_guard lock(mu_);
+      if (s.ok()) {
+        healthy_ = true;
+        ++stats_.rebuilds;
+      } else {
+        rebuild_after_ms_ = now + 1000;
+      }
+    }
+    if (!healthy_) {
+      for (Command& c : commands) {
+        c.done(Unavailable("the store is failing; the command was not applied"));
+      }
+      commands.clear();
+    } else {
+      engine_->Tick(now);
+      for (Command& c : commands) {
+        c.fn(*engine_);
+        waiting_.push_back(std::move(c.done));
+      }
+      commands.clear();
+      MaybeCommit();
+    }
+    if (stopping && !in_flight_ && waiting_.empty()) {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) return;
+    }
+  }
+}
+
+Runtime::Stats Runtime::GetStats() {
+  Stats s;
+  {
+    std::lock_guard lock(mu_);
+    s = stats_;
+  }
+  s.committer = committer_->stats();
+  return s;
+}
+
+}  // namespace baton::server

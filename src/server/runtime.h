@@ -1,0 +1,130 @@
+// Runtime: runs the engine on its own thread over a durable store.
+//
+// Commands from any thread are queued to the engine thread, which applies them, then hands the
+// records to the group committer. A command's completion callback runs only after the commit that
+// holds its effects (design.md: "replies and pushed messages leave only after their commit").
+// While a commit is in flight the engine keeps working; everything it changes meanwhile coalesces
+// into the next transaction. If a commit fails, every command whose effects were not committed
+// fails with that error and the engine is rebuilt from the store, so memory never runs ahead of
+// what is durable.
+//
+// Thread rules: Execute, Call and Stats are thread-safe. Callbacks (`done`, `on_notices`) run on
+// the commit thread and must not block for long.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "engine/engine.h"
+#include "store/group_commit.h"
+#include "store/store.h"
+
+namespace baton::server {
+
+struct RuntimeOptions {
+  engine::EngineConfig engine;
+  // The engine thread wakes at least this often to fire timers, even with nothing to do.
+  int64_t tick_interval_ms_max = 100;
+  // Commands waiting for the engine thread; more are refused with ResourceExhausted.
+  size_t queue_max = 100000;
+  // Messages for workers (stop this attempt), delivered after the commit that decided them.
+  std::function<void(std::vector<engine::Notice>)> on_notices;
+};
+
+class Runtime {
+ public:
+  using Done = std::function<void(const Status&)>;
+
+  // Recovers the engine from `store` and starts the engine and commit threads. `store` and
+  // `clock` must outlive the runtime.
+  static Result<std::unique_ptr<Runtime>> Start(store::Store* store, Clock* clock,
+                                                RuntimeOptions options);
+  // Stops: refuses new commands, commits what was done, waits for the commit, joins the threads.
+  ~Runtime();
+
+  // Runs `fn` on the engine thread; then `done` runs after the commit that holds fn's effects,
+  // with that commit's status (or at once, without running fn, if the runtime cannot take it).
+  void Execute(std::function<void(engine::Engine&)> fn, Done done);
+
+  // Runs `fn(engine)` on the engine thread and returns its result once committed. A result of
+  // type Status or Result<T> comes back as such, with a commit failure in place of the value;
+  // any other R comes back as Result<R>.
+  template <typename F>
+  auto Call(F fn);
+
+  struct Stats {
+    uint64_t commits = 0;
+    uint64_t commit_failures = 0;
+    uint64_t rebuilds = 0;
+    store::GroupCommitter::Stats committer;
+  };
+  Stats GetStats();
+
+ private:
+  struct Command {
+    std::function<void(engine::Engine&)> fn;
+    Done done;
+  };
+  Runtime(store::Store* store, Clock* clock, RuntimeOptions options);
+  Status Rebuild();
+  void Loop();
+  void MaybeCommit();
+  void FailWaiting(const Status& status);
+
+  store::Store* store_;
+  Clock* clock_;
+  RuntimeOptions options_;
+  std::unique_ptr<engine::Engine> engine_;  // engine thread only
+  std::vector<Done> waiting_;               // engine thread only: executed, not yet handed over
+  bool in_flight_ = false;                  // engine thread only
+  bool healthy_ = true;                     // engine thread only: the engine matches the store
+  int64_t rebuild_after_ms_ = 0;            // engine thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Command> queue_;
+  bool commit_returned_ = false;
+  Status commit_status_;
+  bool stop_ = false;
+  Stats stats_;
+
+  std::unique_ptr<store::GroupCommitter> committer_;
+  std::thread thread_;
+};
+
+namespace internal {
+template <typename T>
+struct IsResult : std::false_type {};
+template <typename T>
+struct IsResult<Result<T>> : std::true_type {};
+}  // namespace internal
+
+template <typename F>
+auto Runtime::Call(F fn) {
+  using R = std::invoke_result_t<F&, engine::Engine&>;
+  using Out =
+      std::conditional_t<std::is_same_v<R, Status> || internal::IsResult<R>::value, R, Result<R>>;
+  auto promise = std::make_shared<std::promise<Out>>();
+  auto value = std::make_shared<std::optional<R>>();
+  std::future<Out> future = promise->get_future();
+  Execute([fn = std::move(fn), value](engine::Engine& e) mutable { value->emplace(fn(e)); },
+          [promise, value](const Status& s) {
+            if (!s.ok()) {
+              promise->set_value(Out(s));
+            } else {
+              promise->set_value(Out(std::move(**value)));
+            }
+          });
+  return future;
+}
+
+}  // namespace baton::server

@@ -1,0 +1,223 @@
+#include "server/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "store/memory/memory_store.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store_test_util.h"
+
+namespace baton::server {
+namespace {
+
+using engine::Engine;
+using engine::JobSpec;
+using engine::JobState;
+using engine::Outcome;
+
+constexpr int64_t kStart = 1'700'000'000'000;
+
+JobSpec Spec(std::string key = "") {
+  JobSpec s;
+  s.type = "t";
+  s.owner = "alice";
+  s.idempotency_key = std::move(key);
+  return s;
+}
+
+// A store that holds Apply at a gate until the test opens it.
+class GatedStore final : public store::Store {
+ public:
+  Status Apply(const engine::RecordBatch& b) override {
+    {
+      std::unique_lock lock(mu);
+      ++entered;
+      cv.notify_all();
+      cv.wait(lock, [&] { return open; });
+    }
+    return inner.Apply(b);
+  }
+  Result<engine::RecoveredState> Recover(int64_t t) override { return inner.Recover(t); }
+  Result<engine::JobRecord> GetJob(engine::JobId id) override { return inner.GetJob(id); }
+  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override {
+    return inner.ListAttempts(id);
+  }
+  Result<std::vector<engine::Event>> ListEvents(const store::EventQuery& q) override {
+    return inner.ListEvents(q);
+  }
+  void WaitEntered(int n) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return entered >= n; });
+  }
+  void Open() {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int entered = 0;
+  bool open = false;
+  store::MemoryStore inner;
+};
+
+TEST(RuntimeTest, ASubmitIsAcknowledgedOnlyAfterItsCommit) {
+  GatedStore store;
+  ManualClock clock(kStart);
+  auto rt = Runtime::Start(&store, &clock, {});
+  ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+  auto submitted = (*rt)->Call([](Engine& e) { return e.Submit(Spec()); });
+  store.WaitEntered(1);  // the commit holding the submit is in flight, held at the gate
+  EXPECT_EQ(submitted.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_EQ(store.inner.job_count(), 0u);
+  store.Open();
+  Result<engine::SubmitResult> r = submitted.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(store.inner.job_count(), 1u);  // durable before the answer
+  EXPECT_EQ(store.inner.GetJob(r->job_id).value().status.state, JobState::kQueued);
+}
+
+TEST(RuntimeTest, CommandsDuringACommitShareTheNextTransaction) {
+  GatedStore store;
+  ManualClock clock(kStart);
+  auto rt = Runtime::Start(&store, &clock, {});
+  ASSERT_TRUE(rt.ok());
+  auto first = (*rt)->Call([](Engine& e) { return e.Submit(Spec()); });
+  store.WaitEntered(1);
+  std::vector<std::future<Result<engine::SubmitResult>>> more;
+  for (int i = 0; i < 50; ++i)
+    more.push_back((*rt)->Call([](Engine& e) { return e.Submit(Spec()); }));
+  // Dispatch and complete them while the first commit is still held: they coalesce.
+  auto done = (*rt)->Call([](Engine& e) {
+    int n = 0;
+    for (const auto& a : e.Dispatch({"w", {"t"}, 100})) {
+      n += e.Complete({a.job_id, a.attempt_id}, {Outcome::kSucceeded, "1", "", true}).ok();
+    }
+    return n;
+  });
+  store.Open();
+  ASSERT_TRUE(first.get().ok());
+  for (auto& f : more) ASSERT_TRUE(f.get().ok());
+  Result<int> completed = done.get();
+  ASSERT_TRUE(completed.ok());
+  const Runtime::Stats stats = (*rt)->GetStats();
+  // Everything that arrived while the first commit was held rode one more transaction.
+  EXPECT_EQ(stats.committer.transactions, 2u);
+  EXPECT_EQ(store.inner.job_count(), 51u);
+  size_t succeeded = 0;
+  for (engine::JobId id = 1; id <= 51; ++id) {
+    succeeded += store.inner.GetJob(id).value().status.state == JobState::kSucceeded;
+  }
+  EXPECT_EQ(succeeded, static_cast<size_t>(*completed));
+  EXPECT_EQ(*completed, 51);
+}
+
+TEST(RuntimeTest, AFailedCommitFailsItsCommandsAndTheEngineForgetsThem) {
+  store::MemoryStore store;
+  ManualClock clock(kStart);
+  auto rt = Runtime::Start(&store, &clock, {});
+  ASSERT_TRUE(rt.ok());
+  ASSERT_TRUE((*rt)->Call([](Engine& e) { return e.Submit(Spec("a")); }).get().ok());
+  store.FailApplies(1, Unavailable("disk full"));
+  Result<engine::SubmitResult> lost =
+      (*rt)->Call([](Engine& e) { return e.Submit(Spec("b")); }).get();
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(lost.status().message().find("disk full"), std::string::npos);
+  // The engine was rebuilt from the store: job 2 never existed, and the key "b" is free.
+  Result<engine::SubmitResult> again =
+      (*rt)->Call([](Engine& e) { return e.Submit(Spec("b")); }).get();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->existed);
+  EXPECT_EQ(again->job_id, 2u);
+  EXPECT_EQ((*rt)->GetStats().rebuilds, 1u);
+  Result<engine::SubmitResult> dup =
+      (*rt)->Call([](Engine& e) { return e.Submit(Spec("a")); }).get();
+  EXPECT_TRUE(dup->existed);
+  EXPECT_EQ(dup->job_id, 1u);
+}
+
+TEST(RuntimeTest, StartRecoversFromTheStore) {
+  std::string dir = store::testing::TempDir("runtime");
+  ManualClock clock(kStart);
+  engine::JobId queued = 0, running = 0;
+  engine::AttemptId attempt = 0;
+  {
+    auto store = store::SqliteStore::Open(dir + "/b.db");
+    ASSERT_TRUE(store.ok());
+    auto rt = Runtime::Start(store->get(), &clock, {});
+    ASSERT_TRUE(rt.ok());
+    running = (*rt)->Call([](Engine& e) { return e.Submit(Spec()); }).get()->job_id;
+    auto as = (*rt)->Call([](Engine& e) { return e.Dispatch({"w", {"t"}, 1}); }).get();
+    ASSERT_EQ(as->size(), 1u);
+    attempt = as->at(0).attempt_id;
+    queued = (*rt)->Call([](Engine& e) { return e.Submit(Spec("k")); }).get()->job_id;
+  }
+  auto store = store::SqliteStore::Open(dir + "/b.db");
+  ASSERT_TRUE(store.ok());
+  auto rt = Runtime::Start(store->get(), &clock, {});
+  ASSERT_TRUE(rt.ok());
+  auto states =
+      (*rt)
+          ->Call([&](Engine& e) {
+            return std::make_pair(e.Find(queued)->status.state, e.Find(running)->status.state);
+          })
+          .get();
+  ASSERT_TRUE(states.ok());
+  EXPECT_EQ(states->first, JobState::kQueued);
+  EXPECT_EQ(states->second, JobState::kRunning);
+  // The worker's attempt carries on across the restart.
+  Status hb = (*rt)->Call([&](Engine& e) { return e.Heartbeat({running, attempt}); }).get();
+  EXPECT_TRUE(hb.ok()) << hb.ToString();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RuntimeTest, TimersFireWithoutCommandsAndNoticesFollowTheCommit) {
+  store::MemoryStore store;
+  ManualClock clock(kStart);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<engine::Notice> notices;
+  RuntimeOptions options;
+  options.tick_interval_ms_max = 1;
+  options.on_notices = [&](std::vector<engine::Notice> n) {
+    std::lock_guard lock(mu);
+    notices.insert(notices.end(), n.begin(), n.end());
+    cv.notify_all();
+  };
+  auto rt = Runtime::Start(&store, &clock, options);
+  ASSERT_TRUE(rt.ok());
+  JobSpec spec = Spec();
+  spec.heartbeat_timeout_ms = 1000;
+  engine::JobId id = (*rt)->Call([&](Engine& e) { return e.Submit(spec); }).get()->job_id;
+  auto as = (*rt)->Call([](Engine& e) { return e.Dispatch({"w9", {"t"}, 1}); }).get();
+  ASSERT_EQ(as->size(), 1u);
+  clock.Advance(1000);  // the lease runs out; the engine thread notices on its own
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return !notices.empty(); }));
+  }
+  EXPECT_EQ(notices[0].worker_id, "w9");
+  EXPECT_EQ(notices[0].reason, Outcome::kLost);
+  // The notice left after the commit: the store already has the lost attempt.
+  auto attempts = store.ListAttempts(id);
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ(attempts->at(0).outcome, Outcome::kLost);
+}
+
+TEST(RuntimeTest, AFullQueueAndAStoppedRuntimeRefuseClearly) {
+  store::MemoryStore store;
+  ManualClock clock(kStart);
+  RuntimeOptions options;
+  options.queue_max = 0;
+  auto rt = Runtime::Start(&store, &clock, options);
+  ASSERT_TRUE(rt.ok());
+  Status s = (*rt)->Call([](Engine& e) { return e.Cancel(1, ""); }).get();
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "the engine queue is full (queue_max = 0); try again");
+}
+
+}  // namespace
+}  // namespace baton::server
