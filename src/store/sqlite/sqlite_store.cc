@@ -305,6 +305,8 @@ SqliteStore::~SqliteStore() {
   update_job_.reset();
   upsert_attempt_.reset();
   insert_event_.reset();
+  get_job_.reset();
+  list_attempts_.reset();
   begin_.reset();
   commit_.reset();
   rollback_.reset();
@@ -415,6 +417,10 @@ Status SqliteStore::Prepare() {
       {&insert_event_,
        "INSERT INTO events (seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, "
        "message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+      {&get_job_, SelectJobSql("WHERE id = ?")},
+      {&list_attempts_,
+       "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error FROM attempts "
+       "WHERE job_id = ? ORDER BY id"},
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
@@ -557,32 +563,30 @@ Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
 }
 
 Result<JobRecord> SqliteStore::GetJob(JobId id) {
-  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, SelectJobSql("WHERE id = ?"));
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, static_cast<int64_t>(id));
-  Result<bool> row = (*st)->Step("get job");
+  Stmt& st = *get_job_;
+  st.Bind(1, static_cast<int64_t>(id));
+  Result<bool> row = st.Step("get job");
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("job " + std::to_string(id) + ": not found");
-  Result<JobRecord> job = ReadJob(**st);
-  (*st)->Reset();
+  Result<JobRecord> job = ReadJob(st);
+  st.Reset();
   return job;
 }
 
 Result<std::vector<AttemptRecord>> SqliteStore::ListAttempts(JobId id) {
-  Result<std::unique_ptr<Statement>> st = Statement::Make(
-      db_,
-      "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error FROM attempts "
-      "WHERE job_id = ? ORDER BY id");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, static_cast<int64_t>(id));
+  Stmt& s = *list_attempts_;
+  s.Bind(1, static_cast<int64_t>(id));
   std::vector<AttemptRecord> out;
   for (;;) {
-    Result<bool> row = (*st)->Step("list attempts");
+    Result<bool> row = s.Step("list attempts");
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Stmt& s = **st;
     auto outcome = engine::ParseOutcome(s.Text(6));
-    if (!outcome) return DataLoss("attempt " + std::to_string(s.Int(0)) + ": unknown outcome");
+    if (!outcome) {
+      const int64_t bad = s.Int(0);
+      s.Reset();
+      return DataLoss("attempt " + std::to_string(bad) + ": unknown outcome");
+    }
     out.push_back(AttemptRecord{static_cast<engine::AttemptId>(s.Int(0)),
                                 static_cast<JobId>(s.Int(1)), static_cast<uint32_t>(s.Int(2)),
                                 s.Text(3), s.Int(4), s.Int(5), *outcome, s.Text(7)});

@@ -52,6 +52,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   std::unique_ptr<Statement> insert_job_, update_job_, upsert_attempt_, insert_event_;
+  std::unique_ptr<Statement> get_job_, list_attempts_;
   std::unique_ptr<Statement> begin_, commit_, rollback_;
 };
 

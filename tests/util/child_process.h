@@ -1,0 +1,111 @@
+// ChildProcess: starts a real process with its stdout on a pipe, reads its lines, and kills it by
+// PID when the test is done with it, also when the test fails. Test-only; Linux.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace baton::testing {
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess() { Kill(SIGKILL); }
+
+  // Starts `argv[0]` with `argv`; returns false if it could not be started.
+  bool Start(const std::vector<std::string>& argv) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return false;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+      close(fds[0]);
+      pid_ = -1;
+      return false;
+    }
+    out_fd_ = fds[0];
+    return true;
+  }
+
+  // The next complete line, waiting up to `timeout`; nullopt at the end of output or time-out.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      size_t nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return line;
+      }
+      if (out_fd_ < 0) return std::nullopt;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{out_fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[65536];
+      ssize_t n = read(out_fd_, chunk, sizeof chunk);
+      if (n <= 0) {
+        close(out_fd_);
+        out_fd_ = -1;
+        continue;
+      }
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  // Sends `signal` and reaps the process (for SIGKILL), once.
+  void Kill(int signal) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, signal);
+    if (signal == SIGKILL) Wait();
+  }
+
+  // Waits for the process to end; returns its wait status.
+  int Wait() {
+    int status = 0;
+    if (pid_ > 0) {
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+      wait_status_ = status;
+    }
+    return wait_status_;
+  }
+
+  // Every complete line still in the pipe (after the process ended).
+  std::vector<std::string> DrainLines() {
+    std::vector<std::string> lines;
+    while (auto line = ReadLine(std::chrono::milliseconds(2000))) lines.push_back(*line);
+    return lines;
+  }
+
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int wait_status_ = 0;
+  std::string buffer_;
+};
+
+}  // namespace baton::testing
