@@ -543,7 +543,8 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
   if (c.outcome == Outcome::kSucceeded) {
     s.result = std::move(c.result);
     if (job.rec.spec.verify) {
-      // The attempt stays open until the verdict.
+      // The attempt stays open until the verdict, which must come within the job's timeout.
+      ArmTimer(job, kStateTimer, now_ms_ + job.rec.spec.timeout_ms);
       SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
       return Status::Ok();
     }
@@ -584,6 +585,7 @@ Status Engine::Accept(JobId id) {
     return FailedPrecondition("job " + Num(id) + " is " + Str(job->rec.status.state) +
                               "; only a submitted job (awaiting a verdict) can be accepted");
   }
+  DisarmTimer(*job, kStateTimer);
   EndAttempt(*job, Outcome::kSucceeded, "");
   SucceedOrWait(*job);
   return Status::Ok();
@@ -612,6 +614,7 @@ Status Engine::Reject(JobId id, std::string reason) {
     return FailedPrecondition("job " + Num(id) + " is " + Str(s.state) +
                               "; only a submitted or succeeded job can be rejected");
   }
+  DisarmTimer(*job, kStateTimer);
   EndAttempt(*job, Outcome::kRejected, reason);
   s.result.clear();
   RetryOrFail(*job, Outcome::kRejected, reason);
@@ -729,6 +732,14 @@ void Engine::FireTimer(Job& job, TimerSlot slot) {
       }
       return;
     }
+    case JobState::kSubmitted: {
+      const std::string why =
+          "no verdict on the result within " + std::to_string(spec.timeout_ms) + " ms";
+      EndAttempt(job, Outcome::kTimeout, why);
+      s.result.clear();
+      RetryOrFail(job, Outcome::kTimeout, why);
+      return;
+    }
     default:
       // Every transition out of a timed state disarms its timer.
       BATON_CHECK(false && "state timer fired in a state without one");
@@ -826,6 +837,9 @@ Status Engine::Restore(RecoveredState state) {
                  std::min(s.lease_expires_ms, s.attempt_started_ms + job.rec.spec.timeout_ms));
         break;
       case JobState::kSubmitted:
+        // The verdict timer restarts: how long the verifier already had is not stored.
+        ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.timeout_ms);
+        break;
       case JobState::kWaitingChildren:
         break;
       case JobState::kSucceeded:

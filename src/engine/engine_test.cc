@@ -468,6 +468,34 @@ TEST_F(EngineTest, VerifiedJobWaitsForItsVerdict) {
   EXPECT_EQ(Job(id).status.result, R"("second")");
 }
 
+TEST_F(EngineTest, AVerdictThatNeverComesTimesTheAttemptOut) {
+  JobSpec spec = Spec();
+  spec.verify = true;
+  spec.timeout_ms = 5'000;
+  JobId id = Submit(spec);
+  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok()).ok());
+  Advance(4'999);
+  EXPECT_EQ(State(id), JobState::kSubmitted);
+  Advance(1);
+  EXPECT_EQ(State(id), JobState::kRetryWait);
+  EXPECT_EQ(Job(id).status.last_outcome, Outcome::kTimeout);
+  EXPECT_EQ(Job(id).status.error, "no verdict on the result within 5000 ms");
+  EXPECT_EQ(Job(id).status.result, "");
+  EXPECT_EQ(engine_.Accept(id).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EngineTest, AVerdictInTimeStopsTheVerdictTimer) {
+  JobSpec spec = Spec();
+  spec.verify = true;
+  spec.timeout_ms = 5'000;
+  JobId id = Submit(spec);
+  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok()).ok());
+  ASSERT_TRUE(engine_.Accept(id).ok());
+  EXPECT_EQ(engine_.Stats().timers, 0u);
+  Advance(10'000);
+  EXPECT_EQ(State(id), JobState::kSucceeded);
+}
+
 TEST_F(EngineTest, RejectingTheLastAttemptFailsTheJob) {
   JobSpec spec = Spec();
   spec.verify = true;

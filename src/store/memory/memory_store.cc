@@ -27,7 +27,10 @@ Status MemoryStore::Apply(const engine::RecordBatch& batch) {
   }
   for (const auto& r : batch.inserts) jobs_[r.id] = r;
   for (const auto& u : batch.updates) jobs_[u.id].status = u.status;
-  for (const auto& a : batch.attempts) attempts_[a.id] = a;
+  for (const auto& a : batch.attempts) {
+    attempts_[a.id] = a;
+    attempts_by_job_[a.job_id].insert(a.id);
+  }
   for (const auto& e : batch.events) events_[e.seq] = e;
   ++applies_;
   return Status::Ok();
@@ -60,9 +63,9 @@ Result<engine::JobRecord> MemoryStore::GetJob(JobId id) {
 
 Result<std::vector<engine::AttemptRecord>> MemoryStore::ListAttempts(JobId id) {
   std::vector<engine::AttemptRecord> out;
-  for (const auto& [aid, a] : attempts_) {
-    if (a.job_id == id) out.push_back(a);
-  }
+  auto it = attempts_by_job_.find(id);
+  if (it == attempts_by_job_.end()) return out;
+  for (engine::AttemptId aid : it->second) out.push_back(attempts_.at(aid));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 
 #include "store/store.h"
 
@@ -25,6 +26,7 @@ class MemoryStore final : public Store {
  private:
   std::map<engine::JobId, engine::JobRecord> jobs_;
   std::map<engine::AttemptId, engine::AttemptRecord> attempts_;
+  std::map<engine::JobId, std::set<engine::AttemptId>> attempts_by_job_;
   std::map<engine::EventSeq, engine::Event> events_;
   int fail_count_ = 0;
   Status fail_status_;
