@@ -336,8 +336,11 @@ TEST_F(EngineTest, DeadlineFailsTheJobInEveryActiveState) {
     JobId id = Submit(spec);
     if (state != JobState::kPending && state != JobState::kQueued) {
       Assignment a = DispatchOne();
-      if (state == JobState::kSubmitted) ASSERT_TRUE(engine_.Complete(Ref(a), Ok()).ok());
-      if (state == JobState::kRetryWait) ASSERT_TRUE(engine_.Complete(Ref(a), Error()).ok());
+      if (state == JobState::kSubmitted) {
+        ASSERT_TRUE(engine_.Complete(Ref(a), Ok()).ok());
+      } else if (state == JobState::kRetryWait) {
+        ASSERT_TRUE(engine_.Complete(Ref(a), Error()).ok());
+      }
     }
     if (state == JobState::kPending) {
       EXPECT_EQ(State(id), JobState::kPending);

@@ -1,5 +1,7 @@
 #include "server/runtime.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -10,6 +12,10 @@ Runtime::Runtime(store::Store* store, Clock* clock, RuntimeOptions options)
 
 Result<std::unique_ptr<Runtime>> Runtime::Start(store::Store* store, Clock* clock,
                                                 RuntimeOptions options) {
+  if (options.commits_in_flight_max < 1) {
+    return InvalidArgument("commits_in_flight_max: must be at least 1, got " +
+                           std::to_string(options.commits_in_flight_max));
+  }
   std::unique_ptr<Runtime> rt(new Runtime(store, clock, std::move(options)));
   BATON_RETURN_IF_ERROR(rt->Rebuild());
   rt->committer_ = std::make_unique<store::GroupCommitter>(store);
@@ -65,20 +71,22 @@ void Runtime::FailWaiting(const Status& status) {
 }
 
 void Runtime::MaybeCommit() {
-  if (in_flight_ || !healthy_ || (waiting_.empty() && !engine_->HasRecords())) return;
+  if (in_flight_ >= options_.commits_in_flight_max || !healthy_ ||
+      (waiting_.empty() && !engine_->HasRecords()))
+    return;
   engine::RecordBatch batch;
   engine_->TakeRecords(&batch);
   std::vector<engine::Notice> notices;
   engine_->TakeNotices(&notices);
-  in_flight_ = true;
+  ++in_flight_;
   committer_->Commit(std::move(batch), [this, done = std::move(waiting_),
                                         notices = std::move(notices)](const Status& s) mutable {
     // The engine thread learns of the commit first, so that a caller who reacts to its answer
     // (say, by retrying after a failure) reaches an engine that already knows.
     {
       std::lock_guard lock(mu_);
-      commit_returned_ = true;
-      commit_status_ = s;
+      ++commits_returned_;
+      if (!s.ok()) commit_status_ = s;
       ++stats_.commits;
       if (!s.ok()) ++stats_.commit_failures;
     }
@@ -90,9 +98,10 @@ void Runtime::MaybeCommit() {
 }
 
 void Runtime::Loop() {
+  pthread_setname_np(pthread_self(), "baton-engine");
   std::vector<Command> commands;
   for (;;) {
-    bool returned = false;
+    int returned = 0;
     bool stopping = false;
     Status commit_status;
     {
@@ -101,15 +110,16 @@ void Runtime::Loop() {
       const int64_t next = healthy_ ? engine_->NextTimerMs() : now + options_.tick_interval_ms_max;
       const int64_t wait_ms = std::clamp<int64_t>(next - now, 0, options_.tick_interval_ms_max);
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                   [this] { return stop_ || !queue_.empty() || commit_returned_; });
+                   [this] { return stop_ || !queue_.empty() || commits_returned_ > 0; });
       commands.swap(queue_);
-      returned = commit_returned_;
-      commit_returned_ = false;
+      returned = commits_returned_;
+      commits_returned_ = 0;
       commit_status = commit_status_;
+      commit_status_ = Status::Ok();
       stopping = stop_;
     }
-    if (returned) {
-      in_flight_ = false;
+    if (returned > 0) {
+      in_flight_ -= returned;
       if (!commit_status.ok()) {
         // Everything applied since the failed batch was taken is lost with the rebuild.
         FailWaiting(commit_status.WithContext("an earlier commit failed"));
@@ -118,10 +128,11 @@ void Runtime::Loop() {
       }
     }
     const int64_t now = clock_->NowMs();
-    if (!healthy_ && !in_flight_ && now >= rebuild_after_ms_) {
+    if (!healthy_ && in_flight_ == 0 && now >= rebuild_after_ms_) {
       Status s = Rebuild();
       std::lock_guard lock(mu_);
       if (s.ok()) {
+        committer_->Reset();
         healthy_ = true;
         ++stats_.rebuilds;
       } else {
@@ -142,7 +153,7 @@ void Runtime::Loop() {
       commands.clear();
       MaybeCommit();
     }
-    if (stopping && !in_flight_ && waiting_.empty()) {
+    if (stopping && in_flight_ == 0 && waiting_.empty()) {
       std::lock_guard lock(mu_);
       if (queue_.empty()) return;
     }

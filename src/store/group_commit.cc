@@ -1,5 +1,9 @@
 #include "store/group_commit.h"
 
+#include <pthread.h>
+
+#include <chrono>
+
 namespace baton::store {
 
 namespace {
@@ -42,6 +46,11 @@ void GroupCommitter::Commit(engine::RecordBatch batch, Done done) {
   cv_.notify_one();
 }
 
+void GroupCommitter::Reset() {
+  std::lock_guard lock(mu_);
+  failure_ = Status::Ok();
+}
+
 bool GroupCommitter::Busy() {
   std::lock_guard lock(mu_);
   return in_flight_ || !pending_done_.empty();
@@ -53,9 +62,11 @@ GroupCommitter::Stats GroupCommitter::stats() {
 }
 
 void GroupCommitter::Run() {
+  pthread_setname_np(pthread_self(), "baton-commit");
   engine::RecordBatch batch;
   std::vector<Done> done;
   for (;;) {
+    Status status;
     {
       std::unique_lock lock(mu_);
       in_flight_ = false;
@@ -66,10 +77,23 @@ void GroupCommitter::Run() {
       std::swap(batch, pending_);
       std::swap(done, pending_done_);
       in_flight_ = true;
-      ++stats_.transactions;
-      stats_.records += batch.size();
+      if (!failure_.ok()) {
+        status = failure_;
+      } else {
+        ++stats_.transactions;
+        stats_.records += batch.size();
+      }
     }
-    const Status status = store_->Apply(batch);
+    if (status.ok()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      status = store_->Apply(batch);
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+      std::lock_guard lock(mu_);
+      stats_.apply_us += static_cast<uint64_t>(us);
+      if (!status.ok()) failure_ = status;
+    }
     for (Done& d : done) d(status);
   }
 }

@@ -30,6 +30,11 @@ class GroupCommitter {
 
   void Commit(engine::RecordBatch batch, Done done);
 
+  // After a failed transaction the committer refuses every batch (with that failure, without
+  // touching the store) until Reset(): later batches were built on the failed one's state, so
+  // applying them could tear a hole in the event log. The caller resets once it has rebuilt.
+  void Reset();
+
   // True while a transaction is in flight or waiting.
   bool Busy();
 
@@ -37,6 +42,7 @@ class GroupCommitter {
     uint64_t transactions = 0;
     uint64_t batches = 0;  // Commit() calls; batches / transactions is the grouping factor
     uint64_t records = 0;
+    uint64_t apply_us = 0;  // time spent inside Store::Apply
   };
   Stats stats();
 
@@ -50,6 +56,7 @@ class GroupCommitter {
   std::vector<Done> pending_done_;
   bool in_flight_ = false;
   bool stop_ = false;
+  Status failure_;  // set by a failed transaction, cleared by Reset()
   Stats stats_;
   std::thread thread_;
 };

@@ -78,12 +78,33 @@ TEST(GroupCommitTest, CallbacksRunAfterTheCommitAndCarryItsFailure) {
   std::promise<Status> first, second;
   committer.Commit(OneEvent(1), [&](const Status& s) { first.set_value(s); });
   EXPECT_EQ(first.get_future().get(), Unavailable("disk full"));
+  committer.Reset();  // the caller has rebuilt its state
   committer.Commit(OneEvent(1), [&](const Status& s) {
     // The commit has happened when the callback runs.
     EXPECT_EQ(store.ListEvents({0, 0, 10}).value().size(), 1u);
     second.set_value(s);
   });
   EXPECT_TRUE(second.get_future().get().ok());
+}
+
+TEST(GroupCommitTest, AfterAFailureQueuedBatchesAreRefusedUntilReset) {
+  GatedStore store;
+  std::promise<void> open_gate;
+  store.gate_ = open_gate.get_future().share();
+  store.inner.FailApplies(1, Unavailable("disk full"));
+  GroupCommitter committer(&store);
+  std::promise<Status> first, second, third;
+  committer.Commit(OneEvent(1), [&](const Status& s) { first.set_value(s); });
+  store.entered_.p.get_future().wait();
+  committer.Commit(OneEvent(2), [&](const Status& s) { second.set_value(s); });  // queued behind
+  open_gate.set_value();
+  EXPECT_EQ(first.get_future().get(), Unavailable("disk full"));
+  EXPECT_EQ(second.get_future().get(), Unavailable("disk full"));
+  EXPECT_EQ(store.applied_batches.size(), 1u);  // the second never reached the store
+  committer.Reset();
+  committer.Commit(OneEvent(1), [&](const Status& s) { third.set_value(s); });
+  EXPECT_TRUE(third.get_future().get().ok());
+  EXPECT_EQ(store.inner.ListEvents({0, 0, 10}).value().size(), 1u);
 }
 
 TEST(GroupCommitTest, DestructorCommitsWhatWasHandedOver) {

@@ -230,8 +230,11 @@ TEST_P(StoreConformanceTest, EngineRecordsRecoverToTheEngineState) {
   MustApply(b);
   for (size_t i = 0; i < as.size(); ++i) {
     engine::AttemptRef ref{as[i].job_id, as[i].attempt_id};
-    if (i % 3 == 0) ASSERT_TRUE(e.Complete(ref, {Outcome::kSucceeded, "1", "", true}).ok());
-    if (i % 3 == 1) ASSERT_TRUE(e.Complete(ref, {Outcome::kError, "", "x", true}).ok());
+    if (i % 3 == 0) {
+      ASSERT_TRUE(e.Complete(ref, {Outcome::kSucceeded, "1", "", true}).ok());
+    } else if (i % 3 == 1) {
+      ASSERT_TRUE(e.Complete(ref, {Outcome::kError, "", "x", true}).ok());
+    }
   }
   b.clear();
   e.TakeRecords(&b);

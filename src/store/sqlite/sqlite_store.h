@@ -51,7 +51,10 @@ class SqliteStore final : public Store {
   Status Exec(const char* sql);
 
   sqlite3* db_;
-  std::unique_ptr<Statement> insert_job_, update_job_, upsert_attempt_, insert_event_;
+  // Inserts come in two forms: one row, and kRowsPerStatement rows (fewer statements per batch).
+  std::unique_ptr<Statement> insert_job_, insert_jobs_, insert_status_, insert_statuses_,
+      update_job_;
+  std::unique_ptr<Statement> upsert_attempt_, upsert_attempts_, insert_event_, insert_events_;
   std::unique_ptr<Statement> get_job_, list_attempts_;
   std::unique_ptr<Statement> begin_, commit_, rollback_;
 };
