@@ -283,11 +283,12 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::fprintf(stderr,
+      const bool help = !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h");
+      std::fprintf(help ? stdout : stderr,
                    "usage: bench_store [--jobs N] [--runs N] [--dir DIR] "
                    "[--synchronous FULL|NORMAL|OFF] [--only engine|sqlite|store] "
                    "[--submitters N] [--workers N]\n");
-      return 2;
+      return help ? 0 : 2;
     }
   }
   std::vector<double> engine_rates, sqlite_rates, store_rates, tx, per_tx;
