@@ -172,6 +172,12 @@ const JobRecord* Engine::Find(JobId id) const {
   return job ? &job->rec : nullptr;
 }
 
+Result<Engine::Job*> Engine::FindActive(JobId id) const {
+  Job* job = FindJob(id);
+  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  return job;
+}
+
 uint32_t Engine::TypeIndex(const std::string& type) {
   auto [it, inserted] = type_index_.try_emplace(type, static_cast<uint32_t>(types_.size()));
   if (inserted) types_.push_back(TypeQueue{type, {}});
@@ -268,6 +274,15 @@ void Engine::StopRunningAttempt(Job& job, Outcome reason) {
   notices_.push_back(Notice{s.worker_id, job.rec.id, s.attempt_id, reason});
 }
 
+Outcome Engine::EndOpenAttempt(Job& job, Outcome reason, std::string_view why) {
+  const JobState state = job.rec.status.state;
+  if (state == JobState::kRunning) StopRunningAttempt(job, reason);
+  if (state != JobState::kRunning && state != JobState::kSubmitted) return Outcome::kNone;
+  EndAttempt(job, reason, why);
+  job.rec.status.result.clear();
+  return reason;
+}
+
 void Engine::RetryOrFail(Job& job, Outcome outcome, std::string_view message) {
   JobStatus& s = job.rec.status;
   const JobSpec& spec = job.rec.spec;
@@ -330,14 +345,7 @@ void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view 
     for (JobId child_id : job.children) {
       Job* child = FindJob(child_id);
       if (child == nullptr || IsTerminal(child->rec.status.state)) continue;
-      Outcome ended = Outcome::kNone;
-      if (child->rec.status.state == JobState::kRunning)
-        StopRunningAttempt(*child, Outcome::kCancelled);
-      if (child->rec.status.state == JobState::kRunning ||
-          child->rec.status.state == JobState::kSubmitted) {
-        EndAttempt(*child, Outcome::kCancelled, why);
-        ended = Outcome::kCancelled;
-      }
+      const Outcome ended = EndOpenAttempt(*child, Outcome::kCancelled, why);
       Finish(*child, JobState::kCancelled, ended, why);
     }
   }
@@ -579,8 +587,9 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
 }
 
 Status Engine::Accept(JobId id) {
-  Job* job = FindJob(id);
-  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  Result<Job*> found = FindActive(id);
+  if (!found.ok()) return found.status();
+  Job* job = *found;
   if (job->rec.status.state != JobState::kSubmitted) {
     return FailedPrecondition("job " + Num(id) + " is " + Str(job->rec.status.state) +
                               "; only a submitted job (awaiting a verdict) can be accepted");
@@ -596,8 +605,9 @@ Status Engine::Reject(JobId id, std::string reason) {
     return TooLong("reason", reason.size(), config_.limits.message_bytes_max);
   }
   if (reason.empty()) reason = "the result was rejected";
-  Job* job = FindJob(id);
-  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  Result<Job*> found = FindActive(id);
+  if (!found.ok()) return found.status();
+  Job* job = *found;
   JobStatus& s = job->rec.status;
   if (s.state == JobState::kSucceeded) {
     if (job->rec.spec.parent_id != 0) {
@@ -626,27 +636,23 @@ Status Engine::Cancel(JobId id, std::string reason) {
     return TooLong("reason", reason.size(), config_.limits.message_bytes_max);
   }
   if (reason.empty()) reason = "cancelled";
-  Job* job = FindJob(id);
-  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  Result<Job*> found = FindActive(id);
+  if (!found.ok()) return found.status();
+  Job* job = *found;
   const JobState state = job->rec.status.state;
   if (IsTerminal(state)) {
     return FailedPrecondition("job " + Num(id) + " has already " + Str(state) +
                               "; only a job that has not finished can be cancelled");
   }
-  Outcome ended = Outcome::kNone;
-  if (state == JobState::kRunning) StopRunningAttempt(*job, Outcome::kCancelled);
-  if (state == JobState::kRunning || state == JobState::kSubmitted) {
-    EndAttempt(*job, Outcome::kCancelled, reason);
-    job->rec.status.result.clear();
-    ended = Outcome::kCancelled;
-  }
+  const Outcome ended = EndOpenAttempt(*job, Outcome::kCancelled, reason);
   Finish(*job, JobState::kCancelled, ended, reason);
   return Status::Ok();
 }
 
 Status Engine::Retry(JobId id) {
-  Job* job = FindJob(id);
-  if (job == nullptr) return NotFound("job " + Num(id) + ": not found among active jobs");
+  Result<Job*> found = FindActive(id);
+  if (!found.ok()) return found.status();
+  Job* job = *found;
   JobStatus& s = job->rec.status;
   if (s.state != JobState::kFailed && s.state != JobState::kCancelled) {
     return FailedPrecondition("job " + Num(id) + " is " + Str(s.state) +
@@ -698,12 +704,7 @@ void Engine::FireTimer(Job& job, TimerSlot slot) {
   if (slot == kDeadlineTimer) {
     BATON_CHECK(!IsTerminal(s.state));
     const std::string why = "deadline passed (run_by " + std::to_string(spec.run_by_ms) + ")";
-    Outcome ended = Outcome::kNone;
-    if (s.state == JobState::kRunning) StopRunningAttempt(job, Outcome::kTimeout);
-    if (s.state == JobState::kRunning || s.state == JobState::kSubmitted) {
-      EndAttempt(job, Outcome::kTimeout, why);
-      ended = Outcome::kTimeout;
-    }
+    const Outcome ended = EndOpenAttempt(job, Outcome::kTimeout, why);
     Finish(job, JobState::kFailed, ended, why);
     return;
   }

@@ -156,6 +156,8 @@ class Engine {
   };
 
   Job* FindJob(JobId id) const;
+  // The job, or NotFound naming it (it may have finished and left memory; the store has it).
+  Result<Job*> FindActive(JobId id) const;
   Result<Job*> FindForAttempt(const AttemptRef& ref, std::string_view command);
   uint32_t TypeIndex(const std::string& type);
 
@@ -170,6 +172,9 @@ class Engine {
   Assignment StartAttempt(Job& job, const std::string& worker_id);
   void EndAttempt(Job& job, Outcome outcome, std::string_view error);
   void StopRunningAttempt(Job& job, Outcome reason);
+  // Ends the job's open attempt (running or submitted) as `reason`, telling a running worker to
+  // stop; returns `reason`, or kNone when no attempt was open.
+  Outcome EndOpenAttempt(Job& job, Outcome reason, std::string_view why);
   void RetryOrFail(Job& job, Outcome outcome, std::string_view message);
   void SucceedOrWait(Job& job);
   // Ends a job whose children have all finished: succeeded, or failed if any child did not.
