@@ -30,7 +30,6 @@ class ManualClock final : public Clock {
   explicit ManualClock(int64_t start_ms) : now_ms_(start_ms) {}
   int64_t NowMs() override { return now_ms_.load(); }
   void Advance(int64_t ms) { now_ms_ += ms; }
-  void Set(int64_t ms) { now_ms_ = ms; }
 
  private:
   std::atomic<int64_t> now_ms_;

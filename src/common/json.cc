@@ -27,13 +27,4 @@ Result<std::vector<std::string>> DecodeStringArray(std::string_view text, std::s
   return out;
 }
 
-Status Validate(std::string_view text, std::string_view field) {
-  boost::system::error_code ec;
-  boost::json::parse(text, ec);
-  if (ec) {
-    return InvalidArgument(std::string(field) + ": must be one JSON document: " + ec.message());
-  }
-  return Status::Ok();
-}
-
 }  // namespace baton::json

@@ -15,8 +15,4 @@ std::string EncodeStringArray(const std::vector<std::string>& items);
 // The inverse of EncodeStringArray; anything else is an InvalidArgument naming `field`.
 Result<std::vector<std::string>> DecodeStringArray(std::string_view text, std::string_view field);
 
-// Ok when `text` is one well-formed JSON document; else InvalidArgument naming `field` and where
-// the parse stopped.
-Status Validate(std::string_view text, std::string_view field);
-
 }  // namespace baton::json

@@ -20,12 +20,5 @@ TEST(JsonTest, DecodeRejectsWhatIsNotAStringArray) {
   EXPECT_FALSE(DecodeStringArray("[", "tags").ok());
 }
 
-TEST(JsonTest, ValidateNamesTheField) {
-  EXPECT_TRUE(Validate(R"({"a":[1,2,{"b":null}]})", "payload").ok());
-  Status bad = Validate("{\"a\":", "payload");
-  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(bad.message().rfind("payload: must be one JSON document", 0), 0u) << bad.message();
-}
-
 }  // namespace
 }  // namespace baton::json

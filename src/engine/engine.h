@@ -127,7 +127,6 @@ class Engine {
   void TakeNotices(std::vector<Notice>* out);
 
   EngineStats Stats() const;
-  const EngineConfig& config() const { return config_; }
 
  private:
   struct Job;

@@ -53,6 +53,10 @@ struct Row {
   std::optional<JobState> to;  // the state after a legal command
 };
 
+void PrintTo(const Row& row, std::ostream* os) {
+  *os << JobStateName(row.from) << " x " << CmdName(row.cmd);
+}
+
 using S = JobState;
 using C = StatusCode;
 constexpr C kOk = C::kOk;

@@ -46,19 +46,16 @@ Status Runtime::Rebuild() {
 }
 
 void Runtime::Execute(std::function<void(engine::Engine&)> fn, Done done) {
+  bool stopping;
   {
     std::lock_guard lock(mu_);
-    if (!stop_ && queue_.size() < options_.queue_max) {
+    stopping = stop_;
+    if (!stopping && queue_.size() < options_.queue_max) {
       const bool was_empty = queue_.empty();
       queue_.push_back(Command{std::move(fn), std::move(done)});
       if (was_empty) cv_.notify_one();
       return;
     }
-  }
-  bool stopping;
-  {
-    std::lock_guard lock(mu_);
-    stopping = stop_;
   }
   done(stopping ? Unavailable("the server is shutting down; the command was not applied")
                 : ResourceExhausted("the engine queue is full (queue_max = " +

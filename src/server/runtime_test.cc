@@ -27,42 +27,7 @@ JobSpec Spec(std::string key = "") {
   return s;
 }
 
-// A store that holds Apply at a gate until the test opens it.
-class GatedStore final : public store::Store {
- public:
-  Status Apply(const engine::RecordBatch& b) override {
-    {
-      std::unique_lock lock(mu);
-      ++entered;
-      cv.notify_all();
-      cv.wait(lock, [&] { return open; });
-    }
-    return inner.Apply(b);
-  }
-  Result<engine::RecoveredState> Recover(int64_t t) override { return inner.Recover(t); }
-  Result<engine::JobRecord> GetJob(engine::JobId id) override { return inner.GetJob(id); }
-  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override {
-    return inner.ListAttempts(id);
-  }
-  Result<std::vector<engine::Event>> ListEvents(const store::EventQuery& q) override {
-    return inner.ListEvents(q);
-  }
-  void WaitEntered(int n) {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return entered >= n; });
-  }
-  void Open() {
-    std::lock_guard lock(mu);
-    open = true;
-    cv.notify_all();
-  }
-
-  std::mutex mu;
-  std::condition_variable cv;
-  int entered = 0;
-  bool open = false;
-  store::MemoryStore inner;
-};
+using store::testing::GatedStore;
 
 TEST(RuntimeTest, ASubmitIsAcknowledgedOnlyAfterItsCommit) {
   GatedStore store;

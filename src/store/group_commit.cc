@@ -51,11 +51,6 @@ void GroupCommitter::Reset() {
   failure_ = Status::Ok();
 }
 
-bool GroupCommitter::Busy() {
-  std::lock_guard lock(mu_);
-  return in_flight_ || !pending_done_.empty();
-}
-
 GroupCommitter::Stats GroupCommitter::stats() {
   std::lock_guard lock(mu_);
   return stats_;
@@ -69,14 +64,12 @@ void GroupCommitter::Run() {
     Status status;
     {
       std::unique_lock lock(mu_);
-      in_flight_ = false;
       cv_.wait(lock, [this] { return stop_ || !pending_done_.empty(); });
       if (pending_done_.empty()) return;  // stopping, and nothing is left
       batch.clear();
       done.clear();
       std::swap(batch, pending_);
       std::swap(done, pending_done_);
-      in_flight_ = true;
       if (!failure_.ok()) {
         status = failure_;
       } else {

@@ -3,8 +3,8 @@
 // cost of an fsync is shared by every command that waited for it. A batch's callback runs after
 // the transaction that holds it, with its status; callbacks run on the commit thread, in order.
 //
-// Thread rules: Commit() and Busy() may be called from any thread. The Store is used only by the
-// commit thread while the committer lives.
+// Thread rules: Commit(), Reset() and stats() may be called from any thread. The Store is used only
+// by the commit thread while the committer lives.
 #pragma once
 
 #include <condition_variable>
@@ -35,9 +35,6 @@ class GroupCommitter {
   // applying them could tear a hole in the event log. The caller resets once it has rebuilt.
   void Reset();
 
-  // True while a transaction is in flight or waiting.
-  bool Busy();
-
   struct Stats {
     uint64_t transactions = 0;
     uint64_t batches = 0;  // Commit() calls; batches / transactions is the grouping factor
@@ -54,7 +51,6 @@ class GroupCommitter {
   std::condition_variable cv_;
   engine::RecordBatch pending_;
   std::vector<Done> pending_done_;
-  bool in_flight_ = false;
   bool stop_ = false;
   Status failure_;  // set by a failed transaction, cleared by Reset()
   Stats stats_;

@@ -2,43 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <future>
 
 #include "store/memory/memory_store.h"
+#include "store/store_test_util.h"
 
 namespace baton::store {
 namespace {
-
-// A store whose Apply waits at a gate, so a test can hold a transaction in flight.
-class GatedStore final : public Store {
- public:
-  Status Apply(const engine::RecordBatch& batch) override {
-    entered_.set_value_at_thread_exit_guard();
-    gate_.wait();
-    applied_batches.push_back(batch.events.size());
-    return inner.Apply(batch);
-  }
-  Result<engine::RecoveredState> Recover(int64_t t) override { return inner.Recover(t); }
-  Result<engine::JobRecord> GetJob(engine::JobId id) override { return inner.GetJob(id); }
-  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override {
-    return inner.ListAttempts(id);
-  }
-  Result<std::vector<engine::Event>> ListEvents(const EventQuery& q) override {
-    return inner.ListEvents(q);
-  }
-
-  struct Entered {
-    std::promise<void> p;
-    std::atomic<bool> set{false};
-    void set_value_at_thread_exit_guard() {
-      if (!set.exchange(true)) p.set_value();
-    }
-  } entered_;
-  std::shared_future<void> gate_;
-  MemoryStore inner;
-  std::vector<size_t> applied_batches;
-};
 
 engine::RecordBatch OneEvent(uint64_t seq) {
   engine::RecordBatch b;
@@ -48,24 +18,21 @@ engine::RecordBatch OneEvent(uint64_t seq) {
 }
 
 TEST(GroupCommitTest, EverythingThatArrivesDuringACommitRidesTheNextOne) {
-  GatedStore store;
-  std::promise<void> open_gate;
-  store.gate_ = open_gate.get_future().share();
+  testing::GatedStore store;
   std::vector<std::promise<Status>> results(11);
   {
     GroupCommitter committer(&store);
     committer.Commit(OneEvent(1), [&](const Status& s) { results[0].set_value(s); });
-    store.entered_.p.get_future().wait();  // the first transaction is in flight
-    EXPECT_TRUE(committer.Busy());
+    store.WaitEntered(1);  // the first transaction is in flight
     for (uint64_t i = 1; i <= 10; ++i) {
       committer.Commit(OneEvent(i + 1), [&, i](const Status& s) { results[i].set_value(s); });
     }
-    open_gate.set_value();
+    store.Open();
     for (auto& r : results) EXPECT_TRUE(r.get_future().get().ok());
     EXPECT_EQ(committer.stats().transactions, 2u);
     EXPECT_EQ(committer.stats().batches, 11u);
   }
-  EXPECT_EQ(store.applied_batches, (std::vector<size_t>{1, 10}));
+  EXPECT_EQ(store.applied_event_counts(), (std::vector<size_t>{1, 10}));
   auto events = store.inner.ListEvents({0, 0, 100}).value();
   ASSERT_EQ(events.size(), 11u);
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
@@ -88,19 +55,17 @@ TEST(GroupCommitTest, CallbacksRunAfterTheCommitAndCarryItsFailure) {
 }
 
 TEST(GroupCommitTest, AfterAFailureQueuedBatchesAreRefusedUntilReset) {
-  GatedStore store;
-  std::promise<void> open_gate;
-  store.gate_ = open_gate.get_future().share();
+  testing::GatedStore store;
   store.inner.FailApplies(1, Unavailable("disk full"));
   GroupCommitter committer(&store);
   std::promise<Status> first, second, third;
   committer.Commit(OneEvent(1), [&](const Status& s) { first.set_value(s); });
-  store.entered_.p.get_future().wait();
+  store.WaitEntered(1);
   committer.Commit(OneEvent(2), [&](const Status& s) { second.set_value(s); });  // queued behind
-  open_gate.set_value();
+  store.Open();
   EXPECT_EQ(first.get_future().get(), Unavailable("disk full"));
   EXPECT_EQ(second.get_future().get(), Unavailable("disk full"));
-  EXPECT_EQ(store.applied_batches.size(), 1u);  // the second never reached the store
+  EXPECT_EQ(store.applied_event_counts().size(), 1u);  // the second never reached the store
   committer.Reset();
   committer.Commit(OneEvent(1), [&](const Status& s) { third.set_value(s); });
   EXPECT_TRUE(third.get_future().get().ok());

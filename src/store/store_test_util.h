@@ -4,11 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/types.h"
+#include "store/memory/memory_store.h"
 
 namespace baton::store::testing {
 
@@ -67,5 +71,54 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   st.children_failed = 1;
   return r;
 }
+
+// A memory store whose Apply waits at a gate until the test opens it, so that a test can hold a
+// transaction in flight and see what happens meanwhile.
+class GatedStore final : public Store {
+ public:
+  Status Apply(const engine::RecordBatch& batch) override {
+    {
+      std::unique_lock lock(mu_);
+      ++entered_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+      applied_event_counts_.push_back(batch.events.size());
+    }
+    return inner.Apply(batch);
+  }
+  Result<engine::RecoveredState> Recover(int64_t t) override { return inner.Recover(t); }
+  Result<engine::JobRecord> GetJob(engine::JobId id) override { return inner.GetJob(id); }
+  Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override {
+    return inner.ListAttempts(id);
+  }
+  Result<std::vector<engine::Event>> ListEvents(const EventQuery& q) override {
+    return inner.ListEvents(q);
+  }
+
+  // Waits until `n` calls of Apply have reached the gate.
+  void WaitEntered(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_ >= n; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // How many events each Apply that passed the gate carried, in order.
+  std::vector<size_t> applied_event_counts() {
+    std::lock_guard lock(mu_);
+    return applied_event_counts_;
+  }
+
+  MemoryStore inner;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  bool open_ = false;
+  std::vector<size_t> applied_event_counts_;
+};
 
 }  // namespace baton::store::testing

@@ -1,6 +1,7 @@
 #include "store/memory/memory_store.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace baton::store {
 
@@ -15,10 +16,10 @@ Status MemoryStore::Apply(const engine::RecordBatch& batch) {
   for (const auto& r : batch.inserts) {
     if (jobs_.contains(r.id)) return Internal("insert job " + std::to_string(r.id) + ": exists");
   }
+  std::unordered_set<JobId> inserted;
+  for (const auto& r : batch.inserts) inserted.insert(r.id);
   for (const auto& u : batch.updates) {
-    bool inserted_here = std::any_of(batch.inserts.begin(), batch.inserts.end(),
-                                     [&](const engine::JobRecord& r) { return r.id == u.id; });
-    if (!inserted_here && !jobs_.contains(u.id)) {
+    if (!inserted.contains(u.id) && !jobs_.contains(u.id)) {
       return Internal("update job " + std::to_string(u.id) + ": no such job");
     }
   }
@@ -32,7 +33,6 @@ Status MemoryStore::Apply(const engine::RecordBatch& batch) {
     attempts_by_job_[a.job_id].insert(a.id);
   }
   for (const auto& e : batch.events) events_[e.seq] = e;
-  ++applies_;
   return Status::Ok();
 }
 

@@ -21,7 +21,6 @@ class MemoryStore final : public Store {
   void FailApplies(int count, Status status);
 
   size_t job_count() const { return jobs_.size(); }
-  size_t applies() const { return applies_; }
 
  private:
   std::map<engine::JobId, engine::JobRecord> jobs_;
@@ -30,7 +29,6 @@ class MemoryStore final : public Store {
   std::map<engine::EventSeq, engine::Event> events_;
   int fail_count_ = 0;
   Status fail_status_;
-  size_t applies_ = 0;
 };
 
 }  // namespace baton::store
