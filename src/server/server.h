@@ -1,0 +1,50 @@
+// Server: Baton's server process, assembled: the SQLite store in a data directory, the runtime
+// (engine + group commit) over it, and the HTTP API in front.
+//
+// Thread rules: Start and Stop from one thread; the parts run their own threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "server/http_server.h"
+#include "server/runtime.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace baton::server {
+
+struct ServerOptions {
+  std::string data_dir = "./baton-data";
+  std::string host = "127.0.0.1";
+  uint16_t port = 7070;  // 0: any free port
+  HttpLimits http;
+  RuntimeOptions runtime;
+  store::SqliteOptions sqlite;
+};
+
+// "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
+Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options);
+  ~Server();  // Stop()
+
+  uint16_t port() const { return http_->port(); }
+  // Stops taking requests, commits what was done, closes the store.
+  void Stop();
+
+ private:
+  explicit Server(ServerOptions options) : options_(std::move(options)) {}
+  void Handle(HttpRequest&& request, Reply reply);
+
+  ServerOptions options_;
+  SystemClock clock_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+}  // namespace baton::server
