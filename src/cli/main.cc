@@ -29,6 +29,8 @@ int RunServer(baton::server::ServerOptions options, const std::string& listen) {
   }
   std::printf("baton server: listening on http://%s:%u (data in %s)\n", options.host.c_str(),
               static_cast<unsigned>((*server)->port()), data.c_str());
+  std::printf("baton server: the administrator's token is in %s\n",
+              (*server)->admin_token_path().c_str());
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);
@@ -65,6 +67,9 @@ int main(int argc, char** argv) {
       ->add_option("--idle-timeout-ms", http.idle_timeout_ms, "close a connection silent this long")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{100}, int64_t{24} * 3600 * 1000));
+  server->add_option("--batch-max", options.batch_max, "jobs in one POST /v1/jobs")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
   server
       ->add_option("--synchronous", options.sqlite.synchronous,
                    "SQLite durability: FULL, NORMAL or OFF")

@@ -26,6 +26,10 @@ std::string_view StatusCodeName(StatusCode code) {
       return "data_loss";
     case StatusCode::kInternal:
       return "internal";
+    case StatusCode::kUnauthenticated:
+      return "unauthenticated";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
   }
   return "unknown";
 }

@@ -26,6 +26,8 @@ enum class StatusCode : int {
   kUnavailable,         // the store or a peer cannot be reached now; try again
   kDataLoss,            // stored data is corrupt
   kInternal,            // a bug or an unexpected library error
+  kUnauthenticated,     // no credentials, or credentials that name nobody
+  kPermissionDenied,    // known caller, not allowed to do this
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -67,6 +69,12 @@ inline Status ResourceExhausted(std::string m) {
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 
 // Result<T> holds a T or a non-ok Status.
 template <typename T>

@@ -377,22 +377,8 @@ Result<SubmitResult> Engine::Submit(JobSpec spec) {
       return SubmitResult{it->second.job_id, true};
     }
   }
-  Job* parent = nullptr;
-  if (spec.parent_id != 0) {
-    parent = FindJob(spec.parent_id);
-    if (parent == nullptr || parent->rec.spec.owner != spec.owner) {
-      return NotFound("parent_id: no active job " + Num(spec.parent_id) + " of this owner");
-    }
-    if (IsTerminal(parent->rec.status.state)) {
-      return FailedPrecondition("parent_id: job " + Num(spec.parent_id) + " has already " +
-                                Str(parent->rec.status.state) + "; sub-jobs need an active parent");
-    }
-    if (parent->rec.status.children_total >= config_.limits.children_max) {
-      return ResourceExhausted("parent_id: job " + Num(spec.parent_id) + " has " +
-                               Num(config_.limits.children_max) +
-                               " sub-jobs, the most a job may have (children_max)");
-    }
-  }
+  BATON_RETURN_IF_ERROR(CheckParent(spec, 1));
+  Job* parent = spec.parent_id != 0 ? FindJob(spec.parent_id) : nullptr;
 
   auto owned = std::make_unique<Job>();
   Job& job = *owned;
@@ -423,6 +409,45 @@ Result<SubmitResult> Engine::Submit(JobSpec spec) {
   }
   if (s.run_by_ms != 0) ArmTimer(job, kDeadlineTimer, s.run_by_ms);
   return SubmitResult{job.rec.id, false};
+}
+
+Status Engine::CheckParent(const JobSpec& spec, uint32_t added) const {
+  if (spec.parent_id == 0) return Status::Ok();
+  const Job* parent = FindJob(spec.parent_id);
+  if (parent == nullptr || parent->rec.spec.owner != spec.owner) {
+    return NotFound("parent_id: no active job " + Num(spec.parent_id) + " of this owner");
+  }
+  if (IsTerminal(parent->rec.status.state)) {
+    return FailedPrecondition("parent_id: job " + Num(spec.parent_id) + " has already " +
+                              Str(parent->rec.status.state) + "; sub-jobs need an active parent");
+  }
+  if (parent->rec.status.children_total + added > config_.limits.children_max) {
+    return ResourceExhausted("parent_id: job " + Num(spec.parent_id) + " would have more than " +
+                             Num(config_.limits.children_max) +
+                             " sub-jobs, the most a job may have (children_max)");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<SubmitResult>> Engine::SubmitBatch(std::vector<JobSpec> specs) {
+  auto where = [&](size_t i) { return specs.size() == 1 ? std::string() : "[" + Num(i) + "]"; };
+  std::unordered_map<JobId, uint32_t> added;  // children per parent in this batch
+  for (const JobSpec& spec : specs) {
+    if (spec.parent_id != 0) ++added[spec.parent_id];
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Status s = Validate(specs[i]);
+    if (s.ok()) s = CheckParent(specs[i], added[specs[i].parent_id]);
+    if (!s.ok()) return specs.size() == 1 ? s : Status(s.code(), where(i) + "." + s.message());
+  }
+  std::vector<SubmitResult> out;
+  out.reserve(specs.size());
+  for (JobSpec& spec : specs) {
+    Result<SubmitResult> r = Submit(std::move(spec));
+    BATON_CHECK(r.ok());  // everything that could refuse it was checked above
+    out.push_back(*r);
+  }
+  return out;
 }
 
 std::vector<Assignment> Engine::Dispatch(const DispatchRequest& request) {

@@ -95,6 +95,9 @@ class Engine {
   // Fills defaults and checks every field of `spec`; the first violation names its field.
   Status Validate(JobSpec& spec) const;
   Result<SubmitResult> Submit(JobSpec spec);
+  // All or nothing: every spec is checked (fields, parents, children_max across the batch)
+  // before any job is created; an error names the spec ("[3].priority: ...").
+  Result<std::vector<SubmitResult>> SubmitBatch(std::vector<JobSpec> specs);
 
   // Hands the best ready jobs of the worker's types to it, up to its capacity.
   std::vector<Assignment> Dispatch(const DispatchRequest& request);
@@ -155,6 +158,8 @@ class Engine {
   };
 
   Job* FindJob(JobId id) const;
+  // The checks of Submit that concern the parent; `added` children are about to join it.
+  Status CheckParent(const JobSpec& spec, uint32_t added) const;
   // The job, or NotFound naming it (it may have finished and left memory; the store has it).
   Result<Job*> FindActive(JobId id) const;
   Result<Job*> FindForAttempt(const AttemptRef& ref, std::string_view command);

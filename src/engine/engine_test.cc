@@ -56,6 +56,38 @@ TEST_F(EngineTest, ChangesWhileACommitIsInFlightCoalesceIntoOneRow) {
   EXPECT_EQ(b.updates[0].status.state, JobState::kRetryWait);
 }
 
+TEST_F(EngineTest, ABatchIsAllOrNothing) {
+  JobSpec bad = Spec();
+  bad.priority = 5000;
+  Result<std::vector<SubmitResult>> r = engine_.SubmitBatch({Spec(), bad, Spec()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "[1].priority: must be between -1000 and 1000, got 5000");
+  EXPECT_FALSE(engine_.HasRecords());
+  EXPECT_EQ(engine_.Stats().jobs_in_memory, 0u);
+
+  Result<std::vector<SubmitResult>> ok = engine_.SubmitBatch({Spec(), Spec(), Spec()});
+  ASSERT_TRUE(ok.ok());
+  ASSERT_EQ(ok->size(), 3u);
+  EXPECT_EQ((*ok)[2].job_id, 3u);
+}
+
+TEST_F(EngineTest, ABatchCountsItsChildrenAgainstTheLimitBeforeCreatingAny) {
+  EngineConfig c = TestConfig();
+  c.limits.children_max = 2;
+  Engine e(c);
+  e.Tick(kStartMs);
+  JobId parent = e.Submit(Spec()).value().job_id;
+  JobSpec child = Spec("c");
+  child.parent_id = parent;
+  Result<std::vector<SubmitResult>> r = e.SubmitBatch({child, child, child});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.status().message().rfind("[0].parent_id: job 1 would have more than 2", 0), 0u)
+      << r.status().message();
+  EXPECT_EQ(e.Find(parent)->status.children_total, 0u);
+  EXPECT_TRUE(e.SubmitBatch({child, child}).ok());
+}
+
 TEST_F(EngineTest, EventSequenceIsGapFreeAcrossJobs) {
   for (int i = 0; i < 5; ++i) Submit();
   for (const Assignment& a : Dispatch("w", {"t"}, 5)) {

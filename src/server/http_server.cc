@@ -38,6 +38,10 @@ http::status HttpStatusFor(StatusCode code) {
     case StatusCode::kDataLoss:
     case StatusCode::kInternal:
       return http::status::internal_server_error;
+    case StatusCode::kUnauthenticated:
+      return http::status::unauthorized;
+    case StatusCode::kPermissionDenied:
+      return http::status::forbidden;
   }
   return http::status::internal_server_error;
 }

@@ -195,15 +195,15 @@ Result<engine::JobSpec> ParseJobSpec(const json::value& value, const std::string
   return spec;
 }
 
-Result<std::vector<engine::JobSpec>> ParseSubmitBody(std::string_view body, size_t batch_max) {
+Result<SubmitBody> ParseSubmitBody(std::string_view body, size_t batch_max) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec) return InvalidArgument("body: not JSON: " + ec.message());
-  std::vector<engine::JobSpec> out;
+  SubmitBody out;
   if (v.is_object()) {
     auto spec = ParseJobSpec(v, "");
     if (!spec.ok()) return spec.status();
-    out.push_back(std::move(*spec));
+    out.specs.push_back(std::move(*spec));
     return out;
   }
   if (!v.is_array()) return Wrong("body", "a job object or an array of them", v);
@@ -213,11 +213,12 @@ Result<std::vector<engine::JobSpec>> ParseSubmitBody(std::string_view body, size
     return InvalidArgument("body: " + std::to_string(jobs.size()) + " jobs in one batch, at most " +
                            std::to_string(batch_max) + " allowed (batch_max)");
   }
-  out.reserve(jobs.size());
+  out.batch = true;
+  out.specs.reserve(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto spec = ParseJobSpec(jobs[i], Indexed("", i));
     if (!spec.ok()) return spec.status();
-    out.push_back(std::move(*spec));
+    out.specs.push_back(std::move(*spec));
   }
   return out;
 }

@@ -27,7 +27,11 @@ Result<engine::JobSpec> ParseJobSpec(const boost::json::value& value, const std:
 
 // A submit body: one job object, or an array of at most `batch_max` of them. All or nothing:
 // the first error is returned and no spec.
-Result<std::vector<engine::JobSpec>> ParseSubmitBody(std::string_view body, size_t batch_max);
+struct SubmitBody {
+  std::vector<engine::JobSpec> specs;
+  bool batch = false;  // an array (answered with {"jobs": [...]}) rather than one object
+};
+Result<SubmitBody> ParseSubmitBody(std::string_view body, size_t batch_max);
 
 // A job as the API shows it. Payload and result are embedded as JSON.
 boost::json::object JobToJson(const engine::JobRecord& job);

@@ -23,8 +23,9 @@ TEST(JobJsonTest, EveryFieldIsRead) {
     "idempotency_key": "order-17", "tags": ["blue", "big"], "parent_id": 12, "verify": true})",
                            10);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_EQ(r->size(), 1u);
-  const engine::JobSpec& s = r->front();
+  ASSERT_EQ(r->specs.size(), 1u);
+  EXPECT_FALSE(r->batch);
+  const engine::JobSpec& s = r->specs.front();
   EXPECT_EQ(s.type, "render.frame");
   EXPECT_EQ(s.payload, R"({"frame":7,"list":[1,"two"]})");
   EXPECT_EQ(s.priority, -3);
@@ -47,15 +48,16 @@ TEST(JobJsonTest, EveryFieldIsRead) {
 TEST(JobJsonTest, OnlyTheTypeIsRequired) {
   auto r = ParseSubmitBody(R"({"type":"t"})", 10);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->front().payload, "{}");
-  EXPECT_FALSE(r->front().retry.has_value());  // the engine fills defaults
+  EXPECT_EQ(r->specs.front().payload, "{}");
+  EXPECT_FALSE(r->specs.front().retry.has_value());  // the engine fills defaults
   EXPECT_EQ(ErrorOf(R"({"payload":{}})"), "type: is required");
 }
 
 TEST(JobJsonTest, AnyJsonIsAPayload) {
-  EXPECT_EQ(ParseSubmitBody(R"({"type":"t","payload":[1,2]})", 1)->front().payload, "[1,2]");
-  EXPECT_EQ(ParseSubmitBody(R"({"type":"t","payload":"text"})", 1)->front().payload, "\"text\"");
-  EXPECT_EQ(ParseSubmitBody(R"({"type":"t","payload":null})", 1)->front().payload, "null");
+  EXPECT_EQ(ParseSubmitBody(R"({"type":"t","payload":[1,2]})", 1)->specs.front().payload, "[1,2]");
+  EXPECT_EQ(ParseSubmitBody(R"({"type":"t","payload":"text"})", 1)->specs.front().payload,
+            "\"text\"");
+  EXPECT_EQ(ParseSubmitBody(R"({"type":"t","payload":null})", 1)->specs.front().payload, "null");
 }
 
 TEST(JobJsonTest, ErrorsNameTheFieldAndWhatWasWrong) {
@@ -89,8 +91,9 @@ TEST(JobJsonTest, ErrorsNameTheFieldAndWhatWasWrong) {
 TEST(JobJsonTest, ABatchIsAllOrNothingAndLimited) {
   auto r = ParseSubmitBody(R"([{"type":"a"},{"type":"b"},{"type":"c"}])", 3);
   ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->size(), 3u);
-  EXPECT_EQ((*r)[2].type, "c");
+  ASSERT_EQ(r->specs.size(), 3u);
+  EXPECT_TRUE(r->batch);
+  EXPECT_EQ(r->specs[2].type, "c");
   EXPECT_EQ(ErrorOf(R"([{"type":"a"},{"type":"b","priority":"x"}])"),
             R"([1].priority: must be an integer, got "x")");
   EXPECT_EQ(ErrorOf(R"([{"type":"a"},5])"), "[1]: must be an object, got 5");

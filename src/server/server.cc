@@ -1,10 +1,16 @@
 #include "server/server.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+
+#include "server/job_json.h"
 
 namespace baton::server {
 
@@ -37,6 +43,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto store = store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
+  auto reader = store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  if (!reader.ok()) return reader.status();
+  s->reader_ = std::move(*reader);
+  auto tokens = store::SqliteTokenStore::Open(s->options_.data_dir + "/baton.db");
+  if (!tokens.ok()) return tokens.status();
+  s->tokens_ = std::move(*tokens);
+  s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
+  BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
   auto runtime = Runtime::Start(s->store_.get(), &s->clock_, s->options_.runtime);
   if (!runtime.ok()) return runtime.status();
   s->runtime_ = std::move(*runtime);
@@ -52,6 +66,29 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
 
 Server::~Server() { Stop(); }
 
+// The administrator's token lives in DIR/admin.token (mode 0600). It is made at the first start,
+// and made again if the file is gone or no longer names a token of this database.
+Status Server::EnsureAdminToken() {
+  const std::string path = admin_token_path();
+  {
+    std::ifstream in(path);
+    std::string token;
+    if (in && std::getline(in, token) && auth_->Authenticate("Bearer " + token).ok()) {
+      return Status::Ok();
+    }
+  }
+  Result<std::string> token = auth_->Create("admin", true, false);
+  if (!token.ok()) return token.status().WithContext("create the admin token");
+  ::unlink(path.c_str());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable("write " + path + ": " + std::strerror(errno));
+  const std::string line = *token + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!written) return Unavailable("write " + path + ": short write");
+  return Status::Ok();
+}
+
 void Server::Stop() {
   // The order matters: no new requests; then the runtime commits what it has and answers its
   // callers (into the stopped HTTP threads, where the answers are dropped); then the store.
@@ -59,14 +96,19 @@ void Server::Stop() {
   runtime_.reset();
   http_.reset();
   store_.reset();
+  reader_.reset();
+  auth_.reset();
+  tokens_.reset();
 }
 
 void Server::Handle(HttpRequest&& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   const std::string target(request.target());
-  if (target == "/healthz" && request.method() == http::verb::get) {
-    // Healthy means the engine thread answers and the store commits.
+  const http::verb method = request.method();
+  if (target == "/healthz" && method == http::verb::get) {
+    // Healthy means the engine thread answers and the store commits. It needs no token: it tells
+    // nothing but that.
     runtime_->Execute(
         [](engine::Engine&) {},
         [reply, version, keep_alive](const Status& s) {
@@ -75,9 +117,135 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
         });
     return;
   }
+  Result<Identity> who = auth_->Authenticate(request[http::field::authorization]);
+  if (!who.ok()) return reply(ErrorResponse(who.status(), version, keep_alive));
+
+  constexpr std::string_view kJob = "/v1/jobs/";
+  if (target == "/v1/jobs" && method == http::verb::post) return SubmitJobs(*who, request, reply);
+  if (target == "/v1/tokens" && method == http::verb::post) {
+    return CreateToken(*who, request, reply);
+  }
+  if (target.rfind(kJob, 0) == 0 && method == http::verb::get) {
+    const std::string rest = target.substr(kJob.size());
+    engine::JobId id = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
+    if (ec != std::errc() || end != rest.data() + rest.size() || id == 0) {
+      return reply(
+          ErrorResponse(InvalidArgument("job id: must be a positive number, got \"" + rest + "\""),
+                        version, keep_alive));
+    }
+    return GetJob(*who, id, request, reply);
+  }
   reply(ErrorResponse(
       NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"), version,
       keep_alive));
+}
+
+void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  Result<SubmitBody> parsed = ParseSubmitBody(request.body(), options_.batch_max);
+  if (!parsed.ok()) return reply(ErrorResponse(parsed.status(), version, keep_alive));
+  for (engine::JobSpec& spec : parsed->specs) spec.owner = who.user;
+  const bool batch = parsed->batch;
+  auto result = std::make_shared<Result<std::vector<engine::SubmitResult>>>(
+      Status(StatusCode::kInternal, "not run"));
+  runtime_->Execute([result, specs = std::move(parsed->specs)](
+                        engine::Engine& e) mutable { *result = e.SubmitBatch(std::move(specs)); },
+                    // The answer leaves only after the commit: 201 means the jobs are on disk.
+                    [result, batch, reply, version, keep_alive](const Status& committed) {
+                      if (!committed.ok())
+                        return reply(ErrorResponse(committed, version, keep_alive));
+                      if (!result->ok())
+                        return reply(ErrorResponse(result->status(), version, keep_alive));
+                      boost::json::array jobs;
+                      bool created = false;
+                      for (const engine::SubmitResult& r : **result) {
+                        boost::json::object o;
+                        o["id"] = r.job_id;
+                        o["existed"] = r.existed;
+                        created |= !r.existed;
+                        jobs.push_back(std::move(o));
+                      }
+                      std::string body;
+                      if (batch) {
+                        boost::json::object o;
+                        o["jobs"] = std::move(jobs);
+                        body = boost::json::serialize(o);
+                      } else {
+                        body = boost::json::serialize(jobs.front());
+                      }
+                      reply(JsonResponse(created ? http::status::created : http::status::ok,
+                                         std::move(body), version, keep_alive));
+                    });
+}
+
+void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
+                    Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto found = std::make_shared<std::optional<engine::JobRecord>>();
+  runtime_->Execute(
+      [found, id](engine::Engine& e) {
+        if (const engine::JobRecord* job = e.Find(id)) *found = *job;
+      },
+      // Answered after the next commit, so it never shows a state that is not yet durable.
+      [this, found, id, who, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        if (!found->has_value()) {  // finished long ago: only the store has it
+          std::lock_guard lock(reader_mu_);
+          Result<engine::JobRecord> stored = reader_->GetJob(id);
+          if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) {
+            return reply(ErrorResponse(stored.status(), version, keep_alive));
+          }
+          if (stored.ok()) *found = std::move(*stored);
+        }
+        // Someone else's job is as absent as a job that does not exist.
+        if (!found->has_value() || (!who.admin && (*found)->spec.owner != who.user)) {
+          return reply(ErrorResponse(NotFound("job " + std::to_string(id) + ": not found"), version,
+                                     keep_alive));
+        }
+        reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(**found)), version,
+                           keep_alive));
+      });
+}
+
+void Server::CreateToken(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (!who.admin) {
+    return reply(ErrorResponse(PermissionDenied("only an administrator can create tokens"), version,
+                               keep_alive));
+  }
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(request.body(), ec);
+  if (ec || !body.is_object()) {
+    return reply(ErrorResponse(
+        InvalidArgument(R"(body: must be {"user": NAME, "admin": false, "worker": false})"),
+        version, keep_alive));
+  }
+  std::string user;
+  bool admin = false, worker = false;
+  for (const auto& [key, value] : body.as_object()) {
+    if (key == "user" && value.is_string()) {
+      user = std::string(value.as_string());
+    } else if ((key == "admin" || key == "worker") && value.is_bool()) {
+      (key == "admin" ? admin : worker) = value.as_bool();
+    } else {
+      return reply(ErrorResponse(
+          InvalidArgument(std::string(key) + ": unknown field or wrong type (user is a string, "
+                                             "admin and worker are true or false)"),
+          version, keep_alive));
+    }
+  }
+  Result<std::string> token = auth_->Create(user, admin, worker);
+  if (!token.ok()) return reply(ErrorResponse(token.status(), version, keep_alive));
+  boost::json::object o;
+  o["token"] = *token;
+  o["user"] = user;
+  o["admin"] = admin;
+  o["worker"] = worker;
+  reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
 }
 
 }  // namespace baton::server

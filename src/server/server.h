@@ -9,9 +9,11 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "server/auth.h"
 #include "server/http_server.h"
 #include "server/runtime.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/sqlite_token_store.h"
 
 namespace baton::server {
 
@@ -20,6 +22,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7070;  // 0: any free port
   HttpLimits http;
+  size_t batch_max = 1000;  // jobs in one POST /v1/jobs
   RuntimeOptions runtime;
   store::SqliteOptions sqlite;
 };
@@ -33,16 +36,26 @@ class Server {
   ~Server();  // Stop()
 
   uint16_t port() const { return http_->port(); }
+  // Where the administrator's token is (written at the first start, mode 0600).
+  std::string admin_token_path() const { return options_.data_dir + "/admin.token"; }
   // Stops taking requests, commits what was done, closes the store.
   void Stop();
 
  private:
   explicit Server(ServerOptions options) : options_(std::move(options)) {}
+  Status EnsureAdminToken();
   void Handle(HttpRequest&& request, Reply reply);
+  void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
+  void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
 
   ServerOptions options_;
   SystemClock clock_;
   std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<store::SqliteTokenStore> tokens_;
+  std::unique_ptr<Auth> auth_;
+  std::mutex reader_mu_;
+  std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<HttpServer> http_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "store/store_test_util.h"
@@ -64,7 +65,12 @@ TEST_F(ServerTest, AnswersHealthzAndStopsCleanlyOnSigterm) {
 TEST_F(ServerTest, UnknownEndpointsGetAJsonNotFound) {
   const uint16_t port = Start();
   ASSERT_NE(port, 0);
-  auto r = HttpCall(port, "POST", "/v1/nothing");
+  // Without a token nothing is told, not even which endpoints exist.
+  EXPECT_EQ(HttpCall(port, "POST", "/v1/nothing").status, 401);
+  std::ifstream in(dir_ + "/data/admin.token");
+  std::string token;
+  ASSERT_TRUE(std::getline(in, token));
+  auto r = HttpCall(port, "POST", "/v1/nothing", "", {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.body,
             R"({"error":{"code":"not_found","message":"POST /v1/nothing: no such endpoint"}})");

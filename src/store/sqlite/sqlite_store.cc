@@ -109,6 +109,15 @@ CREATE TABLE events (
   message TEXT NOT NULL
 );
 )sql"},
+  {2, "tokens", R"sql(
+CREATE TABLE tokens (
+  hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  admin INTEGER NOT NULL,
+  worker INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+)sql"},
 };
 // clang-format on
 

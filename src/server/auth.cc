@@ -1,0 +1,76 @@
+#include "server/auth.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace baton::server {
+
+namespace {
+std::string Hex(const unsigned char* data, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out += kDigits[data[i] >> 4];
+    out += kDigits[data[i] & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string Auth::Hash(std::string_view token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  BATON_CHECK(EVP_Digest(token.data(), token.size(), digest, &n, EVP_sha256(), nullptr) == 1);
+  return Hex(digest, n);
+}
+
+Status Auth::ValidateUser(const std::string& user) {
+  if (user.empty() || user.size() > 64) {
+    return InvalidArgument("user: must be 1 to 64 characters, got " + std::to_string(user.size()));
+  }
+  for (char c : user) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-' || c == '@';
+    if (!ok) return InvalidArgument("user: may hold only letters, digits and . _ - @");
+  }
+  return Status::Ok();
+}
+
+Result<Identity> Auth::Authenticate(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.empty()) {
+    return Unauthenticated("no token: send the header \"Authorization: Bearer <token>\"");
+  }
+  if (authorization.substr(0, kBearer.size()) != kBearer) {
+    return Unauthenticated("Authorization: must be \"Bearer <token>\"");
+  }
+  const std::string hash = Hash(authorization.substr(kBearer.size()));
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(hash); it != cache_.end()) return it->second;
+  }
+  Result<std::optional<store::TokenRecord>> found = tokens_->Find(hash);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Unauthenticated("the token is not valid");
+  Identity id{(*found)->user, (*found)->admin, (*found)->worker};
+  std::lock_guard lock(mu_);
+  cache_[hash] = id;
+  return id;
+}
+
+Result<std::string> Auth::Create(const std::string& user, bool admin, bool worker) {
+  BATON_RETURN_IF_ERROR(ValidateUser(user));
+  unsigned char secret[32];
+  if (RAND_bytes(secret, sizeof secret) != 1) {
+    return Internal("could not draw random bytes for a token");
+  }
+  std::string token = "bt_" + Hex(secret, sizeof secret);
+  store::TokenRecord record{Hash(token), user, admin, worker, clock_->NowMs()};
+  BATON_RETURN_IF_ERROR(tokens_->Put(record));
+  std::lock_guard lock(mu_);
+  cache_[record.hash] = Identity{user, admin, worker};
+  return token;
+}
+
+}  // namespace baton::server

@@ -1,0 +1,32 @@
+// TokenStore: where API tokens are kept, by the SHA-256 of the token (never the token itself).
+//
+// Thread rules: thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace baton::store {
+
+struct TokenRecord {
+  std::string hash;  // hex SHA-256 of the token
+  std::string user;
+  bool admin = false;
+  bool worker = false;
+  int64_t created_ms = 0;
+
+  bool operator==(const TokenRecord&) const = default;
+};
+
+class TokenStore {
+ public:
+  virtual ~TokenStore() = default;
+  // Adds a token; AlreadyExists if one with this hash exists.
+  virtual Status Put(const TokenRecord& token) = 0;
+  // The token with this hash, or nullopt.
+  virtual Result<std::optional<TokenRecord>> Find(const std::string& hash) = 0;
+};
+
+}  // namespace baton::store

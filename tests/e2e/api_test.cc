@@ -1,0 +1,175 @@
+// The REST API of a real `baton server` on loopback: tokens, submitting and reading jobs,
+// isolation between users, clear errors, and durability across a restart.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "store/store_test_util.h"
+#include "util/child_process.h"
+#include "util/http_client.h"
+
+namespace baton {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::HttpCall;
+using testing::HttpResult;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = store::testing::TempDir("api");
+    StartServer();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void StartServer() {
+    server_ = std::make_unique<ChildProcess>();
+    ASSERT_TRUE(server_->Start({BATON_PATH, "server", "--data", dir_ + "/data", "--listen",
+                                "127.0.0.1:0", "--batch-max", "5"}));
+    auto line = server_->ReadLine(30s);
+    ASSERT_TRUE(line.has_value());
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) << *line;
+    port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    std::ifstream in(dir_ + "/data/admin.token");
+    ASSERT_TRUE(std::getline(in, admin_));
+  }
+
+  void StopServer() {
+    server_->Kill(SIGTERM);
+    server_->DrainLines();
+    const int status = server_->Wait();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+
+  HttpResult Call(const std::string& token, const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return HttpCall(port_, method, target, body, headers);
+  }
+
+  std::string NewToken(const std::string& user) {
+    HttpResult r = Call(admin_, "POST", "/v1/tokens", R"({"user":")" + user + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(boost::json::parse(r.body).at("token").as_string());
+  }
+
+  static boost::json::value Json(const HttpResult& r) { return boost::json::parse(r.body); }
+
+  std::string dir_;
+  std::unique_ptr<ChildProcess> server_;
+  uint16_t port_ = 0;
+  std::string admin_;
+};
+
+TEST_F(ApiTest, TheAdminTokenIsPrivateToItsOwner) {
+  auto perms = std::filesystem::status(dir_ + "/data/admin.token").permissions();
+  EXPECT_EQ(perms & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(admin_.rfind("bt_", 0), 0u);
+}
+
+TEST_F(ApiTest, NoTokenNoAccess) {
+  HttpResult none = Call("", "POST", "/v1/jobs", R"({"type":"t"})");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_NE(none.body.find("Authorization: Bearer <token>"), std::string::npos) << none.body;
+  EXPECT_EQ(Call("bt_nope", "GET", "/v1/jobs/1").status, 401);
+  EXPECT_EQ(Call("", "GET", "/healthz").status, 200);  // the one open endpoint
+}
+
+TEST_F(ApiTest, SubmitThenReadAJob) {
+  HttpResult created = Call(admin_, "POST", "/v1/jobs",
+                            R"({"type":"render","payload":{"frame":7},"priority":3,"tags":["x"]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.body, R"({"id":1,"existed":false})");
+  HttpResult got = Call(admin_, "GET", "/v1/jobs/1");
+  ASSERT_EQ(got.status, 200) << got.body;
+  boost::json::value job = Json(got);
+  EXPECT_EQ(job.at("state").as_string(), "queued");
+  EXPECT_EQ(job.at("owner").as_string(), "admin");
+  EXPECT_EQ(job.at("type").as_string(), "render");
+  EXPECT_EQ(boost::json::serialize(job.at("payload")), R"({"frame":7})");
+  EXPECT_EQ(job.at("priority").as_int64(), 3);
+}
+
+TEST_F(ApiTest, ABatchIsAllOrNothingAndLimited) {
+  HttpResult bad =
+      Call(admin_, "POST", "/v1/jobs", R"([{"type":"a"},{"type":"b","priority":99999}])");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(
+      bad.body,
+      R"({"error":{"code":"invalid_argument","message":"[1].priority: must be between -1000 and 1000, got 99999"}})");
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/1").status, 404);  // nothing was stored
+  HttpResult big = Call(admin_, "POST", "/v1/jobs",
+                        std::string("[") + R"({"type":"a"},)" + R"({"type":"a"},{"type":"a"},)" +
+                            R"({"type":"a"},{"type":"a"},{"type":"a"}])");
+  EXPECT_EQ(big.status, 400);
+  EXPECT_NE(big.body.find("6 jobs in one batch, at most 5 allowed (batch_max)"), std::string::npos);
+  HttpResult ok = Call(admin_, "POST", "/v1/jobs", R"([{"type":"a"},{"type":"b"}])");
+  EXPECT_EQ(ok.status, 201);
+  EXPECT_EQ(ok.body, R"({"jobs":[{"id":1,"existed":false},{"id":2,"existed":false}]})");
+}
+
+TEST_F(ApiTest, BadInputGetsAMessageNamingTheField) {
+  struct Case {
+    std::string body;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"{not json", "body: not JSON"},
+           {R"({"type":"t","colour":"red"})", "colour: unknown field"},
+           {R"({"type":"t","owner":"mallory"})", "owner: unknown field"},
+           {R"({"type":"has space"})", "type: may hold only"},
+           {R"({"type":"t","timeout_ms":"ten"})", R"(timeout_ms: must be an integer, got \"ten\")"},
+           {R"({"priority":1})", "type: is required"},
+       }) {
+    HttpResult r = Call(admin_, "POST", "/v1/jobs", c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_NE(r.body.find(c.message), std::string::npos) << c.body << " -> " << r.body;
+  }
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/1").status, 404);
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/abc").status, 400);
+}
+
+TEST_F(ApiTest, AnIdempotencyKeyReturnsTheFirstJob) {
+  const std::string body = R"({"type":"t","idempotency_key":"order-17"})";
+  EXPECT_EQ(Call(admin_, "POST", "/v1/jobs", body).body, R"({"id":1,"existed":false})");
+  HttpResult again = Call(admin_, "POST", "/v1/jobs", body);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, R"({"id":1,"existed":true})");
+}
+
+TEST_F(ApiTest, UsersSeeOnlyTheirOwnJobs) {
+  const std::string alice = NewToken("alice");
+  const std::string bob = NewToken("bob");
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t"})").status, 201);
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs/1").status, 200);
+  HttpResult stranger = Call(bob, "GET", "/v1/jobs/1");
+  EXPECT_EQ(stranger.status, 404);
+  EXPECT_EQ(stranger.body, R"({"error":{"code":"not_found","message":"job 1: not found"}})");
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/1").status, 200);  // the administrator sees all
+  // Only an administrator makes tokens.
+  EXPECT_EQ(Call(bob, "POST", "/v1/tokens", R"({"user":"eve","admin":true})").status, 403);
+  EXPECT_EQ(Call(admin_, "POST", "/v1/tokens", R"({"user":"a b"})").status, 400);
+}
+
+TEST_F(ApiTest, JobsAndTokensSurviveARestart) {
+  const std::string alice = NewToken("alice");
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t","idempotency_key":"k"})").status, 201);
+  StopServer();
+  StartServer();
+  HttpResult got = Call(alice, "GET", "/v1/jobs/1");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Json(got).at("state").as_string(), "queued");
+  EXPECT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t","idempotency_key":"k"})").body,
+            R"({"id":1,"existed":true})");
+}
+
+}  // namespace
+}  // namespace baton
