@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
       ->add_option("--idle-timeout-ms", http.idle_timeout_ms, "close a connection silent this long")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{100}, int64_t{24} * 3600 * 1000));
+  server
+      ->add_option("--finished-jobs-max", options.runtime.engine.finished_jobs_max,
+                   "finished jobs kept in memory (all stay in the database)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
   server->add_option("--batch-max", options.batch_max, "jobs in one POST /v1/jobs")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{100000}));

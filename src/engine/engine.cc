@@ -897,6 +897,27 @@ Status Engine::Restore(RecoveredState state) {
   return Status::Ok();
 }
 
+Status Engine::Load(JobRecord rec) {
+  if (!IsTerminal(rec.status.state)) {
+    return FailedPrecondition("load: job " + Num(rec.id) + " is " + Str(rec.status.state) +
+                              "; only a finished job can be loaded");
+  }
+  if (rec.id == 0 || rec.id > job_id_last_ || !rec.spec.retry) {
+    return InvalidArgument("load: job " + Num(rec.id) + " is not a job of this store");
+  }
+  if (FindJob(rec.id) != nullptr) return Status::Ok();
+  auto owned = std::make_unique<Job>();
+  Job& job = *owned;
+  job.rec = std::move(rec);
+  job.is_new = false;
+  job.type_idx = TypeIndex(job.rec.spec.type);
+  job.in_finished = true;
+  ++state_counts_[static_cast<size_t>(job.rec.status.state)];
+  finished_.push_back(job.rec.id);
+  jobs_.emplace(job.rec.id, std::move(owned));
+  return Status::Ok();
+}
+
 EngineStats Engine::Stats() const {
   EngineStats st;
   st.jobs_by_state = state_counts_;

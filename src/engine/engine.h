@@ -122,6 +122,10 @@ class Engine {
   // The job, if it is active or recently finished. Valid until the next command.
   const JobRecord* Find(JobId id) const;
 
+  // Brings back a finished job that left memory (read from the store), so that commands such as
+  // Retry can act on it. Only a finished job, and only one the engine does not hold.
+  Status Load(JobRecord job);
+
   // Moves the records of everything that changed since the last call into `out` (appending).
   void TakeRecords(RecordBatch* out);
   bool HasRecords() const { return !dirty_.empty() || !pending_.empty(); }

@@ -893,6 +893,33 @@ TEST_F(EngineTest, RestoreRebuildsQueuesTimersLeasesAndKeys) {
   EXPECT_GT(ka.attempt_id, more[1].attempt_id);
 }
 
+TEST_F(EngineTest, AnEvictedJobCanBeLoadedBackAndRetried) {
+  EngineConfig c = TestConfig();
+  c.finished_jobs_max = 0;
+  Engine e(c);
+  e.Tick(kStartMs);
+  JobSpec spec = Spec();
+  spec.attempts_max = 1;
+  JobId id = e.Submit(spec).value().job_id;
+  Assignment a = e.Dispatch({"w", {"t"}, 1}).at(0);
+  ASSERT_TRUE(e.Complete(Ref(a), Error()).ok());
+  RecordBatch b;
+  e.TakeRecords(&b);
+  JobRecord stored = b.inserts.at(0);
+  ASSERT_EQ(e.Find(id), nullptr);
+  EXPECT_EQ(e.Retry(id).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(e.Load(stored).ok());
+  ASSERT_TRUE(e.Retry(id).ok());
+  EXPECT_EQ(e.Find(id)->status.state, JobState::kQueued);
+  EXPECT_EQ(e.Dispatch({"w", {"t"}, 1}).at(0).attempt, 2u);
+  // Only finished jobs, and not ones it holds or never made.
+  stored.status.state = JobState::kQueued;
+  EXPECT_EQ(e.Load(stored).code(), StatusCode::kFailedPrecondition);
+  JobRecord unknown = b.inserts.at(0);
+  unknown.id = 999;
+  EXPECT_EQ(e.Load(unknown).code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(EngineTest, RestoreRefusesAnEngineWithState) {
   Submit();
   EXPECT_EQ(engine_.Restore({}).code(), StatusCode::kFailedPrecondition);

@@ -32,6 +32,23 @@ Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
+namespace {
+// The body of a job command: empty, or {"reason": "text"}.
+Result<std::string> ParseReason(const std::string& body) {
+  if (body.empty()) return std::string();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  const Status wrong = InvalidArgument(R"(body: must be empty or {"reason": "text"})");
+  if (ec || !v.is_object()) return wrong;
+  std::string reason;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key != "reason" || !value.is_string()) return wrong;
+    reason = std::string(value.as_string());
+  }
+  return reason;
+}
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::unique_ptr<Server> s(new Server(std::move(options)));
   std::error_code ec;
@@ -125,16 +142,36 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   if (target == "/v1/tokens" && method == http::verb::post) {
     return CreateToken(*who, request, reply);
   }
-  if (target.rfind(kJob, 0) == 0 && method == http::verb::get) {
+  if (target.rfind(kJob, 0) == 0) {
+    // /v1/jobs/{id} or /v1/jobs/{id}/{action}
     const std::string rest = target.substr(kJob.size());
+    const size_t slash = rest.find('/');
+    const std::string id_text = rest.substr(0, slash);
+    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
     engine::JobId id = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
-    if (ec != std::errc() || end != rest.data() + rest.size() || id == 0) {
-      return reply(
-          ErrorResponse(InvalidArgument("job id: must be a positive number, got \"" + rest + "\""),
-                        version, keep_alive));
+    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    if (ec != std::errc() || end != id_text.data() + id_text.size() || id == 0) {
+      return reply(ErrorResponse(
+          InvalidArgument("job id: must be a positive number, got \"" + id_text + "\""), version,
+          keep_alive));
     }
-    return GetJob(*who, id, request, reply);
+    if (action.empty() && method == http::verb::get) return GetJob(*who, id, request, reply);
+    if (method == http::verb::post &&
+        (action == "cancel" || action == "retry" || action == "reject" || action == "accept")) {
+      Result<std::string> reason = ParseReason(request.body());
+      if (!reason.ok()) return reply(ErrorResponse(reason.status(), version, keep_alive));
+      JobCommandFn command;
+      if (action == "cancel") {
+        command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Cancel(j, r); };
+      } else if (action == "retry") {
+        command = [](engine::Engine& e, engine::JobId j) { return e.Retry(j); };
+      } else if (action == "reject") {
+        command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Reject(j, r); };
+      } else {
+        command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
+      }
+      return JobCommand(*who, id, request, reply, std::move(command), nullptr);
+    }
   }
   reply(ErrorResponse(
       NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"), version,
@@ -207,6 +244,63 @@ void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& re
         }
         reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(**found)), version,
                            keep_alive));
+      });
+}
+
+void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
+                        Reply reply, JobCommandFn command,
+                        std::shared_ptr<engine::JobRecord> preload) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  struct Outcome {
+    bool missing = false;  // the engine does not hold the job
+    Status status;
+    std::optional<engine::JobRecord> after;
+  };
+  auto out = std::make_shared<Outcome>();
+  runtime_->Execute(
+      [out, who, id, command, preload](engine::Engine& e) {
+        if (preload) {
+          if (Status s = e.Load(*preload); !s.ok()) {
+            out->status = s;
+            return;
+          }
+        }
+        const engine::JobRecord* job = e.Find(id);
+        if (job == nullptr) {
+          out->missing = true;
+          return;
+        }
+        if (!who.admin && job->spec.owner != who.user) {
+          out->status = NotFound("job " + std::to_string(id) + ": not found");
+          return;
+        }
+        out->status = command(e, id);
+        if (const engine::JobRecord* now = e.Find(id)) out->after = *now;
+      },
+      [this, out, who, id, command, preload, request, reply, version,
+       keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        const Status not_found = NotFound("job " + std::to_string(id) + ": not found");
+        if (out->missing && !preload) {
+          // Finished long ago: bring it back from the store, then try once more.
+          Result<engine::JobRecord> stored = [&] {
+            std::lock_guard lock(reader_mu_);
+            return reader_->GetJob(id);
+          }();
+          if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) {
+            return reply(ErrorResponse(stored.status(), version, keep_alive));
+          }
+          if (!stored.ok() || (!who.admin && stored->spec.owner != who.user)) {
+            return reply(ErrorResponse(not_found, version, keep_alive));
+          }
+          return JobCommand(who, id, request, reply, command,
+                            std::make_shared<engine::JobRecord>(std::move(*stored)));
+        }
+        if (out->missing) return reply(ErrorResponse(not_found, version, keep_alive));
+        if (!out->status.ok()) return reply(ErrorResponse(out->status, version, keep_alive));
+        reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(*out->after)),
+                           version, keep_alive));
       });
 }
 

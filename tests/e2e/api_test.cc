@@ -27,10 +27,12 @@ class ApiTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  void StartServer() {
+  void StartServer(std::vector<std::string> extra = {}) {
     server_ = std::make_unique<ChildProcess>();
-    ASSERT_TRUE(server_->Start({BATON_PATH, "server", "--data", dir_ + "/data", "--listen",
-                                "127.0.0.1:0", "--batch-max", "5"}));
+    std::vector<std::string> argv = {BATON_PATH, "server",      "--data",      dir_ + "/data",
+                                     "--listen", "127.0.0.1:0", "--batch-max", "5"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(server_->Start(argv));
     auto line = server_->ReadLine(30s);
     ASSERT_TRUE(line.has_value());
     std::smatch m;
@@ -169,6 +171,48 @@ TEST_F(ApiTest, JobsAndTokensSurviveARestart) {
   EXPECT_EQ(Json(got).at("state").as_string(), "queued");
   EXPECT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t","idempotency_key":"k"})").body,
             R"({"id":1,"existed":true})");
+}
+
+TEST_F(ApiTest, CancelRetryRejectAndAcceptFollowTheLifecycle) {
+  const std::string alice = NewToken("alice");
+  const std::string bob = NewToken("bob");
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t"})").status, 201);
+  // Another user cannot touch it, and it is unchanged.
+  EXPECT_EQ(Call(bob, "POST", "/v1/jobs/1/cancel").status, 404);
+  HttpResult cancelled = Call(alice, "POST", "/v1/jobs/1/cancel", R"({"reason":"not needed"})");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(Json(cancelled).at("state").as_string(), "cancelled");
+  EXPECT_EQ(Json(cancelled).at("error").as_string(), "not needed");
+  HttpResult again = Call(alice, "POST", "/v1/jobs/1/cancel");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_NE(again.body.find("job 1 has already cancelled"), std::string::npos) << again.body;
+  HttpResult retried = Call(alice, "POST", "/v1/jobs/1/retry");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(Json(retried).at("state").as_string(), "queued");
+  EXPECT_EQ(Call(alice, "POST", "/v1/jobs/1/reject").status, 409);  // nothing to reject yet
+  EXPECT_EQ(Call(alice, "POST", "/v1/jobs/1/accept").status, 409);
+  EXPECT_EQ(Call(alice, "POST", "/v1/jobs/1/cancel", R"({"why":"x"})").status, 400);
+  EXPECT_EQ(Call(alice, "POST", "/v1/jobs/99/cancel").status, 404);
+  EXPECT_EQ(Call(alice, "POST", "/v1/jobs/1/explode").status, 404);
+}
+
+TEST_F(ApiTest, AJobThatLeftMemoryIsStillReadAndRetriedFromTheStore) {
+  StopServer();
+  StartServer({"--finished-jobs-max", "0"});  // finished jobs leave memory at once
+  const std::string alice = NewToken("alice");
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t"})").status, 201);
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs/1/cancel").status, 200);
+  HttpResult got = Call(alice, "GET", "/v1/jobs/1");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Json(got).at("state").as_string(), "cancelled");
+  EXPECT_EQ(Call(NewToken("bob"), "POST", "/v1/jobs/1/retry").status, 404);
+  HttpResult retried = Call(alice, "POST", "/v1/jobs/1/retry");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(Json(retried).at("state").as_string(), "queued");
+  HttpResult cancel_again = Call(alice, "POST", "/v1/jobs/1/cancel");
+  EXPECT_EQ(cancel_again.status, 200) << cancel_again.body;
+  HttpResult twice = Call(alice, "POST", "/v1/jobs/1/cancel");
+  EXPECT_EQ(twice.status, 409) << twice.body;  // read from the store, it is cancelled
 }
 
 }  // namespace
