@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build g++ make pkg-config clang-format
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
-  libboost-json1.81-dev libboost1.81-dev libcli11-dev libssl-dev
+  libboost-json1.81-dev libboost-url1.81-dev libboost1.81-dev libcli11-dev libssl-dev
 )
 
 missing=()

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <boost/url.hpp>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "server/job_json.h"
 
@@ -139,6 +141,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
 
   constexpr std::string_view kJob = "/v1/jobs/";
   if (target == "/v1/jobs" && method == http::verb::post) return SubmitJobs(*who, request, reply);
+  if ((target == "/v1/jobs" || target.rfind("/v1/jobs?", 0) == 0) && method == http::verb::get) {
+    return ListJobs(*who, request, reply);
+  }
   if (target == "/v1/tokens" && method == http::verb::post) {
     return CreateToken(*who, request, reply);
   }
@@ -302,6 +307,69 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
         reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(*out->after)),
                            version, keep_alive));
       });
+}
+
+void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  auto url = boost::urls::parse_origin_form(request.target());
+  if (!url) return fail(InvalidArgument("the query string is malformed"));
+  store::JobQuery query;
+  if (!who.admin) query.owner = who.user;  // users list their own jobs only
+  auto number = [](const std::string& text, uint64_t min, uint64_t max) -> std::optional<uint64_t> {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+      return std::nullopt;
+    }
+    return v;
+  };
+  for (const auto& param : url->params()) {
+    const std::string key(param.key), value(param.value);
+    if (key == "status") {
+      query.state = engine::ParseJobState(value);
+      if (!query.state) {
+        return fail(
+            InvalidArgument("status: must be a job state (pending, queued, running, "
+                            "submitted, waiting_children, retry_wait, succeeded, failed, "
+                            "cancelled), got \"" +
+                            value + "\""));
+      }
+    } else if (key == "type") {
+      query.type = value;
+    } else if (key == "limit") {
+      auto n = number(value, 1, 1000);
+      if (!n)
+        return fail(
+            InvalidArgument("limit: must be a number from 1 to 1000, got \"" + value + "\""));
+      query.limit = *n;
+    } else if (key == "cursor") {
+      auto n = number(value, 1, std::numeric_limits<int64_t>::max());
+      if (!n)
+        return fail(
+            InvalidArgument("cursor: must be the next_cursor of a page, got \"" + value + "\""));
+      query.before = *n;
+    } else {
+      return fail(
+          InvalidArgument(key + ": unknown parameter (known: status, type, limit, cursor)"));
+    }
+  }
+  Result<store::JobPage> page = [&] {
+    std::lock_guard lock(reader_mu_);
+    return reader_->ListJobs(query);
+  }();
+  if (!page.ok()) return fail(page.status());
+  boost::json::array jobs;
+  for (const engine::JobRecord& job : page->jobs) jobs.push_back(JobToJson(job));
+  boost::json::object o;
+  o["jobs"] = std::move(jobs);
+  if (page->next != 0) {
+    o["next_cursor"] = page->next;
+  } else {
+    o["next_cursor"] = nullptr;
+  }
+  reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
 }
 
 void Server::CreateToken(const Identity& who, const HttpRequest& request, Reply reply) {

@@ -48,6 +48,7 @@ class Server {
   void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
+  void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers
   // with the job as it is afterwards. `preload`: a finished job read from the store, loaded into
   // the engine first (the second try, for a job that had left memory).

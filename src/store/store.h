@@ -22,6 +22,22 @@ struct EventQuery {
   size_t limit = 1000;
 };
 
+// A page of jobs, newest first. Every filter is optional. At most `scan_max` jobs are examined
+// per page, so a page costs bounded work whatever the filters; `next` then says where to go on.
+struct JobQuery {
+  engine::JobId before = 0;  // jobs with id < before; 0: from the newest
+  std::string owner;         // empty: every owner
+  std::string type;          // empty: every type
+  std::optional<engine::JobState> state;
+  size_t limit = 100;
+  size_t scan_max = 100000;
+};
+
+struct JobPage {
+  std::vector<engine::JobRecord> jobs;
+  engine::JobId next = 0;  // pass as `before` for the next page; 0: there is no more
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -39,6 +55,8 @@ class Store {
 
   // The ended attempts of a job, oldest first.
   virtual Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) = 0;
+
+  virtual Result<JobPage> ListJobs(const JobQuery& query) = 0;
 
   // Events in sequence order.
   virtual Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) = 0;

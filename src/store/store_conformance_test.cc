@@ -211,6 +211,40 @@ TEST_P(StoreConformanceTest, ADuplicateJobOrEventIsRefused) {
   EXPECT_FALSE(store_->Apply(dup_event).ok());
 }
 
+TEST_P(StoreConformanceTest, JobsAreListedNewestFirstWithFiltersAndBoundedPages) {
+  engine::RecordBatch b;
+  for (engine::JobId id = 1; id <= 10; ++id) {
+    JobRecord r = testing::FullJob(id);
+    r.spec.owner = id % 2 ? "alice" : "bob";
+    r.spec.type = id <= 5 ? "a" : "b";
+    r.status.state = id == 3 ? JobState::kFailed : JobState::kQueued;
+    b.inserts.push_back(r);
+  }
+  MustApply(b);
+  auto ids = [](const JobPage& p) {
+    std::vector<engine::JobId> out;
+    for (const auto& j : p.jobs) out.push_back(j.id);
+    return out;
+  };
+  JobPage all = store_->ListJobs({}).value();
+  EXPECT_EQ(ids(all), (std::vector<engine::JobId>{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(all.next, 0u);
+  JobPage first = store_->ListJobs({0, "alice", "", std::nullopt, 2, 100}).value();
+  EXPECT_EQ(ids(first), (std::vector<engine::JobId>{9, 7}));
+  ASSERT_EQ(first.next, 7u);
+  JobPage second = store_->ListJobs({first.next, "alice", "", std::nullopt, 2, 100}).value();
+  EXPECT_EQ(ids(second), (std::vector<engine::JobId>{5, 3}));
+  EXPECT_EQ(ids(store_->ListJobs({0, "", "a", JobState::kFailed, 100, 100}).value()),
+            (std::vector<engine::JobId>{3}));
+  // A small scan budget: the page examines 4 jobs (10..7), finds what matches, says where to go on.
+  JobPage bounded = store_->ListJobs({0, "", "a", std::nullopt, 100, 4}).value();
+  EXPECT_TRUE(bounded.jobs.empty());
+  EXPECT_EQ(bounded.next, 7u);
+  JobPage rest = store_->ListJobs({bounded.next, "", "a", std::nullopt, 100, 10}).value();
+  EXPECT_EQ(ids(rest), (std::vector<engine::JobId>{5, 4, 3, 2, 1}));
+  EXPECT_EQ(rest.next, 0u);
+}
+
 // The engine's own records, through the store and back: recovery yields the engine's active jobs.
 TEST_P(StoreConformanceTest, EngineRecordsRecoverToTheEngineState) {
   engine::EngineConfig config;

@@ -94,6 +94,7 @@ class GatedStore final : public Store {
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& q) override {
     return inner.ListEvents(q);
   }
+  Result<JobPage> ListJobs(const JobQuery& q) override { return inner.ListJobs(q); }
 
   // Waits until `n` calls of Apply have reached the gate.
   void WaitEntered(int n) {

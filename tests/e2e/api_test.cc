@@ -173,6 +173,40 @@ TEST_F(ApiTest, JobsAndTokensSurviveARestart) {
             R"({"id":1,"existed":true})");
 }
 
+TEST_F(ApiTest, ListingShowsOnlyYourJobsNewestFirstInPages) {
+  const std::string alice = NewToken("alice");
+  const std::string bob = NewToken("bob");
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs", R"([{"type":"a"},{"type":"b"},{"type":"a"}])").status,
+            201);
+  ASSERT_EQ(Call(bob, "POST", "/v1/jobs", R"({"type":"a"})").status, 201);
+  ASSERT_EQ(Call(alice, "POST", "/v1/jobs/1/cancel").status, 200);
+  auto ids = [](const HttpResult& r) {
+    std::vector<int64_t> out;
+    const boost::json::value page = boost::json::parse(r.body);  // (a named value: it must
+    for (const auto& j : page.at("jobs").as_array()) {           // outlive the loop)
+      out.push_back(j.at("id").to_number<int64_t>());
+    }
+    return out;
+  };
+  HttpResult mine = Call(alice, "GET", "/v1/jobs");
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(ids(mine), (std::vector<int64_t>{3, 2, 1}));
+  EXPECT_TRUE(Json(mine).at("next_cursor").is_null());
+  HttpResult page1 = Call(alice, "GET", "/v1/jobs?limit=2");
+  EXPECT_EQ(ids(page1), (std::vector<int64_t>{3, 2}));
+  const int64_t cursor = Json(page1).at("next_cursor").to_number<int64_t>();
+  EXPECT_EQ(ids(Call(alice, "GET", "/v1/jobs?limit=2&cursor=" + std::to_string(cursor))),
+            (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids(Call(alice, "GET", "/v1/jobs?status=cancelled")), (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids(Call(alice, "GET", "/v1/jobs?type=a&status=queued")), (std::vector<int64_t>{3}));
+  EXPECT_EQ(ids(Call(admin_, "GET", "/v1/jobs?type=a")), (std::vector<int64_t>{4, 3, 1}));
+  HttpResult bad = Call(alice, "GET", "/v1/jobs?status=done");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("status: must be a job state"), std::string::npos) << bad.body;
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs?limit=0").status, 400);
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs?colour=red").status, 400);
+}
+
 TEST_F(ApiTest, CancelRetryRejectAndAcceptFollowTheLifecycle) {
   const std::string alice = NewToken("alice");
   const std::string bob = NewToken("bob");

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +13,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 namespace baton::testing {
 
@@ -25,24 +23,30 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess() { Kill(SIGKILL); }
 
-  // Starts `argv[0]` with `argv`; returns false if it could not be started.
+  // Starts `argv[0]` with `argv`; returns false if it could not be started. The child is killed
+  // when this process dies, even if it crashes before its destructors run (PR_SET_PDEATHSIG), so
+  // no test leaves a process behind.
   bool Start(const std::vector<std::string>& argv) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return false;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) {
       close(fds[0]);
-      pid_ = -1;
+      close(fds[1]);
       return false;
     }
+    if (pid_ == 0) {  // the child: only async-signal-safe calls until exec
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+      dup2(fds[1], STDOUT_FILENO);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(fds[1]);
     out_fd_ = fds[0];
     return true;
   }

@@ -25,6 +25,12 @@ inline HttpResult HttpCall(uint16_t port, const std::string& method, const std::
   boost::system::error_code ec;
   stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
   if (ec) return {};
+  // A server that never answers fails the test instead of hanging it.
+  struct timeval tv {
+    60, 0
+  };
+  setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
   for (const auto& [name, value] : headers) req.set(name, value);

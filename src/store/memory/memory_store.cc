@@ -77,6 +77,30 @@ Result<std::vector<engine::Event>> MemoryStore::ListEvents(const EventQuery& q) 
   return out;
 }
 
+Result<JobPage> MemoryStore::ListJobs(const JobQuery& q) {
+  JobPage page;
+  if (jobs_.empty()) return page;
+  const JobId top = q.before == 0 ? jobs_.rbegin()->first + 1 : q.before;
+  const JobId floor = top > q.scan_max ? top - q.scan_max : 1;
+  auto it = jobs_.lower_bound(top);
+  while (it != jobs_.begin()) {
+    --it;
+    if (it->first < floor) break;
+    const engine::JobRecord& r = it->second;
+    if ((!q.owner.empty() && r.spec.owner != q.owner) ||
+        (!q.type.empty() && r.spec.type != q.type) || (q.state && r.status.state != *q.state)) {
+      continue;
+    }
+    page.jobs.push_back(r);
+    if (page.jobs.size() == q.limit) {
+      page.next = r.id > 1 ? r.id : 0;
+      return page;
+    }
+  }
+  page.next = floor > 1 ? floor : 0;
+  return page;
+}
+
 void MemoryStore::FailApplies(int count, Status status) {
   fail_count_ = count;
   fail_status_ = std::move(status);

@@ -16,6 +16,7 @@ class MemoryStore final : public Store {
   Result<engine::JobRecord> GetJob(engine::JobId id) override;
   Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override;
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
+  Result<JobPage> ListJobs(const JobQuery& query) override;
 
   // The next `count` calls of Apply fail with `status` and change nothing.
   void FailApplies(int count, Status status);

@@ -728,6 +728,53 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   return out;
 }
 
+Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
+  JobPage page;
+  int64_t top = static_cast<int64_t>(q.before);
+  if (top == 0) {
+    Result<std::unique_ptr<Statement>> max =
+        Statement::Make(db_, "SELECT coalesce(max(id), 0) FROM jobs");
+    if (!max.ok()) return max.status();
+    Result<bool> row = (*max)->Step("newest job");
+    if (!row.ok()) return row.status();
+    top = (*max)->Int(0) + 1;
+    (*max)->Reset();
+  }
+  const int64_t floor = std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
+  std::string where = "WHERE j.id < ? AND j.id >= ?";
+  if (!q.owner.empty()) where += " AND j.owner = ?";
+  if (!q.type.empty()) where += " AND j.type = ?";
+  if (q.state) where += " AND s.state = ?";
+  where += " ORDER BY j.id DESC LIMIT ?";
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, SelectJobSql(where.c_str()));
+  if (!st.ok()) return st.status();
+  Stmt& s = **st;
+  int i = 1;
+  s.Bind(i++, top);
+  s.Bind(i++, floor);
+  if (!q.owner.empty()) s.Bind(i++, q.owner);
+  if (!q.type.empty()) s.Bind(i++, q.type);
+  if (q.state) s.Bind(i++, engine::JobStateName(*q.state));
+  s.Bind(i++, static_cast<int64_t>(q.limit));
+  for (;;) {
+    Result<bool> row = s.Step("list jobs");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Result<JobRecord> job = ReadJob(s);
+    if (!job.ok()) {
+      s.Reset();
+      return job.status();
+    }
+    page.jobs.push_back(std::move(*job));
+  }
+  if (page.jobs.size() == q.limit) {
+    page.next = page.jobs.back().id > 1 ? page.jobs.back().id : 0;
+  } else {
+    page.next = floor > 1 ? static_cast<JobId>(floor) : 0;
+  }
+  return page;
+}
+
 Status SqliteStore::IntegrityCheck() {
   Result<std::unique_ptr<Statement>> st = Statement::Make(db_, "PRAGMA integrity_check");
   if (!st.ok()) return st.status();

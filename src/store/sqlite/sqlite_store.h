@@ -36,6 +36,7 @@ class SqliteStore final : public Store {
   Result<engine::JobRecord> GetJob(engine::JobId id) override;
   Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override;
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
+  Result<JobPage> ListJobs(const JobQuery& query) override;
 
   // The schema version now in the file.
   Result<int> SchemaVersion();
