@@ -16,21 +16,31 @@
 
 namespace baton::server {
 
+namespace {
+// The whole of `text` as a number in [min, max], or nothing.
+std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+    return std::nullopt;
+  }
+  return v;
+}
+}  // namespace
+
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   const size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
     return InvalidArgument("--listen: expected HOST:PORT, got \"" + text + "\"");
   }
-  unsigned value = 0;
-  const char* first = text.data() + colon + 1;
-  const char* last = text.data() + text.size();
-  auto [end, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || end != last || value > 65535) {
+  const std::string port_text = text.substr(colon + 1);
+  std::optional<uint64_t> value = ParseNumber(port_text, 0, 65535);
+  if (!value) {
     return InvalidArgument("--listen: the port must be a number from 0 to 65535, got \"" +
-                           std::string(first, last) + "\"");
+                           port_text + "\"");
   }
   *host = text.substr(0, colon);
-  *port = static_cast<uint16_t>(value);
+  *port = static_cast<uint16_t>(*value);
   return Status::Ok();
 }
 
@@ -153,13 +163,14 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     const size_t slash = rest.find('/');
     const std::string id_text = rest.substr(0, slash);
     const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    engine::JobId id = 0;
-    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
-    if (ec != std::errc() || end != id_text.data() + id_text.size() || id == 0) {
+    std::optional<uint64_t> parsed =
+        ParseNumber(id_text, 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+    if (!parsed) {
       return reply(ErrorResponse(
           InvalidArgument("job id: must be a positive number, got \"" + id_text + "\""), version,
           keep_alive));
     }
+    const engine::JobId id = *parsed;
     if (action.empty() && method == http::verb::get) return GetJob(*who, id, request, reply);
     if (method == http::verb::post &&
         (action == "cancel" || action == "retry" || action == "reject" || action == "accept")) {
@@ -317,14 +328,6 @@ void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply rep
   if (!url) return fail(InvalidArgument("the query string is malformed"));
   store::JobQuery query;
   if (!who.admin) query.owner = who.user;  // users list their own jobs only
-  auto number = [](const std::string& text, uint64_t min, uint64_t max) -> std::optional<uint64_t> {
-    uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-      return std::nullopt;
-    }
-    return v;
-  };
   for (const auto& param : url->params()) {
     const std::string key(param.key), value(param.value);
     if (key == "status") {
@@ -339,13 +342,13 @@ void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply rep
     } else if (key == "type") {
       query.type = value;
     } else if (key == "limit") {
-      auto n = number(value, 1, 1000);
+      auto n = ParseNumber(value, 1, 1000);
       if (!n)
         return fail(
             InvalidArgument("limit: must be a number from 1 to 1000, got \"" + value + "\""));
       query.limit = *n;
     } else if (key == "cursor") {
-      auto n = number(value, 1, std::numeric_limits<int64_t>::max());
+      auto n = ParseNumber(value, 1, std::numeric_limits<int64_t>::max());
       if (!n)
         return fail(
             InvalidArgument("cursor: must be the next_cursor of a page, got \"" + value + "\""));
