@@ -26,6 +26,13 @@ std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_
   }
   return v;
 }
+bool MayTouch(const Identity& who, const engine::JobRecord& job) {
+  return who.admin || job.spec.owner == who.user;
+}
+
+Status JobNotFound(engine::JobId id) {
+  return NotFound("job " + std::to_string(id) + ": not found");
+}
 }  // namespace
 
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
@@ -246,21 +253,26 @@ void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& re
       [this, found, id, who, reply, version, keep_alive](const Status& committed) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
         if (!found->has_value()) {  // finished long ago: only the store has it
-          std::lock_guard lock(reader_mu_);
-          Result<engine::JobRecord> stored = reader_->GetJob(id);
-          if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) {
-            return reply(ErrorResponse(stored.status(), version, keep_alive));
-          }
-          if (stored.ok()) *found = std::move(*stored);
+          Result<engine::JobRecord> stored = ReadStoredJob(who, id);
+          if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
+          *found = std::move(*stored);
         }
-        // Someone else's job is as absent as a job that does not exist.
-        if (!found->has_value() || (!who.admin && (*found)->spec.owner != who.user)) {
-          return reply(ErrorResponse(NotFound("job " + std::to_string(id) + ": not found"), version,
-                                     keep_alive));
+        if (!MayTouch(who, **found)) {
+          return reply(ErrorResponse(JobNotFound(id), version, keep_alive));
         }
         reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(**found)), version,
                            keep_alive));
       });
+}
+
+Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::JobId id) {
+  Result<engine::JobRecord> stored = [&] {
+    std::lock_guard lock(reader_mu_);
+    return reader_->GetJob(id);
+  }();
+  if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) return stored.status();
+  if (!stored.ok() || !MayTouch(who, *stored)) return JobNotFound(id);
+  return stored;
 }
 
 void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
@@ -287,8 +299,8 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
           out->missing = true;
           return;
         }
-        if (!who.admin && job->spec.owner != who.user) {
-          out->status = NotFound("job " + std::to_string(id) + ": not found");
+        if (!MayTouch(who, *job)) {
+          out->status = JobNotFound(id);
           return;
         }
         out->status = command(e, id);
@@ -297,23 +309,14 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
       [this, out, who, id, command, preload, request, reply, version,
        keep_alive](const Status& committed) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
-        const Status not_found = NotFound("job " + std::to_string(id) + ": not found");
         if (out->missing && !preload) {
           // Finished long ago: bring it back from the store, then try once more.
-          Result<engine::JobRecord> stored = [&] {
-            std::lock_guard lock(reader_mu_);
-            return reader_->GetJob(id);
-          }();
-          if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) {
-            return reply(ErrorResponse(stored.status(), version, keep_alive));
-          }
-          if (!stored.ok() || (!who.admin && stored->spec.owner != who.user)) {
-            return reply(ErrorResponse(not_found, version, keep_alive));
-          }
+          Result<engine::JobRecord> stored = ReadStoredJob(who, id);
+          if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
           return JobCommand(who, id, request, reply, command,
                             std::make_shared<engine::JobRecord>(std::move(*stored)));
         }
-        if (out->missing) return reply(ErrorResponse(not_found, version, keep_alive));
+        if (out->missing) return reply(ErrorResponse(JobNotFound(id), version, keep_alive));
         if (!out->status.ok()) return reply(ErrorResponse(out->status, version, keep_alive));
         reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(*out->after)),
                            version, keep_alive));

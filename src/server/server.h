@@ -47,6 +47,9 @@ class Server {
   void Handle(HttpRequest&& request, Reply reply);
   void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  // A job from the store (one that left the engine's memory); NotFound also when it is not
+  // `who`'s: another user's job is as absent as a missing one.
+  Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
   void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
   void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers
