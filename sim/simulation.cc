@@ -480,7 +480,7 @@ void Simulation::Check(SimReport& report) {
   engine::EventSeq seq = 0;
   uint64_t digest = 1469598103934665603ULL;
   for (;;) {
-    auto page = store_.ListEvents({seq, 0, 100000}).value();
+    auto page = store_.ListEvents({.after = seq, .limit = 100000}).value();
     if (page.empty()) break;
     for (const engine::Event& e : page) {
       if (e.seq != seq + 1) Violation("event gap after " + std::to_string(seq));

@@ -928,4 +928,11 @@ EngineStats Engine::Stats() const {
   return st;
 }
 
+std::vector<std::pair<std::string, size_t>> Engine::QueuedByType() const {
+  std::vector<std::pair<std::string, size_t>> out;
+  out.reserve(types_.size());
+  for (const TypeQueue& q : types_) out.emplace_back(q.name, q.ready.size());
+  return out;
+}
+
 }  // namespace baton::engine

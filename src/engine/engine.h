@@ -134,6 +134,8 @@ class Engine {
   void TakeNotices(std::vector<Notice>* out);
 
   EngineStats Stats() const;
+  // Every job type the engine has seen, with the number of jobs queued for it.
+  std::vector<std::pair<std::string, size_t>> QueuedByType() const;
 
  private:
   struct Job;

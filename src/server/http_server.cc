@@ -5,11 +5,14 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -17,6 +20,7 @@ namespace baton::server {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 http::status HttpStatusFor(StatusCode code) {
@@ -67,12 +71,20 @@ HttpResponse ErrorResponse(const Status& status, unsigned version, bool keep_ali
                       keep_alive);
 }
 
-class Session;
+// What CloseAll reaches: every open connection, whatever it speaks.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void Close() = 0;
+};
 
 class HttpServer::Impl {
  public:
-  Impl(HttpLimits limits, Handler handler)
-      : limits_(limits), handler_(std::move(handler)), acceptor_(ioc_) {}
+  Impl(HttpLimits limits, Handler handler, WebSocketUpgrade upgrade)
+      : limits_(limits),
+        handler_(std::move(handler)),
+        upgrade_(std::move(upgrade)),
+        acceptor_(ioc_) {}
   ~Impl() { Stop(); }
 
   Status Listen(const std::string& host, uint16_t port) {
@@ -119,8 +131,15 @@ class HttpServer::Impl {
   uint16_t port() const { return port_; }
   const HttpLimits& limits() const { return limits_; }
   const Handler& handler() const { return handler_; }
+  const WebSocketUpgrade& upgrade() const { return upgrade_; }
 
-  void Unregister(Session* s);
+  void Register(const std::shared_ptr<Connection>& c) {
+    std::lock_guard lock(sessions_mu_);
+    // Forget connections that have ended, so the set stays as small as the open connections.
+    std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    sessions_.insert(c);
+  }
+  void Unregister() { --connections_; }
 
  private:
   void Accept();
@@ -128,22 +147,211 @@ class HttpServer::Impl {
 
   HttpLimits limits_;
   Handler handler_;
+  WebSocketUpgrade upgrade_;
   // Declared before the io_context: sessions still queued in it when it is destroyed unregister
   // themselves here.
   std::atomic<size_t> connections_{0};
   std::mutex sessions_mu_;
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions_;
+  std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> sessions_;
   std::once_flag stopped_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;
   friend class Session;
+  friend class WsSession;
+};
+
+// A WebSocket connection, upgraded from a Session.
+class WsSession : public Connection,
+                  public WebSocket,
+                  public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(HttpServer::Impl* server, net::any_io_executor executor)
+      : server_(server), executor_(std::move(executor)) {}
+  ~WsSession() override {
+    if (ws_) server_->Unregister();
+  }
+
+  // Takes over the connection and answers the upgrade.
+  void Start(beast::tcp_stream stream, HttpRequest request, WebSocketHandlers handlers) {
+    ++server_->connections_;
+    ws_.emplace(std::move(stream));
+    handlers_ = std::move(handlers);
+    beast::get_lowest_layer(*ws_).expires_never();  // the websocket's own timeouts take over
+    websocket::stream_base::timeout timeouts =
+        websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = std::chrono::milliseconds(server_->limits().idle_timeout_ms);
+    timeouts.keep_alive_pings = true;  // a live client answers the pings, so only the dead time out
+    ws_->set_option(timeouts);
+    ws_->read_message_max(server_->limits().body_bytes_max);
+    ws_->set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "baton"); }));
+    ws_->text(true);
+    auto owned = std::make_shared<HttpRequest>(std::move(request));
+    ws_->async_accept(*owned, [self = shared_from_this(), owned](beast::error_code ec) {
+      if (ec) return self->Ended();
+      self->open_ = true;
+      self->Read();
+      self->Flush();
+    });
+  }
+
+  void Send(std::string text) override {
+    net::post(executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
+      if (self->ended_) return;
+      self->backlog_ += text.size();
+      if (self->backlog_ > self->server_->limits().websocket_backlog_bytes_max) {
+        return self->CloseNow(websocket::close_code::policy_error,
+                              "the client reads too slowly (websocket_backlog_bytes_max)");
+      }
+      self->outbox_.push_back(std::move(text));
+      self->Flush();
+    });
+  }
+
+  void Close(std::string reason) override {
+    net::post(executor(), [self = shared_from_this(), reason = std::move(reason)] {
+      self->close_reason_ = reason;
+      self->closing_ = true;
+      self->Flush();
+    });
+  }
+
+  void Close() override { Close("the server is stopping"); }
+
+ private:
+  const net::any_io_executor& executor() const { return executor_; }
+
+  void Read() {
+    ws_->async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Ended();
+      std::string message = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      if (self->handlers_.on_message) self->handlers_.on_message(std::move(message));
+      self->Read();
+    });
+  }
+
+  // Writes the next queued message, or the close frame once all are out.
+  void Flush() {
+    if (!open_ || writing_ || ended_) return;
+    if (outbox_.empty()) {
+      if (closing_) CloseNow(websocket::close_code::normal, close_reason_);
+      return;
+    }
+    writing_ = true;
+    ws_->async_write(net::buffer(outbox_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->writing_ = false;
+                       self->backlog_ -= self->outbox_.front().size();
+                       self->outbox_.pop_front();
+                       if (ec) return self->Ended();
+                       self->Flush();
+                     });
+  }
+
+  void CloseNow(websocket::close_code code, const std::string& reason) {
+    if (ended_ || close_sent_) return;
+    close_sent_ = true;
+    if (!open_) return Ended();
+    websocket::close_reason why(code);
+    why.reason = reason.substr(0, 120);  // a close frame holds at most 123 bytes of reason
+    ws_->async_close(why, [self = shared_from_this()](beast::error_code) { self->Ended(); });
+  }
+
+  void Ended() {
+    if (ended_) return;
+    ended_ = true;
+    if (handlers_.on_close) handlers_.on_close();
+    handlers_ = {};  // drops what the handlers hold, which may include this session
+    beast::error_code ec;
+    beast::get_lowest_layer(*ws_).socket().close(ec);
+  }
+
+  HttpServer::Impl* server_;
+  net::any_io_executor executor_;  // the connection's strand
+  std::optional<websocket::stream<beast::tcp_stream>> ws_;
+  WebSocketHandlers handlers_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> outbox_;
+  size_t backlog_ = 0;
+  bool open_ = false, writing_ = false, closing_ = false, close_sent_ = false, ended_ = false;
+  std::string close_reason_;
+};
+
+// The body of a streamed response, written straight to the socket after the headers.
+class StreamSession : public ResponseStream, public std::enable_shared_from_this<StreamSession> {
+ public:
+  StreamSession(std::shared_ptr<Connection> owner, beast::tcp_stream* stream)
+      : owner_(std::move(owner)), stream_(stream) {}
+
+  bool Write(std::string data) override {
+    if (closed_) return false;
+    backlog_ += data.size();
+    net::post(stream_->get_executor(),
+              [self = shared_from_this(), data = std::move(data)]() mutable {
+                self->outbox_.push_back(std::move(data));
+                self->Flush();
+              });
+    return true;
+  }
+  void End() override {
+    net::post(stream_->get_executor(), [self = shared_from_this()] {
+      self->ending_ = true;
+      self->Flush();
+    });
+  }
+  bool closed() const override { return closed_; }
+  size_t backlog() const override { return backlog_; }
+
+  // Starts watching the client: anything it sends or its going away ends the stream.
+  void Watch() {
+    stream_->expires_never();
+    stream_->async_read_some(
+        net::buffer(probe_),
+        [self = shared_from_this()](beast::error_code, size_t) { self->Finish(); });
+  }
+  void Flush() {
+    if (writing_ || closed_) return;
+    if (outbox_.empty()) {
+      if (ending_) Finish();
+      return;
+    }
+    writing_ = true;
+    net::async_write(stream_->socket(), net::buffer(outbox_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t n) {
+                       self->writing_ = false;
+                       self->backlog_ -= n;
+                       self->outbox_.pop_front();
+                       if (ec) return self->Finish();
+                       self->Flush();
+                     });
+  }
+  void Finish() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_->socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_->close();
+    outbox_.clear();
+  }
+
+ private:
+  // Keeps the connection (and stream_) alive as long as this stream is; whoever writes the stream
+  // must drop it once it is closed, and before the server is destroyed.
+  std::shared_ptr<Connection> owner_;
+  beast::tcp_stream* stream_;
+  std::deque<std::string> outbox_;
+  std::atomic<size_t> backlog_{0};
+  std::atomic<bool> closed_{false};
+  bool writing_ = false, ending_ = false;
+  char probe_[1];
 };
 
 // One connection: reads a request, hands it to the handler, writes the reply, and repeats while
 // the client keeps the connection alive.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server, bool over_limit)
       : stream_(std::move(socket)), server_(server), over_limit_(over_limit) {}
@@ -162,8 +370,9 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void Close() {
+  void Close() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (auto stream = self->stream_session_.lock()) return stream->Finish();
       boost::system::error_code ec;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
       self->stream_.close();
@@ -205,12 +414,42 @@ class Session : public std::enable_shared_from_this<Session> {
     // No read while the handler works: one request at a time per connection, and no idle
     // timeout runs against a request the server is still answering.
     stream_.expires_never();
+    if (websocket::is_upgrade(request)) return Upgrade(std::move(request));
     auto self = shared_from_this();
-    server_->handler()(std::move(request), [self](HttpResponse response) {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response));
-      });
-    });
+    Reply reply(
+        [self](HttpResponse response) {
+          net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+            self->Write(std::move(response));
+          });
+        },
+        [self](HttpResponse head) -> std::shared_ptr<ResponseStream> {
+          auto stream = std::make_shared<StreamSession>(self, &self->stream_);
+          head.keep_alive(false);
+          head.body().clear();
+          head.erase(http::field::content_length);
+          std::ostringstream out;
+          out << head.base();        // the status line and headers, ending with an empty line
+          stream->Write(out.str());  // first on the strand, before anything the caller writes
+          net::post(self->stream_.get_executor(), [self, stream] {
+            self->stream_session_ = stream;
+            stream->Watch();
+          });
+          return stream;
+        });
+    server_->handler()(std::move(request), std::move(reply));
+  }
+
+  void Upgrade(HttpRequest request) {
+    if (!server_->upgrade()) {
+      return Write(
+          ErrorResponse(NotFound(std::string(request.target()) + ": no WebSocket endpoint here"),
+                        request.version(), false));
+    }
+    auto ws = std::make_shared<WsSession>(server_, stream_.get_executor());
+    Result<WebSocketHandlers> handlers = server_->upgrade()(request, ws);
+    if (!handlers.ok()) return Write(ErrorResponse(handlers.status(), request.version(), false));
+    server_->Register(ws);
+    ws->Start(std::move(stream_), std::move(request), std::move(*handlers));
   }
 
   // Answers a request that broke a limit, and closes the connection: the rest of what the client
@@ -239,7 +478,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  public:
-  ~Session() { server_->Unregister(this); }
+  ~Session() override { server_->Unregister(); }
 
  private:
   beast::tcp_stream stream_;
@@ -247,9 +486,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* server_;
   bool over_limit_;
+  std::weak_ptr<StreamSession> stream_session_;  // a streamed response, once started
 };
-
-void HttpServer::Impl::Unregister(Session*) { --connections_; }
 
 void HttpServer::Impl::CloseAll() {
   std::lock_guard lock(sessions_mu_);
@@ -266,12 +504,7 @@ void HttpServer::Impl::Accept() {
     } else {
       const bool over = connections_.fetch_add(1) >= limits_.connections_max;
       auto session = std::make_shared<Session>(std::move(socket), this, over);
-      {
-        std::lock_guard lock(sessions_mu_);
-        // Forget sessions that have ended, so the set stays as small as the open connections.
-        std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
-        sessions_.insert(session);
-      }
+      Register(session);
       session->Run();
     }
     Accept();
@@ -282,8 +515,9 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { Stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, uint16_t port,
-                                                      HttpLimits limits, Handler handler) {
-  auto impl = std::make_unique<Impl>(limits, std::move(handler));
+                                                      HttpLimits limits, Handler handler,
+                                                      WebSocketUpgrade upgrade) {
+  auto impl = std::make_unique<Impl>(limits, std::move(handler), std::move(upgrade));
   BATON_RETURN_IF_ERROR(impl->Listen(host, port));
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -62,6 +62,14 @@ void Runtime::Execute(std::function<void(engine::Engine&)> fn, Done done) {
                                     std::to_string(options_.queue_max) + "); try again"));
 }
 
+void Runtime::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_one();
+}
+
 void Runtime::FailWaiting(const Status& status) {
   for (Done& d : waiting_) d(status);
   waiting_.clear();
@@ -76,7 +84,8 @@ void Runtime::MaybeCommit() {
   std::vector<engine::Notice> notices;
   engine_->TakeNotices(&notices);
   ++in_flight_;
-  committer_->Commit(std::move(batch), [this, done = std::move(waiting_),
+  const engine::EventSeq last_event = batch.events.empty() ? 0 : batch.events.back().seq;
+  committer_->Commit(std::move(batch), [this, done = std::move(waiting_), last_event,
                                         notices = std::move(notices)](const Status& s) mutable {
     // The engine thread learns of the commit first, so that a caller who reacts to its answer
     // (say, by retrying after a failure) reaches an engine that already knows.
@@ -90,6 +99,9 @@ void Runtime::MaybeCommit() {
     cv_.notify_one();
     for (Done& d : done) d(s);
     if (s.ok() && !notices.empty() && options_.on_notices) options_.on_notices(std::move(notices));
+    if (s.ok() && last_event != 0 && options_.on_events_committed) {
+      options_.on_events_committed(last_event);
+    }
   });
   waiting_.clear();
 }
@@ -107,7 +119,8 @@ void Runtime::Loop() {
       const int64_t next = healthy_ ? engine_->NextTimerMs() : now + options_.tick_interval_ms_max;
       const int64_t wait_ms = std::clamp<int64_t>(next - now, 0, options_.tick_interval_ms_max);
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                   [this] { return stop_ || !queue_.empty() || commits_returned_ > 0; });
+                   [this] { return stop_ || wake_ || !queue_.empty() || commits_returned_ > 0; });
+      wake_ = false;
       commands.swap(queue_);
       returned = commits_returned_;
       commits_returned_ = 0;
@@ -148,6 +161,7 @@ void Runtime::Loop() {
         waiting_.push_back(std::move(c.done));
       }
       commands.clear();
+      if (options_.on_pass) options_.on_pass(*engine_, &waiting_);
       MaybeCommit();
     }
     if (stopping && in_flight_ == 0 && waiting_.empty()) {

@@ -42,6 +42,14 @@ struct RuntimeOptions {
   int commits_in_flight_max = 2;
   // Messages for workers (stop this attempt), delivered after the commit that decided them.
   std::function<void(std::vector<engine::Notice>)> on_notices;
+  // After each commit that held events: the last sequence number now durable (commit thread).
+  std::function<void(engine::EventSeq)> on_events_committed;
+  // Runs on the engine thread after every pass (the queued commands applied, timers fired): the
+  // place to hand out work. Callbacks it appends to `after_commit` run after the commit that holds
+  // what it did, with that commit's status, like the `done` of a command.
+  std::function<void(engine::Engine&,
+                     std::vector<std::function<void(const Status&)>>* after_commit)>
+      on_pass;
 };
 
 class Runtime {
@@ -64,6 +72,9 @@ class Runtime {
   // any other R comes back as Result<R>.
   template <typename F>
   auto Call(F fn);
+
+  // Makes the engine thread run a pass soon (say, because a worker has new free slots).
+  void Wake();
 
   struct Stats {
     uint64_t commits = 0;
@@ -99,6 +110,7 @@ class Runtime {
   int commits_returned_ = 0;
   Status commit_status_;
   bool stop_ = false;
+  bool wake_ = false;
   Stats stats_;
 
   std::unique_ptr<store::GroupCommitter> committer_;

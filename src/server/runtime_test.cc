@@ -122,13 +122,13 @@ TEST(RuntimeTest, AFailureWithASecondBatchQueuedLosesNeitherOrderNorEvents) {
   EXPECT_EQ(first.get().status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(second.get().status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(store.inner.job_count(), 0u);
-  EXPECT_TRUE(store.inner.ListEvents({0, 0, 10}).value().empty());
+  EXPECT_TRUE(store.inner.ListEvents({.limit = 10}).value().empty());
   // Rebuilt from the store: the next job is job 1 with event 1, no gap.
   Result<engine::SubmitResult> again =
       (*rt)->Call([](Engine& e) { return e.Submit(Spec("b")); }).get();
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->job_id, 1u);
-  auto events = store.inner.ListEvents({0, 0, 10}).value();
+  auto events = store.inner.ListEvents({.limit = 10}).value();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].seq, 1u);
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 
 #include "server/job_json.h"
 
@@ -87,14 +88,45 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->tokens_ = std::move(*tokens);
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
-  auto runtime = Runtime::Start(s->store_.get(), &s->clock_, s->options_.runtime);
+  auto event_reader =
+      store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  if (!event_reader.ok()) return event_reader.status();
+  s->events_ = std::make_unique<EventStreams>(std::move(*event_reader), 0, s->options_.events);
+  s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
+  Server* self = s.get();
+  RuntimeOptions runtime_options = s->options_.runtime;
+  runtime_options.on_pass = [self](engine::Engine& e, auto* after) {
+    self->hub_->OnPass(e, after);
+  };
+  runtime_options.on_notices = [self](std::vector<engine::Notice> notices) {
+    self->hub_->Notify(std::move(notices));
+  };
+  runtime_options.on_events_committed = [self](engine::EventSeq last) {
+    self->events_->Committed(last);
+  };
+  auto runtime = Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options));
   if (!runtime.ok()) return runtime.status();
   s->runtime_ = std::move(*runtime);
-  Server* self = s.get();
-  auto http = HttpServer::Start(s->options_.host, s->options_.port, s->options_.http,
-                                [self](HttpRequest&& request, Reply reply) {
-                                  self->Handle(std::move(request), std::move(reply));
-                                });
+  s->hub_->Attach(s->runtime_.get());
+  Result<engine::EventSeq> last_event =
+      s->runtime_->Call([](engine::Engine& e) { return e.Stats().event_seq_last; }).get();
+  if (!last_event.ok()) return last_event.status();
+  s->events_->Committed(*last_event);
+  auto http = HttpServer::Start(
+      s->options_.host, s->options_.port, s->options_.http,
+      [self](HttpRequest&& request, Reply reply) {
+        self->Handle(std::move(request), std::move(reply));
+      },
+      [self](const HttpRequest& request,
+             std::shared_ptr<WebSocket> socket) -> Result<WebSocketHandlers> {
+        if (request.target() != "/v1/workers/connect") {
+          return NotFound(std::string(request.target()) +
+                          ": no WebSocket endpoint here (workers connect to /v1/workers/connect)");
+        }
+        Result<Identity> who = self->auth_->Authenticate(request[http::field::authorization]);
+        if (!who.ok()) return who.status();
+        return self->hub_->Connect(*who, std::move(socket));
+      });
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
   return s;
@@ -128,9 +160,14 @@ Status Server::EnsureAdminToken() {
 void Server::Stop() {
   // The order matters: no new requests; then the runtime commits what it has and answers its
   // callers (into the stopped HTTP threads, where the answers are dropped); then the store.
+  // Streams and worker connections go before the HTTP server that carries them.
   if (http_) http_->Stop();
   runtime_.reset();
+  if (events_) events_->Stop();
+  if (hub_) hub_->CloseAll();
   http_.reset();
+  events_.reset();
+  hub_.reset();
   store_.reset();
   reader_.reset();
   auth_.reset();
@@ -164,6 +201,16 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   if (target == "/v1/tokens" && method == http::verb::post) {
     return CreateToken(*who, request, reply);
   }
+  if ((target == "/v1/events" || target.rfind("/v1/events?", 0) == 0) &&
+      method == http::verb::get) {
+    return StreamEvents(*who, request, reply);
+  }
+  if (target == "/v1/workers" && method == http::verb::get) {
+    boost::json::object o;
+    o["workers"] = hub_->Workers();
+    return reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+  }
+  if (target == "/v1/types" && method == http::verb::get) return ListTypes(request, reply);
   if (target.rfind(kJob, 0) == 0) {
     // /v1/jobs/{id} or /v1/jobs/{id}/{action}
     const std::string rest = target.substr(kJob.size());
@@ -414,6 +461,83 @@ void Server::CreateToken(const Identity& who, const HttpRequest& request, Reply 
   o["admin"] = admin;
   o["worker"] = worker;
   reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
+}
+
+}  // namespace baton::server
+
+namespace baton::server {
+
+void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  auto url = boost::urls::parse_origin_form(request.target());
+  if (!url) return fail(InvalidArgument("the query string is malformed"));
+  engine::EventSeq since = 0;
+  engine::JobId job = 0;
+  // A browser's EventSource resumes with Last-Event-ID; since= wins when both are given.
+  if (auto it = request.find("Last-Event-ID"); it != request.end()) {
+    auto n = ParseNumber(it->value(), 0, std::numeric_limits<int64_t>::max());
+    if (!n) return fail(InvalidArgument("Last-Event-ID: must be an event sequence number"));
+    since = *n;
+  }
+  for (const auto& param : url->params()) {
+    const std::string key(param.key), value(param.value);
+    auto n = ParseNumber(value, key == "job" ? 1 : 0, std::numeric_limits<int64_t>::max());
+    if (key != "since" && key != "job") {
+      return fail(InvalidArgument(key + ": unknown parameter (known: since, job)"));
+    }
+    if (!n) {
+      return fail(InvalidArgument(key + ": must be " +
+                                  (key == "job" ? "a job id" : "an event sequence number") +
+                                  ", got \"" + value + "\""));
+    }
+    (key == "job" ? job : since) = *n;
+  }
+  if (job != 0) {
+    // Another user's job is as absent as a missing one.
+    Result<engine::JobRecord> found = ReadStoredJob(who, job);
+    if (!found.ok()) return fail(found.status());
+  }
+  HttpResponse head{http::status::ok, version};
+  head.set(http::field::content_type, "text/event-stream");
+  head.set(http::field::cache_control, "no-cache");
+  head.set(http::field::server, "baton");
+  std::shared_ptr<ResponseStream> stream = reply.Stream(std::move(head));
+  if (Status s = events_->Add(stream, who.admin ? "" : who.user, job, since); !s.ok()) {
+    stream->Write(": " + s.message() + "\n\n");
+    stream->End();
+  }
+}
+
+void Server::ListTypes(const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto counts = std::make_shared<std::vector<std::pair<std::string, size_t>>>();
+  runtime_->Execute(
+      [counts](engine::Engine& e) { *counts = e.QueuedByType(); },
+      [this, counts, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        std::map<std::string, boost::json::object> types;
+        for (const auto& [name, queued] : *counts) types[name]["queued"] = queued;
+        for (const auto& [name, load] : hub_->Types()) {
+          boost::json::object& o = types[name];
+          o["workers"] = load.workers;
+          o["capacity"] = load.capacity;
+          o["running"] = load.running;
+        }
+        boost::json::array out;
+        for (auto& [name, o] : types) {
+          for (const char* key : {"queued", "workers", "capacity", "running"}) {
+            if (!o.contains(key)) o[key] = 0;
+          }
+          o["name"] = name;
+          out.push_back(std::move(o));
+        }
+        boost::json::object body;
+        body["types"] = std::move(out);
+        reply(JsonResponse(http::status::ok, boost::json::serialize(body), version, keep_alive));
+      });
 }
 
 }  // namespace baton::server

@@ -10,8 +10,10 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/auth.h"
+#include "server/event_streams.h"
 #include "server/http_server.h"
 #include "server/runtime.h"
+#include "server/worker_hub.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/sqlite_token_store.h"
 
@@ -25,6 +27,8 @@ struct ServerOptions {
   size_t batch_max = 1000;  // jobs in one POST /v1/jobs
   RuntimeOptions runtime;
   store::SqliteOptions sqlite;
+  WorkerHubOptions workers;
+  EventStreamsOptions events;
 };
 
 // "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
@@ -52,6 +56,8 @@ class Server {
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
   void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
   void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
+  void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
+  void ListTypes(const HttpRequest& request, Reply reply);
   // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers
   // with the job as it is afterwards. `preload`: a finished job read from the store, loaded into
   // the engine first (the second try, for a job that had left memory).
@@ -66,6 +72,8 @@ class Server {
   std::unique_ptr<Auth> auth_;
   std::mutex reader_mu_;
   std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
+  std::unique_ptr<WorkerHub> hub_;
+  std::unique_ptr<EventStreams> events_;
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<HttpServer> http_;
 };

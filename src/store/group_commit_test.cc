@@ -33,7 +33,7 @@ TEST(GroupCommitTest, EverythingThatArrivesDuringACommitRidesTheNextOne) {
     EXPECT_EQ(committer.stats().batches, 11u);
   }
   EXPECT_EQ(store.applied_event_counts(), (std::vector<size_t>{1, 10}));
-  auto events = store.inner.ListEvents({0, 0, 100}).value();
+  auto events = store.inner.ListEvents({.limit = 100}).value();
   ASSERT_EQ(events.size(), 11u);
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
 }
@@ -48,7 +48,7 @@ TEST(GroupCommitTest, CallbacksRunAfterTheCommitAndCarryItsFailure) {
   committer.Reset();  // the caller has rebuilt its state
   committer.Commit(OneEvent(1), [&](const Status& s) {
     // The commit has happened when the callback runs.
-    EXPECT_EQ(store.ListEvents({0, 0, 10}).value().size(), 1u);
+    EXPECT_EQ(store.ListEvents({.limit = 10}).value().size(), 1u);
     second.set_value(s);
   });
   EXPECT_TRUE(second.get_future().get().ok());
@@ -69,7 +69,7 @@ TEST(GroupCommitTest, AfterAFailureQueuedBatchesAreRefusedUntilReset) {
   committer.Reset();
   committer.Commit(OneEvent(1), [&](const Status& s) { third.set_value(s); });
   EXPECT_TRUE(third.get_future().get().ok());
-  EXPECT_EQ(store.inner.ListEvents({0, 0, 10}).value().size(), 1u);
+  EXPECT_EQ(store.inner.ListEvents({.limit = 10}).value().size(), 1u);
 }
 
 TEST(GroupCommitTest, DestructorCommitsWhatWasHandedOver) {
@@ -85,7 +85,7 @@ TEST(GroupCommitTest, DestructorCommitsWhatWasHandedOver) {
     }
   }
   EXPECT_EQ(done, 100);
-  EXPECT_EQ(store.ListEvents({0, 0, 1000}).value().size(), 100u);
+  EXPECT_EQ(store.ListEvents({.limit = 1000}).value().size(), 100u);
 }
 
 }  // namespace

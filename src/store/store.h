@@ -17,8 +17,10 @@
 namespace baton::store {
 
 struct EventQuery {
-  engine::EventSeq after = 0;  // events with seq > after
-  engine::JobId job_id = 0;    // 0: every job
+  engine::EventSeq after = 0;    // events with seq > after
+  engine::EventSeq through = 0;  // and seq <= through; 0: no upper bound
+  engine::JobId job_id = 0;      // 0: every job
+  std::string owner;             // only events of this owner's jobs; empty: every owner
   size_t limit = 1000;
 };
 

@@ -120,16 +120,37 @@ TEST_P(StoreConformanceTest, EventsAreListedAfterASequenceNumber) {
                              "msg " + std::to_string(seq)});
   }
   MustApply(b);
-  auto all = store_->ListEvents({0, 0, 100}).value();
+  auto all = store_->ListEvents({.after = 0, .limit = 100}).value();
   ASSERT_EQ(all.size(), 10u);
   EXPECT_EQ(all[4], b.events[4]);
-  auto page = store_->ListEvents({3, 0, 4}).value();
+  auto page = store_->ListEvents({.after = 3, .limit = 4}).value();
   ASSERT_EQ(page.size(), 4u);
   EXPECT_EQ(page.front().seq, 4u);
   EXPECT_EQ(page.back().seq, 7u);
-  auto one_job = store_->ListEvents({0, 2, 100}).value();
+  auto one_job = store_->ListEvents({.job_id = 2, .limit = 100}).value();
   ASSERT_EQ(one_job.size(), 5u);
   for (const Event& e : one_job) EXPECT_EQ(e.job_id, 2u);
+  auto window = store_->ListEvents({.after = 2, .through = 6, .limit = 100}).value();
+  ASSERT_EQ(window.size(), 4u);
+  EXPECT_EQ(window.front().seq, 3u);
+  EXPECT_EQ(window.back().seq, 6u);
+}
+
+TEST_P(StoreConformanceTest, EventsCanBeListedForOneOwner) {
+  engine::RecordBatch b;
+  for (engine::JobId id = 1; id <= 3; ++id) {
+    JobRecord job = testing::FullJob(id);
+    job.spec.owner = id == 2 ? "bob" : "alice";
+    b.inserts.push_back(job);
+    b.events.push_back(
+        Event{id, id, 1, engine::EventKind::kState, JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  }
+  MustApply(b);
+  auto bob = store_->ListEvents({.owner = "bob"}).value();
+  ASSERT_EQ(bob.size(), 1u);
+  EXPECT_EQ(bob[0].job_id, 2u);
+  EXPECT_EQ(store_->ListEvents({.owner = "alice"}).value().size(), 2u);
+  EXPECT_TRUE(store_->ListEvents({.owner = "carol"}).value().empty());
 }
 
 TEST_P(StoreConformanceTest, RecoverReturnsActiveJobsKeysAndLargestIds) {
@@ -189,7 +210,7 @@ TEST_P(StoreConformanceTest, AFailedBatchChangesNothing) {
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("99"), std::string::npos) << st.message();
   EXPECT_EQ(store_->GetJob(2).status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(store_->ListEvents({0, 0, 10}).value().empty());
+  EXPECT_TRUE(store_->ListEvents({.limit = 10}).value().empty());
   // And the store still works.
   engine::RecordBatch next;
   next.inserts.push_back(testing::FullJob(2));

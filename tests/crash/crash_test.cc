@@ -84,7 +84,7 @@ TEST(CrashTest, EveryAcknowledgedJobSurvivesSigkill) {
     // The event log from 0 is gap-free.
     engine::EventSeq last = 0;
     for (;;) {
-      auto page = (*store)->ListEvents({last, 0, 10000});
+      auto page = (*store)->ListEvents({.after = last, .limit = 10000});
       ASSERT_TRUE(page.ok());
       if (page->empty()) break;
       for (const engine::Event& e : *page) {

@@ -72,7 +72,13 @@ Result<std::vector<engine::AttemptRecord>> MemoryStore::ListAttempts(JobId id) {
 Result<std::vector<engine::Event>> MemoryStore::ListEvents(const EventQuery& q) {
   std::vector<engine::Event> out;
   for (auto it = events_.upper_bound(q.after); it != events_.end() && out.size() < q.limit; ++it) {
-    if (q.job_id == 0 || it->second.job_id == q.job_id) out.push_back(it->second);
+    if (q.through != 0 && it->first > q.through) break;
+    if (q.job_id != 0 && it->second.job_id != q.job_id) continue;
+    if (!q.owner.empty()) {
+      auto job = jobs_.find(it->second.job_id);
+      if (job == jobs_.end() || job->second.spec.owner != q.owner) continue;
+    }
+    out.push_back(it->second);
   }
   return out;
 }

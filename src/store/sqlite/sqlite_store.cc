@@ -699,15 +699,21 @@ Result<std::vector<AttemptRecord>> SqliteStore::ListAttempts(JobId id) {
 
 Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   std::string sql =
-      "SELECT seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, message FROM events "
-      "WHERE seq > ?";
-  if (q.job_id != 0) sql += " AND job_id = ?";
-  sql += " ORDER BY seq LIMIT ?";
+      "SELECT e.seq, e.job_id, e.at_ms, e.kind, e.state, e.attempt_id, e.outcome, e.progress, "
+      "e.message FROM events e";
+  if (!q.owner.empty()) sql += " JOIN jobs j ON j.id = e.job_id";
+  sql += " WHERE e.seq > ?";
+  if (q.through != 0) sql += " AND e.seq <= ?";
+  if (q.job_id != 0) sql += " AND e.job_id = ?";
+  if (!q.owner.empty()) sql += " AND j.owner = ?";
+  sql += " ORDER BY e.seq LIMIT ?";
   Result<std::unique_ptr<Statement>> st = Statement::Make(db_, sql);
   if (!st.ok()) return st.status();
   int i = 1;
   (*st)->Bind(i++, static_cast<int64_t>(q.after));
+  if (q.through != 0) (*st)->Bind(i++, static_cast<int64_t>(q.through));
   if (q.job_id != 0) (*st)->Bind(i++, static_cast<int64_t>(q.job_id));
+  if (!q.owner.empty()) (*st)->Bind(i++, q.owner);
   (*st)->Bind(i++, static_cast<int64_t>(q.limit));
   std::vector<Event> out;
   for (;;) {

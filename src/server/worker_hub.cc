@@ -1,0 +1,449 @@
+#include "server/worker_hub.h"
+
+#include <algorithm>
+
+namespace baton::server {
+
+namespace json = boost::json;
+
+struct WorkerHub::Connection {
+  // Weak: the socket owns its handlers, which own this; pending I/O owns the socket.
+  std::weak_ptr<WebSocket> socket;
+  Identity who;
+  std::string worker_id;  // set by hello; I/O thread only
+
+  void Send(std::string text) const {
+    if (auto s = socket.lock()) s->Send(std::move(text));
+  }
+  void Close(std::string reason) const {
+    if (auto s = socket.lock()) s->Close(std::move(reason));
+  }
+};
+
+namespace {
+
+std::string Quote(std::string_view s) { return json::serialize(json::string(s)); }
+
+std::string ErrorJson(const Status& s) {
+  return R"({"code":)" + Quote(StatusCodeName(s.code())) + R"(,"message":)" + Quote(s.message()) +
+         "}";
+}
+
+std::string AttemptKey(engine::JobId job, engine::AttemptId attempt) {
+  return R"("job":)" + std::to_string(job) + R"(,"attempt":)" + std::to_string(attempt);
+}
+
+// A whole, non-negative integer field, or an error naming it.
+Result<uint64_t> Uint(const json::object& o, std::string_view key, std::string_view where) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr)
+    return InvalidArgument(std::string(where) + "." + std::string(key) + ": missing");
+  if (v->is_uint64()) return v->as_uint64();
+  if (v->is_int64() && v->as_int64() >= 0) return static_cast<uint64_t>(v->as_int64());
+  return InvalidArgument(std::string(where) + "." + std::string(key) +
+                         ": must be a non-negative integer");
+}
+
+Result<engine::AttemptRef> Ref(const json::object& o, std::string_view where) {
+  Result<uint64_t> job = Uint(o, "job", where);
+  if (!job.ok()) return job.status();
+  Result<uint64_t> attempt = Uint(o, "attempt", where);
+  if (!attempt.ok()) return attempt.status();
+  return engine::AttemptRef{*job, *attempt};
+}
+
+Status OnlyFields(const json::object& o, std::initializer_list<std::string_view> known,
+                  std::string_view where) {
+  for (const auto& [key, value] : o) {
+    if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
+      return InvalidArgument(std::string(where) + "." + std::string(key) + ": unknown field");
+    }
+  }
+  return Status::Ok();
+}
+
+bool ValidWorkerId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' ||
+           ch == ':' || ch == '@';
+  });
+}
+
+}  // namespace
+
+Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
+                                             std::shared_ptr<WebSocket> socket) {
+  if (!who.worker && !who.admin) {
+    return PermissionDenied("only a worker or administrator token may connect as a worker");
+  }
+  auto c = std::make_shared<Connection>();
+  c->socket = socket;
+  c->who = who;
+  WebSocketHandlers h;
+  h.on_message = [this, c](std::string text) { OnMessage(c, text); };
+  h.on_close = [this, c] { OnClose(c); };
+  return h;
+}
+
+void WorkerHub::Fail(const std::shared_ptr<Connection>& c, const Status& why) {
+  c->Send(R"({"type":"error","error":)" + ErrorJson(why) + "}");
+  c->Close(why.message());
+}
+
+void WorkerHub::OnMessage(const std::shared_ptr<Connection>& c, const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return Fail(c, InvalidArgument("frame: not JSON: " + ec.message()));
+  json::array messages;
+  if (v.is_array()) {
+    messages = std::move(v.as_array());
+  } else if (v.is_object()) {
+    messages.push_back(std::move(v));
+  } else {
+    return Fail(c, InvalidArgument("frame: must be a message object or an array of them"));
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (!messages[i].is_object() || !messages[i].as_object().contains("type") ||
+        !messages[i].as_object().at("type").is_string()) {
+      return Fail(c, InvalidArgument("message [" + std::to_string(i) +
+                                     "]: must be an object with a string \"type\""));
+    }
+  }
+  if (c->worker_id.empty()) {
+    if (messages.empty() || messages[0].as_object().at("type").as_string() != "hello") {
+      return Fail(c, InvalidArgument("the first message must be hello"));
+    }
+    if (Status s = Hello(c, messages[0].as_object()); !s.ok()) return Fail(c, s);
+    messages.erase(messages.begin());
+  }
+  if (messages.empty()) return;
+  if (Status s = Apply(c, messages); !s.ok()) return Fail(c, s);
+}
+
+Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object& o) {
+  BATON_RETURN_IF_ERROR(
+      OnlyFields(o, {"type", "worker", "types", "capacity", "resources", "running"}, "hello"));
+  Worker w;
+  const json::value* id = o.if_contains("worker");
+  if (id == nullptr || !id->is_string() || !ValidWorkerId(id->as_string())) {
+    return InvalidArgument(
+        "hello.worker: must be 1 to 128 letters, digits and . _ - : @ (the worker's id)");
+  }
+  w.id = std::string(id->as_string());
+  const json::value* types = o.if_contains("types");
+  if (types == nullptr || !types->is_array() || types->as_array().empty() ||
+      types->as_array().size() > options_.worker_types_max) {
+    return InvalidArgument("hello.types: must be an array of 1 to " +
+                           std::to_string(options_.worker_types_max) + " job type names");
+  }
+  for (const json::value& t : types->as_array()) {
+    if (!t.is_string() || t.as_string().empty() || t.as_string().size() > 128) {
+      return InvalidArgument("hello.types: each must be a job type name of 1 to 128 bytes");
+    }
+    w.types.emplace_back(t.as_string());
+  }
+  Result<uint64_t> capacity = Uint(o, "capacity", "hello");
+  if (!capacity.ok()) return capacity.status();
+  if (*capacity > options_.capacity_max) {
+    return InvalidArgument("hello.capacity: at most " + std::to_string(options_.capacity_max) +
+                           ", got " + std::to_string(*capacity));
+  }
+  w.capacity = static_cast<uint32_t>(*capacity);
+  if (const json::value* r = o.if_contains("resources")) {
+    if (!r->is_object()) return InvalidArgument("hello.resources: must be an object");
+    w.resources = json::serialize(*r);
+    if (w.resources.size() > options_.resources_bytes_max) {
+      return InvalidArgument("hello.resources: larger than " +
+                             std::to_string(options_.resources_bytes_max) + " bytes");
+    }
+  }
+  if (const json::value* r = o.if_contains("running")) {
+    if (!r->is_array()) return InvalidArgument("hello.running: must be an array");
+    for (const json::value& a : r->as_array()) {
+      if (!a.is_object()) return InvalidArgument("hello.running: each must be {job, attempt}");
+      Result<engine::AttemptRef> ref = Ref(a.as_object(), "hello.running[]");
+      if (!ref.ok()) return ref.status();
+      w.running.emplace(ref->attempt_id, "");
+    }
+  }
+  w.user = c->who.user;
+  w.connected_ms = clock_->NowMs();
+  w.connection = c;
+  std::shared_ptr<Connection> replaced;
+  {
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(w.id);
+    if (it != workers_.end()) replaced = it->second.connection;
+    c->worker_id = w.id;
+    workers_[w.id] = std::move(w);
+  }
+  // The same worker again (it reconnected before the server noticed it had gone): the new
+  // connection takes over.
+  if (replaced) replaced->Close("replaced by a new connection of the same worker");
+  c->Send(R"({"type":"welcome","worker":)" + Quote(c->worker_id) + R"(,"server_ms":)" +
+          std::to_string(clock_->NowMs()) + "}");
+  if (runtime_) runtime_->Wake();  // a dispatch pass for the new slots
+  return Status::Ok();
+}
+
+Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array& messages) {
+  struct Op {
+    enum Kind { kHeartbeat, kProgress, kComplete } kind;
+    engine::AttemptRef ref;
+    double progress = 0;
+    std::string message;
+    engine::Completion completion;
+  };
+  auto ops = std::make_shared<std::vector<Op>>();
+  bool wake = false;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json::object& o = messages[i].as_object();
+    const std::string type(o.at("type").as_string());
+    const std::string where = type;
+    if (type == "heartbeat") {
+      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "attempts"}, where));
+      const json::value* list = o.if_contains("attempts");
+      if (list == nullptr || !list->is_array()) {
+        return InvalidArgument("heartbeat.attempts: must be an array of {job, attempt}");
+      }
+      for (const json::value& a : list->as_array()) {
+        if (!a.is_object()) return InvalidArgument("heartbeat.attempts: each must be an object");
+        Result<engine::AttemptRef> ref = Ref(a.as_object(), "heartbeat.attempts[]");
+        if (!ref.ok()) return ref.status();
+        ops->push_back(Op{Op::kHeartbeat, *ref});
+      }
+    } else if (type == "progress") {
+      BATON_RETURN_IF_ERROR(
+          OnlyFields(o, {"type", "job", "attempt", "progress", "message"}, where));
+      Result<engine::AttemptRef> ref = Ref(o, where);
+      if (!ref.ok()) return ref.status();
+      Op op{Op::kProgress, *ref};
+      const json::value* p = o.if_contains("progress");
+      if (p == nullptr || !p->is_number()) {
+        return InvalidArgument("progress.progress: must be a number from 0 to 1");
+      }
+      op.progress = p->to_number<double>();
+      if (const json::value* m = o.if_contains("message")) {
+        if (!m->is_string()) return InvalidArgument("progress.message: must be a string");
+        op.message = std::string(m->as_string());
+      }
+      ops->push_back(std::move(op));
+    } else if (type == "complete") {
+      BATON_RETURN_IF_ERROR(OnlyFields(
+          o, {"type", "job", "attempt", "outcome", "result", "error", "retryable"}, where));
+      Result<engine::AttemptRef> ref = Ref(o, where);
+      if (!ref.ok()) return ref.status();
+      Op op{Op::kComplete, *ref};
+      const json::value* outcome = o.if_contains("outcome");
+      const std::string name =
+          outcome != nullptr && outcome->is_string() ? std::string(outcome->as_string()) : "";
+      if (name == "succeeded") {
+        op.completion.outcome = engine::Outcome::kSucceeded;
+        const json::value* result = o.if_contains("result");
+        op.completion.result = result != nullptr ? json::serialize(*result) : "null";
+      } else if (name == "error") {
+        op.completion.outcome = engine::Outcome::kError;
+        const json::value* error = o.if_contains("error");
+        if (error == nullptr || !error->is_string()) {
+          return InvalidArgument("complete.error: must be a string saying what went wrong");
+        }
+        op.completion.error = std::string(error->as_string());
+        if (const json::value* r = o.if_contains("retryable")) {
+          if (!r->is_bool()) return InvalidArgument("complete.retryable: must be true or false");
+          op.completion.retryable = r->as_bool();
+        }
+      } else if (name == "declined") {
+        op.completion.outcome = engine::Outcome::kDeclined;
+      } else {
+        return InvalidArgument("complete.outcome: must be succeeded, error or declined");
+      }
+      ops->push_back(std::move(op));
+    } else if (type == "capacity") {
+      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "capacity"}, where));
+      Result<uint64_t> capacity = Uint(o, "capacity", where);
+      if (!capacity.ok()) return capacity.status();
+      if (*capacity > options_.capacity_max) {
+        return InvalidArgument("capacity.capacity: at most " +
+                               std::to_string(options_.capacity_max));
+      }
+      std::lock_guard lock(mu_);
+      workers_[c->worker_id].capacity = static_cast<uint32_t>(*capacity);
+      wake = true;
+    } else if (type == "drain") {
+      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type"}, where));
+      std::lock_guard lock(mu_);
+      workers_[c->worker_id].draining = true;
+    } else if (type == "hello") {
+      return InvalidArgument("hello: sent twice");
+    } else {
+      return InvalidArgument("message [" + std::to_string(i) + "]: unknown type \"" + type +
+                             "\" (known: heartbeat, progress, complete, capacity, drain)");
+    }
+  }
+  if (ops->empty()) {
+    if (wake && runtime_) runtime_->Wake();
+    return Status::Ok();
+  }
+  auto statuses = std::make_shared<std::vector<Status>>();
+  const std::string worker_id = c->worker_id;
+  runtime_->Execute(
+      [this, ops, statuses, worker_id](engine::Engine& e) {
+        statuses->reserve(ops->size());
+        bool freed = false;
+        for (Op& op : *ops) {
+          switch (op.kind) {
+            case Op::kHeartbeat:
+              statuses->push_back(e.Heartbeat(op.ref));
+              break;
+            case Op::kProgress:
+              statuses->push_back(e.Progress(op.ref, op.progress, std::move(op.message)));
+              break;
+            case Op::kComplete:
+              statuses->push_back(e.Complete(op.ref, std::move(op.completion)));
+              freed = true;
+              break;
+          }
+        }
+        if (freed) {
+          // The worker is done with these attempts, whether or not the engine took the
+          // outcome: their slots are free for this pass's dispatch.
+          std::lock_guard lock(mu_);
+          auto it = workers_.find(worker_id);
+          if (it != workers_.end()) {
+            for (const Op& op : *ops) {
+              if (op.kind == Op::kComplete) it->second.running.erase(op.ref.attempt_id);
+            }
+          }
+        }
+      },
+      [c, ops, statuses](const Status& committed) {
+        // Completions are acknowledged once durable; anything refused is said, so the worker
+        // stops an attempt that is no longer its own.
+        std::string frame;
+        for (size_t i = 0; i < ops->size(); ++i) {
+          const Op& op = (*ops)[i];
+          const Status& s = committed.ok() ? (*statuses)[i] : committed;
+          std::string m;
+          if (!s.ok()) {
+            const char* command = op.kind == Op::kHeartbeat  ? "heartbeat"
+                                  : op.kind == Op::kProgress ? "progress"
+                                                             : "complete";
+            m = R"({"type":"refused",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) +
+                R"(,"command":")" + command + R"(","error":)" + ErrorJson(s) + "}";
+          } else if (op.kind == Op::kComplete) {
+            m = R"({"type":"ack",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) + "}";
+          } else {
+            continue;
+          }
+          frame += frame.empty() ? "[" : ",";
+          frame += m;
+        }
+        if (!frame.empty()) c->Send(frame + "]");
+      });
+  return Status::Ok();
+}
+
+void WorkerHub::OnClose(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(c->worker_id);
+  // Its attempts keep their leases: if it comes back in time it reports them, else they end as
+  // lost and run again.
+  if (it != workers_.end() && it->second.connection == c) workers_.erase(it);
+}
+
+void WorkerHub::OnPass(engine::Engine& engine,
+                       std::vector<std::function<void(const Status&)>>* after) {
+  std::lock_guard lock(mu_);
+  for (auto& [id, w] : workers_) {
+    if (w.draining || w.running.size() >= w.capacity) continue;
+    engine::DispatchRequest request{w.id, w.types,
+                                    static_cast<uint32_t>(w.capacity - w.running.size())};
+    std::vector<engine::Assignment> assigned = engine.Dispatch(request);
+    if (assigned.empty()) continue;
+    std::string frame = R"({"type":"assign","jobs":[)";
+    std::vector<engine::AttemptId> attempts;
+    attempts.reserve(assigned.size());
+    for (size_t i = 0; i < assigned.size(); ++i) {
+      const engine::Assignment& a = assigned[i];
+      if (i > 0) frame += ',';
+      frame += "{" + AttemptKey(a.job_id, a.attempt_id) + R"(,"number":)" +
+               std::to_string(a.attempt) + R"(,"type":)" + Quote(a.type) + R"(,"payload":)" +
+               a.payload + R"(,"timeout_ms":)" + std::to_string(a.timeout_ms) +
+               R"(,"heartbeat_timeout_ms":)" + std::to_string(a.heartbeat_timeout_ms) +
+               R"(,"lease_expires_ms":)" + std::to_string(a.lease_expires_ms) + "}";
+      w.running.emplace(a.attempt_id, a.type);
+      attempts.push_back(a.attempt_id);
+    }
+    frame += "]}";
+    // Pushed only once durable: a worker never runs an attempt the store does not know.
+    after->push_back([this, c = w.connection, frame = std::move(frame), id = w.id,
+                      attempts = std::move(attempts)](const Status& committed) {
+      if (committed.ok()) return c->Send(frame);
+      std::lock_guard lock(mu_);
+      auto it = workers_.find(id);
+      if (it == workers_.end()) return;
+      for (engine::AttemptId a : attempts) it->second.running.erase(a);
+    });
+  }
+}
+
+void WorkerHub::Notify(std::vector<engine::Notice> notices) {
+  std::lock_guard lock(mu_);
+  for (const engine::Notice& n : notices) {
+    auto it = workers_.find(n.worker_id);
+    if (it == workers_.end()) continue;
+    it->second.connection->Send(R"({"type":"stop",)" + AttemptKey(n.job_id, n.attempt_id) +
+                                R"(,"reason":")" + std::string(engine::OutcomeName(n.reason)) +
+                                "\"}");
+  }
+}
+
+json::array WorkerHub::Workers() {
+  std::lock_guard lock(mu_);
+  json::array out;
+  for (const auto& [id, w] : workers_) {
+    json::object o;
+    o["id"] = w.id;
+    o["user"] = w.user;
+    json::array types;
+    for (const std::string& t : w.types) types.emplace_back(t);
+    o["types"] = std::move(types);
+    o["capacity"] = w.capacity;
+    o["running"] = w.running.size();
+    o["draining"] = w.draining;
+    o["connected_ms"] = w.connected_ms;
+    o["resources"] = json::parse(w.resources);
+    out.push_back(std::move(o));
+  }
+  std::sort(out.begin(), out.end(), [](const json::value& a, const json::value& b) {
+    return a.at("id").as_string() < b.at("id").as_string();
+  });
+  return out;
+}
+
+std::unordered_map<std::string, WorkerHub::TypeLoad> WorkerHub::Types() {
+  std::lock_guard lock(mu_);
+  std::unordered_map<std::string, TypeLoad> out;
+  for (const auto& [id, w] : workers_) {
+    for (const std::string& t : w.types) {
+      out[t].workers += 1;
+      out[t].capacity += w.capacity;
+    }
+    for (const auto& [attempt, type] : w.running) {
+      if (!type.empty()) out[type].running += 1;
+    }
+  }
+  return out;
+}
+
+void WorkerHub::CloseAll() {
+  std::unordered_map<std::string, Worker> workers;
+  {
+    std::lock_guard lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& [id, w] : workers) w.connection->Close("the server is stopping");
+}
+
+}  // namespace baton::server

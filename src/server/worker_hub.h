@@ -1,0 +1,87 @@
+// WorkerHub: the server's side of the worker protocol (docs/protocol.md). It keeps the connected
+// workers (types, capacity, the attempts each runs), turns their frames into engine commands, and
+// pushes work: after every engine pass it dispatches to each worker with free slots, and the
+// assignments leave, batched in one frame per worker, after the commit that made them durable.
+//
+// Thread rules: thread-safe. Frames arrive on I/O threads, OnPass runs on the engine thread,
+// commit callbacks and Notify on the commit thread; one mutex guards the workers.
+#pragma once
+
+#include <boost/json.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "server/auth.h"
+#include "server/http_server.h"
+#include "server/runtime.h"
+
+namespace baton::server {
+
+struct WorkerHubOptions {
+  size_t worker_types_max = 64;
+  uint32_t capacity_max = 10000;  // attempts one worker may run at once
+  size_t resources_bytes_max = 4096;
+};
+
+class WorkerHub {
+ public:
+  WorkerHub(Clock* clock, WorkerHubOptions options) : clock_(clock), options_(options) {}
+
+  // The runtime the hub drives; set once, before the first connection.
+  void Attach(Runtime* runtime) { runtime_ = runtime; }
+
+  // For the HTTP server: accepts a WebSocket on /v1/workers/connect from a worker (or
+  // administrator) token.
+  Result<WebSocketHandlers> Connect(const Identity& who, std::shared_ptr<WebSocket> socket);
+
+  // Engine thread: hands ready jobs to workers with free slots (RuntimeOptions::on_pass).
+  void OnPass(engine::Engine& engine, std::vector<std::function<void(const Status&)>>* after);
+  // Commit thread: tells workers to stop attempts (RuntimeOptions::on_notices).
+  void Notify(std::vector<engine::Notice> notices);
+
+  // GET /v1/workers and GET /v1/types.
+  boost::json::array Workers();
+  // The types the connected workers serve, with the worker count and running attempts of each.
+  struct TypeLoad {
+    uint32_t workers = 0;
+    uint32_t capacity = 0;
+    uint32_t running = 0;
+  };
+  std::unordered_map<std::string, TypeLoad> Types();
+
+  // Closes every connection (the server is stopping) and forgets them.
+  void CloseAll();
+
+ private:
+  struct Connection;
+  struct Worker {
+    std::string id;
+    std::string user;
+    std::vector<std::string> types;
+    uint32_t capacity = 0;
+    std::string resources = "{}";  // JSON, as announced
+    bool draining = false;
+    int64_t connected_ms = 0;
+    std::shared_ptr<Connection> connection;
+    std::unordered_map<engine::AttemptId, std::string> running;  // attempt -> type
+  };
+
+  void OnMessage(const std::shared_ptr<Connection>& c, const std::string& text);
+  void OnClose(const std::shared_ptr<Connection>& c);
+  Status Hello(const std::shared_ptr<Connection>& c, const boost::json::object& o);
+  // The frame's messages after hello, applied together on the engine thread.
+  Status Apply(const std::shared_ptr<Connection>& c, const boost::json::array& messages);
+  void Fail(const std::shared_ptr<Connection>& c, const Status& why);
+
+  Clock* clock_;
+  WorkerHubOptions options_;
+  Runtime* runtime_ = nullptr;
+  std::mutex mu_;
+  std::unordered_map<std::string, Worker> workers_;
+};
+
+}  // namespace baton::server
