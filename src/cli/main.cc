@@ -1,9 +1,21 @@
-// baton: the command. `baton server` runs the server; the client commands follow.
+// baton: the command. `baton server` runs the server, `baton worker` a worker with the shell
+// executor, and the rest are client commands over the REST API (docs/cli.md).
+//
+// Exit codes: 0 done; 1 the job ended failed or cancelled (submit --wait, wait); 2 bad arguments
+// or a request the server refused; 3 not found; 4 the server cannot be reached or failed.
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
 
+#include "cli/shell_executor.h"
+#include "client/client.h"
+#include "client/worker.h"
 #include "server/server.h"
 
 namespace {
@@ -41,11 +53,204 @@ int RunServer(baton::server::ServerOptions options, const std::string& listen) {
   return 0;
 }
 
+namespace json = boost::json;
+using baton::Status;
+using baton::StatusCode;
+
+// Where the client commands find the server and their token.
+struct Target {
+  std::string url;
+  std::string token;
+  std::string data = "./baton-data";
+  bool json = false;
+};
+
+int ExitCodeFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kNotFound:
+      return 3;
+    case StatusCode::kUnavailable:
+    case StatusCode::kInternal:
+    case StatusCode::kDataLoss:
+      return 4;
+    default:
+      return 2;
+  }
+}
+
+int Fail(const std::string& command, const Status& s) {
+  std::fprintf(stderr, "baton %s: %s\n", command.c_str(), s.ToString().c_str());
+  return ExitCodeFor(s);
+}
+
+baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
+  std::string url = t.url;
+  if (url.empty()) {
+    const char* env = std::getenv("BATON_URL");
+    url = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:7070";
+  }
+  auto endpoint = baton::client::Endpoint::Parse(url);
+  if (!endpoint.ok()) return endpoint.status();
+  std::string token = t.token;
+  if (token.empty()) {
+    const char* env = std::getenv("BATON_TOKEN");
+    if (env != nullptr) token = env;
+  }
+  if (token.empty()) {
+    std::ifstream in(t.data + "/admin.token");
+    std::getline(in, token);
+  }
+  if (token.empty()) {
+    return baton::Unauthenticated("no token: set BATON_TOKEN, pass --token, or run where " +
+                                  t.data + "/admin.token is readable");
+  }
+  return std::make_unique<baton::client::Client>(*endpoint, token);
+}
+
+std::string Pretty(const json::value& v) { return json::serialize(v); }
+
+void PrintJob(const json::object& job) {
+  std::printf("job %s  %s  %s", Pretty(job.at("id")).c_str(),
+              std::string(job.at("type").as_string()).c_str(),
+              std::string(job.at("state").as_string()).c_str());
+  const double progress = job.at("progress").to_number<double>();
+  if (std::string_view(job.at("state").as_string()) == "running") {
+    std::printf("  %.0f%%", progress * 100);
+    if (!job.at("progress_message").as_string().empty()) {
+      std::printf(" %s", std::string(job.at("progress_message").as_string()).c_str());
+    }
+  }
+  std::printf("\n  attempts %s/%s", Pretty(job.at("attempts_used")).c_str(),
+              Pretty(job.at("attempts_max")).c_str());
+  if (!job.at("worker_id").as_string().empty()) {
+    std::printf("  worker %s", std::string(job.at("worker_id").as_string()).c_str());
+  }
+  std::printf("\n");
+  if (!job.at("error").as_string().empty()) {
+    std::printf("  error: %s\n", std::string(job.at("error").as_string()).c_str());
+  }
+  if (!job.at("result").is_null()) std::printf("  result: %s\n", Pretty(job.at("result")).c_str());
+}
+
+// One line of progress, redrawn in place on a terminal.
+void ShowProgress(const json::object& e, bool tty) {
+  const std::string kind(e.at("kind").as_string());
+  const std::string state(e.at("state").as_string());
+  if (!tty) {
+    std::printf("%s job %s: %s", Pretty(e.at("seq")).c_str(), Pretty(e.at("job")).c_str(),
+                state.c_str());
+    if (kind == "progress") std::printf(" %.0f%%", e.at("progress").to_number<double>() * 100);
+    if (!e.at("message").as_string().empty()) {
+      std::printf(" %s", std::string(e.at("message").as_string()).c_str());
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+    return;
+  }
+  const double p = kind == "progress" ? e.at("progress").to_number<double>() : 0;
+  const int width = 30, filled = static_cast<int>(p * width);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(width, '.');
+  std::printf("\r\033[Kjob %s [%s] %3.0f%% %s %s", Pretty(e.at("job")).c_str(), bar.c_str(),
+              p * 100, state.c_str(),
+              std::string(e.at("message").as_string()).substr(0, 40).c_str());
+  std::fflush(stdout);
+}
+
+int WaitFor(baton::client::Client& c, uint64_t id, const Target& t) {
+  const bool tty = !t.json && isatty(1);
+  auto job = c.Wait(id, [&](const json::object& e) {
+    if (!t.json) ShowProgress(e, tty);
+  });
+  if (tty) std::printf("\n");
+  if (!job.ok()) return Fail("wait", job.status());
+  if (t.json) {
+    std::printf("%s\n", Pretty(*job).c_str());
+  } else {
+    PrintJob(job->as_object());
+  }
+  return job->at("state").as_string() == "succeeded" ? 0 : 1;
+}
+
+int RunWorker(baton::client::WorkerOptions options, const std::string& url,
+              const std::string& types, baton::cli::ShellOptions shell, const Target& t) {
+  auto client = Connect(Target{url, t.token, t.data});
+  if (!client.ok()) return Fail("worker", client.status());
+  auto endpoint = baton::client::Endpoint::Parse(
+      url.empty() ? (std::getenv("BATON_URL") ? std::getenv("BATON_URL") : "http://127.0.0.1:7070")
+                  : url);
+  if (!endpoint.ok()) return Fail("worker", endpoint.status());
+  options.server = *endpoint;
+  if (options.token.empty()) {
+    const char* env = std::getenv("BATON_TOKEN");
+    if (env != nullptr && *env != '\0') {
+      options.token = env;
+    } else {
+      std::ifstream in(t.data + "/admin.token");
+      std::getline(in, options.token);
+    }
+  }
+  if (options.id.empty()) {
+    char host[256] = "host";
+    gethostname(host, sizeof host);
+    options.id = std::string(host) + "-" + std::to_string(getpid());
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  baton::client::Worker worker(options);
+  std::string rest = types;
+  size_t count = 0;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string type = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    if (type.empty()) continue;
+    worker.Register(
+        type, [shell](baton::client::AttemptContext& c) { return baton::cli::RunShell(c, shell); });
+    ++count;
+  }
+  if (count == 0) return Fail("worker", baton::InvalidArgument("--types: name at least one type"));
+  // SIGTERM or SIGINT: finish what runs, take nothing new, exit. A second one stops at once.
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    std::fprintf(stderr, "baton worker: %s received: finishing running jobs, taking no new ones\n",
+                 received == SIGINT ? "SIGINT" : "SIGTERM");
+    worker.Drain();
+    sigwait(&signals, &received);
+    worker.Stop();
+  });
+  signal_thread.detach();
+  std::printf("baton worker: %s serving %s with capacity %u at http://%s:%u\n", options.id.c_str(),
+              types.c_str(), options.capacity, options.server.host.c_str(),
+              static_cast<unsigned>(options.server.port));
+  std::fflush(stdout);
+  Status s = worker.Run();
+  if (!s.ok()) return Fail("worker", s);
+  std::printf("baton worker: stopped\n");
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"baton: a durable job orchestrator"};
   app.require_subcommand(1);
+  Target t;
+  auto add_target = [&](CLI::App* cmd) {
+    cmd->add_option("--url", t.url, "server URL (default: $BATON_URL, else http://127.0.0.1:7070)");
+    cmd->add_option("--token", t.token,
+                    "bearer token (default: $BATON_TOKEN, else DATA/admin.token)");
+    cmd->add_option("--data", t.data, "the local server's data directory, for its admin token")
+        ->capture_default_str();
+    cmd->add_flag("--json", t.json, "print JSON, for scripts");
+  };
   baton::server::ServerOptions options;
   std::string listen = "127.0.0.1:7070";
   CLI::App* server = app.add_subcommand("server", "run the Baton server");
@@ -80,7 +285,257 @@ int main(int argc, char** argv) {
                    "SQLite durability: FULL, NORMAL or OFF")
       ->capture_default_str()
       ->check(CLI::IsMember({"FULL", "NORMAL", "EXTRA", "OFF"}));
+
+  // Client commands.
+  std::string type, payload_text, command_text, idempotency_key, reason, out_dir;
+  std::vector<std::string> params;
+  int32_t priority = 0;
+  double timeout_s = 0;
+  int retries = -1;
+  bool wait = false, follow = false, admin = false, worker_token = false;
+  uint64_t id = 0;
+  std::string status_filter, type_filter, user;
+  size_t limit = 20;
+
+  CLI::App* submit = app.add_subcommand("submit", "submit a job");
+  submit->add_option("type", type, "the job type")->required();
+  submit->add_option("--param,-p", params, "a payload field, KEY=VALUE (repeatable)");
+  submit->add_option("--payload", payload_text, "the payload, a JSON object");
+  submit->add_option("--command,-c", command_text, "for shell workers: the payload's command");
+  submit->add_option("--priority", priority, "higher runs first")->check(CLI::Range(-1000, 1000));
+  submit->add_option("--timeout", timeout_s, "seconds one attempt may run")
+      ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
+  submit->add_option("--retries", retries, "attempts after the first")->check(CLI::Range(0, 99));
+  submit->add_option("--idempotency-key", idempotency_key, "a second submit returns the first job");
+  submit->add_flag("--wait,-w", wait, "wait for the job to end, showing its progress");
+  add_target(submit);
+
+  CLI::App* status = app.add_subcommand("status", "show a job");
+  status->add_option("id", id, "job id")->required();
+  add_target(status);
+  CLI::App* wait_cmd = app.add_subcommand("wait", "wait for a job to end");
+  wait_cmd->add_option("id", id, "job id")->required();
+  add_target(wait_cmd);
+  CLI::App* list = app.add_subcommand("list", "list jobs, newest first");
+  list->add_option("--status", status_filter, "only jobs in this state");
+  list->add_option("--type", type_filter, "only jobs of this type");
+  list->add_option("--limit", limit, "at most this many")->check(CLI::Range(1, 1000));
+  add_target(list);
+  CLI::App* watch = app.add_subcommand("watch", "follow events (of one job, until it ends)");
+  watch->add_option("id", id, "job id (default: every job you can see)");
+  add_target(watch);
+  CLI::App* logs = app.add_subcommand("logs", "print a job's output");
+  logs->add_option("id", id, "job id")->required();
+  logs->add_flag("--follow,-f", follow, "keep printing until the job ends");
+  add_target(logs);
+  CLI::App* cancel = app.add_subcommand("cancel", "cancel a job (and its sub-jobs)");
+  cancel->add_option("id", id, "job id")->required();
+  cancel->add_option("--reason", reason, "why");
+  add_target(cancel);
+  CLI::App* retry = app.add_subcommand("retry", "run a failed or cancelled job again");
+  retry->add_option("id", id, "job id")->required();
+  add_target(retry);
+  CLI::App* result = app.add_subcommand("result", "print a finished job's result");
+  result->add_option("id", id, "job id")->required();
+  result->add_option("-o,--output", out_dir, "write result.json into this directory");
+  add_target(result);
+  CLI::App* workers = app.add_subcommand("workers", "list connected workers");
+  add_target(workers);
+  CLI::App* types = app.add_subcommand("types", "list job types: queued, workers, running");
+  add_target(types);
+  CLI::App* token = app.add_subcommand("token", "manage tokens");
+  token->require_subcommand(1);
+  CLI::App* token_create = token->add_subcommand("create", "create a token (administrators)");
+  token_create->add_option("--user", user, "who the token speaks for")->required();
+  token_create->add_flag("--admin", admin, "an administrator's token");
+  token_create->add_flag("--worker", worker_token, "a worker's token");
+  add_target(token_create);
+
+  baton::client::WorkerOptions worker_options;
+  baton::cli::ShellOptions shell;
+  std::string worker_url, worker_types;
+  CLI::App* worker = app.add_subcommand("worker", "run a worker with the shell executor");
+  worker->add_option("--server", worker_url, "server URL (default: $BATON_URL)");
+  worker->add_option("--types", worker_types, "job types to run, comma-separated")->required();
+  worker->add_option("--capacity", worker_options.capacity, "attempts at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10000u));
+  worker->add_option("--id", worker_options.id, "worker id (default: HOST-PID)");
+  worker->add_option("--workdir", shell.workdir, "where attempts run")->capture_default_str();
+  worker->add_option("--grace-ms", shell.grace_ms, "SIGTERM, then this long, then SIGKILL")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
+  worker->add_flag("--keep-workdirs", shell.keep_workdirs, "keep each attempt's directory");
+  worker->add_option("--token", t.token, "worker token (default: $BATON_TOKEN, else admin)");
+  worker->add_option("--data", t.data, "the local server's data directory, for its admin token");
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return RunServer(std::move(options), listen);
+  if (worker->parsed()) {
+    return RunWorker(std::move(worker_options), worker_url, worker_types, shell, t);
+  }
+
+  const std::string name = app.get_subcommands().front()->get_name();
+  auto client = Connect(t);
+  if (!client.ok()) return Fail(name, client.status());
+  baton::client::Client& c = **client;
+  auto print = [&](const baton::Result<json::value>& v,
+                   const std::function<void(const json::value&)>& human) {
+    if (!v.ok()) return Fail(name, v.status());
+    if (t.json) {
+      std::printf("%s\n", Pretty(*v).c_str());
+    } else {
+      human(*v);
+    }
+    return 0;
+  };
+
+  if (submit->parsed()) {
+    json::object payload;
+    if (!payload_text.empty()) {
+      boost::system::error_code ec;
+      json::value v = json::parse(payload_text, ec);
+      if (ec || !v.is_object()) {
+        return Fail(name, baton::InvalidArgument("--payload: must be a JSON object"));
+      }
+      payload = std::move(v.as_object());
+    }
+    for (const std::string& p : params) {
+      const size_t eq = p.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Fail(name, baton::InvalidArgument("--param: expected KEY=VALUE, got \"" + p + "\""));
+      }
+      payload[p.substr(0, eq)] = p.substr(eq + 1);
+    }
+    if (!command_text.empty()) payload["command"] = command_text;
+    json::object job{{"type", type}, {"payload", payload}};
+    if (priority != 0) job["priority"] = priority;
+    if (timeout_s > 0) job["timeout_ms"] = static_cast<int64_t>(timeout_s * 1000);
+    if (retries >= 0) job["attempts_max"] = retries + 1;
+    if (!idempotency_key.empty()) job["idempotency_key"] = idempotency_key;
+    auto submitted = c.Submit(job);
+    if (!submitted.ok()) return Fail(name, submitted.status());
+    const uint64_t job_id = submitted->at("id").to_number<uint64_t>();
+    if (wait) return WaitFor(c, job_id, t);
+    if (t.json) {
+      std::printf("%s\n", Pretty(*submitted).c_str());
+    } else {
+      std::printf("%s job %llu\n", submitted->at("existed").as_bool() ? "existing" : "submitted",
+                  static_cast<unsigned long long>(job_id));
+    }
+    return 0;
+  }
+  if (status->parsed()) {
+    return print(c.Get(id), [](const json::value& v) { PrintJob(v.as_object()); });
+  }
+  if (wait_cmd->parsed()) return WaitFor(c, id, t);
+  if (list->parsed()) {
+    std::string query = "limit=" + std::to_string(limit);
+    if (!status_filter.empty()) query += "&status=" + status_filter;
+    if (!type_filter.empty()) query += "&type=" + type_filter;
+    return print(c.List(query), [](const json::value& v) {
+      std::printf("%-10s %-16s %-16s %-9s %s\n", "ID", "TYPE", "STATE", "ATTEMPTS", "ERROR");
+      for (const json::value& j : v.at("jobs").as_array()) {
+        std::printf("%-10s %-16s %-16s %-9s %s\n", Pretty(j.at("id")).c_str(),
+                    std::string(j.at("type").as_string()).c_str(),
+                    std::string(j.at("state").as_string()).c_str(),
+                    (Pretty(j.at("attempts_used")) + "/" + Pretty(j.at("attempts_max"))).c_str(),
+                    std::string(j.at("error").as_string()).substr(0, 60).c_str());
+      }
+    });
+  }
+  if (watch->parsed()) {
+    if (id != 0) return WaitFor(c, id, t);
+    Status s = c.Events(0, 0, [&](const json::object& e) {
+      if (t.json) {
+        std::printf("%s\n", json::serialize(e).c_str());
+        std::fflush(stdout);
+      } else {
+        ShowProgress(e, false);
+      }
+      return true;
+    });
+    return Fail(name, s);
+  }
+  if (logs->parsed()) {
+    size_t offset = 0;
+    for (;;) {
+      auto answer = c.Call(
+          "GET", "/v1/jobs/" + std::to_string(id) + "/logs?offset=" + std::to_string(offset));
+      if (!answer.ok()) return Fail(name, answer.status());
+      if (answer->status != 200) return Fail(name, baton::client::StatusFromAnswer(*answer));
+      std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
+      std::fflush(stdout);
+      offset += answer->body.size();
+      if (!follow) return 0;
+      auto job = c.Get(id);
+      if (!job.ok()) return Fail(name, job.status());
+      if (baton::client::IsTerminalState(job->at("state").as_string()) && answer->body.empty()) {
+        return 0;
+      }
+      if (answer->body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+  if (cancel->parsed() || retry->parsed()) {
+    return print(c.Command(id, cancel->parsed() ? "cancel" : "retry", reason),
+                 [](const json::value& v) { PrintJob(v.as_object()); });
+  }
+  if (result->parsed()) {
+    auto job = c.Get(id);
+    if (!job.ok()) return Fail(name, job.status());
+    const std::string state(job->at("state").as_string());
+    if (state != "succeeded") {
+      return Fail(name, baton::FailedPrecondition("job " + std::to_string(id) + " is " + state +
+                                                  ", not succeeded; it has no result"));
+    }
+    const std::string text = Pretty(job->at("result"));
+    if (!out_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(out_dir, ec);
+      std::ofstream out(out_dir + "/result.json");
+      out << text << "\n";
+      if (!out) return Fail(name, baton::Unavailable("cannot write " + out_dir + "/result.json"));
+      if (!t.json) std::printf("wrote %s/result.json\n", out_dir.c_str());
+      return 0;
+    }
+    std::printf("%s\n", text.c_str());
+    return 0;
+  }
+  if (workers->parsed()) {
+    return print(c.Json("GET", "/v1/workers"), [](const json::value& v) {
+      std::printf("%-24s %-24s %-9s %s\n", "ID", "TYPES", "RUNNING", "STATE");
+      for (const json::value& w : v.at("workers").as_array()) {
+        std::string types;
+        for (const json::value& ty : w.at("types").as_array()) {
+          types += (types.empty() ? "" : ",") + std::string(ty.as_string());
+        }
+        std::printf("%-24s %-24s %-9s %s\n", std::string(w.at("id").as_string()).c_str(),
+                    types.c_str(),
+                    (Pretty(w.at("running")) + "/" + Pretty(w.at("capacity"))).c_str(),
+                    w.at("draining").as_bool() ? "draining" : "ready");
+      }
+    });
+  }
+  if (types->parsed()) {
+    return print(c.Json("GET", "/v1/types"), [](const json::value& v) {
+      std::printf("%-24s %-8s %-8s %-8s %s\n", "TYPE", "QUEUED", "RUNNING", "WORKERS", "CAPACITY");
+      for (const json::value& ty : v.at("types").as_array()) {
+        std::printf("%-24s %-8s %-8s %-8s %s\n", std::string(ty.at("name").as_string()).c_str(),
+                    Pretty(ty.at("queued")).c_str(), Pretty(ty.at("running")).c_str(),
+                    Pretty(ty.at("workers")).c_str(), Pretty(ty.at("capacity")).c_str());
+      }
+    });
+  }
+  if (token_create->parsed()) {
+    json::object body{{"user", user}, {"admin", admin}, {"worker", worker_token}};
+    auto created = c.Json("POST", "/v1/tokens", json::serialize(body));
+    if (!created.ok()) return Fail("token create", created.status());
+    if (t.json) {
+      std::printf("%s\n", json::serialize(json::object{{"token", created->at("token")}}).c_str());
+    } else {
+      std::printf("%s\n", std::string(created->at("token").as_string()).c_str());
+    }
+    return 0;
+  }
   return 2;
 }

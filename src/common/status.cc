@@ -58,4 +58,11 @@ void CheckFailed(const char* expr, const char* file, int line) {
 }
 }  // namespace internal
 
+StatusCode ParseStatusCode(std::string_view name) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kPermissionDenied); ++c) {
+    if (StatusCodeName(static_cast<StatusCode>(c)) == name) return static_cast<StatusCode>(c);
+  }
+  return StatusCode::kInternal;
+}
+
 }  // namespace baton

@@ -31,6 +31,8 @@ enum class StatusCode : int {
 };
 
 std::string_view StatusCodeName(StatusCode code);
+// The code a name stands for (what StatusCodeName gives); kInternal for an unknown name.
+StatusCode ParseStatusCode(std::string_view name);
 
 class [[nodiscard]] Status {
  public:

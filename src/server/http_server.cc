@@ -320,9 +320,9 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
     }
     writing_ = true;
     net::async_write(stream_->socket(), net::buffer(outbox_.front()),
-                     [self = shared_from_this()](beast::error_code ec, size_t n) {
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->writing_ = false;
-                       self->backlog_ -= n;
+                       self->backlog_ -= self->outbox_.front().size();
                        self->outbox_.pop_front();
                        if (ec) return self->Finish();
                        self->Flush();
@@ -334,7 +334,8 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
     beast::error_code ec;
     stream_->socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_->close();
-    outbox_.clear();
+    // A write in flight still points into the front message; its completion pops it.
+    if (!writing_) outbox_.clear();
   }
 
  private:

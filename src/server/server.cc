@@ -88,6 +88,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->tokens_ = std::move(*tokens);
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
+  auto logs = JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max);
+  if (!logs.ok()) return logs.status();
+  s->logs_ = std::move(*logs);
   auto event_reader =
       store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
   if (!event_reader.ok()) return event_reader.status();
@@ -107,7 +110,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto runtime = Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options));
   if (!runtime.ok()) return runtime.status();
   s->runtime_ = std::move(*runtime);
-  s->hub_->Attach(s->runtime_.get());
+  s->hub_->Attach(s->runtime_.get(),
+                  [self](engine::JobId job, engine::AttemptId, const std::string&,
+                         const std::string& data) { self->logs_->Append(job, data); });
   Result<engine::EventSeq> last_event =
       s->runtime_->Call([](engine::Engine& e) { return e.Stats().event_seq_last; }).get();
   if (!last_event.ok()) return last_event.status();
@@ -226,6 +231,35 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     }
     const engine::JobId id = *parsed;
     if (action.empty() && method == http::verb::get) return GetJob(*who, id, request, reply);
+    if ((action == "logs" || action.rfind("logs?", 0) == 0) && method == http::verb::get) {
+      // ?offset=N: from byte N on, for a client that follows the log as it grows.
+      uint64_t offset = 0;
+      if (action != "logs") {
+        const std::string query = action.substr(5);
+        std::optional<uint64_t> n;
+        if (query.rfind("offset=", 0) == 0) n = ParseNumber(query.substr(7), 0, 1ULL << 40);
+        if (!n) {
+          return reply(ErrorResponse(
+              InvalidArgument("logs: the only parameter is offset=BYTES, got \"" + query + "\""),
+              version, keep_alive));
+        }
+        offset = *n;
+      }
+      return FindJob(
+          *who, id, [this, id, offset, reply, version, keep_alive](Result<engine::JobRecord> job) {
+            if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+            Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
+            if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
+            HttpResponse res{http::status::ok, version};
+            res.set(http::field::content_type, "text/plain; charset=utf-8");
+            res.set(http::field::server, "baton");
+            res.keep_alive(keep_alive);
+            res.set("Baton-Job-State", engine::JobStateName(job->status.state));
+            res.body() = std::move(*text);
+            res.prepare_payload();
+            reply(std::move(res));
+          });
+    }
     if (method == http::verb::post &&
         (action == "cancel" || action == "retry" || action == "reject" || action == "accept")) {
       Result<std::string> reason = ParseReason(request.body());
@@ -287,29 +321,31 @@ void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply r
                     });
 }
 
-void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
-                    Reply reply) {
-  const unsigned version = request.version();
-  const bool keep_alive = request.keep_alive();
+void Server::FindJob(const Identity& who, engine::JobId id,
+                     std::function<void(Result<engine::JobRecord>)> then) {
   auto found = std::make_shared<std::optional<engine::JobRecord>>();
   runtime_->Execute(
       [found, id](engine::Engine& e) {
         if (const engine::JobRecord* job = e.Find(id)) *found = *job;
       },
       // Answered after the next commit, so it never shows a state that is not yet durable.
-      [this, found, id, who, reply, version, keep_alive](const Status& committed) {
-        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
-        if (!found->has_value()) {  // finished long ago: only the store has it
-          Result<engine::JobRecord> stored = ReadStoredJob(who, id);
-          if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
-          *found = std::move(*stored);
-        }
-        if (!MayTouch(who, **found)) {
-          return reply(ErrorResponse(JobNotFound(id), version, keep_alive));
-        }
-        reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(**found)), version,
-                           keep_alive));
+      [this, found, id, who, then = std::move(then)](const Status& committed) {
+        if (!committed.ok()) return then(committed);
+        if (!found->has_value()) return then(ReadStoredJob(who, id));  // only the store has it
+        if (!MayTouch(who, **found)) return then(JobNotFound(id));
+        then(std::move(**found));
       });
+}
+
+void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
+                    Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  FindJob(who, id, [reply, version, keep_alive](Result<engine::JobRecord> job) {
+    if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+    reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(*job)), version,
+                       keep_alive));
+  });
 }
 
 Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::JobId id) {

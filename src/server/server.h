@@ -12,6 +12,7 @@
 #include "server/auth.h"
 #include "server/event_streams.h"
 #include "server/http_server.h"
+#include "server/job_logs.h"
 #include "server/runtime.h"
 #include "server/worker_hub.h"
 #include "store/sqlite/sqlite_store.h"
@@ -28,6 +29,7 @@ struct ServerOptions {
   RuntimeOptions runtime;
   store::SqliteOptions sqlite;
   WorkerHubOptions workers;
+  size_t log_bytes_max = 64 << 20;  // per job; past it, log chunks are dropped
   EventStreamsOptions events;
 };
 
@@ -51,6 +53,9 @@ class Server {
   void Handle(HttpRequest&& request, Reply reply);
   void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`.
+  void FindJob(const Identity& who, engine::JobId id,
+               std::function<void(Result<engine::JobRecord>)> then);
   // A job from the store (one that left the engine's memory); NotFound also when it is not
   // `who`'s: another user's job is as absent as a missing one.
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
@@ -72,6 +77,7 @@ class Server {
   std::unique_ptr<Auth> auth_;
   std::mutex reader_mu_;
   std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
+  std::optional<JobLogs> logs_;
   std::unique_ptr<WorkerHub> hub_;
   std::unique_ptr<EventStreams> events_;
   std::unique_ptr<Runtime> runtime_;

@@ -259,6 +259,29 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
         return InvalidArgument("complete.outcome: must be succeeded, error or declined");
       }
       ops->push_back(std::move(op));
+    } else if (type == "log") {
+      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "stream", "data"}, where));
+      Result<engine::AttemptRef> ref = Ref(o, where);
+      if (!ref.ok()) return ref.status();
+      const json::value* stream = o.if_contains("stream");
+      const json::value* data = o.if_contains("data");
+      if (stream == nullptr || !stream->is_string() ||
+          (stream->as_string() != "stdout" && stream->as_string() != "stderr")) {
+        return InvalidArgument("log.stream: must be \"stdout\" or \"stderr\"");
+      }
+      if (data == nullptr || !data->is_string())
+        return InvalidArgument("log.data: must be a string");
+      bool mine;
+      {
+        std::lock_guard lock(mu_);
+        auto it = workers_.find(c->worker_id);
+        mine = it != workers_.end() && it->second.running.contains(ref->attempt_id);
+      }
+      // Only the worker running the attempt writes its log; a late chunk is dropped.
+      if (mine && logs_) {
+        logs_(ref->job_id, ref->attempt_id, std::string(stream->as_string()),
+              std::string(data->as_string()));
+      }
     } else if (type == "capacity") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "capacity"}, where));
       Result<uint64_t> capacity = Uint(o, "capacity", where);
@@ -278,7 +301,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       return InvalidArgument("hello: sent twice");
     } else {
       return InvalidArgument("message [" + std::to_string(i) + "]: unknown type \"" + type +
-                             "\" (known: heartbeat, progress, complete, capacity, drain)");
+                             "\" (known: heartbeat, progress, log, complete, capacity, drain)");
     }
   }
   if (ops->empty()) {

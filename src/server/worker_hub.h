@@ -31,8 +31,14 @@ class WorkerHub {
  public:
   WorkerHub(Clock* clock, WorkerHubOptions options) : clock_(clock), options_(options) {}
 
-  // The runtime the hub drives; set once, before the first connection.
-  void Attach(Runtime* runtime) { runtime_ = runtime; }
+  // Where a worker's log chunks go: job, attempt, stream ("stdout" / "stderr"), data.
+  using LogSink =
+      std::function<void(engine::JobId, engine::AttemptId, const std::string&, const std::string&)>;
+  // The runtime the hub drives, and the log sink; set once, before the first connection.
+  void Attach(Runtime* runtime, LogSink logs) {
+    runtime_ = runtime;
+    logs_ = std::move(logs);
+  }
 
   // For the HTTP server: accepts a WebSocket on /v1/workers/connect from a worker (or
   // administrator) token.
@@ -80,6 +86,7 @@ class WorkerHub {
   Clock* clock_;
   WorkerHubOptions options_;
   Runtime* runtime_ = nullptr;
+  LogSink logs_;
   std::mutex mu_;
   std::unordered_map<std::string, Worker> workers_;
 };

@@ -7,9 +7,7 @@
 #include <fstream>
 #include <regex>
 
-#include "store/store_test_util.h"
-#include "util/child_process.h"
-#include "util/http_client.h"
+#include "util/server_fixture.h"
 
 namespace baton {
 namespace {
@@ -18,56 +16,11 @@ using namespace std::chrono_literals;
 using testing::ChildProcess;
 using testing::HttpCall;
 using testing::HttpResult;
+using testing::ServerFixture;
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public ServerFixture {
  protected:
-  void SetUp() override {
-    dir_ = store::testing::TempDir("api");
-    StartServer();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  void StartServer(std::vector<std::string> extra = {}) {
-    server_ = std::make_unique<ChildProcess>();
-    std::vector<std::string> argv = {BATON_PATH, "server",      "--data",      dir_ + "/data",
-                                     "--listen", "127.0.0.1:0", "--batch-max", "5"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ASSERT_TRUE(server_->Start(argv));
-    auto line = server_->ReadLine(30s);
-    ASSERT_TRUE(line.has_value());
-    std::smatch m;
-    ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) << *line;
-    port_ = static_cast<uint16_t>(std::stoi(m[1]));
-    std::ifstream in(dir_ + "/data/admin.token");
-    ASSERT_TRUE(std::getline(in, admin_));
-  }
-
-  void StopServer() {
-    server_->Kill(SIGTERM);
-    server_->DrainLines();
-    const int status = server_->Wait();
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  }
-
-  HttpResult Call(const std::string& token, const std::string& method, const std::string& target,
-                  const std::string& body = "") {
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    return HttpCall(port_, method, target, body, headers);
-  }
-
-  std::string NewToken(const std::string& user) {
-    HttpResult r = Call(admin_, "POST", "/v1/tokens", R"({"user":")" + user + R"("})");
-    EXPECT_EQ(r.status, 201) << r.body;
-    return std::string(boost::json::parse(r.body).at("token").as_string());
-  }
-
-  static boost::json::value Json(const HttpResult& r) { return boost::json::parse(r.body); }
-
-  std::string dir_;
-  std::unique_ptr<ChildProcess> server_;
-  uint16_t port_ = 0;
-  std::string admin_;
+  ApiTest() { server_args_ = {"--batch-max", "5"}; }
 };
 
 TEST_F(ApiTest, TheAdminTokenIsPrivateToItsOwner) {

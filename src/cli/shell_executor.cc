@@ -1,0 +1,198 @@
+#include "cli/shell_executor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+extern char** environ;
+
+namespace baton::cli {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Splits what a stream prints into lines: progress lines become progress, the rest is log.
+class LineSplitter {
+ public:
+  LineSplitter(client::AttemptContext& context, const char* stream)
+      : context_(context), stream_(stream) {}
+
+  void Feed(const char* data, size_t n) {
+    partial_.append(data, n);
+    std::string log;
+    size_t start = 0, end;
+    while ((end = partial_.find('\n', start)) != std::string::npos) {
+      std::string_view line(partial_.data() + start, end - start);
+      if (!Progress(line)) log.append(line).push_back('\n');
+      start = end + 1;
+    }
+    partial_.erase(0, start);
+    if (partial_.size() > 64 * 1024) {  // a very long line: pass it on in pieces
+      log += partial_;
+      partial_.clear();
+    }
+    if (!log.empty()) context_.Log(stream_, std::move(log));
+  }
+  void Finish() {
+    if (!partial_.empty() && !Progress(partial_)) context_.Log(stream_, partial_);
+    partial_.clear();
+  }
+
+ private:
+  // "::progress 0.42 message"
+  bool Progress(std::string_view line) {
+    constexpr std::string_view kPrefix = "::progress ";
+    if (line.substr(0, kPrefix.size()) != kPrefix) return false;
+    line.remove_prefix(kPrefix.size());
+    const size_t space = line.find(' ');
+    const std::string number(line.substr(0, space));
+    char* end = nullptr;
+    const double fraction = std::strtod(number.c_str(), &end);
+    if (end == number.c_str() || *end != '\0') return false;
+    context_.Progress(std::clamp(fraction, 0.0, 1.0),
+                      space == std::string_view::npos ? "" : std::string(line.substr(space + 1)));
+    return true;
+  }
+
+  client::AttemptContext& context_;
+  const char* stream_;
+  std::string partial_;
+};
+
+}  // namespace
+
+client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& options) {
+  const json::value& payload = context.payload();
+  const json::value* command =
+      payload.is_object() ? payload.as_object().if_contains("command") : nullptr;
+  if (command == nullptr || !command->is_string() || command->as_string().empty()) {
+    return client::Outcome::Error(R"(payload: needs "command", the shell command to run)", false);
+  }
+  const fs::path dir =
+      fs::absolute(fs::path(options.workdir) / ("job-" + std::to_string(context.job()) + "-" +
+                                                std::to_string(context.attempt())));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir / "out", ec);
+  if (ec) return client::Outcome::Error("cannot create " + dir.string() + ": " + ec.message());
+
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return client::Outcome::Error(std::string("pipe: ") + std::strerror(errno));
+  }
+  const std::string text(command->as_string());
+  const std::string job_env = "BATON_JOB_ID=" + std::to_string(context.job());
+  const std::string attempt_env = "BATON_ATTEMPT=" + std::to_string(context.number());
+  const std::string out_env = "BATON_OUT=" + (dir / "out").string();
+  // Everything the child needs is built before fork: a threaded parent's child may not allocate.
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  env.push_back(const_cast<char*>(job_env.c_str()));
+  env.push_back(const_cast<char*>(attempt_env.c_str()));
+  env.push_back(const_cast<char*>(out_env.c_str()));
+  env.push_back(nullptr);
+  const char* argv[] = {"sh", "-c", text.c_str(), nullptr};
+  const pid_t pid = ::fork();
+  if (pid < 0) return client::Outcome::Error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    // The worker blocks SIGTERM and SIGINT for sigwait; the job starts with them as usual.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    if (::chdir(dir.c_str()) != 0) _exit(126);
+    ::execve("/bin/sh", const_cast<char* const*>(argv), env.data());
+    _exit(127);
+  }
+  ::setpgid(pid, pid);  // also here: no signal may miss the group for want of it
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+
+  LineSplitter out(context, "stdout"), err(context, "stderr");
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  const int64_t started = NowMs();
+  int64_t term_sent_ms = 0;
+  bool killed = false, timed_out = false;
+  int status = 0;
+  bool exited = false;
+  char buffer[16384];
+  while (!exited) {
+    ::poll(fds, 2, 50);
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        (i == 0 ? out : err).Feed(buffer, static_cast<size_t>(n));
+      } else {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+      }
+    }
+    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    const int64_t now = NowMs();
+    if (!timed_out && context.timeout_ms() > 0 && now - started > context.timeout_ms()) {
+      timed_out = true;  // the server times it out too; this stops it even if it cannot say so
+    }
+    if ((context.stopped() || timed_out) && term_sent_ms == 0 && !exited) {
+      ::kill(-pid, SIGTERM);
+      term_sent_ms = now;
+    }
+    if (term_sent_ms != 0 && !killed && !exited && now - term_sent_ms >= options.grace_ms) {
+      ::kill(-pid, SIGKILL);
+      killed = true;
+    }
+  }
+  // What the job left running in its group goes with it; then the last of its output.
+  ::kill(-pid, SIGKILL);
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i].fd < 0) continue;
+    ::fcntl(fds[i].fd, F_SETFL, O_NONBLOCK);
+    ssize_t n;
+    while ((n = ::read(fds[i].fd, buffer, sizeof buffer)) > 0) {
+      (i == 0 ? out : err).Feed(buffer, static_cast<size_t>(n));
+    }
+    ::close(fds[i].fd);
+  }
+  out.Finish();
+  err.Finish();
+
+  json::array files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "out", ec)) {
+    if (entry.is_regular_file()) {
+      files.emplace_back(fs::relative(entry.path(), dir / "out").string());
+    }
+  }
+  if (!options.keep_workdirs) fs::remove_all(dir, ec);
+  if (context.stopped()) return client::Outcome::Error("stopped: " + context.stop_reason());
+  if (timed_out)
+    return client::Outcome::Error("timed out after " + std::to_string(context.timeout_ms()) +
+                                  " ms");
+  if (WIFSIGNALED(status)) {
+    return client::Outcome::Error("killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                  strsignal(WTERMSIG(status)) + ")");
+  }
+  const int code = WEXITSTATUS(status);
+  if (code != 0) return client::Outcome::Error("exit code " + std::to_string(code));
+  return client::Outcome::Succeeded(json::object{{"exit_code", 0}, {"files", files}});
+}
+
+}  // namespace baton::cli

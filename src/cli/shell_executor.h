@@ -1,0 +1,25 @@
+// The shell executor of `baton worker`: each attempt runs `/bin/sh -c COMMAND` (the payload's
+// "command" field) in a fresh working directory, as the leader of its own process group.
+//   - stdout and stderr stream to the server as the job's log;
+//   - a line `::progress 0.42 some message` reports progress (it is not logged);
+//   - exit code 0 is success; the result is {"exit_code": 0, "files": [names under out/]};
+//   - a stop from the server (cancel, timeout) or the worker stopping sends SIGTERM to the whole
+//     process group, then SIGKILL after the grace period; when the attempt ends, whatever is left
+//     of the group is killed, so no orphan outlives it.
+#pragma once
+
+#include <string>
+
+#include "client/worker.h"
+
+namespace baton::cli {
+
+struct ShellOptions {
+  std::string workdir = "./baton-work";  // attempts run in WORKDIR/job-ID-ATTEMPT
+  int64_t grace_ms = 5000;               // SIGTERM, then this long, then SIGKILL
+  bool keep_workdirs = false;
+};
+
+client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& options);
+
+}  // namespace baton::cli

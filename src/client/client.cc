@@ -1,0 +1,202 @@
+#include "client/client.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url.hpp>
+#include <charconv>
+
+namespace baton::client {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+Result<Endpoint> Endpoint::Parse(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  const std::string expected = "expected http://HOST:PORT, got \"" + url + "\"";
+  if (!u || u->scheme() != "http" || u->host().empty()) return InvalidArgument("URL: " + expected);
+  if (!u->path().empty() && u->path() != "/") return InvalidArgument("URL: no path; " + expected);
+  Endpoint e;
+  e.host = std::string(u->host());
+  if (e.host == "localhost") e.host = "127.0.0.1";
+  e.port = u->has_port() ? u->port_number() : 80;
+  if (u->has_port() && e.port == 0) return InvalidArgument("URL: the port must be 1 to 65535");
+  return e;
+}
+
+bool IsTerminalState(std::string_view state) {
+  return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
+Status StatusFromAnswer(const HttpAnswer& answer) {
+  boost::system::error_code ec;
+  json::value v = json::parse(answer.body, ec);
+  if (!ec && v.is_object()) {
+    const json::value* error = v.as_object().if_contains("error");
+    if (error != nullptr && error->is_object()) {
+      const json::object& e = error->as_object();
+      const json::value* code = e.if_contains("code");
+      const json::value* message = e.if_contains("message");
+      if (code != nullptr && code->is_string() && message != nullptr && message->is_string()) {
+        return Status(ParseStatusCode(code->as_string()), std::string(message->as_string()));
+      }
+    }
+  }
+  return Internal("the server answered " + std::to_string(answer.status) + ": " +
+                  answer.body.substr(0, 200));
+}
+
+struct Client::Connection {
+  net::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+  bool open = false;
+};
+
+Client::Client(Endpoint endpoint, std::string token)
+    : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
+Client::~Client() = default;
+
+namespace {
+Status Connect(beast::tcp_stream& stream, const Endpoint& e) {
+  boost::system::error_code ec;
+  net::ip::tcp::resolver resolver(stream.get_executor());
+  auto results = resolver.resolve(e.host, std::to_string(e.port), ec);
+  if (!ec) stream.connect(results, ec);
+  if (ec) {
+    return Unavailable("cannot reach the server at http://" + e.host + ":" +
+                       std::to_string(e.port) + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+http::request<http::string_body> Request(const std::string& method, const std::string& target,
+                                         const std::string& body, const Endpoint& e,
+                                         const std::string& token) {
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, e.host + ":" + std::to_string(e.port));
+  req.set(http::field::user_agent, "libbaton");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  return req;
+}
+}  // namespace
+
+Result<HttpAnswer> Client::Call(const std::string& method, const std::string& target,
+                                const std::string& body) {
+  // A kept-alive connection the server closed fails on first use: then once more, fresh.
+  for (int tries = 0; tries < 2; ++tries) {
+    if (!connection_ || !connection_->open) {
+      connection_ = std::make_unique<Connection>();
+      BATON_RETURN_IF_ERROR(Connect(connection_->stream, endpoint_));
+      connection_->open = true;
+    }
+    Connection& c = *connection_;
+    auto req = Request(method, target, body, endpoint_, token_);
+    boost::system::error_code ec;
+    http::write(c.stream, req, ec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 << 20);
+    if (!ec) http::read(c.stream, c.buffer, parser, ec);
+    if (ec) {
+      connection_.reset();
+      if (tries == 0) continue;
+      return Unavailable("the server at http://" + endpoint_.host + ":" +
+                         std::to_string(endpoint_.port) + " did not answer: " + ec.message());
+    }
+    auto res = parser.release();
+    if (!res.keep_alive()) connection_.reset();
+    return HttpAnswer{static_cast<int>(res.result_int()), std::move(res.body())};
+  }
+  return Internal("unreachable");
+}
+
+Result<json::value> Client::Json(const std::string& method, const std::string& target,
+                                 const std::string& body) {
+  Result<HttpAnswer> answer = Call(method, target, body);
+  if (!answer.ok()) return answer.status();
+  if (answer->status < 200 || answer->status > 299) return StatusFromAnswer(*answer);
+  boost::system::error_code ec;
+  json::value v = json::parse(answer->body, ec);
+  if (ec) return Internal("the server's answer is not JSON: " + answer->body.substr(0, 200));
+  return v;
+}
+
+Result<json::value> Client::Submit(const json::value& job_or_jobs) {
+  return Json("POST", "/v1/jobs", json::serialize(job_or_jobs));
+}
+Result<json::value> Client::Get(uint64_t id) {
+  return Json("GET", "/v1/jobs/" + std::to_string(id));
+}
+Result<json::value> Client::List(const std::string& query) {
+  return Json("GET", query.empty() ? "/v1/jobs" : "/v1/jobs?" + query);
+}
+Result<json::value> Client::Command(uint64_t id, const std::string& action,
+                                    const std::string& reason) {
+  std::string body;
+  if (!reason.empty()) body = json::serialize(json::object{{"reason", reason}});
+  return Json("POST", "/v1/jobs/" + std::to_string(id) + "/" + action, body);
+}
+
+Status Client::Events(uint64_t since, uint64_t job,
+                      const std::function<bool(const json::object&)>& on_event) {
+  // A connection of its own: the stream holds it until it ends.
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  BATON_RETURN_IF_ERROR(Connect(stream, endpoint_));
+  std::string target = "/v1/events?since=" + std::to_string(since);
+  if (job != 0) target += "&job=" + std::to_string(job);
+  auto req = Request("GET", target, "", endpoint_, token_);
+  boost::system::error_code ec;
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> head;
+  if (!ec) http::read_header(stream, buffer, head, ec);
+  if (ec) return Unavailable("events: the server did not answer: " + ec.message());
+  if (head.get().result_int() != 200) {
+    // An error answer has a length; read it whole for its message.
+    http::response_parser<http::string_body> full(std::move(head));
+    http::read(stream, buffer, full, ec);
+    return StatusFromAnswer({static_cast<int>(full.get().result_int()), full.get().body()});
+  }
+  // The body is the rest of the connection: "id: ..\nevent: ..\ndata: {...}\n\n" blocks.
+  std::string pending = beast::buffers_to_string(buffer.data());
+  char chunk[16384];
+  for (;;) {
+    size_t end;
+    while ((end = pending.find("\n\n")) != std::string::npos) {
+      std::string block = pending.substr(0, end);
+      pending.erase(0, end + 2);
+      size_t data = block.find("data: ");
+      if (data == std::string::npos) continue;  // a comment (keepalive)
+      json::value v = json::parse(block.substr(data + 6, block.find('\n', data) - data - 6), ec);
+      if (ec || !v.is_object()) return Internal("events: a malformed event: " + block);
+      if (!on_event(v.as_object())) return Status::Ok();
+    }
+    size_t n = stream.socket().read_some(net::buffer(chunk), ec);
+    if (ec) return Unavailable("events: the stream ended: " + ec.message());
+    pending.append(chunk, n);
+  }
+}
+
+Result<json::value> Client::Wait(uint64_t id,
+                                 const std::function<void(const json::object&)>& on_event) {
+  Result<json::value> job = Get(id);
+  if (!job.ok()) return job.status();
+  if (IsTerminalState(job->at("state").as_string())) return job;
+  // Events from the beginning of this job: it is young, and its events are few.
+  Status s = Events(0, id, [&](const json::object& e) {
+    if (on_event) on_event(e);
+    return !(e.at("kind").as_string() == "state" && IsTerminalState(e.at("state").as_string()));
+  });
+  if (!s.ok()) return s;
+  return Get(id);
+}
+
+}  // namespace baton::client

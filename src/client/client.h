@@ -1,0 +1,70 @@
+// libbaton's client: the REST API (docs/api.md) from C++. Blocking calls over one keep-alive
+// connection, reopened when the server closed it.
+//
+// Thread rules: one Client per thread.
+#pragma once
+
+#include <boost/json.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace baton::client {
+
+// http://HOST:PORT (no path); the error says what is wrong.
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  static Result<Endpoint> Parse(const std::string& url);
+};
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+class Client {
+ public:
+  Client(Endpoint endpoint, std::string token);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // One request. A connection failure is Unavailable; any answer, even 4xx, is returned.
+  Result<HttpAnswer> Call(const std::string& method, const std::string& target,
+                          const std::string& body = "");
+  // One request whose 2xx answer is JSON; a 4xx/5xx becomes the Status the server named.
+  Result<boost::json::value> Json(const std::string& method, const std::string& target,
+                                  const std::string& body = "");
+
+  Result<boost::json::value> Submit(const boost::json::value& job_or_jobs);
+  Result<boost::json::value> Get(uint64_t id);
+  Result<boost::json::value> List(const std::string& query);  // "status=failed&limit=10"
+  Result<boost::json::value> Command(uint64_t id, const std::string& action,
+                                     const std::string& reason = "");
+
+  // Follows GET /v1/events from after `since` (job 0: every job the token may see), calling
+  // `on_event` with each event's JSON until it returns false or the connection ends.
+  Status Events(uint64_t since, uint64_t job,
+                const std::function<bool(const boost::json::object&)>& on_event);
+
+  // Waits until the job is in a terminal state (following its events), calling `on_event` for
+  // each event on the way. Returns the job as it ended.
+  Result<boost::json::value> Wait(uint64_t id,
+                                  const std::function<void(const boost::json::object&)>& on_event);
+
+ private:
+  struct Connection;
+  Endpoint endpoint_;
+  std::string token_;
+  std::unique_ptr<Connection> connection_;
+};
+
+// The Status a server's error body names ({"error":{"code":...,"message":...}}).
+Status StatusFromAnswer(const HttpAnswer& answer);
+bool IsTerminalState(std::string_view state);
+
+}  // namespace baton::client

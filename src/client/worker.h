@@ -1,0 +1,114 @@
+// libbaton's worker: connects to /v1/workers/connect (docs/protocol.md), takes the attempts the
+// server pushes, runs each with the handler registered for its type on a pool of `capacity`
+// threads, and reports progress, logs, heartbeats and outcomes. It reconnects after a lost
+// connection (announcing what it still runs) and re-sends outcomes the server has not yet
+// acknowledged, so a server restart loses no finished work.
+//
+// Thread rules: Register before Run; Run on one thread; Drain and Stop from any thread (a signal
+// handler should only set a flag that another thread turns into Drain).
+#pragma once
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "common/status.h"
+
+namespace baton::client {
+
+struct WorkerOptions {
+  Endpoint server;
+  std::string token;
+  std::string id;  // unique among the server's workers
+  uint32_t capacity = 1;
+  std::string resources = "{}";  // JSON object, shown by GET /v1/workers
+  int64_t reconnect_delay_ms_max = 2000;
+  // A frame carries at most this many queued messages (progress, logs, outcomes).
+  size_t frame_messages_max = 1000;
+};
+
+// What a handler gets for one attempt. Thread rules: used by the handler's thread; Progress and
+// Log may be called from any thread.
+class AttemptContext {
+ public:
+  uint64_t job() const { return job_; }
+  uint64_t attempt() const { return attempt_; }
+  uint32_t number() const { return number_; }  // 1 for the first attempt
+  const std::string& type() const { return type_; }
+  const boost::json::value& payload() const { return payload_; }
+  int64_t timeout_ms() const { return timeout_ms_; }
+
+  void Progress(double fraction, std::string message = "");
+  void Log(std::string_view stream, std::string data);  // stream: "stdout" or "stderr"
+  // The server said stop (cancelled, timed out, or the attempt is no longer this worker's): the
+  // handler should give up soon; its outcome will not count.
+  bool stopped() const { return stopped_.load(); }
+  std::string stop_reason() const;
+  // Waits up to `ms` for a stop; true if stopped.
+  bool WaitStopped(int64_t ms);
+
+ private:
+  friend class Worker;
+  class Worker* worker_ = nullptr;
+  uint64_t job_ = 0, attempt_ = 0;
+  uint32_t number_ = 0;
+  std::string type_;
+  boost::json::value payload_;
+  int64_t timeout_ms_ = 0, heartbeat_timeout_ms_ = 0;
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string stop_reason_;
+};
+
+struct Outcome {
+  enum Kind { kSucceeded, kError, kDeclined } kind = kSucceeded;
+  boost::json::value result;  // kSucceeded
+  std::string error;          // kError
+  bool retryable = true;      // kError
+
+  static Outcome Succeeded(boost::json::value result = nullptr) {
+    return {kSucceeded, std::move(result), "", true};
+  }
+  static Outcome Error(std::string error, bool retryable = true) {
+    return {kError, nullptr, std::move(error), retryable};
+  }
+  static Outcome Declined() { return {kDeclined, nullptr, "", true}; }
+};
+
+using Handler = std::function<Outcome(AttemptContext&)>;
+
+class Worker {
+ public:
+  explicit Worker(WorkerOptions options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void Register(const std::string& type, Handler handler);
+
+  // Connects and works until drained or stopped. An error only if it could never start (a
+  // refused token, a bad option); lost connections are retried.
+  Status Run();
+  // Graceful stop: take nothing new, finish what runs, have every outcome acknowledged, return.
+  void Drain();
+  // Stops now: running attempts are told to stop; their outcomes are not reported.
+  void Stop();
+
+  // For the handler's context.
+  void Send(std::string message);
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::client

@@ -1,0 +1,75 @@
+// A real `baton server` on loopback for end-to-end tests: started on port 0 in a temporary data
+// directory, stopped by its PID (also when a test fails: ChildProcess kills what it started).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "store/store_test_util.h"
+#include "util/child_process.h"
+#include "util/http_client.h"
+
+namespace baton::testing {
+
+using namespace std::chrono_literals;
+
+class ServerFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = store::testing::TempDir("e2e");
+    StartServer();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void StartServer(std::vector<std::string> extra = {}) {
+    server_ = std::make_unique<ChildProcess>();
+    std::vector<std::string> argv = {BATON_PATH,     "server",   "--data",
+                                     dir_ + "/data", "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), server_args_.begin(), server_args_.end());
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(server_->Start(argv));
+    auto line = server_->ReadLine(30s);
+    ASSERT_TRUE(line.has_value());
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) << *line;
+    port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    std::ifstream in(dir_ + "/data/admin.token");
+    ASSERT_TRUE(std::getline(in, admin_));
+  }
+
+  void StopServer() {
+    server_->Kill(SIGTERM);
+    server_->DrainLines();
+    const int status = server_->Wait();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+
+  HttpResult Call(const std::string& token, const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return HttpCall(port_, method, target, body, headers);
+  }
+
+  std::string NewToken(const std::string& user) {
+    HttpResult r = Call(admin_, "POST", "/v1/tokens", R"({"user":")" + user + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(boost::json::parse(r.body).at("token").as_string());
+  }
+
+  static boost::json::value Json(const HttpResult& r) { return boost::json::parse(r.body); }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  std::vector<std::string> server_args_;  // more flags for `baton server`
+  std::string dir_;
+  std::unique_ptr<ChildProcess> server_;
+  uint16_t port_ = 0;
+  std::string admin_;
+};
+
+}  // namespace baton::testing
