@@ -25,9 +25,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 run: build
-	@echo "Baton's worker pool is not built yet: it arrives with the rest of the end-to-end issue."
-	@echo "The server alone runs with: $(BUILD_DIR)/src/cli/baton server --data ./baton-data"
-	@echo "Until then: 'make test' runs every test, 'make bench-store' the store benchmark."
+	@scripts/run.sh $(BUILD_DIR)/src/cli/baton
 
 bench-store: build
 	@$(BUILD_DIR)/bench/bench_store

@@ -183,6 +183,7 @@ int RunWorker(baton::client::WorkerOptions options, const std::string& url,
                   : url);
   if (!endpoint.ok()) return Fail("worker", endpoint.status());
   options.server = *endpoint;
+  options.token = t.token;
   if (options.token.empty()) {
     const char* env = std::getenv("BATON_TOKEN");
     if (env != nullptr && *env != '\0') {

@@ -1,0 +1,283 @@
+// Workers end to end: a real server, real `baton worker` processes with the shell executor, the
+// real CLI, on loopback. Jobs run, report progress and logs, are cancelled and timed out (their
+// whole process tree goes), survive a killed worker, and a drained worker finishes its work.
+#include "client/worker.h"
+
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <thread>
+
+#include "client/client.h"
+#include "util/server_fixture.h"
+
+namespace baton {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::HttpResult;
+namespace json = boost::json;
+
+class WorkerTest : public testing::ServerFixture {
+ protected:
+  // Waits up to 60 s for `condition`: a test that would hang fails instead.
+  static bool WaitUntil(const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& id) {
+    auto w = std::make_unique<ChildProcess>();
+    EXPECT_TRUE(w->Start({BATON_PATH, "worker", "--server", url(), "--token", admin_, "--types",
+                          "shell", "--id", id, "--capacity", "2", "--workdir", dir_ + "/work-" + id,
+                          "--grace-ms", "500"}));
+    EXPECT_TRUE(WaitUntil([&] {
+      return Call(admin_, "GET", "/v1/workers").body.find("\"" + id + "\"") != std::string::npos;
+    })) << "worker "
+        << id << " never connected";
+    return w;
+  }
+
+  struct CliResult {
+    int exit_code = -1;
+    std::string out;
+  };
+  CliResult Cli(std::vector<std::string> args, const std::string& token = "") {
+    std::vector<std::string> argv = {"/usr/bin/env", "BATON_URL=" + url(),
+                                     "BATON_TOKEN=" + (token.empty() ? admin_ : token), BATON_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ChildProcess p;
+    EXPECT_TRUE(p.Start(argv));
+    CliResult r;
+    for (const std::string& line : p.DrainLines()) r.out += line + "\n";
+    const int status = p.Wait();
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  json::object GetJob(uint64_t id) {
+    HttpResult r = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json(r).as_object();
+  }
+
+  uint64_t Submit(const std::string& body, const std::string& token = "") {
+    HttpResult r = Call(token.empty() ? admin_ : token, "POST", "/v1/jobs", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r).at("id").to_number<uint64_t>();
+  }
+
+  // Every event of `job` until it ends, through the SDK's event stream.
+  std::vector<json::object> EventsUntilEnd(uint64_t job) {
+    client::Client c(client::Endpoint::Parse(url()).value(), admin_);
+    std::vector<json::object> events;
+    auto done = c.Wait(job, [&](const json::object& e) { events.push_back(e); });
+    EXPECT_TRUE(done.ok()) << done.status().ToString();
+    return events;
+  }
+
+  static bool ProcessGone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    const size_t paren = line.rfind(')');
+    return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'Z';
+  }
+};
+
+TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
+  auto worker = StartWorker("w1");
+  // By the CLI, waiting: the progress line shows while it runs.
+  CliResult r = Cli({"submit", "shell", "-c",
+                     "echo first line; echo '::progress 0.5 halfway'; echo oops >&2; "
+                     "echo 42 > out/answer.txt; mkdir out/sub; echo x > out/sub/more.txt"
+                     "; echo last line",
+                     "--wait"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("running 50% halfway"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("succeeded"), std::string::npos) << r.out;
+  const uint64_t id = 1;
+  json::object job = GetJob(id);
+  EXPECT_EQ(job.at("state").as_string(), "succeeded");
+  EXPECT_EQ(job.at("worker_id").as_string(), "w1");
+  const json::array& files = job.at("result").at("files").as_array();
+  std::vector<std::string> names;
+  for (const json::value& f : files) names.emplace_back(f.as_string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"answer.txt", "sub/more.txt"}));
+
+  CliResult logs = Cli({"logs", std::to_string(id)});
+  EXPECT_EQ(logs.exit_code, 0);
+  EXPECT_NE(logs.out.find("first line"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("oops"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("last line"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("::progress"), std::string::npos) << "progress lines are not logged";
+
+  // By plain HTTP, as curl would: the events carry the progress.
+  const uint64_t second = Submit(
+      R"({"type":"shell","payload":{"command":"echo '::progress 0.25 a quarter'; echo done"}})");
+  std::vector<json::object> events = EventsUntilEnd(second);
+  bool saw_progress = false;
+  for (const json::object& e : events) {
+    if (e.at("kind").as_string() == "progress") {
+      saw_progress = true;
+      EXPECT_DOUBLE_EQ(e.at("progress").to_number<double>(), 0.25);
+      EXPECT_EQ(e.at("message").as_string(), "a quarter");
+    }
+  }
+  EXPECT_TRUE(saw_progress);
+  EXPECT_EQ(events.back().at("state").as_string(), "succeeded");
+  EXPECT_EQ(Cli({"result", std::to_string(second)}).out, "{\"exit_code\":0,\"files\":[]}\n");
+}
+
+TEST_F(WorkerTest, CancelEndsTheWholeProcessTree) {
+  auto worker = StartWorker("w1");
+  const std::string pids = dir_ + "/pids";
+  const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"sleep 300 & echo $! > )" +
+                             pids + R"(.tmp; sleep 301 & echo $! >> )" + pids + ".tmp; mv " + pids +
+                             ".tmp " + pids + R"(; wait"}})");
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(pids); }));
+  std::vector<pid_t> children;
+  std::ifstream in(pids);
+  for (pid_t p; in >> p;) children.push_back(p);
+  ASSERT_EQ(children.size(), 2u);
+  for (pid_t p : children) EXPECT_FALSE(ProcessGone(p));
+  CliResult r = Cli({"cancel", std::to_string(id)});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(GetJob(id).at("state").as_string(), "cancelled");
+  for (pid_t p : children) EXPECT_TRUE(WaitUntil([&] { return ProcessGone(p); })) << p;
+  // The worker's slot is free again: the next job runs.
+  EXPECT_EQ(Cli({"submit", "shell", "-c", "true", "--wait"}).exit_code, 0);
+}
+
+TEST_F(WorkerTest, ATimedOutAttemptIsStoppedAndTheJobRunsAgain) {
+  auto worker = StartWorker("w1");
+  const std::string pids = dir_ + "/pids";
+  const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"echo $$ >> )" + pids +
+                             R"(; exec sleep 300"},"timeout_ms":300,"attempts_max":2,
+          "retry":{"delay_initial_ms":100,"jitter":0}})");
+  std::vector<json::object> events = EventsUntilEnd(id);
+  std::vector<std::string> trail;
+  for (const json::object& e : events) {
+    if (e.at("kind").as_string() != "state") continue;
+    std::string step(e.at("state").as_string());
+    if (e.at("outcome").as_string() != "none")
+      step += "/" + std::string(e.at("outcome").as_string());
+    trail.push_back(step);
+  }
+  EXPECT_EQ(trail, (std::vector<std::string>{"queued", "running", "retry_wait/timeout", "queued",
+                                             "running", "failed/timeout"}));
+  EXPECT_EQ(GetJob(id).at("attempts_used").to_number<int>(), 2);
+  // Both attempts' processes were stopped.
+  std::vector<pid_t> started;
+  std::ifstream in(pids);
+  for (pid_t p; in >> p;) started.push_back(p);
+  EXPECT_EQ(started.size(), 2u);
+  for (pid_t p : started) EXPECT_TRUE(WaitUntil([&] { return ProcessGone(p); })) << p;
+}
+
+TEST_F(WorkerTest, AJobOfAKilledWorkerRunsAgainOnAnother) {
+  auto first = StartWorker("first");
+  const std::string started = dir_ + "/started";
+  const uint64_t id =
+      Submit(R"({"type":"shell","heartbeat_timeout_ms":1000,"payload":{"command":"touch )" +
+             started + R"(; [ \"$BATON_ATTEMPT\" = 2 ] || sleep 300; echo second"}})");
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(started); }));
+  EXPECT_EQ(GetJob(id).at("worker_id").as_string(), "first");
+  first->Kill(SIGKILL);
+  first->Wait();
+  auto second = StartWorker("second");
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state").as_string() == "succeeded"; }));
+  json::object job = GetJob(id);
+  EXPECT_EQ(job.at("worker_id").as_string(), "second");
+  EXPECT_EQ(job.at("attempts_used").to_number<int>(), 2);
+  EXPECT_EQ(job.at("last_outcome").as_string(), "succeeded");
+  ::system("pkill -f 'sleep 300'");  // the first attempt's orphan: its worker died with SIGKILL
+}
+
+TEST_F(WorkerTest, SigtermDrainsAWorker) {
+  auto worker = StartWorker("w1");
+  const std::string started = dir_ + "/started";
+  const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"touch )" + started +
+                             R"(; sleep 0.5; echo finished"}})");
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(started); }));
+  worker->Kill(SIGTERM);
+  const int status = worker->Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // It finished the job before it left, and the server no longer lists it.
+  EXPECT_EQ(GetJob(id).at("state").as_string(), "succeeded");
+  EXPECT_TRUE(
+      WaitUntil([&] { return Call(admin_, "GET", "/v1/workers").body == R"({"workers":[]})"; }));
+}
+
+TEST_F(WorkerTest, UsersSeeOnlyTheirOwnEventsAndLogs) {
+  auto worker = StartWorker("w1");
+  const std::string alice = NewToken("alice"), bob = NewToken("bob");
+  const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"echo secret"}})", alice);
+  EventsUntilEnd(id);
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs/" + std::to_string(id) + "/logs").body, "secret\n");
+  EXPECT_EQ(Call(bob, "GET", "/v1/jobs/" + std::to_string(id) + "/logs").status, 404);
+  EXPECT_EQ(Call(bob, "GET", "/v1/events?job=" + std::to_string(id)).status, 404);
+  CliResult r = Cli({"logs", std::to_string(id)}, bob);
+  EXPECT_EQ(r.exit_code, 3);
+  // Bob's unfiltered stream holds none of Alice's events: his own job's come first.
+  const uint64_t mine = Submit(R"({"type":"shell","payload":{"command":"true"}})", bob);
+  client::Client c(client::Endpoint::Parse(url()).value(), bob);
+  Status s = c.Events(0, 0, [&](const json::object& e) {
+    EXPECT_EQ(e.at("job").to_number<uint64_t>(), mine);
+    return false;
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  // And a user's token cannot connect as a worker.
+  client::WorkerOptions options;
+  options.server = client::Endpoint::Parse(url()).value();
+  options.token = bob;
+  options.id = "bobs";
+  client::Worker w(options);
+  w.Register("shell", [](client::AttemptContext&) { return client::Outcome::Succeeded(); });
+  EXPECT_EQ(w.Run().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(WorkerTest, AnEventStreamResumesAfterARestartWithoutAGap) {
+  auto worker = StartWorker("w1");
+  const uint64_t first = Submit(R"({"type":"shell","payload":{"command":"true"}})");
+  EventsUntilEnd(first);
+  client::Client before(client::Endpoint::Parse(url()).value(), admin_);
+  uint64_t last = 0;
+  ASSERT_TRUE(before
+                  .Events(0, 0,
+                          [&](const json::object& e) {
+                            EXPECT_EQ(e.at("seq").to_number<uint64_t>(), last + 1);
+                            last = e.at("seq").to_number<uint64_t>();
+                            return e.at("state").as_string() != "succeeded";
+                          })
+                  .ok());
+  worker->Kill(SIGKILL);
+  worker->Wait();
+  StopServer();
+  StartServer();
+  worker = StartWorker("w2");
+  const uint64_t second = Submit(R"({"type":"shell","payload":{"command":"true"}})");
+  EventsUntilEnd(second);
+  client::Client after(client::Endpoint::Parse(url()).value(), admin_);
+  uint64_t next = last;
+  ASSERT_TRUE(after
+                  .Events(last, 0,
+                          [&](const json::object& e) {
+                            EXPECT_EQ(e.at("seq").to_number<uint64_t>(), next + 1) << "a gap";
+                            next = e.at("seq").to_number<uint64_t>();
+                            return !(e.at("job").to_number<uint64_t>() == second &&
+                                     e.at("state").as_string() == "succeeded");
+                          })
+                  .ok());
+  EXPECT_GT(next, last);
+}
+
+}  // namespace
+}  // namespace baton
