@@ -186,9 +186,16 @@ TEST_F(WorkerTest, AJobOfAKilledWorkerRunsAgainOnAnother) {
   auto first = StartWorker("first");
   const std::string started = dir_ + "/started";
   const uint64_t id =
-      Submit(R"({"type":"shell","heartbeat_timeout_ms":1000,"payload":{"command":"touch )" +
-             started + R"(; [ \"$BATON_ATTEMPT\" = 2 ] || sleep 300; echo second"}})");
+      Submit(R"({"type":"shell","heartbeat_timeout_ms":1000,"payload":{"command":"echo $$ > )" +
+             started + ".tmp; mv " + started + ".tmp " + started +
+             R"(; [ \"$BATON_ATTEMPT\" = 2 ] || exec sleep 300; echo second"}})");
   ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(started); }));
+  pid_t orphan = 0;
+  std::ifstream(started) >> orphan;
+  ASSERT_GT(orphan, 0);
+  // The first attempt's process outlives its SIGKILLed worker; it goes when the test ends, by its
+  // PID alone (tests run in parallel, and others have their own sleeps).
+  std::unique_ptr<pid_t, void (*)(pid_t*)> reap(&orphan, [](pid_t* p) { ::kill(*p, SIGKILL); });
   EXPECT_EQ(GetJob(id).at("worker_id").as_string(), "first");
   first->Kill(SIGKILL);
   first->Wait();
@@ -198,7 +205,6 @@ TEST_F(WorkerTest, AJobOfAKilledWorkerRunsAgainOnAnother) {
   EXPECT_EQ(job.at("worker_id").as_string(), "second");
   EXPECT_EQ(job.at("attempts_used").to_number<int>(), 2);
   EXPECT_EQ(job.at("last_outcome").as_string(), "succeeded");
-  ::system("pkill -f 'sleep 300'");  // the first attempt's orphan: its worker died with SIGKILL
 }
 
 TEST_F(WorkerTest, SigtermDrainsAWorker) {
