@@ -130,7 +130,7 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
     return InvalidArgument(
         "hello.worker: must be 1 to 128 letters, digits and . _ - : @ (the worker's id)");
   }
-  w.id = std::string(id->as_string());
+  w.dispatch.worker_id = std::string(id->as_string());
   const json::value* types = o.if_contains("types");
   if (types == nullptr || !types->is_array() || types->as_array().empty() ||
       types->as_array().size() > options_.worker_types_max) {
@@ -141,7 +141,7 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
     if (!t.is_string() || t.as_string().empty() || t.as_string().size() > 128) {
       return InvalidArgument("hello.types: each must be a job type name of 1 to 128 bytes");
     }
-    w.types.emplace_back(t.as_string());
+    w.dispatch.types.emplace_back(t.as_string());
   }
   Result<uint64_t> capacity = Uint(o, "capacity", "hello");
   if (!capacity.ok()) return capacity.status();
@@ -152,11 +152,11 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
   w.capacity = static_cast<uint32_t>(*capacity);
   if (const json::value* r = o.if_contains("resources")) {
     if (!r->is_object()) return InvalidArgument("hello.resources: must be an object");
-    w.resources = json::serialize(*r);
-    if (w.resources.size() > options_.resources_bytes_max) {
+    if (json::serialize(*r).size() > options_.resources_bytes_max) {
       return InvalidArgument("hello.resources: larger than " +
                              std::to_string(options_.resources_bytes_max) + " bytes");
     }
+    w.resources = r->as_object();
   }
   if (const json::value* r = o.if_contains("running")) {
     if (!r->is_array()) return InvalidArgument("hello.running: must be an array");
@@ -173,10 +173,11 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
   std::shared_ptr<Connection> replaced;
   {
     std::lock_guard lock(mu_);
-    auto it = workers_.find(w.id);
+    const std::string worker_id = w.dispatch.worker_id;
+    auto it = workers_.find(worker_id);
     if (it != workers_.end()) replaced = it->second.connection;
-    c->worker_id = w.id;
-    workers_[w.id] = std::move(w);
+    c->worker_id = worker_id;
+    workers_[worker_id] = std::move(w);
   }
   // The same worker again (it reconnected before the server noticed it had gone): the new
   // connection takes over.
@@ -274,8 +275,8 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       bool mine;
       {
         std::lock_guard lock(mu_);
-        auto it = workers_.find(c->worker_id);
-        mine = it != workers_.end() && it->second.running.contains(ref->attempt_id);
+        Worker* w = Own(*c);
+        mine = w != nullptr && w->running.contains(ref->attempt_id);
       }
       // Only the worker running the attempt writes its log; a late chunk is dropped.
       if (mine && logs_) {
@@ -291,12 +292,12 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
                                std::to_string(options_.capacity_max));
       }
       std::lock_guard lock(mu_);
-      workers_[c->worker_id].capacity = static_cast<uint32_t>(*capacity);
+      if (Worker* w = Own(*c)) w->capacity = static_cast<uint32_t>(*capacity);
       wake = true;
     } else if (type == "drain") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type"}, where));
       std::lock_guard lock(mu_);
-      workers_[c->worker_id].draining = true;
+      if (Worker* w = Own(*c)) w->draining = true;
     } else if (type == "hello") {
       return InvalidArgument("hello: sent twice");
     } else {
@@ -367,12 +368,16 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
   return Status::Ok();
 }
 
+WorkerHub::Worker* WorkerHub::Own(const Connection& c) {
+  auto it = workers_.find(c.worker_id);
+  return it != workers_.end() && it->second.connection.get() == &c ? &it->second : nullptr;
+}
+
 void WorkerHub::OnClose(const std::shared_ptr<Connection>& c) {
   std::lock_guard lock(mu_);
-  auto it = workers_.find(c->worker_id);
   // Its attempts keep their leases: if it comes back in time it reports them, else they end as
   // lost and run again.
-  if (it != workers_.end() && it->second.connection == c) workers_.erase(it);
+  if (Own(*c) != nullptr) workers_.erase(c->worker_id);
 }
 
 void WorkerHub::OnPass(engine::Engine& engine,
@@ -380,9 +385,8 @@ void WorkerHub::OnPass(engine::Engine& engine,
   std::lock_guard lock(mu_);
   for (auto& [id, w] : workers_) {
     if (w.draining || w.running.size() >= w.capacity) continue;
-    engine::DispatchRequest request{w.id, w.types,
-                                    static_cast<uint32_t>(w.capacity - w.running.size())};
-    std::vector<engine::Assignment> assigned = engine.Dispatch(request);
+    w.dispatch.capacity = static_cast<uint32_t>(w.capacity - w.running.size());
+    std::vector<engine::Assignment> assigned = engine.Dispatch(w.dispatch);
     if (assigned.empty()) continue;
     std::string frame = R"({"type":"assign","jobs":[)";
     std::vector<engine::AttemptId> attempts;
@@ -400,7 +404,7 @@ void WorkerHub::OnPass(engine::Engine& engine,
     }
     frame += "]}";
     // Pushed only once durable: a worker never runs an attempt the store does not know.
-    after->push_back([this, c = w.connection, frame = std::move(frame), id = w.id,
+    after->push_back([this, c = w.connection, frame = std::move(frame), id = w.dispatch.worker_id,
                       attempts = std::move(attempts)](const Status& committed) {
       if (committed.ok()) return c->Send(frame);
       std::lock_guard lock(mu_);
@@ -427,16 +431,16 @@ json::array WorkerHub::Workers() {
   json::array out;
   for (const auto& [id, w] : workers_) {
     json::object o;
-    o["id"] = w.id;
+    o["id"] = w.dispatch.worker_id;
     o["user"] = w.user;
     json::array types;
-    for (const std::string& t : w.types) types.emplace_back(t);
+    for (const std::string& t : w.dispatch.types) types.emplace_back(t);
     o["types"] = std::move(types);
     o["capacity"] = w.capacity;
     o["running"] = w.running.size();
     o["draining"] = w.draining;
     o["connected_ms"] = w.connected_ms;
-    o["resources"] = json::parse(w.resources);
+    o["resources"] = w.resources;
     out.push_back(std::move(o));
   }
   std::sort(out.begin(), out.end(), [](const json::value& a, const json::value& b) {
@@ -449,7 +453,7 @@ std::unordered_map<std::string, WorkerHub::TypeLoad> WorkerHub::Types() {
   std::lock_guard lock(mu_);
   std::unordered_map<std::string, TypeLoad> out;
   for (const auto& [id, w] : workers_) {
-    for (const std::string& t : w.types) {
+    for (const std::string& t : w.dispatch.types) {
       out[t].workers += 1;
       out[t].capacity += w.capacity;
     }

@@ -65,11 +65,11 @@ class WorkerHub {
  private:
   struct Connection;
   struct Worker {
-    std::string id;
+    // Its id and types, kept ready for every dispatch pass (which sets the free slots).
+    engine::DispatchRequest dispatch;
     std::string user;
-    std::vector<std::string> types;
     uint32_t capacity = 0;
-    std::string resources = "{}";  // JSON, as announced
+    boost::json::object resources;  // as announced
     bool draining = false;
     int64_t connected_ms = 0;
     std::shared_ptr<Connection> connection;
@@ -82,6 +82,9 @@ class WorkerHub {
   // The frame's messages after hello, applied together on the engine thread.
   Status Apply(const std::shared_ptr<Connection>& c, const boost::json::array& messages);
   void Fail(const std::shared_ptr<Connection>& c, const Status& why);
+  // The worker this connection speaks for, or null once a newer connection of the same worker
+  // has replaced it (or it is gone). Under mu_.
+  Worker* Own(const Connection& c);
 
   Clock* clock_;
   WorkerHubOptions options_;
