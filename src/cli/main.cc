@@ -85,7 +85,13 @@ int Fail(const std::string& command, const Status& s) {
   return ExitCodeFor(s);
 }
 
-baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
+// The server and the token a command uses: the flags, else the environment, else the defaults
+// (the local server and its admin token).
+struct Resolved {
+  baton::client::Endpoint endpoint;
+  std::string token;
+};
+baton::Result<Resolved> Resolve(const Target& t) {
   std::string url = t.url;
   if (url.empty()) {
     const char* env = std::getenv("BATON_URL");
@@ -106,7 +112,13 @@ baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
     return baton::Unauthenticated("no token: set BATON_TOKEN, pass --token, or run where " +
                                   t.data + "/admin.token is readable");
   }
-  return std::make_unique<baton::client::Client>(*endpoint, token);
+  return Resolved{*endpoint, token};
+}
+
+baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
+  auto resolved = Resolve(t);
+  if (!resolved.ok()) return resolved.status();
+  return std::make_unique<baton::client::Client>(resolved->endpoint, resolved->token);
 }
 
 std::string Pretty(const json::value& v) { return json::serialize(v); }
@@ -176,23 +188,10 @@ int WaitFor(baton::client::Client& c, uint64_t id, const Target& t) {
 
 int RunWorker(baton::client::WorkerOptions options, const std::string& url,
               const std::string& types, baton::cli::ShellOptions shell, const Target& t) {
-  auto client = Connect(Target{url, t.token, t.data});
-  if (!client.ok()) return Fail("worker", client.status());
-  auto endpoint = baton::client::Endpoint::Parse(
-      url.empty() ? (std::getenv("BATON_URL") ? std::getenv("BATON_URL") : "http://127.0.0.1:7070")
-                  : url);
-  if (!endpoint.ok()) return Fail("worker", endpoint.status());
-  options.server = *endpoint;
-  options.token = t.token;
-  if (options.token.empty()) {
-    const char* env = std::getenv("BATON_TOKEN");
-    if (env != nullptr && *env != '\0') {
-      options.token = env;
-    } else {
-      std::ifstream in(t.data + "/admin.token");
-      std::getline(in, options.token);
-    }
-  }
+  auto resolved = Resolve(Target{url, t.token, t.data});
+  if (!resolved.ok()) return Fail("worker", resolved.status());
+  options.server = resolved->endpoint;
+  options.token = resolved->token;
   if (options.id.empty()) {
     char host[256] = "host";
     gethostname(host, sizeof host);
@@ -311,12 +310,15 @@ int main(int argc, char** argv) {
   submit->add_flag("--wait,-w", wait, "wait for the job to end, showing its progress");
   add_target(submit);
 
-  CLI::App* status = app.add_subcommand("status", "show a job");
-  status->add_option("id", id, "job id")->required();
-  add_target(status);
-  CLI::App* wait_cmd = app.add_subcommand("wait", "wait for a job to end");
-  wait_cmd->add_option("id", id, "job id")->required();
-  add_target(wait_cmd);
+  // A command on one job: `baton NAME ID`.
+  auto job_command = [&](const char* name, const char* help) {
+    CLI::App* cmd = app.add_subcommand(name, help);
+    cmd->add_option("id", id, "job id")->required();
+    add_target(cmd);
+    return cmd;
+  };
+  CLI::App* status = job_command("status", "show a job");
+  CLI::App* wait_cmd = job_command("wait", "wait for a job to end");
   CLI::App* list = app.add_subcommand("list", "list jobs, newest first");
   list->add_option("--status", status_filter, "only jobs in this state");
   list->add_option("--type", type_filter, "only jobs of this type");
@@ -325,21 +327,13 @@ int main(int argc, char** argv) {
   CLI::App* watch = app.add_subcommand("watch", "follow events (of one job, until it ends)");
   watch->add_option("id", id, "job id (default: every job you can see)");
   add_target(watch);
-  CLI::App* logs = app.add_subcommand("logs", "print a job's output");
-  logs->add_option("id", id, "job id")->required();
+  CLI::App* logs = job_command("logs", "print a job's output");
   logs->add_flag("--follow,-f", follow, "keep printing until the job ends");
-  add_target(logs);
-  CLI::App* cancel = app.add_subcommand("cancel", "cancel a job (and its sub-jobs)");
-  cancel->add_option("id", id, "job id")->required();
+  CLI::App* cancel = job_command("cancel", "cancel a job (and its sub-jobs)");
   cancel->add_option("--reason", reason, "why");
-  add_target(cancel);
-  CLI::App* retry = app.add_subcommand("retry", "run a failed or cancelled job again");
-  retry->add_option("id", id, "job id")->required();
-  add_target(retry);
-  CLI::App* result = app.add_subcommand("result", "print a finished job's result");
-  result->add_option("id", id, "job id")->required();
+  CLI::App* retry = job_command("retry", "run a failed or cancelled job again");
+  CLI::App* result = job_command("result", "print a finished job's result");
   result->add_option("-o,--output", out_dir, "write result.json into this directory");
-  add_target(result);
   CLI::App* workers = app.add_subcommand("workers", "list connected workers");
   add_target(workers);
   CLI::App* types = app.add_subcommand("types", "list job types: queued, workers, running");

@@ -499,10 +499,6 @@ void Server::CreateToken(const Identity& who, const HttpRequest& request, Reply 
   reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
 }
 
-}  // namespace baton::server
-
-namespace baton::server {
-
 void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
