@@ -89,6 +89,10 @@ struct JobSpec {
   std::vector<std::string> tags;
   JobId parent_id = 0;
   bool verify = false;  // a verdict (Accept / Reject) must follow the result
+  // Input files uploaded with the job: kept by the server under DATA/inputs/<input_dir>/<name>.
+  // The engine carries them and does not look inside.
+  std::string input_dir;
+  std::vector<std::string> input_files;
 
   bool operator==(const JobSpec&) const = default;
 };

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <vector>
+
 namespace baton::server {
 
 namespace {
@@ -17,6 +19,14 @@ std::string Hex(const unsigned char* data, size_t n) {
   return out;
 }
 }  // namespace
+
+Result<std::string> RandomHex(size_t bytes) {
+  std::vector<unsigned char> secret(bytes);
+  if (RAND_bytes(secret.data(), static_cast<int>(bytes)) != 1) {
+    return Internal("could not draw random bytes");
+  }
+  return Hex(secret.data(), bytes);
+}
 
 std::string Auth::Hash(std::string_view token) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -61,11 +71,9 @@ Result<Identity> Auth::Authenticate(std::string_view authorization) {
 
 Result<std::string> Auth::Create(const std::string& user, bool admin, bool worker) {
   BATON_RETURN_IF_ERROR(ValidateUser(user));
-  unsigned char secret[32];
-  if (RAND_bytes(secret, sizeof secret) != 1) {
-    return Internal("could not draw random bytes for a token");
-  }
-  std::string token = "bt_" + Hex(secret, sizeof secret);
+  Result<std::string> secret = RandomHex(32);
+  if (!secret.ok()) return secret.status().WithContext("create a token");
+  std::string token = "bt_" + *secret;
   store::TokenRecord record{Hash(token), user, admin, worker, clock_->NowMs()};
   BATON_RETURN_IF_ERROR(tokens_->Put(record));
   std::lock_guard lock(mu_);

@@ -14,6 +14,9 @@
 
 namespace baton::server {
 
+// `bytes` random bytes (from the OS's generator) as hex.
+Result<std::string> RandomHex(size_t bytes);
+
 struct Identity {
   std::string user;
   bool admin = false;

@@ -53,6 +53,8 @@ TEST_P(StoreConformanceTest, EveryFieldOfAJobRoundTrips) {
   JobRecord plain = testing::FullJob(2);
   plain.spec.idempotency_key.clear();
   plain.spec.tags.clear();
+  plain.spec.input_dir.clear();
+  plain.spec.input_files.clear();
   b.inserts.push_back(plain);
   MustApply(b);
   Result<JobRecord> got = store_->GetJob(1);

@@ -48,6 +48,8 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   s.tags = {"blue", "with,comma", "quote\""};
   s.parent_id = 77;
   s.verify = true;
+  s.input_dir = "in-" + std::to_string(id);
+  s.input_files = {"run.sh", "data/a.csv"};
   engine::JobStatus& st = r.status;
   st.state = engine::JobState::kRunning;
   st.attempts_used = 2;

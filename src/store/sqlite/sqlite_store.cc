@@ -118,6 +118,11 @@ CREATE TABLE tokens (
   created_ms INTEGER NOT NULL
 );
 )sql"},
+  {3, "input files", R"sql(
+ALTER TABLE jobs ADD COLUMN input_dir TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN input_files TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX jobs_input_dir ON jobs(input_dir) WHERE input_dir != '';
+)sql"},
 };
 // clang-format on
 
@@ -143,8 +148,10 @@ constexpr const char* kJobSpecColumns[] = {"id",
                                            "tags",
                                            "parent_id",
                                            "verify",
-                                           "created_ms"};
-constexpr int kJobSpecCount = 20;
+                                           "created_ms",
+                                           "input_dir",
+                                           "input_files"};
+constexpr int kJobSpecCount = 22;
 constexpr const char* kJobStatusColumns[] = {
     "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
     "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
@@ -307,6 +314,12 @@ Result<JobRecord> ReadJob(Stmt& st) {
   spec.parent_id = static_cast<JobId>(st.Int(c++));
   spec.verify = st.Int(c++) != 0;
   r.created_ms = st.Int(c++);
+  spec.input_dir = st.Text(c++);
+  Result<std::vector<std::string>> inputs = json::DecodeStringArray(st.Text(c++), "input_files");
+  if (!inputs.ok()) {
+    return DataLoss("job " + std::to_string(r.id) + ": " + inputs.status().message());
+  }
+  spec.input_files = std::move(*inputs);
 
   JobStatus& s = r.status;
   std::string state = st.Text(c++);
@@ -377,6 +390,12 @@ int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
   st.Bind(i++, static_cast<int64_t>(s.parent_id));
   st.Bind(i++, static_cast<int64_t>(s.verify ? 1 : 0));
   st.Bind(i++, r.created_ms);
+  st.Bind(i++, s.input_dir);
+  if (s.input_files.empty()) {
+    st.Bind(i++, std::string_view("[]"));
+  } else {
+    st.BindCopy(i++, json::EncodeStringArray(s.input_files));
+  }
   return i;
 }
 
@@ -535,6 +554,14 @@ Result<int> SqliteStore::SchemaVersion() {
   int v = static_cast<int>((*st)->Int(0));
   (*st)->Reset();
   return v;
+}
+
+Result<bool> SqliteStore::InputDirInUse(const std::string& input_dir) {
+  Result<std::unique_ptr<Statement>> st =
+      Statement::Make(db_, "SELECT 1 FROM jobs WHERE input_dir = ? AND input_dir != '' LIMIT 1");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, std::string_view(input_dir));
+  return (*st)->Step("find an input dir");
 }
 
 Status SqliteStore::Prepare() {

@@ -40,6 +40,9 @@ class SqliteStore final : public Store {
 
   // The schema version now in the file.
   Result<int> SchemaVersion();
+  // Whether a job names `input_dir` (JobSpec::input_dir): the server's test for an input
+  // directory left behind by a submit that never committed.
+  Result<bool> InputDirInUse(const std::string& input_dir);
   // Ok when PRAGMA integrity_check says "ok".
   Status IntegrityCheck();
 

@@ -1,0 +1,68 @@
+// JobFiles: the files that travel with jobs, kept on disk next to the database.
+//   DATA/inputs/<key>/<name>              uploaded with a job (JobSpec::input_dir is the key)
+//   DATA/outputs/<job>/<attempt>/<name>   uploaded by the worker that ran the attempt
+// Every file is written to a temporary name, fsynced, renamed, and its directory fsynced, so a
+// file that was acknowledged is on disk. Inputs are stored before the job is submitted; a crash
+// between the two leaves a directory no job names, which RemoveOrphanInputs clears at start.
+//
+// Thread rules: thread-safe (no shared state but the file system).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/types.h"
+
+namespace baton::server {
+
+struct FileLimits {
+  size_t files_max = 1000;                    // input files per job; output files per attempt
+  size_t file_bytes_max = 64 << 20;           // one file (a request body is capped separately)
+  size_t output_bytes_max = size_t{1} << 30;  // all output files of one attempt together
+};
+
+struct FileData {
+  std::string name;
+  std::string_view data;
+};
+struct FileInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+// Ok for a relative path inside a job's directory: segments separated by '/', none empty, "." or
+// "..", no leading '/', no backslash or control characters, at most 255 bytes a segment and
+// 1024 in all. The error quotes the name and says what is wrong.
+Status ValidateFileName(std::string_view name);
+
+class JobFiles {
+ public:
+  static Result<JobFiles> Open(const std::string& data_dir, FileLimits limits);
+  const FileLimits& limits() const { return limits_; }
+
+  // Checks the names (valid, distinct), count and sizes, then writes the files durably into a
+  // new input directory; returns its key. Nothing is left behind on an error.
+  Result<std::string> StoreInputs(const std::vector<FileData>& files);
+  void DropInputs(const std::string& key);
+  Result<std::string> ReadInput(const std::string& key, const std::string& name) const;
+
+  // One output file of an attempt, written durably (replacing a file of the same name).
+  Status WriteOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
+                     std::string_view data);
+  // The attempt's output files, sorted by name; empty if it wrote none.
+  Result<std::vector<FileInfo>> ListOutputs(engine::JobId job, engine::AttemptId attempt) const;
+  Result<std::string> ReadOutput(engine::JobId job, engine::AttemptId attempt,
+                                 const std::string& name) const;
+
+  // Removes the input directories for which `in_use` says no; returns how many went.
+  Result<size_t> RemoveOrphanInputs(const std::function<Result<bool>(const std::string&)>& in_use);
+
+ private:
+  std::string inputs_, outputs_;
+  FileLimits limits_;
+};
+
+}  // namespace baton::server
