@@ -257,8 +257,9 @@ Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
   job.lease_persisted_ms = s.lease_expires_ms;
   ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, now_ms_ + spec.timeout_ms));
   SetState(job, JobState::kRunning, Outcome::kNone, worker_id);
-  return Assignment{job.rec.id,   s.attempt_id,    s.attempts_started,        spec.type,
-                    spec.payload, spec.timeout_ms, spec.heartbeat_timeout_ms, s.lease_expires_ms};
+  return Assignment{job.rec.id,      s.attempt_id,    s.attempts_started,        spec.type,
+                    spec.payload,    spec.timeout_ms, spec.heartbeat_timeout_ms, s.lease_expires_ms,
+                    spec.input_files};
 }
 
 void Engine::EndAttempt(Job& job, Outcome outcome, std::string_view error) {

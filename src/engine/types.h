@@ -217,6 +217,7 @@ struct Assignment {
   int64_t timeout_ms = 0;
   int64_t heartbeat_timeout_ms = 0;
   int64_t lease_expires_ms = 0;
+  std::vector<std::string> input_files;  // JobSpec::input_files
 };
 
 // Names the attempt a worker speaks for. A command whose attempt is not the job's current one is

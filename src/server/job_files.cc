@@ -227,6 +227,12 @@ Status JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt, const
   return WriteDurably(outputs_, dir / name, data);
 }
 
+void JobFiles::RemoveOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name) {
+  if (!ValidateFileName(name).ok()) return;
+  std::error_code ec;
+  fs::remove(fs::path(outputs_) / std::to_string(job) / std::to_string(attempt) / name, ec);
+}
+
 Result<std::vector<FileInfo>> JobFiles::ListOutputs(engine::JobId job,
                                                     engine::AttemptId attempt) const {
   const fs::path dir = fs::path(outputs_) / std::to_string(job) / std::to_string(attempt);

@@ -52,6 +52,7 @@ class JobFiles {
   // One output file of an attempt, written durably (replacing a file of the same name).
   Status WriteOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
                      std::string_view data);
+  void RemoveOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name);
   // The attempt's output files, sorted by name; empty if it wrote none.
   Result<std::vector<FileInfo>> ListOutputs(engine::JobId job, engine::AttemptId attempt) const;
   Result<std::string> ReadOutput(engine::JobId job, engine::AttemptId attempt,

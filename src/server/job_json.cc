@@ -1,5 +1,6 @@
 #include "server/job_json.h"
 
+#include <charconv>
 #include <limits>
 
 namespace baton::server {
@@ -252,6 +253,9 @@ json::object JobToJson(const engine::JobRecord& job) {
   json::array tags;
   for (const std::string& t : spec.tags) tags.emplace_back(t);
   o["tags"] = std::move(tags);
+  json::array inputs;
+  for (const std::string& f : spec.input_files) inputs.emplace_back(f);
+  o["input_files"] = std::move(inputs);
   o["idempotency_key"] = spec.idempotency_key;
   o["parent_id"] = spec.parent_id;
   o["verify"] = spec.verify;
@@ -260,6 +264,70 @@ json::object JobToJson(const engine::JobRecord& job) {
   children["done"] = s.children_done;
   children["failed"] = s.children_failed;
   o["children"] = std::move(children);
+  return o;
+}
+
+std::string_view CompatStatusName(engine::JobState state) {
+  using engine::JobState;
+  switch (state) {
+    case JobState::kPending:
+    case JobState::kQueued:
+    case JobState::kRetryWait:
+      return "Queued";
+    case JobState::kRunning:
+    case JobState::kSubmitted:
+    case JobState::kWaitingChildren:
+      return "Running";
+    case JobState::kSucceeded:
+      return "Completed";
+    case JobState::kFailed:
+      return "Failed";
+    case JobState::kCancelled:
+      return "Killed";
+  }
+  return "Unknown";
+}
+
+json::object CompatStatus(const engine::JobRecord& job) {
+  const engine::JobStatus& s = job.status;
+  json::object o;
+  o["id"] = job.id;
+  constexpr std::string_view kUser = "user_id:";
+  o["user_id"] = nullptr;
+  for (const std::string& tag : job.spec.tags) {
+    if (tag.rfind(kUser, 0) != 0) continue;
+    const std::string value = tag.substr(kUser.size());
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec == std::errc() && end == value.data() + value.size()) {
+      o["user_id"] = n;
+    } else {
+      o["user_id"] = value;
+    }
+  }
+  o["service"] = job.spec.type;
+  o["status"] = CompatStatusName(s.state);
+  std::string message;
+  switch (s.state) {
+    case engine::JobState::kRunning:
+      message = "running, " + std::to_string(static_cast<int>(s.progress * 100)) + "%";
+      if (!s.progress_message.empty()) message += ": " + s.progress_message;
+      break;
+    case engine::JobState::kSucceeded:
+      message = "done: download the results";
+      break;
+    case engine::JobState::kFailed:
+    case engine::JobState::kCancelled:
+      message = s.error;
+      break;
+    case engine::JobState::kRetryWait:
+      message = "waiting to retry after: " + s.error;
+      break;
+    default:
+      message =
+          "waiting for a worker (Baton state " + std::string(engine::JobStateName(s.state)) + ")";
+  }
+  o["message"] = message;
   return o;
 }
 

@@ -36,4 +36,12 @@ Result<SubmitBody> ParseSubmitBody(std::string_view body, size_t batch_max);
 // A job as the API shows it. Payload and result are embedded as JSON.
 boost::json::object JobToJson(const engine::JobRecord& job);
 
+// The job-orchestrator file API's view of a job (POST /upload, GET /download/{id},
+// POST /terminate/{id}): {"id", "user_id", "service", "status", "message"}, where status is one of
+// Queued (pending, queued, retry_wait), Running (running, submitted, waiting_children),
+// Completed (succeeded), Failed (failed), Killed (cancelled). user_id comes from the tag
+// "user_id:N" that /upload sets.
+std::string_view CompatStatusName(engine::JobState state);
+boost::json::object CompatStatus(const engine::JobRecord& job);
+
 }  // namespace baton::server

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <charconv>
@@ -91,6 +93,15 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto logs = JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max);
   if (!logs.ok()) return logs.status();
   s->logs_ = std::move(*logs);
+  auto files = JobFiles::Open(s->options_.data_dir, s->options_.files);
+  if (!files.ok()) return files.status();
+  s->files_ = std::move(*files);
+  // Inputs of a submit that crashed before its commit: no job names them.
+  Result<size_t> orphans = s->files_->RemoveOrphanInputs(
+      [&s](const std::string& key) { return s->reader_->InputDirInUse(key); });
+  if (!orphans.ok()) return orphans.status().WithContext("clean up input files");
+  s->blocking_ = std::make_unique<boost::asio::thread_pool>(
+      static_cast<size_t>(std::max(1, s->options_.blocking_threads)));
   auto event_reader =
       store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
   if (!event_reader.ok()) return event_reader.status();
@@ -168,9 +179,11 @@ void Server::Stop() {
   // Streams and worker connections go before the HTTP server that carries them.
   if (http_) http_->Stop();
   runtime_.reset();
+  if (blocking_) blocking_->join();  // what the last commits handed over finishes
   if (events_) events_->Stop();
   if (hub_) hub_->CloseAll();
   http_.reset();
+  blocking_.reset();
   events_.reset();
   hub_.reset();
   store_.reset();
@@ -198,8 +211,11 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   Result<Identity> who = auth_->Authenticate(request[http::field::authorization]);
   if (!who.ok()) return reply(ErrorResponse(who.status(), version, keep_alive));
 
-  constexpr std::string_view kJob = "/v1/jobs/";
-  if (target == "/v1/jobs" && method == http::verb::post) return SubmitJobs(*who, request, reply);
+  auto fail = [&](const Status& st) { reply(ErrorResponse(st, version, keep_alive)); };
+  if (target == "/v1/jobs" && method == http::verb::post) {
+    if (IsMultipart(request)) return SubmitWithFiles(*who, request, reply);
+    return SubmitJobs(*who, request, reply);
+  }
   if ((target == "/v1/jobs" || target.rfind("/v1/jobs?", 0) == 0) && method == http::verb::get) {
     return ListJobs(*who, request, reply);
   }
@@ -216,70 +232,116 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     return reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
   }
   if (target == "/v1/types" && method == http::verb::get) return ListTypes(request, reply);
-  if (target.rfind(kJob, 0) == 0) {
-    // /v1/jobs/{id} or /v1/jobs/{id}/{action}
-    const std::string rest = target.substr(kJob.size());
-    const size_t slash = rest.find('/');
-    const std::string id_text = rest.substr(0, slash);
-    const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
-    std::optional<uint64_t> parsed =
-        ParseNumber(id_text, 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
-    if (!parsed) {
-      return reply(ErrorResponse(
-          InvalidArgument("job id: must be a positive number, got \"" + id_text + "\""), version,
-          keep_alive));
-    }
-    const engine::JobId id = *parsed;
-    if (action.empty() && method == http::verb::get) return GetJob(*who, id, request, reply);
-    if ((action == "logs" || action.rfind("logs?", 0) == 0) && method == http::verb::get) {
-      // ?offset=N: from byte N on, for a client that follows the log as it grows.
-      uint64_t offset = 0;
-      if (action != "logs") {
-        const std::string query = action.substr(5);
-        std::optional<uint64_t> n;
-        if (query.rfind("offset=", 0) == 0) n = ParseNumber(query.substr(7), 0, 1ULL << 40);
-        if (!n) {
-          return reply(ErrorResponse(
-              InvalidArgument("logs: the only parameter is offset=BYTES, got \"" + query + "\""),
-              version, keep_alive));
-        }
-        offset = *n;
-      }
-      return FindJob(
-          *who, id, [this, id, offset, reply, version, keep_alive](Result<engine::JobRecord> job) {
-            if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-            Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
-            if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
-            HttpResponse res{http::status::ok, version};
-            res.set(http::field::content_type, "text/plain; charset=utf-8");
-            res.set(http::field::server, "baton");
-            res.keep_alive(keep_alive);
-            res.set("Baton-Job-State", engine::JobStateName(job->status.state));
-            res.body() = std::move(*text);
-            res.prepare_payload();
-            reply(std::move(res));
-          });
-    }
-    if (method == http::verb::post &&
-        (action == "cancel" || action == "retry" || action == "reject" || action == "accept")) {
-      Result<std::string> reason = ParseReason(request.body());
-      if (!reason.ok()) return reply(ErrorResponse(reason.status(), version, keep_alive));
-      JobCommandFn command;
-      if (action == "cancel") {
-        command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Cancel(j, r); };
-      } else if (action == "retry") {
-        command = [](engine::Engine& e, engine::JobId j) { return e.Retry(j); };
-      } else if (action == "reject") {
-        command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Reject(j, r); };
-      } else {
-        command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
-      }
-      return JobCommand(*who, id, request, reply, std::move(command), nullptr);
-    }
+  if (target == "/upload" && method == http::verb::post) return Upload(*who, request, reply);
+
+  // The rest name a job: /v1/jobs/{id}[/action[/...]], /download/{id}, /terminate/{id}.
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return fail(InvalidArgument("the request target is malformed"));
+  std::vector<std::string> segments(url->segments().begin(), url->segments().end());  // decoded
+  const bool v1_job = segments.size() >= 3 && segments[0] == "v1" && segments[1] == "jobs";
+  const bool compat =
+      segments.size() == 2 && (segments[0] == "download" || segments[0] == "terminate");
+  if (!v1_job && !compat) {
+    return fail(
+        NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
   }
-  reply(ErrorResponse(
-      NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"), version,
-      keep_alive));
+  const std::string& id_text = segments[v1_job ? 2 : 1];
+  std::optional<uint64_t> parsed =
+      ParseNumber(id_text, 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+  if (!parsed) {
+    return fail(InvalidArgument("job id: must be a positive number, got \"" + id_text + "\""));
+  }
+  const engine::JobId id = *parsed;
+  if (compat) {
+    if (segments[0] == "download" && (method == http::verb::get || method == http::verb::head)) {
+      return Download(*who, id, request, reply);
+    }
+    if (segments[0] == "terminate" && method == http::verb::post) {
+      return JobCommand(
+          *who, id, request, reply,
+          [](engine::Engine& e, engine::JobId j) { return e.Cancel(j, "terminated"); }, nullptr,
+          CompatStatus);
+    }
+    return fail(
+        NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
+  }
+  const std::string action = segments.size() > 3 ? segments[3] : "";
+  // A file name is the rest of the path: /v1/jobs/7/files/sub/a.txt names "sub/a.txt".
+  auto rest_from = [&](size_t first) {
+    std::string name;
+    for (size_t i = first; i < segments.size(); ++i) name += (i > first ? "/" : "") + segments[i];
+    return name;
+  };
+  const bool get = method == http::verb::get;
+  if (action.empty() && get && segments.size() == 3) return GetJob(*who, id, request, reply);
+  if (action == "logs" && get && segments.size() == 4) {
+    // ?offset=N: from byte N on, for a client that follows the log as it grows.
+    uint64_t offset = 0;
+    for (const auto& param : url->params()) {
+      std::optional<uint64_t> n;
+      if (param.key == "offset") n = ParseNumber(param.value, 0, 1ULL << 40);
+      if (!n) {
+        return fail(InvalidArgument("logs: the only parameter is offset=BYTES, got \"" +
+                                    std::string(url->encoded_query()) + "\""));
+      }
+      offset = *n;
+    }
+    return FindJob(
+        *who, id, [this, id, offset, reply, version, keep_alive](Result<engine::JobRecord> job) {
+          if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+          Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
+          if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
+          HttpResponse res{http::status::ok, version};
+          res.set(http::field::content_type, "text/plain; charset=utf-8");
+          res.set(http::field::server, "baton");
+          res.keep_alive(keep_alive);
+          res.set("Baton-Job-State", engine::JobStateName(job->status.state));
+          res.body() = std::move(*text);
+          res.prepare_payload();
+          reply(std::move(res));
+        });
+  }
+  if (action == "result" && get && segments.size() == 4) return JobResult(*who, id, request, reply);
+  if (action == "output.zip" && get && segments.size() == 4) {
+    return OutputZip(*who, id, request, reply);
+  }
+  if (action == "files" && get && segments.size() >= 5) {
+    return OutputFile(*who, id, rest_from(4), request, reply);
+  }
+  if (action == "inputs" && get && segments.size() >= 5) {
+    return InputFile(*who, id, rest_from(4), request, reply);
+  }
+  if (action == "attempts" && method == http::verb::put && segments.size() >= 7 &&
+      segments[5] == "files") {
+    std::optional<uint64_t> attempt =
+        ParseNumber(segments[4], 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+    if (!attempt) {
+      return fail(
+          InvalidArgument("attempt id: must be a positive number, got \"" + segments[4] + "\""));
+    }
+    return PutOutput(*who, id, *attempt, rest_from(6), std::move(request), reply);
+  }
+  if (method == http::verb::post && segments.size() == 4 &&
+      (action == "cancel" || action == "retry" || action == "reject" || action == "accept")) {
+    Result<std::string> reason = ParseReason(request.body());
+    if (!reason.ok()) return fail(reason.status());
+    JobCommandFn command;
+    if (action == "cancel") {
+      command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Cancel(j, r); };
+    } else if (action == "retry") {
+      command = [](engine::Engine& e, engine::JobId j) { return e.Retry(j); };
+    } else if (action == "reject") {
+      command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Reject(j, r); };
+    } else {
+      command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
+    }
+    return JobCommand(*who, id, request, reply, std::move(command), nullptr);
+  }
+  fail(NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
+}
+
+void Server::Blocking(std::function<void()> work) {
+  boost::asio::post(*blocking_, std::move(work));
 }
 
 void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply) {
@@ -328,12 +390,15 @@ void Server::FindJob(const Identity& who, engine::JobId id,
       [found, id](engine::Engine& e) {
         if (const engine::JobRecord* job = e.Find(id)) *found = *job;
       },
-      // Answered after the next commit, so it never shows a state that is not yet durable.
-      [this, found, id, who, then = std::move(then)](const Status& committed) {
-        if (!committed.ok()) return then(committed);
-        if (!found->has_value()) return then(ReadStoredJob(who, id));  // only the store has it
-        if (!MayTouch(who, **found)) return then(JobNotFound(id));
-        then(std::move(**found));
+      // Answered after the next commit, so it never shows a state that is not yet durable; and
+      // on the blocking pool, as `then` may read the store or files.
+      [this, found, id, who, then = std::move(then)](const Status& committed) mutable {
+        Blocking([this, found, id, who, committed, then = std::move(then)] {
+          if (!committed.ok()) return then(committed);
+          if (!found->has_value()) return then(ReadStoredJob(who, id));  // only the store has it
+          if (!MayTouch(who, **found)) return then(JobNotFound(id));
+          then(std::move(**found));
+        });
       });
 }
 
@@ -360,7 +425,7 @@ Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::Job
 
 void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
                         Reply reply, JobCommandFn command,
-                        std::shared_ptr<engine::JobRecord> preload) {
+                        std::shared_ptr<engine::JobRecord> preload, JobAnswerFn answer) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   struct Outcome {
@@ -389,20 +454,22 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
         out->status = command(e, id);
         if (const engine::JobRecord* now = e.Find(id)) out->after = *now;
       },
-      [this, out, who, id, command, preload, request, reply, version,
-       keep_alive](const Status& committed) {
+      [this, out, who, id, command, preload, request, reply, version, keep_alive,
+       answer](const Status& committed) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
         if (out->missing && !preload) {
           // Finished long ago: bring it back from the store, then try once more.
           Result<engine::JobRecord> stored = ReadStoredJob(who, id);
           if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
           return JobCommand(who, id, request, reply, command,
-                            std::make_shared<engine::JobRecord>(std::move(*stored)));
+                            std::make_shared<engine::JobRecord>(std::move(*stored)), answer);
         }
         if (out->missing) return reply(ErrorResponse(JobNotFound(id), version, keep_alive));
         if (!out->status.ok()) return reply(ErrorResponse(out->status, version, keep_alive));
-        reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(*out->after)),
-                           version, keep_alive));
+        reply(JsonResponse(
+            http::status::ok,
+            boost::json::serialize(answer ? answer(*out->after) : JobToJson(*out->after)), version,
+            keep_alive));
       });
 }
 

@@ -4,6 +4,8 @@
 // Thread rules: Start and Stop from one thread; the parts run their own threads.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
 #include <memory>
 #include <string>
 
@@ -12,6 +14,7 @@
 #include "server/auth.h"
 #include "server/event_streams.h"
 #include "server/http_server.h"
+#include "server/job_files.h"
 #include "server/job_logs.h"
 #include "server/runtime.h"
 #include "server/worker_hub.h"
@@ -31,10 +34,15 @@ struct ServerOptions {
   WorkerHubOptions workers;
   size_t log_bytes_max = 64 << 20;  // per job; past it, log chunks are dropped
   EventStreamsOptions events;
+  FileLimits files;
+  int blocking_threads = 2;  // file reads and writes, reads of the store for HTTP requests
 };
 
 // "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
+
+// Whether the request's body is multipart (a submit with files).
+bool IsMultipart(const HttpRequest& request);
 
 class Server {
  public:
@@ -59,6 +67,27 @@ class Server {
   // A job from the store (one that left the engine's memory); NotFound also when it is not
   // `who`'s: another user's job is as absent as a missing one.
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
+  // Runs `work` on the blocking pool: file and store I/O never runs on the engine's, the
+  // committer's or the HTTP threads.
+  void Blocking(std::function<void()> work);
+  // POST /v1/jobs with multipart/form-data: a "job" part (the JSON of one job) and file parts.
+  void SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply);
+  // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
+  void SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
+                        std::function<void(Result<engine::SubmitResult>)> done);
+  // GET /v1/jobs/{id}/result, /files/{name}, /output.zip; GET /v1/jobs/{id}/inputs/{name}.
+  void JobResult(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  void OutputFile(const Identity& who, engine::JobId id, std::string name,
+                  const HttpRequest& request, Reply reply);
+  void OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  void InputFile(const Identity& who, engine::JobId id, std::string name,
+                 const HttpRequest& request, Reply reply);
+  // PUT /v1/jobs/{id}/attempts/{attempt}/files/{name}: a worker uploads an output file.
+  void PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt, std::string name,
+                 HttpRequest&& request, Reply reply);
+  // The job-orchestrator file API: POST /upload, GET|HEAD /download/{id}, POST /terminate/{id}.
+  void Upload(const Identity& who, const HttpRequest& request, Reply reply);
+  void Download(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
   void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
   void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
@@ -67,8 +96,11 @@ class Server {
   // with the job as it is afterwards. `preload`: a finished job read from the store, loaded into
   // the engine first (the second try, for a job that had left memory).
   using JobCommandFn = std::function<Status(engine::Engine&, engine::JobId)>;
+  // `answer`: the body for the job as it is afterwards (JobToJson when empty).
+  using JobAnswerFn = std::function<boost::json::object(const engine::JobRecord&)>;
   void JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply,
-                  JobCommandFn command, std::shared_ptr<engine::JobRecord> preload);
+                  JobCommandFn command, std::shared_ptr<engine::JobRecord> preload,
+                  JobAnswerFn answer = nullptr);
 
   ServerOptions options_;
   SystemClock clock_;
@@ -78,6 +110,8 @@ class Server {
   std::mutex reader_mu_;
   std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
   std::optional<JobLogs> logs_;
+  std::optional<JobFiles> files_;
+  std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<WorkerHub> hub_;
   std::unique_ptr<EventStreams> events_;
   std::unique_ptr<Runtime> runtime_;

@@ -398,7 +398,16 @@ void WorkerHub::OnPass(engine::Engine& engine,
                std::to_string(a.attempt) + R"(,"type":)" + Quote(a.type) + R"(,"payload":)" +
                a.payload + R"(,"timeout_ms":)" + std::to_string(a.timeout_ms) +
                R"(,"heartbeat_timeout_ms":)" + std::to_string(a.heartbeat_timeout_ms) +
-               R"(,"lease_expires_ms":)" + std::to_string(a.lease_expires_ms) + "}";
+               R"(,"lease_expires_ms":)" + std::to_string(a.lease_expires_ms);
+      if (!a.input_files.empty()) {
+        frame += R"(,"files":[)";
+        for (size_t f = 0; f < a.input_files.size(); ++f) {
+          if (f > 0) frame += ',';
+          frame += Quote(a.input_files[f]);
+        }
+        frame += ']';
+      }
+      frame += '}';
       w.running.emplace(a.attempt_id, a.type);
       attempts.push_back(a.attempt_id);
     }

@@ -1,0 +1,364 @@
+// The Server's file endpoints: submits with input files (multipart), results and output files,
+// the worker's uploads and downloads, and the job-orchestrator file API.
+#include <boost/json.hpp>
+#include <set>
+
+#include "server/job_json.h"
+#include "server/multipart.h"
+#include "server/server.h"
+#include "server/zip.h"
+
+namespace baton::server {
+
+namespace {
+
+Status JobNotFound(engine::JobId id) {
+  return NotFound("job " + std::to_string(id) + ": not found");
+}
+
+// The attempt whose output is the job's result, or why there is none.
+Result<engine::AttemptId> ResultAttempt(const engine::JobRecord& job) {
+  using engine::JobState;
+  const JobState state = job.status.state;
+  if (state == JobState::kSucceeded || state == JobState::kSubmitted ||
+      state == JobState::kWaitingChildren) {
+    return job.status.attempt_id;
+  }
+  std::string why = "job " + std::to_string(job.id) + " is " +
+                    std::string(engine::JobStateName(state)) + ": it has no result";
+  if (state == JobState::kFailed || state == JobState::kCancelled) {
+    why += " (" + job.status.error + ")";
+  } else {
+    why += " yet";
+  }
+  return FailedPrecondition(why);
+}
+
+HttpResponse BytesResponse(std::string body, std::string_view content_type,
+                           const std::string& filename, const HttpRequest& request) {
+  HttpResponse res{http::status::ok, request.version()};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::server, "baton");
+  // The last segment as the name a browser saves; quotes and control characters left out.
+  std::string base = filename.substr(filename.rfind('/') + 1);
+  std::erase_if(
+      base, [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
+  res.set(http::field::content_disposition, "attachment; filename=\"" + base + "\"");
+  res.keep_alive(request.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// The file parts of a multipart body as input files, checked: a file part needs a file name.
+Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts) {
+  std::vector<FileData> files;
+  for (const MultipartPart& p : parts) {
+    if (!p.is_file) continue;
+    if (p.filename.empty()) {
+      return InvalidArgument("multipart part \"" + std::string(p.name) +
+                             "\": a file part needs a file name (filename=\"...\")");
+    }
+    files.push_back({std::string(p.filename), p.data});
+  }
+  return files;
+}
+
+}  // namespace
+
+bool IsMultipart(const HttpRequest& request) {
+  const std::string_view type = request[http::field::content_type];
+  return type.size() >= 10 &&
+         (type.substr(0, 10) == "multipart/" || type.substr(0, 10) == "Multipart/");
+}
+
+void Server::SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
+                              std::function<void(Result<engine::SubmitResult>)> done) {
+  Result<std::string> key = files_->StoreInputs(files);
+  if (!key.ok()) return done(key.status());
+  spec.input_dir = *key;
+  spec.input_files.clear();
+  for (const FileData& f : files) spec.input_files.push_back(f.name);
+  auto result = std::make_shared<Result<std::vector<engine::SubmitResult>>>(
+      Status(StatusCode::kInternal, "not run"));
+  runtime_->Execute(
+      [result, spec = std::move(spec)](engine::Engine& e) mutable {
+        std::vector<engine::JobSpec> specs;
+        specs.push_back(std::move(spec));
+        *result = e.SubmitBatch(std::move(specs));
+      },
+      [this, result, key = *key, done = std::move(done)](const Status& committed) {
+        if (!committed.ok() || !result->ok() || result->value().front().existed) {
+          // Not stored, or the idempotency key named an earlier job, which keeps its own files.
+          files_->DropInputs(key);
+        }
+        if (!committed.ok()) return done(committed);
+        if (!result->ok()) return done(result->status());
+        done(result->value().front());
+      });
+}
+
+void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  Result<std::vector<MultipartPart>> parts = ParseMultipart(
+      request[http::field::content_type], request.body(), options_.files.files_max + 1);
+  if (!parts.ok()) return fail(parts.status());
+  std::optional<std::string_view> job_json;
+  for (const MultipartPart& p : *parts) {
+    if (p.is_file) continue;
+    if (p.name != "job") {
+      return fail(InvalidArgument("multipart field \"" + std::string(p.name) +
+                                  "\": unknown (send the job as a field \"job\", and files)"));
+    }
+    if (job_json) return fail(InvalidArgument("multipart field \"job\": sent twice"));
+    job_json = p.data;
+  }
+  if (!job_json) {
+    return fail(InvalidArgument(R"(multipart body: needs a field "job" holding the job's JSON)"));
+  }
+  Result<SubmitBody> parsed = ParseSubmitBody(*job_json, 1);
+  if (!parsed.ok()) return fail(parsed.status().WithContext("job"));
+  if (parsed->batch)
+    return fail(InvalidArgument("job: one job per multipart submit, not an array"));
+  Result<std::vector<FileData>> files = FileParts(*parts);
+  if (!files.ok()) return fail(files.status());
+  engine::JobSpec spec = std::move(parsed->specs.front());
+  spec.owner = who.user;
+  SubmitWithInputs(std::move(spec), *files,
+                   [reply, version, keep_alive](Result<engine::SubmitResult> r) {
+                     if (!r.ok()) return reply(ErrorResponse(r.status(), version, keep_alive));
+                     boost::json::object o;
+                     o["id"] = r->job_id;
+                     o["existed"] = r->existed;
+                     reply(JsonResponse(r->existed ? http::status::ok : http::status::created,
+                                        boost::json::serialize(o), version, keep_alive));
+                   });
+}
+
+void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  if (!IsMultipart(request)) {
+    return fail(InvalidArgument("/upload: send multipart/form-data (curl -F file=@run.sh ...)"));
+  }
+  Result<std::vector<MultipartPart>> parts = ParseMultipart(
+      request[http::field::content_type], request.body(), options_.files.files_max + 2);
+  if (!parts.ok()) return fail(parts.status());
+  std::optional<std::string> user_id, service;
+  for (const MultipartPart& p : *parts) {
+    if (p.is_file) continue;
+    std::optional<std::string>* field = p.name == "user_id"   ? &user_id
+                                        : p.name == "service" ? &service
+                                                              : nullptr;
+    if (field == nullptr) {
+      return fail(InvalidArgument("multipart field \"" + std::string(p.name) +
+                                  "\": unknown (known: file, user_id, service)"));
+    }
+    if (*field)
+      return fail(InvalidArgument("multipart field \"" + std::string(p.name) + "\": sent twice"));
+    *field = std::string(p.data);
+  }
+  if (!service || service->empty()) {
+    return fail(InvalidArgument("service: required, the job type that runs the upload"));
+  }
+  if (!user_id || user_id->empty()) return fail(InvalidArgument("user_id: required"));
+  Result<std::vector<FileData>> files = FileParts(*parts);
+  if (!files.ok()) return fail(files.status());
+  bool has_run = false;
+  for (const FileData& f : *files) has_run |= f.name == "run.sh";
+  if (!has_run) return fail(InvalidArgument("file: one of the files must be run.sh"));
+  engine::JobSpec spec;
+  spec.type = *service;
+  spec.owner = who.user;
+  spec.tags.push_back("user_id:" + *user_id);
+  SubmitWithInputs(
+      std::move(spec), *files,
+      [reply, version, keep_alive, user_id = *user_id,
+       service = *service](Result<engine::SubmitResult> r) {
+        if (!r.ok()) return reply(ErrorResponse(r.status(), version, keep_alive));
+        engine::JobRecord job;
+        job.id = r->job_id;
+        job.spec.type = service;
+        job.spec.tags.push_back("user_id:" + user_id);
+        job.status.state = engine::JobState::kQueued;
+        boost::json::object o = CompatStatus(job);
+        o["message"] = "job " + std::to_string(r->job_id) + " queued for service " + service;
+        reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
+      });
+}
+
+void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
+                       Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
+    if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+    Result<engine::AttemptId> attempt = ResultAttempt(*job);
+    if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
+    Result<std::vector<FileInfo>> files = files_->ListOutputs(id, *attempt);
+    if (!files.ok()) return reply(ErrorResponse(files.status(), version, keep_alive));
+    boost::json::object o;
+    o["id"] = id;
+    o["state"] = engine::JobStateName(job->status.state);
+    o["attempt_id"] = *attempt;
+    o["result"] = JobToJson(*job).at("result");
+    boost::json::array list;
+    for (const FileInfo& f : *files) {
+      boost::json::object entry;
+      entry["name"] = f.name;
+      entry["size"] = f.size;
+      entry["url"] = "/v1/jobs/" + std::to_string(id) + "/files/" + f.name;
+      list.push_back(std::move(entry));
+    }
+    o["files"] = std::move(list);
+    reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+  });
+}
+
+void Server::OutputFile(const Identity& who, engine::JobId id, std::string name,
+                        const HttpRequest& request, Reply reply) {
+  if (Status s = ValidateFileName(name); !s.ok()) {
+    return reply(ErrorResponse(s, request.version(), request.keep_alive()));
+  }
+  FindJob(who, id, [this, id, name, request, reply](Result<engine::JobRecord> job) {
+    const unsigned version = request.version();
+    if (!job.ok()) return reply(ErrorResponse(job.status(), version, request.keep_alive()));
+    Result<engine::AttemptId> attempt = ResultAttempt(*job);
+    if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, request.keep_alive()));
+    Result<std::string> data = files_->ReadOutput(id, *attempt, name);
+    if (!data.ok()) {
+      return reply(ErrorResponse(data.status().WithContext("job " + std::to_string(id)), version,
+                                 request.keep_alive()));
+    }
+    reply(BytesResponse(std::move(*data), "application/octet-stream", name, request));
+  });
+}
+
+void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
+                       Reply reply) {
+  FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
+    const unsigned version = request.version();
+    const bool keep_alive = request.keep_alive();
+    if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+    Result<engine::AttemptId> attempt = ResultAttempt(*job);
+    if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
+    Result<std::vector<FileInfo>> files = files_->ListOutputs(id, *attempt);
+    if (!files.ok()) return reply(ErrorResponse(files.status(), version, keep_alive));
+    ZipWriter zip;
+    for (const FileInfo& f : *files) {
+      Result<std::string> data = files_->ReadOutput(id, *attempt, f.name);
+      if (!data.ok()) return reply(ErrorResponse(data.status(), version, keep_alive));
+      zip.Add(f.name, *data);
+    }
+    reply(BytesResponse(zip.Finish(), "application/zip", "job-" + std::to_string(id) + ".zip",
+                        request));
+  });
+}
+
+void Server::InputFile(const Identity& who, engine::JobId id, std::string name,
+                       const HttpRequest& request, Reply reply) {
+  if (Status s = ValidateFileName(name); !s.ok()) {
+    return reply(ErrorResponse(s, request.version(), request.keep_alive()));
+  }
+  // The owner, an administrator, and workers (which fetch the inputs of the attempts they run).
+  Identity reader = who;
+  reader.admin = who.admin || who.worker;
+  FindJob(reader, id, [this, id, name, request, reply](Result<engine::JobRecord> job) {
+    if (!job.ok())
+      return reply(ErrorResponse(job.status(), request.version(), request.keep_alive()));
+    Result<std::string> data = files_->ReadInput(job->spec.input_dir, name);
+    if (!data.ok()) {
+      return reply(ErrorResponse(data.status().WithContext("job " + std::to_string(id)),
+                                 request.version(), request.keep_alive()));
+    }
+    reply(BytesResponse(std::move(*data), "application/octet-stream", name, request));
+  });
+}
+
+void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
+                       std::string name, HttpRequest&& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (!who.worker && !who.admin) {
+    return reply(
+        ErrorResponse(PermissionDenied("only workers upload output files"), version, keep_alive));
+  }
+  if (Status s = ValidateFileName(name); !s.ok()) {
+    return reply(ErrorResponse(s, version, keep_alive));
+  }
+  auto body = std::make_shared<std::string>(std::move(request.body()));
+  Blocking([this, id, attempt, name, body, reply, version, keep_alive] {
+    // Written first, then checked: only the job's current, running attempt may add files. A
+    // refused file is removed again, and an attempt's files count only if it succeeds.
+    Status written = files_->WriteOutput(id, attempt, name, *body);
+    if (!written.ok()) return reply(ErrorResponse(written, version, keep_alive));
+    auto current = std::make_shared<Status>(Status::Ok());
+    runtime_->Execute(
+        [current, id, attempt](engine::Engine& e) {
+          const engine::JobRecord* job = e.Find(id);
+          if (job == nullptr) {
+            *current = JobNotFound(id);
+          } else if (job->status.state != engine::JobState::kRunning ||
+                     job->status.attempt_id != attempt) {
+            *current =
+                FailedPrecondition("attempt " + std::to_string(attempt) + " of job " +
+                                   std::to_string(id) + " is not running: it may not add files");
+          }
+        },
+        [this, current, id, attempt, name, body, reply, version,
+         keep_alive](const Status& committed) {
+          Status s = committed.ok() ? *current : committed;
+          Blocking([this, s, id, attempt, name, size = body->size(), reply, version, keep_alive] {
+            if (!s.ok()) {
+              files_->RemoveOutput(id, attempt, name);
+              return reply(ErrorResponse(s, version, keep_alive));
+            }
+            boost::json::object o;
+            o["name"] = name;
+            o["size"] = size;
+            reply(JsonResponse(http::status::created, boost::json::serialize(o), version,
+                               keep_alive));
+          });
+        });
+  });
+}
+
+void Server::Download(const Identity& who, engine::JobId id, const HttpRequest& request,
+                      Reply reply) {
+  FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
+    const unsigned version = request.version();
+    const bool keep_alive = request.keep_alive();
+    const bool head = request.method() == http::verb::head;
+    auto send = [&](HttpResponse res) {
+      if (head) {
+        const size_t size = res.body().size();
+        res.body().clear();
+        res.content_length(size);
+      }
+      reply(std::move(res));
+    };
+    if (!job.ok()) return send(ErrorResponse(job.status(), version, keep_alive));
+    const std::string_view status = CompatStatusName(job->status.state);
+    if (status == "Completed") {
+      Result<std::vector<FileInfo>> files = files_->ListOutputs(id, job->status.attempt_id);
+      if (!files.ok()) return send(ErrorResponse(files.status(), version, keep_alive));
+      ZipWriter zip;
+      for (const FileInfo& f : *files) {
+        Result<std::string> data = files_->ReadOutput(id, job->status.attempt_id, f.name);
+        if (!data.ok()) return send(ErrorResponse(data.status(), version, keep_alive));
+        zip.Add(f.name, *data);
+      }
+      return send(BytesResponse(zip.Finish(), "application/zip",
+                                "job-" + std::to_string(id) + ".zip", request));
+    }
+    // Not done yet: 202 with the status; ended without a result: 410, as job-orchestrator does.
+    const http::status code =
+        status == "Failed" || status == "Killed" ? http::status::gone : http::status::accepted;
+    send(JsonResponse(code, boost::json::serialize(CompatStatus(*job)), version, keep_alive));
+  });
+}
+
+}  // namespace baton::server
