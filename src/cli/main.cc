@@ -277,6 +277,20 @@ int main(int argc, char** argv) {
                    "finished jobs kept in memory (all stay in the database)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
+  server
+      ->add_option("--files-max", options.files.files_max,
+                   "input files of a job; output files of an attempt")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{60000}));
+  server
+      ->add_option("--file-bytes-max", options.files.file_bytes_max, "largest input or output file")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 31));
+  server
+      ->add_option("--output-bytes-max", options.files.output_bytes_max,
+                   "all output files of one attempt together")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 31));
   server->add_option("--batch-max", options.batch_max, "jobs in one POST /v1/jobs")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{100000}));
@@ -288,7 +302,7 @@ int main(int argc, char** argv) {
 
   // Client commands.
   std::string type, payload_text, command_text, idempotency_key, reason, out_dir;
-  std::vector<std::string> params;
+  std::vector<std::string> params, files;
   int32_t priority = 0;
   double timeout_s = 0;
   int retries = -1;
@@ -302,6 +316,9 @@ int main(int argc, char** argv) {
   submit->add_option("--param,-p", params, "a payload field, KEY=VALUE (repeatable)");
   submit->add_option("--payload", payload_text, "the payload, a JSON object");
   submit->add_option("--command,-c", command_text, "for shell workers: the payload's command");
+  submit->add_option("--file", files,
+                     "an input file, PATH or NAME=PATH (repeatable); a run.sh is what shell "
+                     "workers run when there is no --command");
   submit->add_option("--priority", priority, "higher runs first")->check(CLI::Range(-1000, 1000));
   submit->add_option("--timeout", timeout_s, "seconds one attempt may run")
       ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
@@ -333,7 +350,8 @@ int main(int argc, char** argv) {
   cancel->add_option("--reason", reason, "why");
   CLI::App* retry = job_command("retry", "run a failed or cancelled job again");
   CLI::App* result = job_command("result", "print a finished job's result");
-  result->add_option("-o,--output", out_dir, "write result.json into this directory");
+  result->add_option("-o,--output", out_dir,
+                     "write result.json and the output files into this directory");
   CLI::App* workers = app.add_subcommand("workers", "list connected workers");
   add_target(workers);
   CLI::App* types = app.add_subcommand("types", "list job types: queued, workers, running");
@@ -408,7 +426,7 @@ int main(int argc, char** argv) {
     if (timeout_s > 0) job["timeout_ms"] = static_cast<int64_t>(timeout_s * 1000);
     if (retries >= 0) job["attempts_max"] = retries + 1;
     if (!idempotency_key.empty()) job["idempotency_key"] = idempotency_key;
-    auto submitted = c.Submit(job);
+    auto submitted = files.empty() ? c.Submit(job) : c.SubmitWithFiles(job, files);
     if (!submitted.ok()) return Fail(name, submitted.status());
     const uint64_t job_id = submitted->at("id").to_number<uint64_t>();
     if (wait) return WaitFor(c, job_id, t);
@@ -476,24 +494,30 @@ int main(int argc, char** argv) {
                  [](const json::value& v) { PrintJob(v.as_object()); });
   }
   if (result->parsed()) {
-    auto job = c.Get(id);
-    if (!job.ok()) return Fail(name, job.status());
-    const std::string state(job->at("state").as_string());
-    if (state != "succeeded") {
-      return Fail(name, baton::FailedPrecondition("job " + std::to_string(id) + " is " + state +
-                                                  ", not succeeded; it has no result"));
-    }
-    const std::string text = Pretty(job->at("result"));
+    auto got = c.GetResult(id);
+    if (!got.ok()) return Fail(name, got.status());
+    const std::string text = Pretty(got->at("result"));
     if (!out_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(out_dir, ec);
       std::ofstream out(out_dir + "/result.json");
       out << text << "\n";
       if (!out) return Fail(name, baton::Unavailable("cannot write " + out_dir + "/result.json"));
-      if (!t.json) std::printf("wrote %s/result.json\n", out_dir.c_str());
+      out.close();
+      if (Status s = c.DownloadFiles(id, out_dir); !s.ok()) return Fail(name, s);
+    }
+    if (t.json) {
+      std::printf("%s\n", Pretty(*got).c_str());
       return 0;
     }
     std::printf("%s\n", text.c_str());
+    for (const json::value& f : got->at("files").as_array()) {
+      std::printf("  %s (%s bytes)%s\n", std::string(f.at("name").as_string()).c_str(),
+                  Pretty(f.at("size")).c_str(),
+                  out_dir.empty()
+                      ? ""
+                      : (" -> " + out_dir + "/" + std::string(f.at("name").as_string())).c_str());
+    }
     return 0;
   }
   if (workers->parsed()) {

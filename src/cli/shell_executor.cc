@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 extern char** environ;
@@ -82,8 +83,14 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   const json::value& payload = context.payload();
   const json::value* command =
       payload.is_object() ? payload.as_object().if_contains("command") : nullptr;
-  if (command == nullptr || !command->is_string() || command->as_string().empty()) {
-    return client::Outcome::Error(R"(payload: needs "command", the shell command to run)", false);
+  const auto& inputs = context.input_files();
+  const bool has_run_sh = std::find(inputs.begin(), inputs.end(), "run.sh") != inputs.end();
+  if (command != nullptr && (!command->is_string() || command->as_string().empty())) {
+    return client::Outcome::Error(R"(payload: "command" must be a non-empty string)", false);
+  }
+  if (command == nullptr && !has_run_sh) {
+    return client::Outcome::Error(
+        R"(payload: needs "command", the shell command to run (or upload a run.sh))", false);
   }
   const fs::path dir =
       fs::absolute(fs::path(options.workdir) / ("job-" + std::to_string(context.job()) + "-" +
@@ -92,18 +99,37 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   fs::remove_all(dir, ec);
   fs::create_directories(dir / "out", ec);
   if (ec) return client::Outcome::Error("cannot create " + dir.string() + ": " + ec.message());
+  if (!inputs.empty()) {
+    if (Status s = context.FetchInputs(dir.string()); !s.ok()) {
+      if (!options.keep_workdirs) fs::remove_all(dir, ec);
+      return client::Outcome::Error("fetch the input files: " + s.ToString());
+    }
+  }
+  // A run.sh with a "#!" line runs as a program (its interpreter chosen by it); else with sh.
+  std::string text = command != nullptr ? std::string(command->as_string()) : "sh ./run.sh";
+  if (command == nullptr) {
+    std::ifstream script(dir / "run.sh");
+    char magic[2] = {};
+    script.read(magic, 2);
+    if (magic[0] == '#' && magic[1] == '!') {
+      fs::permissions(dir / "run.sh", fs::perms::owner_exec, fs::perm_options::add, ec);
+      text = "./run.sh";
+    }
+  }
 
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     return client::Outcome::Error(std::string("pipe: ") + std::strerror(errno));
   }
-  const std::string text(command->as_string());
   const std::string job_env = "BATON_JOB_ID=" + std::to_string(context.job());
   const std::string attempt_env = "BATON_ATTEMPT=" + std::to_string(context.number());
   const std::string out_env = "BATON_OUT=" + (dir / "out").string();
   // Everything the child needs is built before fork: a threaded parent's child may not allocate.
   std::vector<char*> env;
-  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  // The worker's token stays with the worker: a job gets no credentials of the server's.
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "BATON_TOKEN=", 12) != 0) env.push_back(*e);
+  }
   env.push_back(const_cast<char*>(job_env.c_str()));
   env.push_back(const_cast<char*>(attempt_env.c_str()));
   env.push_back(const_cast<char*>(out_env.c_str()));
@@ -175,24 +201,42 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   out.Finish();
   err.Finish();
 
-  json::array files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir / "out", ec)) {
-    if (entry.is_regular_file()) {
-      files.emplace_back(fs::relative(entry.path(), dir / "out").string());
-    }
+  auto finish = [&](client::Outcome outcome) {
+    if (!options.keep_workdirs) fs::remove_all(dir, ec);
+    return outcome;
+  };
+  if (context.stopped()) return finish(client::Outcome::Error("stopped: " + context.stop_reason()));
+  if (timed_out) {
+    return finish(
+        client::Outcome::Error("timed out after " + std::to_string(context.timeout_ms()) + " ms"));
   }
-  if (!options.keep_workdirs) fs::remove_all(dir, ec);
-  if (context.stopped()) return client::Outcome::Error("stopped: " + context.stop_reason());
-  if (timed_out)
-    return client::Outcome::Error("timed out after " + std::to_string(context.timeout_ms()) +
-                                  " ms");
   if (WIFSIGNALED(status)) {
-    return client::Outcome::Error("killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                                  strsignal(WTERMSIG(status)) + ")");
+    return finish(client::Outcome::Error("killed by signal " + std::to_string(WTERMSIG(status)) +
+                                         " (" + strsignal(WTERMSIG(status)) + ")"));
   }
   const int code = WEXITSTATUS(status);
-  if (code != 0) return client::Outcome::Error("exit code " + std::to_string(code));
-  return client::Outcome::Succeeded(json::object{{"exit_code", 0}, {"files", files}});
+  if (code != 0) return finish(client::Outcome::Error("exit code " + std::to_string(code)));
+  // Success: the files under out/ go to the server before the outcome does.
+  json::array files;
+  std::vector<fs::path> paths;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "out", ec)) {
+    if (entry.is_regular_file()) paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const fs::path& path : paths) {
+    const std::string name = fs::relative(path, dir / "out").string();
+    std::ifstream in(path, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), {});
+    if (!in && !in.eof()) return finish(client::Outcome::Error("read out/" + name + ": failed"));
+    if (Status s = context.UploadOutput(name, data); !s.ok()) {
+      // A refused name or size will not change on a retry; a lost connection may.
+      const bool retryable =
+          s.code() != StatusCode::kInvalidArgument && s.code() != StatusCode::kResourceExhausted;
+      return finish(client::Outcome::Error("out/" + name + ": " + s.ToString(), retryable));
+    }
+    files.emplace_back(name);
+  }
+  return finish(client::Outcome::Succeeded(json::object{{"exit_code", 0}, {"files", files}}));
 }
 
 }  // namespace baton::cli

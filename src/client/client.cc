@@ -6,7 +6,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url.hpp>
+#include <cctype>
 #include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <random>
 
 namespace baton::client {
 
@@ -76,12 +80,13 @@ Status Connect(beast::tcp_stream& stream, const Endpoint& e) {
 
 http::request<http::string_body> Request(const std::string& method, const std::string& target,
                                          const std::string& body, const Endpoint& e,
-                                         const std::string& token) {
+                                         const std::string& token,
+                                         const std::string& content_type) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, e.host + ":" + std::to_string(e.port));
   req.set(http::field::user_agent, "libbaton");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  if (!body.empty()) req.set(http::field::content_type, content_type);
   req.body() = body;
   req.prepare_payload();
   return req;
@@ -89,7 +94,7 @@ http::request<http::string_body> Request(const std::string& method, const std::s
 }  // namespace
 
 Result<HttpAnswer> Client::Call(const std::string& method, const std::string& target,
-                                const std::string& body) {
+                                const std::string& body, const std::string& content_type) {
   // A kept-alive connection the server closed fails on first use: then once more, fresh.
   for (int tries = 0; tries < 2; ++tries) {
     if (!connection_ || !connection_->open) {
@@ -98,7 +103,7 @@ Result<HttpAnswer> Client::Call(const std::string& method, const std::string& ta
       connection_->open = true;
     }
     Connection& c = *connection_;
-    auto req = Request(method, target, body, endpoint_, token_);
+    auto req = Request(method, target, body, endpoint_, token_, content_type);
     boost::system::error_code ec;
     http::write(c.stream, req, ec);
     http::response_parser<http::string_body> parser;
@@ -131,6 +136,107 @@ Result<json::value> Client::Json(const std::string& method, const std::string& t
 Result<json::value> Client::Submit(const json::value& job_or_jobs) {
   return Json("POST", "/v1/jobs", json::serialize(job_or_jobs));
 }
+std::string EncodePath(std::string_view name) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Result<json::value> Client::SubmitWithFiles(const json::value& job,
+                                            const std::vector<std::string>& files) {
+  struct Part {
+    std::string name, data;
+  };
+  std::vector<Part> parts;
+  for (const std::string& entry : files) {
+    const size_t eq = entry.find('=');
+    const std::string path = eq == std::string::npos ? entry : entry.substr(eq + 1);
+    std::string name = eq == std::string::npos ? std::filesystem::path(path).filename().string()
+                                               : entry.substr(0, eq);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return InvalidArgument("--file " + entry + ": cannot read " + path);
+    std::string data((std::istreambuf_iterator<char>(in)), {});
+    if (in.bad()) return InvalidArgument("--file " + entry + ": cannot read " + path);
+    parts.push_back({std::move(name), std::move(data)});
+  }
+  // A boundary that occurs in no file.
+  std::random_device random;
+  std::string boundary;
+  for (bool clash = true; clash;) {
+    boundary = "baton-" + std::to_string(random()) + std::to_string(random());
+    clash = false;
+    for (const Part& p : parts) clash |= p.data.find(boundary) != std::string::npos;
+  }
+  auto escape = [](const std::string& name) {
+    std::string out;
+    for (char c : name) out += c == '"' ? std::string("%22") : std::string(1, c);
+    return out;
+  };
+  std::string body = "--" + boundary +
+                     "\r\nContent-Disposition: form-data; name=\"job\"\r\n"
+                     "Content-Type: application/json\r\n\r\n" +
+                     json::serialize(job) + "\r\n";
+  for (const Part& p : parts) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+            escape(p.name) + "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + p.data +
+            "\r\n";
+  }
+  body += "--" + boundary + "--\r\n";
+  Result<HttpAnswer> answer =
+      Call("POST", "/v1/jobs", body, "multipart/form-data; boundary=" + boundary);
+  if (!answer.ok()) return answer.status();
+  if (answer->status < 200 || answer->status > 299) return StatusFromAnswer(*answer);
+  boost::system::error_code ec;
+  json::value v = json::parse(answer->body, ec);
+  if (ec) return Internal("the server's answer is not JSON: " + answer->body.substr(0, 200));
+  return v;
+}
+
+Result<std::string> Client::Download(const std::string& target) {
+  Result<HttpAnswer> answer = Call("GET", target);
+  if (!answer.ok()) return answer.status();
+  if (answer->status < 200 || answer->status > 299) return StatusFromAnswer(*answer);
+  return std::move(answer->body);
+}
+
+Result<json::value> Client::GetResult(uint64_t id) {
+  return Json("GET", "/v1/jobs/" + std::to_string(id) + "/result");
+}
+
+Status Client::DownloadFiles(uint64_t id, const std::string& dir) {
+  Result<json::value> result = GetResult(id);
+  if (!result.ok()) return result.status();
+  for (const json::value& f : result->at("files").as_array()) {
+    const std::string name(f.at("name").as_string());
+    // The server checks names; so does the client, so that no answer writes outside `dir`.
+    const std::filesystem::path relative(name);
+    bool inside = !name.empty() && relative.is_relative();
+    for (const auto& part : relative) inside &= part != ".." && part != ".";
+    if (!inside)
+      return DataLoss("the server named an output file \"" + name + "\" outside the job");
+    Result<std::string> data =
+        Download("/v1/jobs/" + std::to_string(id) + "/files/" + EncodePath(name));
+    if (!data.ok()) return data.status();
+    const std::filesystem::path path = std::filesystem::path(dir) / name;
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << *data;
+    out.close();
+    if (!out) return Unavailable("write " + path.string() + ": failed");
+  }
+  return Status::Ok();
+}
+
 Result<json::value> Client::Get(uint64_t id) {
   return Json("GET", "/v1/jobs/" + std::to_string(id));
 }
@@ -152,7 +258,7 @@ Status Client::Events(uint64_t since, uint64_t job,
   BATON_RETURN_IF_ERROR(Connect(stream, endpoint_));
   std::string target = "/v1/events?since=" + std::to_string(since);
   if (job != 0) target += "&job=" + std::to_string(job);
-  auto req = Request("GET", target, "", endpoint_, token_);
+  auto req = Request("GET", target, "", endpoint_, token_, "");
   boost::system::error_code ec;
   http::write(stream, req, ec);
   beast::flat_buffer buffer;

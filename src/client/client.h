@@ -35,12 +35,23 @@ class Client {
 
   // One request. A connection failure is Unavailable; any answer, even 4xx, is returned.
   Result<HttpAnswer> Call(const std::string& method, const std::string& target,
-                          const std::string& body = "");
+                          const std::string& body = "",
+                          const std::string& content_type = "application/json");
   // One request whose 2xx answer is JSON; a 4xx/5xx becomes the Status the server named.
   Result<boost::json::value> Json(const std::string& method, const std::string& target,
                                   const std::string& body = "");
 
   Result<boost::json::value> Submit(const boost::json::value& job_or_jobs);
+  // One job with input files (multipart/form-data). Each file goes by its base name; a
+  // `NAME=PATH` entry names it NAME (which may hold '/': "data/a.csv=local.csv").
+  Result<boost::json::value> SubmitWithFiles(const boost::json::value& job,
+                                             const std::vector<std::string>& files);
+  // The body of a 2xx answer to GET `target` (a file, a zip); a 4xx/5xx becomes its Status.
+  Result<std::string> Download(const std::string& target);
+  // The result of a finished job ({"result", "files": [{"name","size","url"}]}); and its output
+  // files, written under `dir` (created if missing).
+  Result<boost::json::value> GetResult(uint64_t id);
+  Status DownloadFiles(uint64_t id, const std::string& dir);
   Result<boost::json::value> Get(uint64_t id);
   Result<boost::json::value> List(const std::string& query);  // "status=failed&limit=10"
   Result<boost::json::value> Command(uint64_t id, const std::string& action,
@@ -62,6 +73,9 @@ class Client {
   std::string token_;
   std::unique_ptr<Connection> connection_;
 };
+
+// `name` with every byte but unreserved characters and '/' percent-encoded, for a URL path.
+std::string EncodePath(std::string_view name);
 
 // The Status a server's error body names ({"error":{"code":...,"message":...}}).
 Status StatusFromAnswer(const HttpAnswer& answer);

@@ -5,6 +5,8 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -282,6 +284,11 @@ class Worker::Impl {
     c->number_ = static_cast<uint32_t>(U64(j, "number"));
     c->type_ = std::string(j.at("type").as_string());
     c->payload_ = j.at("payload");
+    if (const json::value* files = j.if_contains("files"); files && files->is_array()) {
+      for (const json::value& f : files->as_array()) {
+        if (f.is_string()) c->input_files_.emplace_back(f.as_string());
+      }
+    }
     c->timeout_ms_ = static_cast<int64_t>(U64(j, "timeout_ms"));
     c->heartbeat_timeout_ms_ = static_cast<int64_t>(U64(j, "heartbeat_timeout_ms"));
     running_[c->attempt_] = Running{c, NowMs() + HeartbeatEvery(*c)};
@@ -392,6 +399,43 @@ void Worker::Register(const std::string& type, Handler handler) {
 }
 
 void Worker::Send(std::string message) { impl_->Send(std::move(message)); }
+const WorkerOptions& Worker::options() const { return impl_->options_; }
+
+Status AttemptContext::FetchInputs(const std::string& dir) {
+  if (!client_)
+    client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
+  for (const std::string& name : input_files_) {
+    Result<std::string> data =
+        client_->Download("/v1/jobs/" + std::to_string(job_) + "/inputs/" + EncodePath(name));
+    if (!data.ok()) return data.status().WithContext("input file " + name);
+    // The server refuses names that leave the directory; checked again before writing.
+    const std::filesystem::path relative(name);
+    bool inside = !name.empty() && relative.is_relative();
+    for (const auto& part : relative) inside &= part != ".." && part != ".";
+    if (!inside) return DataLoss("input file \"" + name + "\": outside the job's directory");
+    const std::filesystem::path path = std::filesystem::path(dir) / relative;
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << *data;
+    out.close();
+    if (!out) return Unavailable("write " + path.string() + ": failed");
+  }
+  return Status::Ok();
+}
+
+Status AttemptContext::UploadOutput(const std::string& name, const std::string& data) {
+  if (!client_)
+    client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
+  Result<HttpAnswer> answer =
+      client_->Call("PUT",
+                    "/v1/jobs/" + std::to_string(job_) + "/attempts/" + std::to_string(attempt_) +
+                        "/files/" + EncodePath(name),
+                    data, "application/octet-stream");
+  if (!answer.ok()) return answer.status().WithContext("upload " + name);
+  if (answer->status != 201) return StatusFromAnswer(*answer).WithContext("upload " + name);
+  return Status::Ok();
+}
 
 Status Worker::Run() {
   Impl& m = *impl_;

@@ -54,6 +54,14 @@ class AttemptContext {
   // Waits up to `ms` for a stop; true if stopped.
   bool WaitStopped(int64_t ms);
 
+  // The job's input files: names relative to the job's directory ("run.sh", "data/a.csv").
+  const std::vector<std::string>& input_files() const { return input_files_; }
+  // Downloads every input file into `dir` (created if missing), over HTTP with the worker's token.
+  Status FetchInputs(const std::string& dir);
+  // Uploads one output file of this attempt. The files of the attempt that succeeds are the
+  // job's result files (GET /v1/jobs/{id}/files/{name}); upload them before returning.
+  Status UploadOutput(const std::string& name, const std::string& data);
+
  private:
   friend class Worker;
   class Worker* worker_ = nullptr;
@@ -61,6 +69,8 @@ class AttemptContext {
   uint32_t number_ = 0;
   std::string type_;
   boost::json::value payload_;
+  std::vector<std::string> input_files_;
+  std::unique_ptr<Client> client_;  // made at the first file transfer
   int64_t timeout_ms_ = 0, heartbeat_timeout_ms_ = 0;
   std::atomic<bool> stopped_{false};
   mutable std::mutex mu_;
@@ -104,6 +114,7 @@ class Worker {
 
   // For the handler's context.
   void Send(std::string message);
+  const WorkerOptions& options() const;
 
   class Impl;
 

@@ -150,9 +150,9 @@ Result<std::string> JobFiles::StoreInputs(const std::vector<FileData>& files) {
       return InvalidArgument("file " + Quote(f.name) + ": uploaded twice");
     }
     if (f.data.size() > limits_.file_bytes_max) {
-      return ResourceExhausted("file " + Quote(f.name) + ": " + std::to_string(f.data.size()) +
-                               " bytes, more than file_bytes_max (" +
-                               std::to_string(limits_.file_bytes_max) + ")");
+      return InvalidArgument("file " + Quote(f.name) + ": " + std::to_string(f.data.size()) +
+                             " bytes, more than file_bytes_max (" +
+                             std::to_string(limits_.file_bytes_max) + ")");
     }
   }
   // A file and a directory of the same name ("a" and "a/b") cannot both exist.
@@ -202,9 +202,9 @@ Status JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt, const
                              std::string_view data) {
   BATON_RETURN_IF_ERROR(ValidateFileName(name));
   if (data.size() > limits_.file_bytes_max) {
-    return ResourceExhausted("file " + Quote(name) + ": " + std::to_string(data.size()) +
-                             " bytes, more than file_bytes_max (" +
-                             std::to_string(limits_.file_bytes_max) + ")");
+    return InvalidArgument("file " + Quote(name) + ": " + std::to_string(data.size()) +
+                           " bytes, more than file_bytes_max (" +
+                           std::to_string(limits_.file_bytes_max) + ")");
   }
   Result<std::vector<FileInfo>> existing = ListOutputs(job, attempt);
   if (!existing.ok()) return existing.status();
@@ -216,12 +216,12 @@ Status JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt, const
     ++count;
   }
   if (count > limits_.files_max) {
-    return ResourceExhausted("outputs: at most " + std::to_string(limits_.files_max) +
-                             " files per attempt (files_max)");
+    return InvalidArgument("outputs: at most " + std::to_string(limits_.files_max) +
+                           " files per attempt (files_max)");
   }
   if (total > limits_.output_bytes_max) {
-    return ResourceExhausted("outputs: more than output_bytes_max (" +
-                             std::to_string(limits_.output_bytes_max) + " bytes) for one attempt");
+    return InvalidArgument("outputs: more than output_bytes_max (" +
+                           std::to_string(limits_.output_bytes_max) + " bytes) for one attempt");
   }
   const fs::path dir = fs::path(outputs_) / std::to_string(job) / std::to_string(attempt);
   return WriteDurably(outputs_, dir / name, data);

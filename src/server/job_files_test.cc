@@ -78,7 +78,7 @@ TEST_F(JobFilesTest, RefusedInputsLeaveNothing) {
   EXPECT_EQ(code({{"a", "1"}, {"a", "2"}}), StatusCode::kInvalidArgument);
   EXPECT_EQ(code({{"a", "1"}, {"a/b", "2"}}), StatusCode::kInvalidArgument);
   EXPECT_EQ(code({{"a", "1"}, {"b", "1"}, {"c", "1"}, {"d", "1"}}), StatusCode::kInvalidArgument);
-  EXPECT_EQ(code({{"big", std::string(101, 'x')}}), StatusCode::kResourceExhausted);
+  EXPECT_EQ(code({{"big", std::string(101, 'x')}}), StatusCode::kInvalidArgument);
   EXPECT_EQ(code({{"ok", "1"}, {"/abs", "1"}}), StatusCode::kInvalidArgument);
   EXPECT_EQ(files_->StoreInputs({{"a", "1"}, {"a", "2"}}).status().message(),
             R"(file "a": uploaded twice)");
@@ -98,15 +98,15 @@ TEST_F(JobFilesTest, OutputsPerAttemptWithLimits) {
   EXPECT_TRUE(files_->ListOutputs(8, 1).value().empty());
   // Over the attempt's total, the file size, or with a bad name: refused, nothing written.
   EXPECT_EQ(files_->WriteOutput(7, 70, "c", std::string(60, 'c')).code(),
-            StatusCode::kResourceExhausted);
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(files_->WriteOutput(7, 70, "c", std::string(101, 'c')).code(),
-            StatusCode::kResourceExhausted);
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(files_->WriteOutput(7, 70, "../../escape", "x").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(files_->ListOutputs(7, 70).value().size(), 2u);
   // Replacing a file counts its new size only.
   EXPECT_TRUE(files_->WriteOutput(7, 70, "b.txt", std::string(40, 'b')).ok());
   ASSERT_TRUE(files_->WriteOutput(7, 70, "c", "c").ok());
-  EXPECT_EQ(files_->WriteOutput(7, 70, "d", "d").code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(files_->WriteOutput(7, 70, "d", "d").code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(JobFilesTest, RemovesOrphanInputsOnly) {

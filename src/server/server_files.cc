@@ -103,7 +103,7 @@ void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Re
   const bool keep_alive = request.keep_alive();
   auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
   Result<std::vector<MultipartPart>> parts = ParseMultipart(
-      request[http::field::content_type], request.body(), options_.files.files_max + 1);
+      request[http::field::content_type], request.body(), options_.files.files_max + 16);
   if (!parts.ok()) return fail(parts.status());
   std::optional<std::string_view> job_json;
   for (const MultipartPart& p : *parts) {
@@ -145,7 +145,7 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
     return fail(InvalidArgument("/upload: send multipart/form-data (curl -F file=@run.sh ...)"));
   }
   Result<std::vector<MultipartPart>> parts = ParseMultipart(
-      request[http::field::content_type], request.body(), options_.files.files_max + 2);
+      request[http::field::content_type], request.body(), options_.files.files_max + 16);
   if (!parts.ok()) return fail(parts.status());
   std::optional<std::string> user_id, service;
   for (const MultipartPart& p : *parts) {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "client/client.h"
-#include "util/server_fixture.h"
+#include "util/worker_fixture.h"
 
 namespace baton {
 namespace {
@@ -20,76 +20,7 @@ using testing::ChildProcess;
 using testing::HttpResult;
 namespace json = boost::json;
 
-class WorkerTest : public testing::ServerFixture {
- protected:
-  // Waits up to 60 s for `condition`: a test that would hang fails instead.
-  static bool WaitUntil(const std::function<bool()>& condition) {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
-  std::unique_ptr<ChildProcess> StartWorker(const std::string& id) {
-    auto w = std::make_unique<ChildProcess>();
-    EXPECT_TRUE(w->Start({BATON_PATH, "worker", "--server", url(), "--token", admin_, "--types",
-                          "shell", "--id", id, "--capacity", "2", "--workdir", dir_ + "/work-" + id,
-                          "--grace-ms", "500"}));
-    EXPECT_TRUE(WaitUntil([&] {
-      return Call(admin_, "GET", "/v1/workers").body.find("\"" + id + "\"") != std::string::npos;
-    })) << "worker "
-        << id << " never connected";
-    return w;
-  }
-
-  struct CliResult {
-    int exit_code = -1;
-    std::string out;
-  };
-  CliResult Cli(std::vector<std::string> args, const std::string& token = "") {
-    std::vector<std::string> argv = {"/usr/bin/env", "BATON_URL=" + url(),
-                                     "BATON_TOKEN=" + (token.empty() ? admin_ : token), BATON_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess p;
-    EXPECT_TRUE(p.Start(argv));
-    CliResult r;
-    for (const std::string& line : p.DrainLines()) r.out += line + "\n";
-    const int status = p.Wait();
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-  }
-
-  json::object GetJob(uint64_t id) {
-    HttpResult r = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id));
-    EXPECT_EQ(r.status, 200) << r.body;
-    return Json(r).as_object();
-  }
-
-  uint64_t Submit(const std::string& body, const std::string& token = "") {
-    HttpResult r = Call(token.empty() ? admin_ : token, "POST", "/v1/jobs", body);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Json(r).at("id").to_number<uint64_t>();
-  }
-
-  // Every event of `job` until it ends, through the SDK's event stream.
-  std::vector<json::object> EventsUntilEnd(uint64_t job) {
-    client::Client c(client::Endpoint::Parse(url()).value(), admin_);
-    std::vector<json::object> events;
-    auto done = c.Wait(job, [&](const json::object& e) { events.push_back(e); });
-    EXPECT_TRUE(done.ok()) << done.status().ToString();
-    return events;
-  }
-
-  static bool ProcessGone(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return true;
-    const size_t paren = line.rfind(')');
-    return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'Z';
-  }
-};
+using WorkerTest = testing::WorkerFixture;
 
 TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
   auto worker = StartWorker("w1");

@@ -21,7 +21,24 @@ class ChildProcess {
   ChildProcess() = default;
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
-  ~ChildProcess() { Kill(SIGKILL); }
+  ~ChildProcess() {
+    if (pid_ > 0 && !stop_signals_.empty()) {
+      // Asked to stop itself first (a worker stops its jobs' process groups); SIGKILL after 10 s.
+      for (int signal : stop_signals_) ::kill(pid_, signal);
+      for (int i = 0; i < 1000; ++i) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          return;
+        }
+        usleep(10'000);
+      }
+    }
+    Kill(SIGKILL);
+  }
+  // At destruction, send `signals` (distinct ones: equal pending signals merge) and give the
+  // process 10 s to end before SIGKILL.
+  void StopWith(std::vector<int> signals) { stop_signals_ = std::move(signals); }
 
   // Starts `argv[0]` with `argv`; returns false if it could not be started. The child is killed
   // when this process dies, even if it crashes before its destructors run (PR_SET_PDEATHSIG), so
@@ -107,6 +124,7 @@ class ChildProcess {
 
  private:
   pid_t pid_ = -1;
+  std::vector<int> stop_signals_;
   int out_fd_ = -1;
   int wait_status_ = 0;
   std::string buffer_;

@@ -40,6 +40,7 @@ inline HttpResult HttpCall(uint16_t port, const std::string& method, const std::
   boost::beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
+  parser.skip(req.method() == http::verb::head);  // a HEAD answer has a length but no body
   http::read(stream, buffer, parser, ec);
   if (ec && !parser.is_header_done()) return {};
   return {static_cast<int>(parser.get().result_int()), parser.get().body()};

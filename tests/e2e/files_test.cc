@@ -1,0 +1,250 @@
+// Files end to end: jobs submitted with input files (by the CLI, by curl, by the job-orchestrator
+// API), run by a real shell worker that fetches them and uploads what it writes under out/, and
+// results downloaded as files and as a zip that the system's unzip reads.
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "util/worker_fixture.h"
+
+namespace baton {
+namespace {
+
+using testing::HttpResult;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+class FilesTest : public testing::WorkerFixture {
+ protected:
+  // Writes `text` to dir_/in/NAME and returns the path.
+  std::string Write(const std::string& name, const std::string& text) {
+    const fs::path path = fs::path(dir_) / "in" / name;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+    return path.string();
+  }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+  // curl with the token, and -F form fields; returns "HTTP_STATUS BODY".
+  CliResult Curl(const std::string& token, std::vector<std::string> args) {
+    std::vector<std::string> argv = {
+        "curl", "-sS", "-w", "\n%{http_code}\n", "-H", "Authorization: Bearer " + token};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+  static int CurlStatus(const CliResult& r) {
+    const size_t nl = r.out.rfind('\n', r.out.size() - 2);
+    return std::stoi(r.out.substr(nl + 1));
+  }
+  static json::value CurlJson(const CliResult& r) {
+    const size_t nl = r.out.rfind('\n', r.out.size() - 2);
+    return json::parse(r.out.substr(0, nl));
+  }
+  // A multipart body by hand, as a browser would send it.
+  static std::string Multipart(const std::vector<std::pair<std::string, std::string>>& fields,
+                               const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string body;
+    for (const auto& [name, value] : fields) {
+      body += "--B0undary\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
+              value + "\r\n";
+    }
+    for (const auto& [filename, data] : files) {
+      body += "--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+              filename + "\"\r\n\r\n" + data + "\r\n";
+    }
+    return body + "--B0undary--\r\n";
+  }
+  HttpResult PostMultipart(const std::string& token, const std::string& target,
+                           const std::string& body) {
+    return testing::HttpCall(port_, "POST", target, body,
+                             {{"Authorization", "Bearer " + token},
+                              {"Content-Type", "multipart/form-data; boundary=B0undary"}});
+  }
+
+  const std::string kRunSh =
+      "#!/bin/sh\n"
+      "set -e\n"
+      "echo '::progress 0.3 reading'\n"
+      "cat a.txt data/b.csv > out/combined.txt\n"
+      "echo '::progress 0.9 written'\n"
+      "echo inputs joined\n";
+};
+
+TEST_F(FilesTest, ARunShJobWithInputFilesByCliAndByCurl) {
+  auto worker = StartWorker("w1");
+  const std::string run = Write("run.sh", kRunSh);
+  const std::string a = Write("a.txt", "alpha\n");
+  const std::string b = Write("b.csv", "1,2\n");
+
+  // The CLI: --file PATH, and NAME=PATH for a name with a directory.
+  CliResult r =
+      Cli({"submit", "shell", "--file", run, "--file", a, "--file", "data/b.csv=" + b, "--wait"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("running 30% reading"), std::string::npos) << r.out;
+  json::object job = GetJob(1);
+  EXPECT_EQ(json::serialize(job.at("input_files")), R"(["run.sh","a.txt","data/b.csv"])");
+  CliResult result = Cli({"result", "1", "-o", dir_ + "/res"});
+  ASSERT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_EQ(Read(dir_ + "/res/combined.txt"), "alpha\n1,2\n");
+  EXPECT_NE(Read(dir_ + "/res/result.json").find(R"("exit_code":0)"), std::string::npos)
+      << Read(dir_ + "/res/result.json");
+  EXPECT_NE(Cli({"logs", "1"}).out.find("inputs joined"), std::string::npos);
+
+  // curl: the job as a form field, files as file parts; progress seen in the live events.
+  CliResult posted =
+      Curl(admin_, {"-F", R"(job={"type":"shell"})", "-F", "file=@" + run, "-F", "file=@" + a, "-F",
+                    "file=@" + b + ";filename=data/b.csv", url() + "/v1/jobs"});
+  ASSERT_EQ(CurlStatus(posted), 201) << posted.out;
+  const uint64_t id = CurlJson(posted).at("id").to_number<uint64_t>();
+  std::vector<double> progress;
+  std::vector<json::object> events = EventsUntilEnd(id);
+  for (const json::object& e : events) {
+    if (e.at("kind").as_string() == "progress") progress.push_back(e.at("progress").as_double());
+  }
+  EXPECT_EQ(progress, (std::vector<double>{0.3, 0.9}));
+  ASSERT_EQ(events.back().at("state").as_string(), "succeeded");
+  const std::string zip = dir_ + "/out.zip";
+  CliResult fetched =
+      Curl(admin_, {"-o", zip, url() + "/v1/jobs/" + std::to_string(id) + "/output.zip"});
+  ASSERT_EQ(CurlStatus(fetched), 200) << fetched.out;
+  CliResult unzipped = Run({"unzip", "-p", zip, "combined.txt"});
+  EXPECT_EQ(unzipped.exit_code, 0);
+  EXPECT_EQ(unzipped.out, "alpha\n1,2\n");
+  HttpResult file = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/combined.txt");
+  EXPECT_EQ(file.status, 200);
+  EXPECT_EQ(file.body, "alpha\n1,2\n");
+  HttpResult listed = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/result");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(json::serialize(Json(listed).at("files")),
+            R"([{"name":"combined.txt","size":10,"url":"/v1/jobs/)" + std::to_string(id) +
+                R"(/files/combined.txt"}])");
+}
+
+TEST_F(FilesTest, TheJobOrchestratorFileApi) {
+  auto worker = StartWorker("w1");
+  const std::string run = Write("run.sh", "#!/bin/sh\ncp a.txt out/copy.txt\n");
+  const std::string a = Write("a.txt", "from upload\n");
+  CliResult up = Curl(admin_, {"-F", "file=@" + run, "-F", "file=@" + a, "-F", "user_id=7", "-F",
+                               "service=shell", url() + "/upload"});
+  ASSERT_EQ(CurlStatus(up), 201) << up.out;
+  json::object answer = CurlJson(up).as_object();
+  EXPECT_EQ(answer.at("status").as_string(), "Queued");
+  EXPECT_EQ(answer.at("user_id").as_int64(), 7);
+  EXPECT_EQ(answer.at("service").as_string(), "shell");
+  EXPECT_NE(answer.at("message").as_string().find("queued"), std::string::npos);
+  const std::string id = std::to_string(answer.at("id").to_number<uint64_t>());
+
+  // 202 with the status while it is not done, then 200 with the zip.
+  HttpResult download;
+  ASSERT_TRUE(WaitUntil([&] {
+    download = Call(admin_, "GET", "/download/" + id);
+    if (download.status == 202) {
+      const std::string status(Json(download).at("status").as_string());
+      EXPECT_TRUE(status == "Queued" || status == "Running") << status;
+    }
+    return download.status != 202;
+  }));
+  ASSERT_EQ(download.status, 200) << download.body;
+  std::ofstream(dir_ + "/dl.zip", std::ios::binary) << download.body;
+  EXPECT_EQ(Run({"unzip", "-p", dir_ + "/dl.zip", "copy.txt"}).out, "from upload\n");
+  EXPECT_EQ(Call(admin_, "HEAD", "/download/" + id).status, 200);
+
+  // terminate: the job is Killed, and its download is gone (410) with the status.
+  const std::string slow = Write("slow/run.sh", "sleep 60\n");
+  CliResult up2 = Curl(
+      admin_, {"-F", "file=@" + slow, "-F", "user_id=7", "-F", "service=shell", url() + "/upload"});
+  ASSERT_EQ(CurlStatus(up2), 201) << up2.out;
+  const std::string id2 = std::to_string(CurlJson(up2).at("id").to_number<uint64_t>());
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(std::stoull(id2)).at("state") == "running"; }));
+  HttpResult killed = Call(admin_, "POST", "/terminate/" + id2);
+  ASSERT_EQ(killed.status, 200) << killed.body;
+  EXPECT_EQ(Json(killed).at("status").as_string(), "Killed");
+  HttpResult gone = Call(admin_, "GET", "/download/" + id2);
+  EXPECT_EQ(gone.status, 410);
+  EXPECT_EQ(Json(gone).at("status").as_string(), "Killed");
+
+  // Refused uploads say why.
+  CliResult no_run = Curl(
+      admin_, {"-F", "file=@" + a, "-F", "user_id=7", "-F", "service=shell", url() + "/upload"});
+  EXPECT_EQ(CurlStatus(no_run), 400);
+  EXPECT_NE(no_run.out.find("one of the files must be run.sh"), std::string::npos) << no_run.out;
+  CliResult no_service = Curl(admin_, {"-F", "file=@" + run, "-F", "user_id=7", url() + "/upload"});
+  EXPECT_EQ(CurlStatus(no_service), 400);
+  EXPECT_NE(no_service.out.find("service: required"), std::string::npos) << no_service.out;
+  EXPECT_EQ(Call(admin_, "GET", "/download/999").status, 404);
+}
+
+TEST_F(FilesTest, AnotherUsersFilesAreNotFound) {
+  auto worker = StartWorker("w1");
+  const std::string alice = NewToken("alice"), bob = NewToken("bob");
+  HttpResult posted = PostMultipart(
+      alice, "/v1/jobs",
+      Multipart({{"job", R"({"type":"shell","payload":{"command":"cp a.txt out/b.txt"}})"}},
+                {{"a.txt", "secret\n"}}));
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const std::string id = std::to_string(Json(posted).at("id").to_number<uint64_t>());
+  EventsUntilEnd(std::stoull(id));
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs/" + id + "/files/b.txt").body, "secret\n");
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs/" + id + "/inputs/a.txt").body, "secret\n");
+  for (const std::string target :
+       {"/v1/jobs/" + id + "/result", "/v1/jobs/" + id + "/files/b.txt",
+        "/v1/jobs/" + id + "/output.zip", "/v1/jobs/" + id + "/inputs/a.txt", "/download/" + id}) {
+    HttpResult r = Call(bob, "GET", target);
+    EXPECT_EQ(r.status, 404) << target << " " << r.body;
+    EXPECT_EQ(r.body.find("secret"), std::string::npos);
+  }
+  EXPECT_EQ(Call(bob, "POST", "/terminate/" + id).status, 404);
+  // Only workers upload output files; and only for the attempt that is running.
+  HttpResult put = Call(bob, "PUT", "/v1/jobs/" + id + "/attempts/1/files/x.txt", "x");
+  EXPECT_EQ(put.status, 403) << put.body;
+  const std::string attempt = std::to_string(GetJob(std::stoull(id)).at("attempt_id").as_int64());
+  HttpResult late =
+      Call(admin_, "PUT", "/v1/jobs/" + id + "/attempts/" + attempt + "/files/x.txt", "x");
+  EXPECT_EQ(late.status, 409) << late.body;
+  EXPECT_NE(late.body.find("is not running"), std::string::npos) << late.body;
+  HttpResult files = Call(alice, "GET", "/v1/jobs/" + id + "/result");
+  EXPECT_EQ(Json(files).at("files").as_array().size(), 1u) << files.body;
+}
+
+TEST_F(FilesTest, BadFilesAreRefusedAndNothingIsStored) {
+  StopServer();
+  StartServer({"--files-max", "2", "--file-bytes-max", "1000"});
+  const std::string job = R"({"type":"shell","payload":{"command":"true"}})";
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> files;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{{"../x", "1"}}, R"(file \"../x\": \".\" and \"..\" are not allowed)"},
+      {{{"/etc/passwd", "1"}}, R"(file \"/etc/passwd\": must be a relative path)"},
+      {{{"a//b", "1"}}, R"(empty path segment)"},
+      {{{"a.txt", "1"}, {"a.txt", "2"}}, R"(file \"a.txt\": uploaded twice)"},
+      {{{"a", "1"}, {"b", "2"}, {"c", "3"}}, "at most 2 input files per job (files_max), got 3"},
+      {{{"big", std::string(1001, 'x')}}, "1001 bytes, more than file_bytes_max (1000)"},
+      {{{"", "1"}}, "a file part needs a file name"},
+  };
+  for (const Case& c : cases) {
+    HttpResult r = PostMultipart(admin_, "/v1/jobs", Multipart({{"job", job}}, c.files));
+    EXPECT_EQ(r.status, 400) << c.message;
+    EXPECT_NE(r.body.find(c.message), std::string::npos) << r.body;
+  }
+  auto refused = [&](const std::string& body, const std::string& message) {
+    HttpResult r = PostMultipart(admin_, "/v1/jobs", body);
+    EXPECT_EQ(r.status, 400) << message;
+    EXPECT_NE(r.body.find(message), std::string::npos) << r.body;
+  };
+  refused(Multipart({}, {{"a", "1"}}), R"(needs a field \"job\")");
+  refused(Multipart({{"job", "{"}}, {}), "job: body: not JSON");
+  refused(Multipart({{"job", R"({"type":"shell","input_files":["x"]})"}}, {}), "input_files");
+  refused(Multipart({{"job", job}, {"color", "red"}}, {}), R"(multipart field \"color\": unknown)");
+  refused("--B0undary\r\nContent-Disposition: form-data; name=\"job\"\r\n\r\n{}",
+          "ends before its closing boundary");
+  // Nothing was stored: no job, no input directory.
+  EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs")).at("jobs").as_array().size(), 0u);
+  EXPECT_TRUE(fs::is_empty(dir_ + "/data/inputs"));
+}
+
+}  // namespace
+}  // namespace baton

@@ -1,0 +1,96 @@
+// End-to-end tests with workers: a real server (ServerFixture), real `baton worker` processes
+// with the shell executor, and the real CLI, on loopback.
+#pragma once
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "client/client.h"
+#include "util/server_fixture.h"
+
+namespace baton::testing {
+
+namespace json = boost::json;
+
+class WorkerFixture : public ServerFixture {
+ protected:
+  // Waits up to 60 s for `condition`: a test that would hang fails instead.
+  static bool WaitUntil(const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& id) {
+    auto w = std::make_unique<ChildProcess>();
+    // Stopped, not killed, at the end: a stopping worker ends its jobs' process groups, where
+    // SIGKILL would leave them running.
+    w->StopWith({SIGTERM, SIGINT});
+    EXPECT_TRUE(w->Start({BATON_PATH, "worker", "--server", url(), "--token", admin_, "--types",
+                          "shell", "--id", id, "--capacity", "2", "--workdir", dir_ + "/work-" + id,
+                          "--grace-ms", "500"}));
+    EXPECT_TRUE(WaitUntil([&] {
+      return Call(admin_, "GET", "/v1/workers").body.find("\"" + id + "\"") != std::string::npos;
+    })) << "worker "
+        << id << " never connected";
+    return w;
+  }
+
+  struct CliResult {
+    int exit_code = -1;
+    std::string out;
+  };
+  CliResult Cli(std::vector<std::string> args, const std::string& token = "") {
+    std::vector<std::string> argv = {"/usr/bin/env", "BATON_URL=" + url(),
+                                     "BATON_TOKEN=" + (token.empty() ? admin_ : token), BATON_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+  // Any program (curl, unzip): its exit code and what it printed on stdout.
+  static CliResult Run(std::vector<std::string> argv) {
+    if (argv.front().find('/') == std::string::npos) argv.insert(argv.begin(), "/usr/bin/env");
+    ChildProcess p;
+    EXPECT_TRUE(p.Start(argv));
+    CliResult r;
+    for (const std::string& line : p.DrainLines()) r.out += line + "\n";
+    const int status = p.Wait();
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  json::object GetJob(uint64_t id) {
+    HttpResult r = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json(r).as_object();
+  }
+
+  uint64_t Submit(const std::string& body, const std::string& token = "") {
+    HttpResult r = Call(token.empty() ? admin_ : token, "POST", "/v1/jobs", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r).at("id").to_number<uint64_t>();
+  }
+
+  // Every event of `job` until it ends, through the SDK's event stream.
+  std::vector<json::object> EventsUntilEnd(uint64_t job) {
+    client::Client c(client::Endpoint::Parse(url()).value(), admin_);
+    std::vector<json::object> events;
+    auto done = c.Wait(job, [&](const json::object& e) { events.push_back(e); });
+    EXPECT_TRUE(done.ok()) << done.status().ToString();
+    return events;
+  }
+
+  static bool ProcessGone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    const size_t paren = line.rfind(')');
+    return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'Z';
+  }
+};
+
+}  // namespace baton::testing
