@@ -187,7 +187,8 @@ int WaitFor(baton::client::Client& c, uint64_t id, const Target& t) {
 }
 
 int RunWorker(baton::client::WorkerOptions options, const std::string& url,
-              const std::string& types, baton::cli::ShellOptions shell, const Target& t) {
+              const std::string& types, const std::string& executor, baton::cli::ShellOptions shell,
+              const Target& t) {
   auto resolved = Resolve(Target{url, t.token, t.data});
   if (!resolved.ok()) return Fail("worker", resolved.status());
   options.server = resolved->endpoint;
@@ -210,8 +211,16 @@ int RunWorker(baton::client::WorkerOptions options, const std::string& url,
     const std::string type = rest.substr(0, comma);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
     if (type.empty()) continue;
-    worker.Register(
-        type, [shell](baton::client::AttemptContext& c) { return baton::cli::RunShell(c, shell); });
+    if (executor == "noop") {
+      // Succeeds at once, naming the attempt: for benchmarks and tests of the machinery.
+      worker.Register(type, [](baton::client::AttemptContext& c) {
+        return baton::client::Outcome::Succeeded(json::object{{"attempt", c.attempt()}});
+      });
+    } else {
+      worker.Register(type, [shell](baton::client::AttemptContext& c) {
+        return baton::cli::RunShell(c, shell);
+      });
+    }
     ++count;
   }
   if (count == 0) return Fail("worker", baton::InvalidArgument("--types: name at least one type"));
@@ -379,13 +388,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   worker->add_flag("--keep-workdirs", shell.keep_workdirs, "keep each attempt's directory");
+  std::string executor = "shell";
+  worker
+      ->add_option("--executor", executor,
+                   "shell: run the payload's command or run.sh; noop: succeed at once (benchmarks)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"shell", "noop"}));
   worker->add_option("--token", t.token, "worker token (default: $BATON_TOKEN, else admin)");
   worker->add_option("--data", t.data, "the local server's data directory, for its admin token");
 
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return RunServer(std::move(options), listen);
   if (worker->parsed()) {
-    return RunWorker(std::move(worker_options), worker_url, worker_types, shell, t);
+    return RunWorker(std::move(worker_options), worker_url, worker_types, executor, shell, t);
   }
 
   const std::string name = app.get_subcommands().front()->get_name();

@@ -28,7 +28,7 @@ class ServerFixture : public ::testing::Test {
   void StartServer(std::vector<std::string> extra = {}) {
     server_ = std::make_unique<ChildProcess>();
     std::vector<std::string> argv = {BATON_PATH,     "server",   "--data",
-                                     dir_ + "/data", "--listen", "127.0.0.1:0"};
+                                     dir_ + "/data", "--listen", listen_};
     argv.insert(argv.end(), server_args_.begin(), server_args_.end());
     argv.insert(argv.end(), extra.begin(), extra.end());
     ASSERT_TRUE(server_->Start(argv));
@@ -66,6 +66,7 @@ class ServerFixture : public ::testing::Test {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   std::vector<std::string> server_args_;  // more flags for `baton server`
+  std::string listen_ = "127.0.0.1:0";    // "127.0.0.1:" + port_ restarts on the same port
   std::string dir_;
   std::unique_ptr<ChildProcess> server_;
   uint16_t port_ = 0;

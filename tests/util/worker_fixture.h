@@ -26,14 +26,16 @@ class WorkerFixture : public ServerFixture {
     return true;
   }
 
-  std::unique_ptr<ChildProcess> StartWorker(const std::string& id) {
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& id,
+                                            const std::string& executor = "shell",
+                                            const std::string& capacity = "2") {
     auto w = std::make_unique<ChildProcess>();
     // Stopped, not killed, at the end: a stopping worker ends its jobs' process groups, where
     // SIGKILL would leave them running.
     w->StopWith({SIGTERM, SIGINT});
     EXPECT_TRUE(w->Start({BATON_PATH, "worker", "--server", url(), "--token", admin_, "--types",
-                          "shell", "--id", id, "--capacity", "2", "--workdir", dir_ + "/work-" + id,
-                          "--grace-ms", "500"}));
+                          "shell", "--id", id, "--capacity", capacity, "--workdir",
+                          dir_ + "/work-" + id, "--grace-ms", "500", "--executor", executor}));
     EXPECT_TRUE(WaitUntil([&] {
       return Call(admin_, "GET", "/v1/workers").body.find("\"" + id + "\"") != std::string::npos;
     })) << "worker "
