@@ -10,7 +10,6 @@
 // Usage: bench_store [--jobs N] [--runs N] [--dir DIR] [--synchronous FULL|NORMAL|OFF]
 //                    [--only engine|sqlite|store] [--submitters N] [--workers N]
 // Figures are medians over the runs; the calibration is measured in the same runs.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "calibration.h"
 #include "common/clock.h"
 #include "server/runtime.h"
 #include "store/sqlite/sqlite_store.h"
@@ -41,9 +41,6 @@ struct Options {
   int workers = 4;     // worker threads dispatching and completing up to 1,000 at a time
 };
 
-const std::string kPayload =
-    R"({"input":"s3://bucket/path/to/some/input/file-000123.csv","rows":5000,"mode":"fast"})";
-
 double Seconds(Steady::time_point a, Steady::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
@@ -57,7 +54,7 @@ engine::JobSpec BenchSpec() {
   engine::JobSpec s;
   s.type = "noop";
   s.owner = "bench";
-  s.payload = kPayload;
+  s.payload = bench::kPayload;
   return s;
 }
 
@@ -98,60 +95,9 @@ double EngineLifecycles(uint64_t jobs) {
   return static_cast<double>(jobs) / Seconds(t0, Steady::now());
 }
 
-// Raw SQLite: a table of its own holding a whole job in one row (the 40 columns of a job's spec
-// and status, the same payload), filled by one prepared INSERT in transactions of 10,000 rows,
-// with the store's file settings. It does not depend on Baton's schema, so figures stay comparable.
 double SqliteRowsPerSecond(const Options& o, uint64_t rows) {
   const std::string path = FreshDb(o, "calibration");
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  const std::string setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=" + o.synchronous +
-                            "; CREATE TABLE calibration (id INTEGER PRIMARY KEY, type TEXT, "
-                            "owner TEXT, payload TEXT, "
-                            "i1, i2, i3, i4, i5, i6, i7, i8, i9, i10, i11, "
-                            "idempotency_key TEXT, tags TEXT, parent_id, verify, created_ms, "
-                            "state TEXT, a1, a2, a3, a4, worker_id TEXT, t1, t2, t3, t4, t5, "
-                            "last_outcome TEXT, progress REAL, s1 TEXT, s2 TEXT, s3 TEXT, s4 TEXT, "
-                            "c1, c2, c3);";
-  if (sqlite3_exec(db, setup.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) std::abort();
-  std::string sql = "INSERT INTO calibration VALUES (?";
-  for (int i = 1; i < 40; ++i) sql += ",?";
-  sql += ")";
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) std::abort();
-  const auto t0 = Steady::now();
-  const uint64_t tx = 10000;
-  for (uint64_t id = 1; id <= rows;) {
-    sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-    for (uint64_t k = 0; k < tx && id <= rows; ++k, ++id) {
-      int i = 1;
-      sqlite3_bind_int64(st, i++, static_cast<int64_t>(id));
-      sqlite3_bind_text(st, i++, "noop", -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, i++, "bench", -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, i++, kPayload.c_str(), static_cast<int>(kPayload.size()),
-                        SQLITE_STATIC);
-      for (int n = 0; n < 11; ++n) sqlite3_bind_int64(st, i++, 1000 + n);  // priority..retry_on
-      sqlite3_bind_null(st, i++);                                          // idempotency_key
-      sqlite3_bind_text(st, i++, "[]", -1, SQLITE_STATIC);                 // tags
-      sqlite3_bind_int64(st, i++, 0);                                      // parent_id
-      sqlite3_bind_int64(st, i++, 0);                                      // verify
-      sqlite3_bind_int64(st, i++, 1'700'000'000'000);                      // created_ms
-      sqlite3_bind_text(st, i++, "queued", -1, SQLITE_STATIC);             // state
-      for (int n = 0; n < 4; ++n) sqlite3_bind_int64(st, i++, n);          // attempts..attempt_id
-      sqlite3_bind_text(st, i++, "", -1, SQLITE_STATIC);                   // worker_id
-      for (int n = 0; n < 5; ++n) sqlite3_bind_int64(st, i++, 1'700'000'000'000);  // times
-      sqlite3_bind_text(st, i++, "none", -1, SQLITE_STATIC);                       // last_outcome
-      sqlite3_bind_double(st, i++, 0);                                             // progress
-      for (int n = 0; n < 4; ++n) sqlite3_bind_text(st, i++, "", -1, SQLITE_STATIC);
-      for (int n = 0; n < 3; ++n) sqlite3_bind_int64(st, i++, 0);  // children
-      if (sqlite3_step(st) != SQLITE_DONE) std::abort();
-      sqlite3_reset(st);
-    }
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  }
-  const double rate = static_cast<double>(rows) / Seconds(t0, Steady::now());
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  const double rate = bench::SqliteInsertRowsPerSecond(path, o.synchronous, rows);
   RemoveDb(path);
   return rate;
 }

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/bench.h"
 #include "cli/shell_executor.h"
 #include "client/client.h"
 #include "client/worker.h"
@@ -397,7 +398,39 @@ int main(int argc, char** argv) {
   worker->add_option("--token", t.token, "worker token (default: $BATON_TOKEN, else admin)");
   worker->add_option("--data", t.data, "the local server's data directory, for its admin token");
 
+  baton::cli::BenchOptions bench_options;
+  CLI::App* bench = app.add_subcommand(
+      "bench", "measure Baton end to end (its own server and no-op workers) next to calibrations");
+  bench->add_option("what", bench_options.what, "throughput, latency or all")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"throughput", "latency", "all"}));
+  bench->add_option("--jobs", bench_options.jobs, "jobs for throughput")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
+  bench->add_option("--latency-jobs", bench_options.latency_jobs, "jobs for latency, one at a time")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+  bench->add_option("--workers", bench_options.workers, "worker processes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  bench->add_option("--capacity", bench_options.capacity, "slots per worker")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  bench->add_option("--batch", bench_options.batch, "jobs per submit")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  bench->add_option("--submitters", bench_options.submitters, "client threads submitting")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  bench->add_option("--dir", bench_options.dir, "where its temporary data directory goes")
+      ->capture_default_str();
+  bench->add_option("--synchronous", bench_options.synchronous, "SQLite durability")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"FULL", "NORMAL", "OFF"}));
+  bench->add_flag("--json", bench_options.json, "print JSON");
+
   CLI11_PARSE(app, argc, argv);
+  if (bench->parsed()) return baton::cli::RunBench(bench_options);
   if (server->parsed()) return RunServer(std::move(options), listen);
   if (worker->parsed()) {
     return RunWorker(std::move(worker_options), worker_url, worker_types, executor, shell, t);

@@ -71,6 +71,7 @@ Status Connect(beast::tcp_stream& stream, const Endpoint& e) {
   net::ip::tcp::resolver resolver(stream.get_executor());
   auto results = resolver.resolve(e.host, std::to_string(e.port), ec);
   if (!ec) stream.connect(results, ec);
+  if (!ec) stream.socket().set_option(net::ip::tcp::no_delay(true), ec);
   if (ec) {
     return Unavailable("cannot reach the server at http://" + e.host + ":" +
                        std::to_string(e.port) + ": " + ec.message());

@@ -141,6 +141,7 @@ class Worker::Impl {
     net::ip::tcp::resolver resolver(ioc_);
     auto results = resolver.resolve(options_.server.host, std::to_string(options_.server.port), ec);
     if (!ec) beast::get_lowest_layer(*ws_).connect(results, ec);
+    if (!ec) beast::get_lowest_layer(*ws_).socket().set_option(net::ip::tcp::no_delay(true), ec);
     if (!ec) {
       ws_->set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
         req.set(beast::http::field::authorization, "Bearer " + options_.token);

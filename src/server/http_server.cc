@@ -504,6 +504,9 @@ void HttpServer::Impl::Accept() {
       if (ec == net::error::operation_aborted) return;  // closed by Stop()
     } else {
       const bool over = connections_.fetch_add(1) >= limits_.connections_max;
+      // Small answers and pushed frames leave at once (no Nagle delay behind a delayed ACK).
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       auto session = std::make_shared<Session>(std::move(socket), this, over);
       Register(session);
       session->Run();

@@ -1,0 +1,23 @@
+// Calibration figures for benchmarks: what the machine itself manages, measured in the same run
+// as Baton's figures so that they can be compared on a noisy machine.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace baton::bench {
+
+// A job-sized payload, as the benchmarks submit it.
+extern const std::string kPayload;
+
+// Raw SQLite: a table of its own holding a whole job in one row (the 40 columns of a job's spec
+// and status), filled by one prepared INSERT in transactions of 10,000 rows, in WAL mode with
+// `synchronous` (FULL, NORMAL, OFF), in a new file at `path`. Rows per second.
+double SqliteInsertRowsPerSecond(const std::string& path, const std::string& synchronous,
+                                 uint64_t rows);
+
+// The median round trip of one byte over a loopback TCP connection (TCP_NODELAY), in
+// microseconds; -1 if the socket calls failed.
+double LoopbackRoundTripUs(int round_trips);
+
+}  // namespace baton::bench

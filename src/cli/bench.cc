@@ -1,0 +1,279 @@
+#include "cli/bench.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "calibration.h"
+#include "client/client.h"
+#include "server/server.h"
+
+extern char** environ;
+
+namespace baton::cli {
+
+namespace {
+
+namespace json = boost::json;
+using Steady = std::chrono::steady_clock;
+
+double Seconds(Steady::time_point a, Steady::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Follows the event stream and tells who waits when jobs have succeeded.
+class Follower {
+ public:
+  Follower(client::Endpoint endpoint, std::string token) : client_(std::move(endpoint), token) {
+    thread_ = std::thread([this] {
+      Status s = client_.Events(0, 0, [this](const json::object& e) {
+        if (e.at("kind").as_string() != "state" || e.at("state").as_string() != "succeeded") {
+          return !stop_.load();
+        }
+        std::lock_guard lock(mu_);
+        done_at_[e.at("job").to_number<uint64_t>()] = Steady::now();
+        ++succeeded_;
+        cv_.notify_all();
+        return !stop_.load();
+      });
+      std::lock_guard lock(mu_);
+      ended_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~Follower() {
+    stop_ = true;
+    thread_.detach();  // it leaves at its next event, or when the server stops
+  }
+  // Waits until `count` successes in all were seen; false if the stream ended first.
+  bool WaitCount(uint64_t count) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return succeeded_ >= count || ended_; });
+    return succeeded_ >= count;
+  }
+  // When `job` succeeded (waiting for it); nullopt if the stream ended first.
+  std::optional<Steady::time_point> WaitJob(uint64_t job) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_at_.count(job) || ended_; });
+    auto it = done_at_.find(job);
+    if (it == done_at_.end()) return std::nullopt;
+    return it->second;
+  }
+  uint64_t succeeded() {
+    std::lock_guard lock(mu_);
+    return succeeded_;
+  }
+
+ private:
+  client::Client client_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<uint64_t, Steady::time_point> done_at_;
+  uint64_t succeeded_ = 0;
+  bool ended_ = false;
+};
+
+pid_t SpawnWorker(const std::string& url, const std::string& token, const std::string& id,
+                  uint32_t capacity) {
+  std::vector<std::string> args = {"baton",      "worker", "--server",   url,
+                                   "--token",    token,    "--types",    "bench",
+                                   "--executor", "noop",   "--capacity", std::to_string(capacity),
+                                   "--id",       id};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
+
+}  // namespace
+
+int RunBench(const BenchOptions& o) {
+  const std::filesystem::path dir =
+      std::filesystem::path(o.dir) / ("baton-bench-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto say = [&](const char* text) {
+    std::fprintf(stderr, "baton bench: %s\n", text);
+    std::fflush(stderr);
+  };
+
+  // Calibrations first, while nothing else runs.
+  say("calibrating: loopback round trip, raw SQLite batched inserts");
+  const double rtt_us = bench::LoopbackRoundTripUs(20000);
+  const double sqlite_rows =
+      bench::SqliteInsertRowsPerSecond((dir / "calibration.db").string(), o.synchronous, 200000);
+  std::filesystem::remove(dir / "calibration.db");
+  std::filesystem::remove(dir / "calibration.db-wal");
+  std::filesystem::remove(dir / "calibration.db-shm");
+
+  server::ServerOptions so;
+  so.data_dir = (dir / "data").string();
+  so.port = 0;
+  so.batch_max = std::max<size_t>(so.batch_max, o.batch);
+  so.sqlite.synchronous = o.synchronous;
+  auto started = server::Server::Start(so);
+  if (!started.ok()) {
+    std::fprintf(stderr, "baton bench: %s\n", started.status().ToString().c_str());
+    return 4;
+  }
+  std::unique_ptr<server::Server> srv = std::move(*started);
+  std::string token;
+  std::getline(std::ifstream(srv->admin_token_path()), token);
+  const std::string url = "http://127.0.0.1:" + std::to_string(srv->port());
+  const client::Endpoint endpoint = client::Endpoint::Parse(url).value();
+
+  std::vector<pid_t> workers;
+  for (int i = 0; i < o.workers; ++i) {
+    workers.push_back(SpawnWorker(url, token, "bench-" + std::to_string(i + 1), o.capacity));
+  }
+  client::Client c(endpoint, token);
+  for (int tries = 0;; ++tries) {
+    auto listed = c.Json("GET", "/v1/workers");
+    if (listed.ok() && listed->at("workers").as_array().size() == static_cast<size_t>(o.workers)) {
+      break;
+    }
+    if (tries > 500) {
+      say("the workers did not connect");
+      return 4;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Follower follower(endpoint, token);
+  json::object out;
+  bool ok = true;
+
+  if (o.what == "all" || o.what == "throughput") {
+    say(("throughput: " + std::to_string(o.jobs) + " jobs in batches of " +
+         std::to_string(o.batch) + " by " + std::to_string(o.submitters) + " submitters, " +
+         std::to_string(o.workers) + " worker processes x " + std::to_string(o.capacity) + " slots")
+            .c_str());
+    const uint64_t before = follower.succeeded();
+    std::atomic<uint64_t> next{0};
+    std::atomic<bool> failed{false};
+    const auto t0 = Steady::now();
+    std::vector<std::thread> submitters;
+    for (int s = 0; s < o.submitters; ++s) {
+      submitters.emplace_back([&] {
+        client::Client sc(endpoint, token);
+        json::array batch;
+        for (size_t i = 0; i < o.batch; ++i) {
+          batch.push_back(
+              json::object{{"type", "bench"}, {"payload", json::parse(bench::kPayload)}});
+        }
+        while (next.fetch_add(o.batch) < o.jobs) {
+          if (!sc.Submit(batch).ok()) failed = true;
+        }
+      });
+    }
+    for (std::thread& t : submitters) t.join();
+    const auto t_submitted = Steady::now();
+    const uint64_t submitted = (o.jobs + o.batch - 1) / o.batch * o.batch;
+    ok = !failed && follower.WaitCount(before + submitted);
+    const auto t1 = Steady::now();
+    json::object r;
+    r["jobs"] = submitted;
+    r["jobs_per_s"] = std::round(static_cast<double>(submitted) / Seconds(t0, t1));
+    r["submit_jobs_per_s"] = std::round(static_cast<double>(submitted) / Seconds(t0, t_submitted));
+    r["seconds"] = Seconds(t0, t1);
+    out["throughput"] = r;
+  }
+  if (ok && (o.what == "all" || o.what == "latency")) {
+    say(("latency: " + std::to_string(o.latency_jobs) + " jobs one at a time").c_str());
+    std::vector<double> ms;
+    const json::object job{{"type", "bench"}};
+    for (uint64_t i = 0; i < o.latency_jobs && ok; ++i) {
+      const auto t0 = Steady::now();
+      auto r = c.Submit(job);
+      if (!r.ok()) {
+        ok = false;
+        break;
+      }
+      auto done = follower.WaitJob(r->at("id").to_number<uint64_t>());
+      if (!done) {
+        ok = false;
+        break;
+      }
+      ms.push_back(std::chrono::duration<double, std::milli>(*done - t0).count());
+    }
+    json::object r;
+    r["jobs"] = ms.size();
+    r["p50_ms"] = Percentile(ms, 0.50);
+    r["p99_ms"] = Percentile(ms, 0.99);
+    r["max_ms"] = Percentile(ms, 1.0);
+    out["latency"] = r;
+  }
+  json::object cal;
+  cal["loopback_rtt_us"] = rtt_us;
+  cal["sqlite_rows_per_s"] = std::round(sqlite_rows);
+  cal["synchronous"] = o.synchronous;
+  out["calibration"] = cal;
+
+  for (pid_t pid : workers) {
+    if (pid > 0) ::kill(pid, SIGINT), ::kill(pid, SIGTERM);
+  }
+  for (pid_t pid : workers) {
+    if (pid > 0) ::waitpid(pid, nullptr, 0);
+  }
+  srv->Stop();
+  std::filesystem::remove_all(dir);
+  if (!ok) {
+    say("a submit failed or the event stream ended early");
+    return 4;
+  }
+
+  if (o.json) {
+    std::printf("%s\n", json::serialize(out).c_str());
+    return 0;
+  }
+  std::printf("%-34s %14s   %s\n", "benchmark", "figure", "goal / calibration");
+  if (out.contains("throughput")) {
+    const json::object& t = out["throughput"].as_object();
+    std::printf("%-34s %10.0f /s   goal >= 50000 /s\n", "throughput, end to end (jobs)",
+                t.at("jobs_per_s").to_number<double>());
+    std::printf("%-34s %10.0f /s\n", "  of which submit (jobs)",
+                t.at("submit_jobs_per_s").to_number<double>());
+  }
+  if (out.contains("latency")) {
+    const json::object& l = out["latency"].as_object();
+    std::printf("%-34s %10.3f ms   goal < 0.5 ms\n", "latency p50, submit -> done",
+                l.at("p50_ms").to_number<double>());
+    std::printf("%-34s %10.3f ms   goal < 2 ms\n", "latency p99",
+                l.at("p99_ms").to_number<double>());
+    std::printf("%-34s %10.3f ms\n", "latency max", l.at("max_ms").to_number<double>());
+  }
+  std::printf("%-34s %10.1f us\n", "calibration: loopback round trip", rtt_us);
+  std::printf("%-34s %10.0f /s   synchronous=%s\n", "calibration: raw SQLite inserts", sqlite_rows,
+              o.synchronous.c_str());
+  return 0;
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,30 @@
+// `baton bench`: Baton's speed end to end, next to what the machine itself manages.
+//   throughput: N no-op jobs submitted in batches, run by no-op handlers in worker processes,
+//               durable (SQLite synchronous=FULL by default), until the last success is seen
+//   latency:    one job at a time, from submit to its success seen on the event stream
+// It starts its own server (in this process, in a fresh data directory) and worker processes,
+// and stops them at the end. Calibrations from the same run: loopback round trip, raw SQLite
+// batched inserts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace baton::cli {
+
+struct BenchOptions {
+  std::string what = "all";  // throughput, latency, all
+  uint64_t jobs = 50000;     // throughput
+  uint64_t latency_jobs = 2000;
+  int workers = 2;           // worker processes
+  uint32_t capacity = 256;   // slots per worker
+  size_t batch = 1000;       // jobs per submit
+  int submitters = 2;        // client threads submitting
+  std::string dir = "/tmp";  // where the data directory goes (removed at the end)
+  std::string synchronous = "FULL";
+  bool json = false;
+};
+
+int RunBench(const BenchOptions& options);
+
+}  // namespace baton::cli
