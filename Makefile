@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test run bench-store format format-check clean
+.PHONY: all deps configure build test run bench bench-store format format-check clean
 
 all: build
 
@@ -26,6 +26,9 @@ test: build
 
 run: build
 	@scripts/run.sh $(BUILD_DIR)/src/cli/baton
+
+bench: build
+	@$(BUILD_DIR)/src/cli/baton bench
 
 bench-store: build
 	@$(BUILD_DIR)/bench/bench_store
