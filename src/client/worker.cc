@@ -100,6 +100,9 @@ class Worker::Impl {
   std::deque<std::shared_ptr<AttemptContext>> pool_queue_;
   bool pool_stop_ = false;
   std::vector<std::thread> pool_;
+  // Outcomes on their way from the pool to the io thread.
+  std::mutex completed_mu_;
+  std::vector<std::pair<uint64_t, std::string>> completed_;
 
   void Send(std::string message) {
     net::post(ioc_, [this, message = std::move(message)]() mutable {
@@ -361,15 +364,32 @@ class Worker::Impl {
           break;
       }
       message += "}";
-      net::post(ioc_, [this, attempt = c->attempt(), message = std::move(message)]() mutable {
-        running_.erase(attempt);
-        if (done_) return;
-        // Reported even after a stop: the server frees the slot (and refuses the outcome).
-        unacked_[attempt] = message;
-        outbox_.push_back(std::move(message));
-        Flush();
-      });
+      // Handed to the io thread in batches: one wake-up takes every outcome pending by then.
+      bool first;
+      {
+        std::lock_guard lock(completed_mu_);
+        first = completed_.empty();
+        completed_.emplace_back(c->attempt(), std::move(message));
+      }
+      if (first) net::post(ioc_, [this] { TakeCompleted(); });
     }
+  }
+
+  // io thread: the outcomes the pool finished since the last call.
+  void TakeCompleted() {
+    std::vector<std::pair<uint64_t, std::string>> completed;
+    {
+      std::lock_guard lock(completed_mu_);
+      completed.swap(completed_);
+    }
+    for (auto& [attempt, message] : completed) {
+      running_.erase(attempt);
+      if (done_) continue;
+      // Reported even after a stop: the server frees the slot (and refuses the outcome).
+      unacked_[attempt] = message;
+      outbox_.push_back(std::move(message));
+    }
+    Flush();
   }
 
   void CheckDrained() {
