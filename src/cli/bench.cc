@@ -215,8 +215,9 @@ int RunBench(const BenchOptions& o) {
     const auto t1 = Steady::now();
     json::object r;
     r["jobs"] = submitted;
-    r["jobs_per_s"] = std::round(static_cast<double>(submitted) / Seconds(t0, t1));
-    r["submit_jobs_per_s"] = std::round(static_cast<double>(submitted) / Seconds(t0, t_submitted));
+    r["jobs_per_s"] = std::llround(static_cast<double>(submitted) / Seconds(t0, t1));
+    r["submit_jobs_per_s"] =
+        std::llround(static_cast<double>(submitted) / Seconds(t0, t_submitted));
     r["seconds"] = Seconds(t0, t1);
     out["throughput"] = r;
     auto failed_jobs = c.Json("GET", "/v1/jobs?type=bench&status=failed&limit=1");
@@ -257,8 +258,8 @@ int RunBench(const BenchOptions& o) {
     out["latency"] = r;
   }
   json::object cal;
-  cal["loopback_rtt_us"] = rtt_us;
-  cal["sqlite_rows_per_s"] = std::round(sqlite_rows);
+  cal["loopback_rtt_us"] = std::round(rtt_us * 10) / 10;
+  cal["sqlite_rows_per_s"] = std::llround(sqlite_rows);
   cal["synchronous"] = o.synchronous;
   out["calibration"] = cal;
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -214,6 +215,26 @@ TEST_F(WorkerTest, AnEventStreamResumesAfterARestartWithoutAGap) {
                           })
                   .ok());
   EXPECT_GT(next, last);
+}
+
+// `baton bench` runs its own server and workers and reports every figure (their values are
+// measurements, not asserted).
+TEST_F(WorkerTest, BenchReportsThroughputLatencyAndCalibrations) {
+  CliResult r = Run({BATON_PATH, "bench", "--jobs", "300", "--batch", "100", "--latency-jobs", "20",
+                     "--workers", "1", "--capacity", "8", "--dir", dir_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json::value v = json::parse(r.out);
+  EXPECT_EQ(v.at("throughput").at("jobs").as_int64(), 300);
+  EXPECT_GT(v.at("throughput").at("jobs_per_s").as_int64(), 0);
+  EXPECT_EQ(v.at("latency").at("jobs").to_number<uint64_t>(), 20u);
+  EXPECT_LE(v.at("latency").at("p50_ms").as_double(), v.at("latency").at("max_ms").as_double());
+  EXPECT_GT(v.at("calibration").at("sqlite_rows_per_s").as_int64(), 0);
+  EXPECT_GT(v.at("calibration").at("loopback_rtt_us").as_double(), 0);
+  // It cleans up after itself: its data directory is gone.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().rfind("baton-bench-", 0), std::string::npos)
+        << entry.path();
+  }
 }
 
 }  // namespace

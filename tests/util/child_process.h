@@ -12,6 +12,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace baton::testing {
@@ -118,6 +119,28 @@ class ChildProcess {
     std::vector<std::string> lines;
     while (auto line = ReadLine(std::chrono::milliseconds(2000))) lines.push_back(*line);
     return lines;
+  }
+
+  // Everything the process prints until it closes its stdout (normally: it ended), waiting up to
+  // `max` in all; a partial last line included.
+  std::string ReadToEnd(std::chrono::milliseconds max) {
+    const auto deadline = std::chrono::steady_clock::now() + max;
+    while (out_fd_ >= 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{out_fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char chunk[65536];
+      ssize_t n = read(out_fd_, chunk, sizeof chunk);
+      if (n <= 0) {
+        close(out_fd_);
+        out_fd_ = -1;
+        break;
+      }
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+    return std::exchange(buffer_, std::string());
   }
 
   pid_t pid() const { return pid_; }

@@ -59,7 +59,7 @@ class WorkerFixture : public ServerFixture {
     ChildProcess p;
     EXPECT_TRUE(p.Start(argv));
     CliResult r;
-    for (const std::string& line : p.DrainLines()) r.out += line + "\n";
+    r.out = p.ReadToEnd(std::chrono::minutes(5));
     const int status = p.Wait();
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
