@@ -89,8 +89,12 @@ class Worker::Impl {
   bool done_ = false;
   Status fatal_;
   int64_t reconnect_delay_ms_ = 100;
-  std::map<uint64_t, Running> running_;      // attempt -> what runs
-  std::map<uint64_t, std::string> unacked_;  // attempt -> its complete message
+  std::map<uint64_t, Running> running_;  // attempt -> what runs
+  struct Unacked {
+    uint64_t job = 0;
+    std::string message;  // the complete message
+  };
+  std::map<uint64_t, Unacked> unacked_;  // by attempt
   net::steady_timer heartbeat_timer_{ioc_};
   net::steady_timer reconnect_timer_{ioc_};
 
@@ -102,7 +106,11 @@ class Worker::Impl {
   std::vector<std::thread> pool_;
   // Outcomes on their way from the pool to the io thread.
   std::mutex completed_mu_;
-  std::vector<std::pair<uint64_t, std::string>> completed_;
+  struct Completed {
+    uint64_t job = 0, attempt = 0;
+    std::string message;
+  };
+  std::vector<Completed> completed_;
 
   void Send(std::string message) {
     net::post(ioc_, [this, message = std::move(message)]() mutable {
@@ -168,8 +176,12 @@ class Worker::Impl {
     outbox_.clear();
     json::array types, running;
     for (const auto& [type, h] : handlers_) types.emplace_back(type);
+    // Held: what runs, and what finished without an ack (its outcome follows the hello).
     for (const auto& [attempt, r] : running_) {
       running.push_back(json::object{{"job", r.context->job()}, {"attempt", attempt}});
+    }
+    for (const auto& [attempt, u] : unacked_) {
+      running.push_back(json::object{{"job", u.job}, {"attempt", attempt}});
     }
     json::object hello{{"type", "hello"},
                        {"worker", options_.id},
@@ -180,7 +192,7 @@ class Worker::Impl {
     json::value resources = json::parse(options_.resources, jec);
     if (!jec && resources.is_object()) hello["resources"] = resources;
     outbox_.push_back(json::serialize(hello));
-    for (const auto& [attempt, message] : unacked_) outbox_.push_back(message);
+    for (const auto& [attempt, u] : unacked_) outbox_.push_back(u.message);
     if (draining_) outbox_.push_back(R"({"type":"drain"})");
     Read();
     Flush();
@@ -369,7 +381,7 @@ class Worker::Impl {
       {
         std::lock_guard lock(completed_mu_);
         first = completed_.empty();
-        completed_.emplace_back(c->attempt(), std::move(message));
+        completed_.push_back({c->job(), c->attempt(), std::move(message)});
       }
       if (first) net::post(ioc_, [this] { TakeCompleted(); });
     }
@@ -377,17 +389,17 @@ class Worker::Impl {
 
   // io thread: the outcomes the pool finished since the last call.
   void TakeCompleted() {
-    std::vector<std::pair<uint64_t, std::string>> completed;
+    std::vector<Completed> completed;
     {
       std::lock_guard lock(completed_mu_);
       completed.swap(completed_);
     }
-    for (auto& [attempt, message] : completed) {
-      running_.erase(attempt);
+    for (Completed& done : completed) {
+      running_.erase(done.attempt);
       if (done_) continue;
       // Reported even after a stop: the server frees the slot (and refuses the outcome).
-      unacked_[attempt] = message;
-      outbox_.push_back(std::move(message));
+      unacked_[done.attempt] = Unacked{done.job, done.message};
+      outbox_.push_back(std::move(done.message));
     }
     Flush();
   }

@@ -512,6 +512,27 @@ Result<Engine::Job*> Engine::FindForAttempt(const AttemptRef& ref, std::string_v
   return job;
 }
 
+size_t Engine::ReleaseWorker(const std::string& worker_id, const std::vector<AttemptId>& held) {
+  // Collected first: ending attempts may finish jobs, which may evict others from jobs_.
+  std::vector<JobId> lost;
+  for (const auto& [id, job] : jobs_) {
+    const JobStatus& s = job->rec.status;
+    if (s.state == JobState::kRunning && s.worker_id == worker_id &&
+        std::find(held.begin(), held.end(), s.attempt_id) == held.end()) {
+      lost.push_back(id);
+    }
+  }
+  std::sort(lost.begin(), lost.end());  // a deterministic order of events
+  for (JobId id : lost) {
+    Job& job = *jobs_.at(id);
+    const std::string why =
+        "worker " + worker_id + " reconnected without this attempt (it never arrived or was lost)";
+    EndAttempt(job, Outcome::kLost, why);
+    RetryOrFail(job, Outcome::kLost, why);
+  }
+  return lost.size();
+}
+
 Status Engine::Heartbeat(const AttemptRef& ref) {
   Result<Job*> found = FindForAttempt(ref, "heartbeat");
   if (!found.ok()) return found.status();

@@ -102,6 +102,12 @@ class Engine {
   // Hands the best ready jobs of the worker's types to it, up to its capacity.
   std::vector<Assignment> Dispatch(const DispatchRequest& request);
 
+  // A worker (re)connected and named the attempts it still holds (running, or finished with the
+  // outcome not yet acknowledged). Every other attempt the engine has running on that worker
+  // never reached it or is gone with it: each ends as lost now, instead of when its lease runs
+  // out. Returns how many. O(jobs in memory): for connects, which are rare.
+  size_t ReleaseWorker(const std::string& worker_id, const std::vector<AttemptId>& held);
+
   Status Heartbeat(const AttemptRef& ref);
   Status Progress(const AttemptRef& ref, double fraction, std::string message);
   Status Complete(const AttemptRef& ref, Completion completion);

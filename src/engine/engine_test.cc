@@ -342,6 +342,31 @@ TEST_F(EngineTest, HeartbeatsKeepTheLeaseSilenceLosesIt) {
   EXPECT_EQ(engine_.Heartbeat(Ref(a)).code(), StatusCode::kStaleAttempt);
 }
 
+TEST_F(EngineTest, AReconnectingWorkerLosesTheAttemptsItDoesNotHold) {
+  const JobId kept = Submit(Spec()), gone = Submit(Spec()), other = Submit(Spec());
+  const Assignment a_kept = DispatchOne("w1"), a_gone = DispatchOne("w1");
+  DispatchOne("w2");
+  ASSERT_EQ(a_kept.job_id, kept);
+  ASSERT_EQ(a_gone.job_id, gone);
+  Take();
+  // w1 comes back holding only the first attempt: the second ends as lost at once, w2's stays.
+  EXPECT_EQ(engine_.ReleaseWorker("w1", {a_kept.attempt_id}), 1u);
+  EXPECT_EQ(State(kept), JobState::kRunning);
+  EXPECT_EQ(State(other), JobState::kRunning);
+  EXPECT_EQ(State(gone), JobState::kRetryWait);
+  EXPECT_EQ(Job(gone).status.last_outcome, Outcome::kLost);
+  EXPECT_THAT(Job(gone).status.error, HasSubstr("worker w1 reconnected without this attempt"));
+  RecordBatch b = Take();
+  ASSERT_EQ(b.attempts.size(), 1u);
+  EXPECT_EQ(b.attempts[0].id, a_gone.attempt_id);
+  EXPECT_EQ(b.attempts[0].outcome, Outcome::kLost);
+  EXPECT_TRUE(Notices().empty()) << "nobody to tell: the worker does not have it";
+  EXPECT_EQ(engine_.Complete(Ref(a_gone), Ok()).code(), StatusCode::kStaleAttempt);
+  EXPECT_TRUE(engine_.Complete(Ref(a_kept), Ok()).ok());
+  // Nothing held elsewhere: a second call finds nothing more.
+  EXPECT_EQ(engine_.ReleaseWorker("w1", {}), 0u);
+}
+
 TEST_F(EngineTest, HeartbeatsAreWrittenOnlyEveryHalfLease) {
   Submit();
   Assignment a = DispatchOne();

@@ -158,6 +158,7 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
     }
     w.resources = r->as_object();
   }
+  std::vector<engine::AttemptId> held;
   if (const json::value* r = o.if_contains("running")) {
     if (!r->is_array()) return InvalidArgument("hello.running: must be an array");
     for (const json::value& a : r->as_array()) {
@@ -165,12 +166,28 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
       Result<engine::AttemptRef> ref = Ref(a.as_object(), "hello.running[]");
       if (!ref.ok()) return ref.status();
       w.running.emplace(ref->attempt_id, "");
+      held.push_back(ref->attempt_id);
     }
   }
   w.user = c->who.user;
   w.connected_ms = clock_->NowMs();
   w.connection = c;
   std::shared_ptr<Connection> replaced;
+  if (runtime_) {
+    // What the engine has running on this worker and the worker does not hold (an assignment
+    // lost with an old connection, or a server restart) ends now rather than at its lease. The
+    // old connection gets nothing more, and the release is queued before the new connection can
+    // get anything, so only attempts that can never arrive are released; the worker's re-sent
+    // outcomes, read after this hello, come after it.
+    {
+      std::lock_guard lock(mu_);
+      auto it = workers_.find(w.dispatch.worker_id);
+      if (it != workers_.end()) it->second.draining = true;
+    }
+    runtime_->Execute([id = w.dispatch.worker_id,
+                       held = std::move(held)](engine::Engine& e) { e.ReleaseWorker(id, held); },
+                      [](const Status&) {});
+  }
   {
     std::lock_guard lock(mu_);
     const std::string worker_id = w.dispatch.worker_id;
