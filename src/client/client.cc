@@ -124,8 +124,8 @@ Result<HttpAnswer> Client::Call(const std::string& method, const std::string& ta
 }
 
 Result<json::value> Client::Json(const std::string& method, const std::string& target,
-                                 const std::string& body) {
-  Result<HttpAnswer> answer = Call(method, target, body);
+                                 const std::string& body, const std::string& content_type) {
+  Result<HttpAnswer> answer = Call(method, target, body, content_type);
   if (!answer.ok()) return answer.status();
   if (answer->status < 200 || answer->status > 299) return StatusFromAnswer(*answer);
   boost::system::error_code ec;
@@ -192,14 +192,7 @@ Result<json::value> Client::SubmitWithFiles(const json::value& job,
             "\r\n";
   }
   body += "--" + boundary + "--\r\n";
-  Result<HttpAnswer> answer =
-      Call("POST", "/v1/jobs", body, "multipart/form-data; boundary=" + boundary);
-  if (!answer.ok()) return answer.status();
-  if (answer->status < 200 || answer->status > 299) return StatusFromAnswer(*answer);
-  boost::system::error_code ec;
-  json::value v = json::parse(answer->body, ec);
-  if (ec) return Internal("the server's answer is not JSON: " + answer->body.substr(0, 200));
-  return v;
+  return Json("POST", "/v1/jobs", body, "multipart/form-data; boundary=" + boundary);
 }
 
 Result<std::string> Client::Download(const std::string& target) {
@@ -218,23 +211,28 @@ Status Client::DownloadFiles(uint64_t id, const std::string& dir) {
   if (!result.ok()) return result.status();
   for (const json::value& f : result->at("files").as_array()) {
     const std::string name(f.at("name").as_string());
-    // The server checks names; so does the client, so that no answer writes outside `dir`.
-    const std::filesystem::path relative(name);
-    bool inside = !name.empty() && relative.is_relative();
-    for (const auto& part : relative) inside &= part != ".." && part != ".";
-    if (!inside)
-      return DataLoss("the server named an output file \"" + name + "\" outside the job");
-    Result<std::string> data =
-        Download("/v1/jobs/" + std::to_string(id) + "/files/" + EncodePath(name));
-    if (!data.ok()) return data.status();
-    const std::filesystem::path path = std::filesystem::path(dir) / name;
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << *data;
-    out.close();
-    if (!out) return Unavailable("write " + path.string() + ": failed");
+    BATON_RETURN_IF_ERROR(
+        DownloadTo("/v1/jobs/" + std::to_string(id) + "/files/" + EncodePath(name), dir, name));
   }
+  return Status::Ok();
+}
+
+Status Client::DownloadTo(const std::string& target, const std::string& dir,
+                          const std::string& name) {
+  // The server checks names; so does the client, so that no answer writes outside `dir`.
+  const std::filesystem::path relative(name);
+  bool inside = !name.empty() && relative.is_relative();
+  for (const auto& part : relative) inside &= part != ".." && part != ".";
+  if (!inside) return DataLoss("file \"" + name + "\": outside the directory " + dir);
+  Result<std::string> data = Download(target);
+  if (!data.ok()) return data.status().WithContext(name);
+  const std::filesystem::path path = std::filesystem::path(dir) / relative;
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << *data;
+  out.close();
+  if (!out) return Unavailable("write " + path.string() + ": failed");
   return Status::Ok();
 }
 

@@ -39,7 +39,8 @@ class Client {
                           const std::string& content_type = "application/json");
   // One request whose 2xx answer is JSON; a 4xx/5xx becomes the Status the server named.
   Result<boost::json::value> Json(const std::string& method, const std::string& target,
-                                  const std::string& body = "");
+                                  const std::string& body = "",
+                                  const std::string& content_type = "application/json");
 
   Result<boost::json::value> Submit(const boost::json::value& job_or_jobs);
   // One job with input files (multipart/form-data). Each file goes by its base name; a
@@ -52,6 +53,8 @@ class Client {
   // files, written under `dir` (created if missing).
   Result<boost::json::value> GetResult(uint64_t id);
   Status DownloadFiles(uint64_t id, const std::string& dir);
+  // GET `target` into DIR/NAME (directories created); NAME must stay inside DIR.
+  Status DownloadTo(const std::string& target, const std::string& dir, const std::string& name);
   Result<boost::json::value> Get(uint64_t id);
   Result<boost::json::value> List(const std::string& query);  // "status=failed&limit=10"
   Result<boost::json::value> Command(uint64_t id, const std::string& action,

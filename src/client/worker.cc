@@ -438,21 +438,8 @@ Status AttemptContext::FetchInputs(const std::string& dir) {
   if (!client_)
     client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
   for (const std::string& name : input_files_) {
-    Result<std::string> data =
-        client_->Download("/v1/jobs/" + std::to_string(job_) + "/inputs/" + EncodePath(name));
-    if (!data.ok()) return data.status().WithContext("input file " + name);
-    // The server refuses names that leave the directory; checked again before writing.
-    const std::filesystem::path relative(name);
-    bool inside = !name.empty() && relative.is_relative();
-    for (const auto& part : relative) inside &= part != ".." && part != ".";
-    if (!inside) return DataLoss("input file \"" + name + "\": outside the job's directory");
-    const std::filesystem::path path = std::filesystem::path(dir) / relative;
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << *data;
-    out.close();
-    if (!out) return Unavailable("write " + path.string() + ": failed");
+    BATON_RETURN_IF_ERROR(client_->DownloadTo(
+        "/v1/jobs/" + std::to_string(job_) + "/inputs/" + EncodePath(name), dir, name));
   }
   return Status::Ok();
 }

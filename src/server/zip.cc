@@ -18,21 +18,27 @@ constexpr uint32_t kDosDate = (2020 - 1980) << 9 | 1 << 5 | 1;  // 2020-01-01: a
 constexpr uint32_t kUtf8Names = 1 << 11;                        // general purpose flag bit 11
 }  // namespace
 
-void ZipWriter::Add(std::string_view name, std::string_view data) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data(), data.size());
-  Entry e{std::string(name), crc.checksum(), static_cast<uint32_t>(data.size()),
-          static_cast<uint32_t>(out_.size())};
-  Put32(out_, 0x04034b50);  // local file header
-  Put16(out_, 20);          // version needed: 2.0
+// The fields local and central headers share: version needed (2.0), flags, method (stored),
+// time, date, CRC, sizes, name length.
+void ZipWriter::PutEntry(const Entry& e) {
+  Put16(out_, 20);
   Put16(out_, kUtf8Names);
-  Put16(out_, 0);  // stored
+  Put16(out_, 0);
   Put16(out_, kDosTime);
   Put16(out_, kDosDate);
   Put32(out_, e.crc);
   Put32(out_, e.size);
   Put32(out_, e.size);
   Put16(out_, static_cast<uint32_t>(e.name.size()));
+}
+
+void ZipWriter::Add(std::string_view name, std::string_view data) {
+  boost::crc_32_type crc;
+  crc.process_bytes(data.data(), data.size());
+  Entry e{std::string(name), crc.checksum(), static_cast<uint32_t>(data.size()),
+          static_cast<uint32_t>(out_.size())};
+  Put32(out_, 0x04034b50);  // local file header
+  PutEntry(e);
   Put16(out_, 0);  // extra field length
   out_ += e.name;
   out_.append(data);
@@ -44,15 +50,7 @@ std::string ZipWriter::Finish() {
   for (const Entry& e : entries_) {
     Put32(out_, 0x02014b50);  // central directory header
     Put16(out_, 0x0314);      // made by: Unix, 2.0
-    Put16(out_, 20);
-    Put16(out_, kUtf8Names);
-    Put16(out_, 0);
-    Put16(out_, kDosTime);
-    Put16(out_, kDosDate);
-    Put32(out_, e.crc);
-    Put32(out_, e.size);
-    Put32(out_, e.size);
-    Put16(out_, static_cast<uint32_t>(e.name.size()));
+    PutEntry(e);
     Put16(out_, 0);               // extra
     Put16(out_, 0);               // comment
     Put16(out_, 0);               // disk number

@@ -24,6 +24,7 @@ class ZipWriter {
     uint32_t size = 0;
     uint32_t offset = 0;
   };
+  void PutEntry(const Entry& e);
   std::string out_;
   std::vector<Entry> entries_;
 };

@@ -79,20 +79,7 @@ class ChildProcess {
         buffer_.erase(0, nl + 1);
         return line;
       }
-      if (out_fd_ < 0) return std::nullopt;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::nullopt;
-      pollfd p{out_fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char chunk[65536];
-      ssize_t n = read(out_fd_, chunk, sizeof chunk);
-      if (n <= 0) {
-        close(out_fd_);
-        out_fd_ = -1;
-        continue;
-      }
-      buffer_.append(chunk, static_cast<size_t>(n));
+      if (!ReadMore(deadline)) return std::nullopt;
     }
   }
 
@@ -125,20 +112,7 @@ class ChildProcess {
   // `max` in all; a partial last line included.
   std::string ReadToEnd(std::chrono::milliseconds max) {
     const auto deadline = std::chrono::steady_clock::now() + max;
-    while (out_fd_ >= 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{out_fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char chunk[65536];
-      ssize_t n = read(out_fd_, chunk, sizeof chunk);
-      if (n <= 0) {
-        close(out_fd_);
-        out_fd_ = -1;
-        break;
-      }
-      buffer_.append(chunk, static_cast<size_t>(n));
+    while (ReadMore(deadline)) {
     }
     return std::exchange(buffer_, std::string());
   }
@@ -146,6 +120,26 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
 
  private:
+  // Appends what arrives before `deadline` to buffer_; false at the end of the output (the pipe
+  // closed) or at the deadline.
+  bool ReadMore(std::chrono::steady_clock::time_point deadline) {
+    if (out_fd_ < 0) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return true;  // the deadline says
+    char chunk[65536];
+    ssize_t n = read(out_fd_, chunk, sizeof chunk);
+    if (n <= 0) {
+      close(out_fd_);
+      out_fd_ = -1;
+      return false;
+    }
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
   pid_t pid_ = -1;
   std::vector<int> stop_signals_;
   int out_fd_ = -1;
