@@ -519,23 +519,21 @@ int main(int argc, char** argv) {
     return Fail(name, s);
   }
   if (logs->parsed()) {
-    size_t offset = 0;
-    for (;;) {
-      auto answer = c.Call(
-          "GET", "/v1/jobs/" + std::to_string(id) + "/logs?offset=" + std::to_string(offset));
-      if (!answer.ok()) return Fail(name, answer.status());
-      if (answer->status != 200) return Fail(name, baton::client::StatusFromAnswer(*answer));
-      std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
-      std::fflush(stdout);
-      offset += answer->body.size();
-      if (!follow) return 0;
-      auto job = c.Get(id);
-      if (!job.ok()) return Fail(name, job.status());
-      if (baton::client::IsTerminalState(job->at("state").as_string()) && answer->body.empty()) {
-        return 0;
-      }
-      if (answer->body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    const std::string target = "/v1/jobs/" + std::to_string(id) + "/logs";
+    if (follow) {
+      // The server streams the log as it grows and ends the response when the job ends.
+      Status s = c.Stream(target + "?follow=1", [](std::string_view data) {
+        std::fwrite(data.data(), 1, data.size(), stdout);
+        std::fflush(stdout);
+        return true;
+      });
+      return s.ok() ? 0 : Fail(name, s);
     }
+    auto answer = c.Call("GET", target);
+    if (!answer.ok()) return Fail(name, answer.status());
+    if (answer->status != 200) return Fail(name, baton::client::StatusFromAnswer(*answer));
+    std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
+    return 0;
   }
   if (cancel->parsed() || retry->parsed()) {
     return print(c.Command(id, cancel->parsed() ? "cancel" : "retry", reason),

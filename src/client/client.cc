@@ -249,45 +249,68 @@ Result<json::value> Client::Command(uint64_t id, const std::string& action,
   return Json("POST", "/v1/jobs/" + std::to_string(id) + "/" + action, body);
 }
 
-Status Client::Events(uint64_t since, uint64_t job,
-                      const std::function<bool(const json::object&)>& on_event) {
-  // A connection of its own: the stream holds it until it ends.
+Status Client::Stream(const std::string& target,
+                      const std::function<bool(std::string_view)>& on_data) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   BATON_RETURN_IF_ERROR(Connect(stream, endpoint_));
-  std::string target = "/v1/events?since=" + std::to_string(since);
-  if (job != 0) target += "&job=" + std::to_string(job);
   auto req = Request("GET", target, "", endpoint_, token_, "");
   boost::system::error_code ec;
   http::write(stream, req, ec);
   beast::flat_buffer buffer;
   http::response_parser<http::empty_body> head;
   if (!ec) http::read_header(stream, buffer, head, ec);
-  if (ec) return Unavailable("events: the server did not answer: " + ec.message());
+  if (ec) return Unavailable(target + ": the server did not answer: " + ec.message());
   if (head.get().result_int() != 200) {
     // An error answer has a length; read it whole for its message.
     http::response_parser<http::string_body> full(std::move(head));
     http::read(stream, buffer, full, ec);
     return StatusFromAnswer({static_cast<int>(full.get().result_int()), full.get().body()});
   }
-  // The body is the rest of the connection: "id: ..\nevent: ..\ndata: {...}\n\n" blocks.
-  std::string pending = beast::buffers_to_string(buffer.data());
+  // The body is the rest of the connection.
+  if (buffer.size() > 0 && !on_data(beast::buffers_to_string(buffer.data()))) return Status::Ok();
   char chunk[16384];
   for (;;) {
+    size_t n = stream.socket().read_some(net::buffer(chunk), ec);
+    if (ec == net::error::eof) return Status::Ok();
+    if (ec) return Unavailable(target + ": the stream broke: " + ec.message());
+    if (!on_data(std::string_view(chunk, n))) return Status::Ok();
+  }
+}
+
+Status Client::Events(uint64_t since, uint64_t job,
+                      const std::function<bool(const json::object&)>& on_event) {
+  std::string target = "/v1/events?since=" + std::to_string(since);
+  if (job != 0) target += "&job=" + std::to_string(job);
+  // "id: ..\nevent: ..\ndata: {...}\n\n" blocks.
+  std::string pending;
+  Status malformed;
+  bool stopped = false;
+  Status s = Stream(target, [&](std::string_view data) {
+    pending.append(data);
     size_t end;
     while ((end = pending.find("\n\n")) != std::string::npos) {
       std::string block = pending.substr(0, end);
       pending.erase(0, end + 2);
-      size_t data = block.find("data: ");
-      if (data == std::string::npos) continue;  // a comment (keepalive)
-      json::value v = json::parse(block.substr(data + 6, block.find('\n', data) - data - 6), ec);
-      if (ec || !v.is_object()) return Internal("events: a malformed event: " + block);
-      if (!on_event(v.as_object())) return Status::Ok();
+      size_t at = block.find("data: ");
+      if (at == std::string::npos) continue;  // a comment (keepalive)
+      boost::system::error_code ec;
+      json::value v = json::parse(block.substr(at + 6, block.find('\n', at) - at - 6), ec);
+      if (ec || !v.is_object()) {
+        malformed = Internal("events: a malformed event: " + block);
+        return false;
+      }
+      if (!on_event(v.as_object())) {
+        stopped = true;
+        return false;
+      }
     }
-    size_t n = stream.socket().read_some(net::buffer(chunk), ec);
-    if (ec) return Unavailable("events: the stream ended: " + ec.message());
-    pending.append(chunk, n);
-  }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!malformed.ok()) return malformed;
+  if (stopped) return Status::Ok();
+  return Unavailable("events: the stream ended");
 }
 
 Result<json::value> Client::Wait(uint64_t id,

@@ -60,6 +60,10 @@ class Client {
   Result<boost::json::value> Command(uint64_t id, const std::string& action,
                                      const std::string& reason = "");
 
+  // GET `target` on a connection of its own, handing the body to `on_data` as it arrives, until
+  // it returns false or the server ends the response (Ok both). A 4xx/5xx becomes its Status.
+  Status Stream(const std::string& target, const std::function<bool(std::string_view)>& on_data);
+
   // Follows GET /v1/events from after `since` (job 0: every job the token may see), calling
   // `on_event` with each event's JSON until it returns false or the connection ends.
   Status Events(uint64_t since, uint64_t job,

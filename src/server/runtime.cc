@@ -85,24 +85,37 @@ void Runtime::MaybeCommit() {
   engine_->TakeNotices(&notices);
   ++in_flight_;
   const engine::EventSeq last_event = batch.events.empty() ? 0 : batch.events.back().seq;
-  committer_->Commit(std::move(batch), [this, done = std::move(waiting_), last_event,
-                                        notices = std::move(notices)](const Status& s) mutable {
-    // The engine thread learns of the commit first, so that a caller who reacts to its answer
-    // (say, by retrying after a failure) reaches an engine that already knows.
-    {
-      std::lock_guard lock(mu_);
-      ++commits_returned_;
-      if (!s.ok()) commit_status_ = s;
-      ++stats_.commits;
-      if (!s.ok()) ++stats_.commit_failures;
+  std::vector<engine::JobId> finished;
+  if (options_.on_jobs_finished) {
+    for (const engine::Event& e : batch.events) {
+      if (e.kind == engine::EventKind::kState && engine::IsTerminal(e.state)) {
+        finished.push_back(e.job_id);
+      }
     }
-    cv_.notify_one();
-    for (Done& d : done) d(s);
-    if (s.ok() && !notices.empty() && options_.on_notices) options_.on_notices(std::move(notices));
-    if (s.ok() && last_event != 0 && options_.on_events_committed) {
-      options_.on_events_committed(last_event);
-    }
-  });
+  }
+  committer_->Commit(std::move(batch),
+                     [this, done = std::move(waiting_), last_event, notices = std::move(notices),
+                      finished = std::move(finished)](const Status& s) mutable {
+                       // The engine thread learns of the commit first, so that a caller who reacts
+                       // to its answer (say, by retrying after a failure) reaches an engine that
+                       // already knows.
+                       {
+                         std::lock_guard lock(mu_);
+                         ++commits_returned_;
+                         if (!s.ok()) commit_status_ = s;
+                         ++stats_.commits;
+                         if (!s.ok()) ++stats_.commit_failures;
+                       }
+                       cv_.notify_one();
+                       for (Done& d : done) d(s);
+                       if (s.ok() && !notices.empty() && options_.on_notices)
+                         options_.on_notices(std::move(notices));
+                       if (s.ok() && last_event != 0 && options_.on_events_committed) {
+                         options_.on_events_committed(last_event);
+                       }
+                       if (s.ok() && !finished.empty())
+                         options_.on_jobs_finished(std::move(finished));
+                     });
   waiting_.clear();
 }
 

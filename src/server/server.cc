@@ -90,7 +90,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->tokens_ = std::move(*tokens);
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
-  auto logs = JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max);
+  auto logs = JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max,
+                            s->options_.log_followers_max);
   if (!logs.ok()) return logs.status();
   s->logs_ = std::move(*logs);
   auto files = JobFiles::Open(s->options_.data_dir, s->options_.files);
@@ -117,6 +118,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   };
   runtime_options.on_events_committed = [self](engine::EventSeq last) {
     self->events_->Committed(last);
+  };
+  runtime_options.on_jobs_finished = [self](std::vector<engine::JobId> jobs) {
+    for (engine::JobId job : jobs) self->logs_->Finish(job);
   };
   auto runtime = Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options));
   if (!runtime.ok()) return runtime.status();
@@ -181,6 +185,7 @@ void Server::Stop() {
   runtime_.reset();
   if (blocking_) blocking_->join();  // what the last commits handed over finishes
   if (events_) events_->Stop();
+  if (logs_) logs_->FinishAll();
   if (hub_) hub_->CloseAll();
   http_.reset();
   blocking_.reset();
@@ -275,20 +280,28 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   const bool get = method == http::verb::get;
   if (action.empty() && get && segments.size() == 3) return GetJob(*who, id, request, reply);
   if (action == "logs" && get && segments.size() == 4) {
-    // ?offset=N: from byte N on, for a client that follows the log as it grows.
+    // ?offset=N: from byte N on; ?follow=1: and then as it grows, until the job ends.
     uint64_t offset = 0;
+    bool follow = false;
     for (const auto& param : url->params()) {
       std::optional<uint64_t> n;
       if (param.key == "offset") n = ParseNumber(param.value, 0, 1ULL << 40);
+      if (param.key == "follow") n = ParseNumber(param.value, 0, 1);
       if (!n) {
-        return fail(InvalidArgument("logs: the only parameter is offset=BYTES, got \"" +
+        return fail(InvalidArgument("logs: the parameters are offset=BYTES and follow=0|1, got \"" +
                                     std::string(url->encoded_query()) + "\""));
       }
-      offset = *n;
+      if (param.key == "offset") {
+        offset = *n;
+      } else {
+        follow = *n == 1;
+      }
     }
     return FindJob(
-        *who, id, [this, id, offset, reply, version, keep_alive](Result<engine::JobRecord> job) {
+        *who, id,
+        [this, id, offset, follow, reply, version, keep_alive](Result<engine::JobRecord> job) {
           if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+          if (follow) return FollowLog(*job, offset, version, reply);
           Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
           if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
           HttpResponse res{http::status::ok, version};
@@ -338,6 +351,32 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     return JobCommand(*who, id, request, reply, std::move(command), nullptr);
   }
   fail(NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
+}
+
+void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
+                       Reply reply) {
+  HttpResponse head{http::status::ok, version};
+  head.set(http::field::content_type, "text/plain; charset=utf-8");
+  head.set(http::field::cache_control, "no-cache");
+  head.set(http::field::server, "baton");
+  std::shared_ptr<ResponseStream> stream = reply.Stream(std::move(head));
+  if (Status s = logs_->Follow(job.id, offset, stream); !s.ok()) {
+    stream->Write("\n[baton: " + s.message() + "]\n");
+    stream->End();
+    return;
+  }
+  // Ended already, or ending while the follower was being added: then it ends now (a job's end
+  // after this check reaches the follower through on_jobs_finished).
+  const engine::JobId id = job.id;
+  auto ended = std::make_shared<bool>(engine::IsTerminal(job.status.state));
+  runtime_->Execute(
+      [ended, id](engine::Engine& e) {
+        const engine::JobRecord* now = e.Find(id);
+        *ended = *ended || now == nullptr || engine::IsTerminal(now->status.state);
+      },
+      [this, ended, id](const Status&) {
+        if (*ended) logs_->Finish(id);
+      });
 }
 
 void Server::Blocking(std::function<void()> work) {

@@ -33,6 +33,7 @@ struct ServerOptions {
   store::SqliteOptions sqlite;
   WorkerHubOptions workers;
   size_t log_bytes_max = 64 << 20;  // per job; past it, log chunks are dropped
+  size_t log_followers_max = 1000;  // GET /v1/jobs/{id}/logs?follow=1 at once
   EventStreamsOptions events;
   FileLimits files;
   int blocking_threads = 2;  // file reads and writes, reads of the store for HTTP requests
@@ -67,6 +68,8 @@ class Server {
   // A job from the store (one that left the engine's memory); NotFound also when it is not
   // `who`'s: another user's job is as absent as a missing one.
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
+  // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
+  void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version, Reply reply);
   // Runs `work` on the blocking pool: file and store I/O never runs on the engine's, the
   // committer's or the HTTP threads.
   void Blocking(std::function<void()> work);
@@ -109,7 +112,7 @@ class Server {
   std::unique_ptr<Auth> auth_;
   std::mutex reader_mu_;
   std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
-  std::optional<JobLogs> logs_;
+  std::unique_ptr<JobLogs> logs_;
   std::optional<JobFiles> files_;
   std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<WorkerHub> hub_;

@@ -68,6 +68,39 @@ TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
   EXPECT_EQ(Cli({"result", std::to_string(second)}).out, "{\"exit_code\":0,\"files\":[]}\n");
 }
 
+// `baton logs -f` and GET .../logs?follow=1: the log as it grows, ending when the job ends.
+TEST_F(WorkerTest, FollowingALogStreamsItUntilTheJobEnds) {
+  auto worker = StartWorker("w1");
+  // The job waits for a file the test writes once a follower has seen its first line, so the
+  // follower is certainly attached while the job runs.
+  const std::string gate = dir_ + "/gate";
+  const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"echo one; while [ ! -f )" +
+                             gate + R"( ]; do sleep 0.02; done; echo two; echo three >&2"}})");
+  client::Client c(client::Endpoint::Parse(url()).value(), admin_);
+  std::string seen;
+  Status s = c.Stream("/v1/jobs/" + std::to_string(id) + "/logs?follow=1", [&](std::string_view d) {
+    if (seen.empty()) std::ofstream(gate) << "go";
+    seen.append(d);
+    return true;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, "one\ntwo\nthree\n");
+  EXPECT_EQ(GetJob(id).at("state").as_string(), "succeeded");
+  // A finished job: the whole log, then the end; from an offset, the rest.
+  CliResult cli = Cli({"logs", "-f", std::to_string(id)});
+  EXPECT_EQ(cli.exit_code, 0);
+  EXPECT_EQ(cli.out, "one\ntwo\nthree\n");
+  std::string rest;
+  ASSERT_TRUE(c.Stream("/v1/jobs/" + std::to_string(id) + "/logs?follow=1&offset=4",
+                       [&](std::string_view d) {
+                         rest.append(d);
+                         return true;
+                       })
+                  .ok());
+  EXPECT_EQ(rest, "two\nthree\n");
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/logs?follow=2").status, 400);
+}
+
 TEST_F(WorkerTest, CancelEndsTheWholeProcessTree) {
   auto worker = StartWorker("w1");
   const std::string pids = dir_ + "/pids";
