@@ -55,9 +55,10 @@ class Follower {
       cv_.notify_all();
     });
   }
+  // Call after the server stopped (which ends the stream), or after the last event it will see.
   ~Follower() {
     stop_ = true;
-    thread_.detach();  // it leaves at its next event, or when the server stops
+    thread_.join();
   }
   // Waits until `count` successes in all were seen; false if the stream ended first.
   bool WaitCount(uint64_t count) {
@@ -155,6 +156,19 @@ int RunBench(const BenchOptions& o) {
   for (int i = 0; i < o.workers; ++i) {
     workers.push_back(SpawnWorker(url, token, "bench-" + std::to_string(i + 1), o.capacity));
   }
+  std::unique_ptr<Follower> follower;  // for latency
+  // Workers, then the server (which ends the follower's stream), then the follower.
+  auto stop_all = [&] {
+    for (pid_t pid : workers) {
+      if (pid > 0) ::kill(pid, SIGINT), ::kill(pid, SIGTERM);
+    }
+    for (pid_t pid : workers) {
+      if (pid > 0) ::waitpid(pid, nullptr, 0);
+    }
+    srv->Stop();
+    follower.reset();
+    std::filesystem::remove_all(dir);
+  };
   client::Client c(endpoint, token);
   for (int tries = 0;; ++tries) {
     auto listed = c.Json("GET", "/v1/workers");
@@ -163,6 +177,7 @@ int RunBench(const BenchOptions& o) {
     }
     if (tries > 500) {
       say("the workers did not connect");
+      stop_all();
       return 4;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -231,9 +246,9 @@ int RunBench(const BenchOptions& o) {
     std::vector<double> ms, ack_ms;
     const json::object job{{"type", "bench"}};
     // The follower reads the stream from its start; one job seen through it means it caught up.
-    Follower follower(endpoint, token);
+    follower = std::make_unique<Follower>(endpoint, token);
     auto warm = c.Submit(job);
-    ok = warm.ok() && follower.WaitJob(warm->at("id").to_number<uint64_t>()).has_value();
+    ok = warm.ok() && follower->WaitJob(warm->at("id").to_number<uint64_t>()).has_value();
     for (uint64_t i = 0; i < o.latency_jobs && ok; ++i) {
       const auto t0 = Steady::now();
       auto r = c.Submit(job);
@@ -242,7 +257,7 @@ int RunBench(const BenchOptions& o) {
         break;
       }
       ack_ms.push_back(std::chrono::duration<double, std::milli>(Steady::now() - t0).count());
-      auto done = follower.WaitJob(r->at("id").to_number<uint64_t>());
+      auto done = follower->WaitJob(r->at("id").to_number<uint64_t>());
       if (!done) {
         ok = false;
         break;
@@ -263,14 +278,7 @@ int RunBench(const BenchOptions& o) {
   cal["synchronous"] = o.synchronous;
   out["calibration"] = cal;
 
-  for (pid_t pid : workers) {
-    if (pid > 0) ::kill(pid, SIGINT), ::kill(pid, SIGTERM);
-  }
-  for (pid_t pid : workers) {
-    if (pid > 0) ::waitpid(pid, nullptr, 0);
-  }
-  srv->Stop();
-  std::filesystem::remove_all(dir);
+  stop_all();
   if (!ok) {
     say("a submit failed or the event stream ended early");
     return 4;
