@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "cli/bench.h"
@@ -226,21 +227,40 @@ int RunWorker(baton::client::WorkerOptions options, const std::string& url,
   }
   if (count == 0) return Fail("worker", baton::InvalidArgument("--types: name at least one type"));
   // SIGTERM or SIGINT: finish what runs, take nothing new, exit. A second one stops at once.
+  // The thread touches the worker only while Run has not returned; it is joined before the
+  // worker goes (a signal arriving as the worker finished would otherwise reach a dead one).
+  std::mutex signal_mu;
+  bool finished = false;
   std::thread signal_thread([&] {
     int received = 0;
-    sigwait(&signals, &received);
-    std::fprintf(stderr, "baton worker: %s received: finishing running jobs, taking no new ones\n",
-                 received == SIGINT ? "SIGINT" : "SIGTERM");
-    worker.Drain();
-    sigwait(&signals, &received);
-    worker.Stop();
+    for (int n = 0; n < 2; ++n) {
+      sigwait(&signals, &received);
+      std::lock_guard lock(signal_mu);
+      if (finished) return;
+      if (n == 0) {
+        std::fprintf(stderr,
+                     "baton worker: %s received: finishing running jobs, taking no new ones\n",
+                     received == SIGINT ? "SIGINT" : "SIGTERM");
+        worker.Drain();
+      } else {
+        worker.Stop();
+      }
+    }
   });
-  signal_thread.detach();
+  auto join_signal_thread = [&] {
+    {
+      std::lock_guard lock(signal_mu);
+      finished = true;
+    }
+    pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes its sigwait, if it waits
+    signal_thread.join();
+  };
   std::printf("baton worker: %s serving %s with capacity %u at http://%s:%u\n", options.id.c_str(),
               types.c_str(), options.capacity, options.server.host.c_str(),
               static_cast<unsigned>(options.server.port));
   std::fflush(stdout);
   Status s = worker.Run();
+  join_signal_thread();
   if (!s.ok()) return Fail("worker", s);
   std::printf("baton worker: stopped\n");
   std::fflush(stdout);
