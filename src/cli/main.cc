@@ -321,6 +321,10 @@ int main(int argc, char** argv) {
                    "all output files of one attempt together")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 31));
+  server->add_option("--types", options.types_file,
+                     "the job type registry, a JSON file (docs/api.md, \"Job types\")");
+  server->add_flag("--strict-types", options.strict_types,
+                   "refuse jobs whose type the registry does not declare");
   server->add_option("--batch-max", options.batch_max, "jobs in one POST /v1/jobs")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{100000}));

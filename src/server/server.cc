@@ -73,6 +73,13 @@ Result<std::string> ParseReason(const std::string& body) {
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::unique_ptr<Server> s(new Server(std::move(options)));
+  if (!s->options_.types_file.empty()) {
+    Result<TypeRegistry> types = TypeRegistry::Load(s->options_.types_file);
+    if (!types.ok()) return types.status();
+    s->types_ = std::move(*types);
+  } else if (s->options_.strict_types) {
+    return InvalidArgument("--strict-types needs --types FILE: no type would be allowed");
+  }
   std::error_code ec;
   std::filesystem::create_directories(s->options_.data_dir, ec);
   if (ec) {
@@ -379,6 +386,32 @@ void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned v
       });
 }
 
+Status Server::ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    engine::JobSpec& spec = specs[i];
+    const std::string at = batch ? "[" + std::to_string(i) + "]." : "";
+    const JobType* type = types_.Find(spec.type);
+    if (type == nullptr) {
+      if (options_.strict_types) {
+        return InvalidArgument(at + "type: \"" + spec.type +
+                               "\" is not declared (the server runs with --strict-types; "
+                               "GET /v1/types lists the declared ones)");
+      }
+      continue;
+    }
+    boost::system::error_code ec;
+    boost::json::value payload = boost::json::parse(spec.payload, ec);
+    if (ec || !payload.is_object()) {
+      return InvalidArgument(at + "payload: must be an object for type " + spec.type);
+    }
+    BATON_RETURN_IF_ERROR(TypeRegistry::Check(*type, payload.as_object(), at + "payload"));
+    spec.payload = boost::json::serialize(payload);
+    if (spec.timeout_ms == 0) spec.timeout_ms = type->timeout_ms;
+    if (spec.attempts_max == 0) spec.attempts_max = type->attempts_max;
+  }
+  return Status::Ok();
+}
+
 void Server::Blocking(std::function<void()> work) {
   boost::asio::post(*blocking_, std::move(work));
 }
@@ -389,6 +422,9 @@ void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply r
   Result<SubmitBody> parsed = ParseSubmitBody(request.body(), options_.batch_max);
   if (!parsed.ok()) return reply(ErrorResponse(parsed.status(), version, keep_alive));
   for (engine::JobSpec& spec : parsed->specs) spec.owner = who.user;
+  if (Status st = ApplyTypes(parsed->specs, parsed->batch); !st.ok()) {
+    return reply(ErrorResponse(st, version, keep_alive));
+  }
   const bool batch = parsed->batch;
   auto result = std::make_shared<Result<std::vector<engine::SubmitResult>>>(
       Status(StatusCode::kInternal, "not run"));
@@ -658,6 +694,8 @@ void Server::ListTypes(const HttpRequest& request, Reply reply) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
         std::map<std::string, boost::json::object> types;
         for (const auto& [name, queued] : *counts) types[name]["queued"] = queued;
+        for (const auto& [name, declared] : types_.types())
+          types[name]["declaration"] = declared.source;
         for (const auto& [name, load] : hub_->Types()) {
           boost::json::object& o = types[name];
           o["workers"] = load.workers;

@@ -16,6 +16,7 @@
 #include "server/http_server.h"
 #include "server/job_files.h"
 #include "server/job_logs.h"
+#include "server/job_types.h"
 #include "server/runtime.h"
 #include "server/worker_hub.h"
 #include "store/sqlite/sqlite_store.h"
@@ -36,7 +37,9 @@ struct ServerOptions {
   size_t log_followers_max = 1000;  // GET /v1/jobs/{id}/logs?follow=1 at once
   EventStreamsOptions events;
   FileLimits files;
-  int blocking_threads = 2;  // file reads and writes, reads of the store for HTTP requests
+  std::string types_file;     // the job type registry (docs/types.md); empty: none
+  bool strict_types = false;  // refuse types the registry does not declare
+  int blocking_threads = 2;   // file reads and writes, reads of the store for HTTP requests
 };
 
 // "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
@@ -70,6 +73,9 @@ class Server {
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
   // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
   void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version, Reply reply);
+  // Checks each spec's payload against its declared type, fills the type's defaults, and
+  // refuses undeclared types under strict_types. `batch`: errors are prefixed "[i].".
+  Status ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const;
   // Runs `work` on the blocking pool: file and store I/O never runs on the engine's, the
   // committer's or the HTTP threads.
   void Blocking(std::function<void()> work);
@@ -113,6 +119,7 @@ class Server {
   std::mutex reader_mu_;
   std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
   std::unique_ptr<JobLogs> logs_;
+  TypeRegistry types_;
   std::optional<JobFiles> files_;
   std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<WorkerHub> hub_;

@@ -124,6 +124,7 @@ void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Re
     return fail(InvalidArgument("job: one job per multipart submit, not an array"));
   Result<std::vector<FileData>> files = FileParts(*parts);
   if (!files.ok()) return fail(files.status());
+  if (Status s = ApplyTypes(parsed->specs, false); !s.ok()) return fail(s);
   engine::JobSpec spec = std::move(parsed->specs.front());
   spec.owner = who.user;
   SubmitWithInputs(std::move(spec), *files,
@@ -170,8 +171,10 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
   bool has_run = false;
   for (const FileData& f : *files) has_run |= f.name == "run.sh";
   if (!has_run) return fail(InvalidArgument("file: one of the files must be run.sh"));
-  engine::JobSpec spec;
-  spec.type = *service;
+  std::vector<engine::JobSpec> specs(1);
+  specs[0].type = *service;
+  if (Status s = ApplyTypes(specs, false); !s.ok()) return fail(s);
+  engine::JobSpec spec = std::move(specs[0]);
   spec.owner = who.user;
   spec.tags.push_back("user_id:" + *user_id);
   SubmitWithInputs(

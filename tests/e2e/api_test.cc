@@ -202,5 +202,63 @@ TEST_F(ApiTest, AJobThatLeftMemoryIsStillReadAndRetriedFromTheStore) {
   EXPECT_EQ(twice.status, 409) << twice.body;  // read from the store, it is cancelled
 }
 
+// The job type registry: a declared type's payload is checked (every violation in one 400) and
+// its defaults filled; undeclared types pass, unless the server runs with --strict-types.
+TEST_F(ApiTest, DeclaredTypesCheckPayloadsAndFillDefaults) {
+  const std::string types = dir_ + "/types.json";
+  std::ofstream(types) << R"({"types": [{"name": "render", "version": "2",
+      "parameters": {"frame": {"type": "integer", "min": 0},
+                     "quality": {"type": "string", "enum": ["low", "high"], "default": "low"},
+                     "start": {"type": "datetime", "required": false},
+                     "end": {"type": "datetime", "required": false}},
+      "constraints": ["end > start"], "timeout_ms": 5000, "attempts_max": 7}]})";
+  StopServer();
+  StartServer({"--types", types});
+  HttpResult bad = Call(admin_, "POST", "/v1/jobs",
+                        R"([{"type":"render","payload":{"frame":1}},
+                            {"type":"render","payload":{"frame":-1,"quality":"ultra","x":1}}])");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Json(bad).at("error").at("message").as_string(),
+            "3 problems: [1].payload.x: not a parameter of render; [1].payload.frame: must be at "
+            "least 0, got -1; [1].payload.quality: must be one of [\"low\",\"high\"], got "
+            "\"ultra\"");
+  HttpResult order = Call(admin_, "POST", "/v1/jobs",
+                          R"({"type":"render","payload":{"frame":1,"start":"2026-11-23T10:00:00Z",
+                              "end":"2026-11-23T09:00:00Z"}})");
+  EXPECT_EQ(order.status, 400);
+  EXPECT_NE(order.body.find("end > start does not hold"), std::string::npos) << order.body;
+  EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs")).at("jobs").as_array().size(), 0u);
+
+  HttpResult good = Call(admin_, "POST", "/v1/jobs", R"({"type":"render","payload":{"frame":3}})");
+  ASSERT_EQ(good.status, 201) << good.body;
+  boost::json::value job =
+      Json(Call(admin_, "GET", "/v1/jobs/" + std::to_string(Json(good).at("id").as_int64())));
+  EXPECT_EQ(job.at("payload"), boost::json::parse(R"({"frame":3,"quality":"low"})"));
+  EXPECT_EQ(job.at("timeout_ms").as_int64(), 5000);
+  EXPECT_EQ(job.at("attempts_max").as_int64(), 7);
+  EXPECT_EQ(Call(admin_, "POST", "/v1/jobs", R"({"type":"free","payload":[1]})").status, 201);
+  HttpResult listed = Call(admin_, "GET", "/v1/types");
+  EXPECT_NE(listed.body.find(R"("declaration":{"name":"render","version":"2")"), std::string::npos)
+      << listed.body;
+
+  // Strict: an undeclared type is refused; a broken registry stops the server from starting.
+  StopServer();
+  StartServer({"--types", types, "--strict-types"});
+  HttpResult strict = Call(admin_, "POST", "/v1/jobs", R"({"type":"free"})");
+  EXPECT_EQ(strict.status, 400);
+  EXPECT_NE(strict.body.find(R"(type: \"free\" is not declared)"), std::string::npos)
+      << strict.body;
+  StopServer();
+  std::ofstream(types)
+      << R"({"types": [{"name": "render", "parameters": {"x": {"type": "date"}}}]})";
+  ChildProcess bad_start;
+  ASSERT_TRUE(bad_start.Start({BATON_PATH, "server", "--data", dir_ + "/data", "--listen",
+                               "127.0.0.1:0", "--types", types}));
+  bad_start.ReadToEnd(std::chrono::seconds(30));
+  const int status = bad_start.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  StartServer();  // for the fixture's teardown
+}
+
 }  // namespace
 }  // namespace baton
