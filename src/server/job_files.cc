@@ -26,9 +26,9 @@ Status FsyncDir(const fs::path& dir) {
   return Status::Ok();
 }
 
-// Writes `data` to `path` durably: a temporary file, fsync, rename, fsync of each directory
-// from the file's up to and including `root` (new directories must be durable too).
-Status WriteDurably(const fs::path& root, const fs::path& path, std::string_view data) {
+// Writes `data` to `path`: a temporary file, fsync, rename. The new name is durable once its
+// directories are fsynced too (FsyncDirs), which a caller writing many files does once.
+Status WriteFile(const fs::path& path, std::string_view data) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) return Unavailable("create " + path.parent_path().string() + ": " + ec.message());
@@ -54,11 +54,16 @@ Status WriteDurably(const fs::path& root, const fs::path& path, std::string_view
     ::unlink(tmp.c_str());
     return Unavailable("write " + path.string() + ": " + why);
   }
-  for (fs::path dir = path.parent_path();; dir = dir.parent_path()) {
-    BATON_RETURN_IF_ERROR(FsyncDir(dir));
-    if (dir == root || !dir.has_relative_path() || dir == dir.parent_path()) break;
-  }
   return Status::Ok();
+}
+
+// fsyncs each directory from `dir` up to and including `root` (new directories must be durable
+// too), skipping those already in `done`.
+Status FsyncDirs(const fs::path& root, fs::path dir, std::set<fs::path>* done) {
+  for (;; dir = dir.parent_path()) {
+    if (done->insert(dir).second) BATON_RETURN_IF_ERROR(FsyncDir(dir));
+    if (dir == root || !dir.has_relative_path() || dir == dir.parent_path()) return Status::Ok();
+  }
 }
 
 Result<std::string> ReadWhole(const fs::path& path, size_t max, const std::string& what) {
@@ -168,17 +173,23 @@ Result<std::string> JobFiles::StoreInputs(const std::vector<FileData>& files) {
   Result<std::string> key = RandomHex(16);
   if (!key.ok()) return key.status();
   const fs::path dir = fs::path(inputs_) / *key;
+  std::set<fs::path> synced;
+  Status s;
   for (const FileData& f : files) {
-    if (Status s = WriteDurably(inputs_, dir / f.name, f.data); !s.ok()) {
-      DropInputs(*key);
-      return s;
-    }
+    s = WriteFile(dir / f.name, f.data);
+    if (!s.ok()) break;
   }
   if (files.empty()) {
     std::error_code ec;
     fs::create_directories(dir, ec);
+    if (ec) s = Unavailable("create " + dir.string() + ": " + ec.message());
   }
-  if (Status s = FsyncDir(inputs_); !s.ok()) {
+  // Every directory once, after every file: the new names, then the new directories.
+  for (const FileData& f : files) {
+    if (s.ok()) s = FsyncDirs(inputs_, (dir / f.name).parent_path(), &synced);
+  }
+  if (s.ok()) s = FsyncDirs(inputs_, dir, &synced);
+  if (!s.ok()) {
     DropInputs(*key);
     return s;
   }
@@ -223,8 +234,10 @@ Status JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt, const
     return InvalidArgument("outputs: more than output_bytes_max (" +
                            std::to_string(limits_.output_bytes_max) + " bytes) for one attempt");
   }
-  const fs::path dir = fs::path(outputs_) / std::to_string(job) / std::to_string(attempt);
-  return WriteDurably(outputs_, dir / name, data);
+  const fs::path path = fs::path(outputs_) / std::to_string(job) / std::to_string(attempt) / name;
+  BATON_RETURN_IF_ERROR(WriteFile(path, data));
+  std::set<fs::path> synced;
+  return FsyncDirs(outputs_, path.parent_path(), &synced);
 }
 
 void JobFiles::RemoveOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name) {
