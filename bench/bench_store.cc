@@ -28,6 +28,7 @@
 
 using namespace baton;
 using Steady = std::chrono::steady_clock;
+using bench::Seconds;
 
 namespace {
 
@@ -40,10 +41,6 @@ struct Options {
   int submitters = 2;  // client threads submitting batches of 1,000
   int workers = 4;     // worker threads dispatching and completing up to 1,000 at a time
 };
-
-double Seconds(Steady::time_point a, Steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -17,9 +17,6 @@ namespace baton::bench {
 
 namespace {
 using Steady = std::chrono::steady_clock;
-double Seconds(Steady::time_point a, Steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 }  // namespace
 
 const std::string kPayload =

@@ -2,10 +2,17 @@
 // as Baton's figures so that they can be compared on a noisy machine.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace baton::bench {
+
+// Seconds from `a` to `b`.
+inline double Seconds(std::chrono::steady_clock::time_point a,
+                      std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 // A job-sized payload, as the benchmarks submit it.
 extern const std::string kPayload;

@@ -30,10 +30,7 @@ namespace {
 
 namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
-
-double Seconds(Steady::time_point a, Steady::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
+using bench::Seconds;
 
 // Follows the event stream and tells who waits when jobs have succeeded.
 class Follower {

@@ -434,24 +434,27 @@ void Worker::Register(const std::string& type, Handler handler) {
 void Worker::Send(std::string message) { impl_->Send(std::move(message)); }
 const WorkerOptions& Worker::options() const { return impl_->options_; }
 
-Status AttemptContext::FetchInputs(const std::string& dir) {
-  if (!client_)
+Client& AttemptContext::Http() {
+  if (!client_) {
     client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
+  }
+  return *client_;
+}
+
+Status AttemptContext::FetchInputs(const std::string& dir) {
   for (const std::string& name : input_files_) {
-    BATON_RETURN_IF_ERROR(client_->DownloadTo(
+    BATON_RETURN_IF_ERROR(Http().DownloadTo(
         "/v1/jobs/" + std::to_string(job_) + "/inputs/" + EncodePath(name), dir, name));
   }
   return Status::Ok();
 }
 
 Status AttemptContext::UploadOutput(const std::string& name, const std::string& data) {
-  if (!client_)
-    client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
   Result<HttpAnswer> answer =
-      client_->Call("PUT",
-                    "/v1/jobs/" + std::to_string(job_) + "/attempts/" + std::to_string(attempt_) +
-                        "/files/" + EncodePath(name),
-                    data, "application/octet-stream");
+      Http().Call("PUT",
+                  "/v1/jobs/" + std::to_string(job_) + "/attempts/" + std::to_string(attempt_) +
+                      "/files/" + EncodePath(name),
+                  data, "application/octet-stream");
   if (!answer.ok()) return answer.status().WithContext("upload " + name);
   if (answer->status != 201) return StatusFromAnswer(*answer).WithContext("upload " + name);
   return Status::Ok();

@@ -71,6 +71,7 @@ class AttemptContext {
   boost::json::value payload_;
   std::vector<std::string> input_files_;
   std::unique_ptr<Client> client_;  // made at the first file transfer
+  Client& Http();
   int64_t timeout_ms_ = 0, heartbeat_timeout_ms_ = 0;
   std::atomic<bool> stopped_{false};
   mutable std::mutex mu_;

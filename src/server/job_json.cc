@@ -122,6 +122,8 @@ std::string Prefix(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
+}  // namespace
+
 json::value EmbeddedJson(const std::string& text) {
   if (text.empty()) return nullptr;
   boost::system::error_code ec;
@@ -129,8 +131,6 @@ json::value EmbeddedJson(const std::string& text) {
   if (ec) return json::string(text);  // stored text that is not JSON is shown as a string
   return v;
 }
-
-}  // namespace
 
 Result<engine::JobSpec> ParseJobSpec(const json::value& value, const std::string& path) {
   if (!value.is_object()) return Wrong(path.empty() ? "job" : path, "an object", value);

@@ -33,6 +33,10 @@ struct SubmitBody {
 };
 Result<SubmitBody> ParseSubmitBody(std::string_view body, size_t batch_max);
 
+// A stored JSON text (payload, result) as a JSON value: empty text is null, text that is not
+// JSON a string.
+boost::json::value EmbeddedJson(const std::string& text);
+
 // A job as the API shows it. Payload and result are embedded as JSON.
 boost::json::object JobToJson(const engine::JobRecord& job);
 

@@ -32,11 +32,11 @@ std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_
 bool MayTouch(const Identity& who, const engine::JobRecord& job) {
   return who.admin || job.spec.owner == who.user;
 }
+}  // namespace
 
 Status JobNotFound(engine::JobId id) {
   return NotFound("job " + std::to_string(id) + ": not found");
 }
-}  // namespace
 
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   const size_t colon = text.rfind(':');
@@ -224,6 +224,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   if (!who.ok()) return reply(ErrorResponse(who.status(), version, keep_alive));
 
   auto fail = [&](const Status& st) { reply(ErrorResponse(st, version, keep_alive)); };
+  auto no_endpoint = [&] {
+    fail(NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
+  };
   if (target == "/v1/jobs" && method == http::verb::post) {
     if (IsMultipart(request)) return SubmitWithFiles(*who, request, reply);
     return SubmitJobs(*who, request, reply);
@@ -253,10 +256,7 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   const bool v1_job = segments.size() >= 3 && segments[0] == "v1" && segments[1] == "jobs";
   const bool compat =
       segments.size() == 2 && (segments[0] == "download" || segments[0] == "terminate");
-  if (!v1_job && !compat) {
-    return fail(
-        NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
-  }
+  if (!v1_job && !compat) return no_endpoint();
   const std::string& id_text = segments[v1_job ? 2 : 1];
   std::optional<uint64_t> parsed =
       ParseNumber(id_text, 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
@@ -274,8 +274,7 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
           [](engine::Engine& e, engine::JobId j) { return e.Cancel(j, "terminated"); }, nullptr,
           CompatStatus);
     }
-    return fail(
-        NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
+    return no_endpoint();
   }
   const std::string action = segments.size() > 3 ? segments[3] : "";
   // A file name is the rest of the path: /v1/jobs/7/files/sub/a.txt names "sub/a.txt".
@@ -357,7 +356,7 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     }
     return JobCommand(*who, id, request, reply, std::move(command), nullptr);
   }
-  fail(NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
+  no_endpoint();
 }
 
 void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
@@ -372,14 +371,15 @@ void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned v
     stream->End();
     return;
   }
-  // Ended already, or ending while the follower was being added: then it ends now (a job's end
-  // after this check reaches the follower through on_jobs_finished).
   const engine::JobId id = job.id;
-  auto ended = std::make_shared<bool>(engine::IsTerminal(job.status.state));
+  if (engine::IsTerminal(job.status.state)) return logs_->Finish(id);  // all of it was written
+  // Ending while the follower was being added: then it ends now (a job's end after this check
+  // reaches the follower through on_jobs_finished).
+  auto ended = std::make_shared<bool>(false);
   runtime_->Execute(
       [ended, id](engine::Engine& e) {
         const engine::JobRecord* now = e.Find(id);
-        *ended = *ended || now == nullptr || engine::IsTerminal(now->status.state);
+        *ended = now == nullptr || engine::IsTerminal(now->status.state);
       },
       [this, ended, id](const Status&) {
         if (*ended) logs_->Finish(id);

@@ -47,6 +47,8 @@ Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
 
 // Whether the request's body is multipart (a submit with files).
 bool IsMultipart(const HttpRequest& request);
+// How a job that is missing, or not the caller's, is answered: the two look the same.
+Status JobNotFound(engine::JobId id);
 
 class Server {
  public:
@@ -84,6 +86,9 @@ class Server {
   // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
   void SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
                         std::function<void(Result<engine::SubmitResult>)> done);
+  // The attempt's output files as a zip answer (GET /v1/jobs/{id}/output.zip, /download/{id}).
+  Result<HttpResponse> ZipOfOutputs(engine::JobId id, engine::AttemptId attempt,
+                                    const HttpRequest& request) const;
   // GET /v1/jobs/{id}/result, /files/{name}, /output.zip; GET /v1/jobs/{id}/inputs/{name}.
   void JobResult(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void OutputFile(const Identity& who, engine::JobId id, std::string name,

@@ -1,7 +1,7 @@
 // The Server's file endpoints: submits with input files (multipart), results and output files,
 // the worker's uploads and downloads, and the job-orchestrator file API.
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
-#include <set>
 
 #include "server/job_json.h"
 #include "server/multipart.h"
@@ -11,10 +11,6 @@
 namespace baton::server {
 
 namespace {
-
-Status JobNotFound(engine::JobId id) {
-  return NotFound("job " + std::to_string(id) + ": not found");
-}
 
 // The attempt whose output is the job's result, or why there is none.
 Result<engine::AttemptId> ResultAttempt(const engine::JobRecord& job) {
@@ -67,9 +63,21 @@ Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts)
 }  // namespace
 
 bool IsMultipart(const HttpRequest& request) {
-  const std::string_view type = request[http::field::content_type];
-  return type.size() >= 10 &&
-         (type.substr(0, 10) == "multipart/" || type.substr(0, 10) == "Multipart/");
+  return boost::algorithm::istarts_with(request[http::field::content_type], "multipart/");
+}
+
+Result<HttpResponse> Server::ZipOfOutputs(engine::JobId id, engine::AttemptId attempt,
+                                          const HttpRequest& request) const {
+  Result<std::vector<FileInfo>> files = files_->ListOutputs(id, attempt);
+  if (!files.ok()) return files.status();
+  ZipWriter zip;
+  for (const FileInfo& f : *files) {
+    Result<std::string> data = files_->ReadOutput(id, attempt, f.name);
+    if (!data.ok()) return data.status();
+    zip.Add(f.name, *data);
+  }
+  return BytesResponse(zip.Finish(), "application/zip", "job-" + std::to_string(id) + ".zip",
+                       request);
 }
 
 void Server::SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
@@ -207,7 +215,7 @@ void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest&
     o["id"] = id;
     o["state"] = engine::JobStateName(job->status.state);
     o["attempt_id"] = *attempt;
-    o["result"] = JobToJson(*job).at("result");
+    o["result"] = EmbeddedJson(job->status.result);
     boost::json::array list;
     for (const FileInfo& f : *files) {
       boost::json::object entry;
@@ -248,16 +256,9 @@ void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest&
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
     Result<engine::AttemptId> attempt = ResultAttempt(*job);
     if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
-    Result<std::vector<FileInfo>> files = files_->ListOutputs(id, *attempt);
-    if (!files.ok()) return reply(ErrorResponse(files.status(), version, keep_alive));
-    ZipWriter zip;
-    for (const FileInfo& f : *files) {
-      Result<std::string> data = files_->ReadOutput(id, *attempt, f.name);
-      if (!data.ok()) return reply(ErrorResponse(data.status(), version, keep_alive));
-      zip.Add(f.name, *data);
-    }
-    reply(BytesResponse(zip.Finish(), "application/zip", "job-" + std::to_string(id) + ".zip",
-                        request));
+    Result<HttpResponse> zip = ZipOfOutputs(id, *attempt, request);
+    if (!zip.ok()) return reply(ErrorResponse(zip.status(), version, keep_alive));
+    reply(std::move(*zip));
   });
 }
 
@@ -314,17 +315,18 @@ void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId 
         [this, current, id, attempt, name, body, reply, version,
          keep_alive](const Status& committed) {
           Status s = committed.ok() ? *current : committed;
-          Blocking([this, s, id, attempt, name, size = body->size(), reply, version, keep_alive] {
-            if (!s.ok()) {
+          if (!s.ok()) {
+            // Removing the file is I/O: not on the commit thread.
+            return Blocking([this, s, id, attempt, name, reply, version, keep_alive] {
               files_->RemoveOutput(id, attempt, name);
-              return reply(ErrorResponse(s, version, keep_alive));
-            }
-            boost::json::object o;
-            o["name"] = name;
-            o["size"] = size;
-            reply(JsonResponse(http::status::created, boost::json::serialize(o), version,
-                               keep_alive));
-          });
+              reply(ErrorResponse(s, version, keep_alive));
+            });
+          }
+          boost::json::object o;
+          o["name"] = name;
+          o["size"] = body->size();
+          reply(
+              JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
         });
   });
 }
@@ -346,16 +348,9 @@ void Server::Download(const Identity& who, engine::JobId id, const HttpRequest& 
     if (!job.ok()) return send(ErrorResponse(job.status(), version, keep_alive));
     const std::string_view status = CompatStatusName(job->status.state);
     if (status == "Completed") {
-      Result<std::vector<FileInfo>> files = files_->ListOutputs(id, job->status.attempt_id);
-      if (!files.ok()) return send(ErrorResponse(files.status(), version, keep_alive));
-      ZipWriter zip;
-      for (const FileInfo& f : *files) {
-        Result<std::string> data = files_->ReadOutput(id, job->status.attempt_id, f.name);
-        if (!data.ok()) return send(ErrorResponse(data.status(), version, keep_alive));
-        zip.Add(f.name, *data);
-      }
-      return send(BytesResponse(zip.Finish(), "application/zip",
-                                "job-" + std::to_string(id) + ".zip", request));
+      Result<HttpResponse> zip = ZipOfOutputs(id, job->status.attempt_id, request);
+      if (!zip.ok()) return send(ErrorResponse(zip.status(), version, keep_alive));
+      return send(std::move(*zip));
     }
     // Not done yet: 202 with the status; ended without a result: 410, as job-orchestrator does.
     const http::status code =
