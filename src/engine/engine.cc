@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -17,6 +18,7 @@ struct Engine::Job {
   bool dirty = false;
   bool is_new = true;  // not yet handed to the store
   bool in_finished = false;
+  bool attached = false;  // a sub-job counted by its parent's current attempt
   std::vector<JobId> children;
 };
 
@@ -58,6 +60,27 @@ Status TooLong(std::string_view field, size_t size, size_t max) {
                          Num(size));
 }
 
+Status CheckTypeName(std::string_view field, const std::string& name, size_t max) {
+  if (name.size() > max) return TooLong(field, name.size(), max);
+  if (!ValidName(name)) {
+    return InvalidArgument(std::string(field) +
+                           ": may hold only letters, digits and _ - . : /, got \"" + name + "\"");
+  }
+  return Status::Ok();
+}
+
+// The type whose workers run the job's attempts: its splitter's, if it has one.
+const std::string& RunType(const JobSpec& spec) {
+  return spec.splitter.empty() ? spec.type : spec.splitter;
+}
+
+std::string Quote(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
+
+// A stored JSON text as a value in a JSON document being written: empty text is null.
+std::string_view JsonOrNull(const std::string& text) {
+  return text.empty() ? std::string_view("null") : std::string_view(text);
+}
+
 }  // namespace
 
 Engine::Engine(EngineConfig config) : config_(std::move(config)), random_(config_.seed) {}
@@ -66,23 +89,44 @@ Engine::~Engine() = default;
 // ---------------------------------------------------------------------------------------------
 // Validation
 
+void Engine::SetTypes(std::unordered_map<std::string, TypeDefaults> types) {
+  type_defaults_ = std::move(types);
+}
+
 Status Engine::Validate(JobSpec& spec) const {
   const EngineLimits& lim = config_.limits;
   if (spec.type.empty()) return InvalidArgument("type: must not be empty");
-  if (spec.type.size() > lim.type_bytes_max) {
-    return TooLong("type", spec.type.size(), lim.type_bytes_max);
+  BATON_RETURN_IF_ERROR(CheckTypeName("type", spec.type, lim.type_bytes_max));
+  if (auto it = type_defaults_.find(spec.type); it != type_defaults_.end()) {
+    const TypeDefaults& d = it->second;
+    if (spec.timeout_ms == 0) spec.timeout_ms = d.timeout_ms;
+    if (spec.attempts_max == 0) spec.attempts_max = d.attempts_max;
+    if (spec.role == JobRole::kJob) {
+      // A helper job does not take its own type's helpers: no verifier of a verifier.
+      if (spec.splitter.empty()) spec.splitter = d.splitter;
+      if (spec.aggregator.empty()) spec.aggregator = d.aggregator;
+      if (spec.verifier.empty()) spec.verifier = d.verifier;
+    }
+    if (!spec.children_policy) spec.children_policy = d.children_policy;
   }
-  if (!ValidName(spec.type)) {
-    return InvalidArgument("type: may hold only letters, digits and _ - . : /, got \"" + spec.type +
-                           "\"");
+  if (!spec.children_policy) spec.children_policy = ChildrenPolicy{};
+  BATON_RETURN_IF_ERROR(CheckTypeName("splitter", spec.splitter, lim.type_bytes_max));
+  BATON_RETURN_IF_ERROR(CheckTypeName("aggregator", spec.aggregator, lim.type_bytes_max));
+  BATON_RETURN_IF_ERROR(CheckTypeName("verifier", spec.verifier, lim.type_bytes_max));
+  if (spec.children_policy->kind == ChildrenPolicy::kQuorum && spec.children_policy->n == 0) {
+    return InvalidArgument("children_policy.quorum: must be at least 1");
   }
   if (spec.owner.empty()) return InvalidArgument("owner: must not be empty");
   if (spec.owner.size() > lim.owner_bytes_max) {
     return TooLong("owner", spec.owner.size(), lim.owner_bytes_max);
   }
   if (spec.payload.empty()) return InvalidArgument("payload: must be a JSON document, got nothing");
-  if (spec.payload.size() > lim.payload_bytes_max) {
-    return TooLong("payload", spec.payload.size(), lim.payload_bytes_max);
+  // A helper's input (every sub-job's result, or the result it judges) may be larger than a
+  // submitter's payload.
+  const size_t payload_max =
+      spec.role == JobRole::kJob ? lim.payload_bytes_max : lim.aggregate_bytes_max;
+  if (spec.payload.size() > payload_max) {
+    return TooLong("payload", spec.payload.size(), payload_max);
   }
   if (spec.priority < lim.priority_min || spec.priority > lim.priority_max) {
     return InvalidArgument("priority: must be between " + std::to_string(lim.priority_min) +
@@ -257,7 +301,7 @@ Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
   job.lease_persisted_ms = s.lease_expires_ms;
   ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, now_ms_ + spec.timeout_ms));
   SetState(job, JobState::kRunning, Outcome::kNone, worker_id);
-  return Assignment{job.rec.id,      s.attempt_id,    s.attempts_started,        spec.type,
+  return Assignment{job.rec.id,      s.attempt_id,    s.attempts_started,        RunType(spec),
                     spec.payload,    spec.timeout_ms, spec.heartbeat_timeout_ms, s.lease_expires_ms,
                     spec.input_files};
 }
@@ -290,6 +334,8 @@ void Engine::RetryOrFail(Job& job, Outcome outcome, std::string_view message) {
   s.error = std::string(message);
   const bool retried = (spec.retry->retry_on & OutcomeBit(outcome)) != 0;
   if (retried && s.attempts_used < spec.attempts_max) {
+    CancelHelper(job, "the attempt it served ended: " + std::string(message));
+    DetachChildren(job, "its parent's attempt ended: " + std::string(message));
     s.ready_at_ms = now_ms_ + BackoffMs(job);
     ArmTimer(job, kStateTimer, s.ready_at_ms);
     SetState(job, JobState::kRetryWait, outcome, message);
@@ -302,26 +348,217 @@ void Engine::RetryOrFail(Job& job, Outcome outcome, std::string_view message) {
   Finish(job, JobState::kFailed, outcome, why);
 }
 
+Engine::ChildrenVerdict Engine::JudgeChildren(const Job& parent, std::string* why) const {
+  const JobStatus& s = parent.rec.status;
+  const ChildrenPolicy& p = *parent.rec.spec.children_policy;
+  const uint32_t failed = s.children_failed, total = s.children_total;
+  switch (p.kind) {
+    case ChildrenPolicy::kAll:
+      if (failed > 0) {
+        *why = Num(failed) + " of " + Num(total) + " sub-jobs did not succeed";
+        return ChildrenVerdict::kFail;
+      }
+      break;
+    case ChildrenPolicy::kFailuresMax:
+      if (failed > p.n) {
+        *why = Num(failed) + " of " + Num(total) + " sub-jobs did not succeed; at most " +
+               Num(p.n) + " may fail";
+        return ChildrenVerdict::kFail;
+      }
+      break;
+    case ChildrenPolicy::kQuorum:
+      if (total - failed < p.n) {
+        *why = "at most " + Num(total - failed) + " of " + Num(total) +
+               " sub-jobs can succeed; the quorum is " + Num(p.n);
+        return ChildrenVerdict::kFail;
+      }
+      break;
+  }
+  if (s.children_done < total) return ChildrenVerdict::kWait;
+  if (total > 0 && !parent.rec.spec.aggregator.empty()) return ChildrenVerdict::kAggregate;
+  return ChildrenVerdict::kSucceed;
+}
+
 void Engine::SucceedOrWait(Job& job) {
   JobStatus& s = job.rec.status;
   s.error.clear();
-  if (s.children_done < s.children_total) {
-    DisarmTimer(job, kStateTimer);
-    SetState(job, JobState::kWaitingChildren, Outcome::kSucceeded,
-             "waiting for " + Num(s.children_total - s.children_done) + " sub-jobs");
-    return;
+  DisarmTimer(job, kStateTimer);
+  std::string why;
+  switch (JudgeChildren(job, &why)) {
+    case ChildrenVerdict::kSucceed:
+      Finish(job, JobState::kSucceeded, Outcome::kSucceeded, "");
+      return;
+    case ChildrenVerdict::kFail:
+      Finish(job, JobState::kFailed, Outcome::kSucceeded, why);
+      return;
+    case ChildrenVerdict::kWait:
+      SetState(job, JobState::kWaitingChildren, Outcome::kSucceeded,
+               "waiting for " + Num(s.children_total - s.children_done) + " sub-jobs");
+      return;
+    case ChildrenVerdict::kAggregate:
+      SetState(job, JobState::kWaitingChildren, Outcome::kSucceeded,
+               "all " + Num(s.children_total) + " sub-jobs finished; aggregating");
+      SettleParent(job);
+      return;
   }
-  ResolveParent(job, Outcome::kSucceeded);
 }
 
-void Engine::ResolveParent(Job& job, Outcome outcome) {
-  const JobStatus& s = job.rec.status;
-  BATON_CHECK(s.children_done == s.children_total);
-  if (s.children_failed == 0) {
-    Finish(job, JobState::kSucceeded, outcome, "");
+void Engine::SettleParent(Job& parent) {
+  BATON_CHECK(parent.rec.status.state == JobState::kWaitingChildren);
+  if (parent.rec.status.helper_id != 0) return;  // its aggregator is at work
+  std::string why;
+  switch (JudgeChildren(parent, &why)) {
+    case ChildrenVerdict::kWait:
+      return;
+    case ChildrenVerdict::kSucceed:
+      Finish(parent, JobState::kSucceeded, Outcome::kNone, "");
+      return;
+    case ChildrenVerdict::kFail:
+      Finish(parent, JobState::kFailed, Outcome::kNone, why);
+      return;
+    case ChildrenVerdict::kAggregate:
+      break;
+  }
+  // The aggregator's input: the parent, then every sub-job of this attempt in id order.
+  const JobSpec& ps = parent.rec.spec;
+  std::string in = R"({"parent":{"id":)" + Num(parent.rec.id) + R"(,"type":)" + Quote(ps.type) +
+                   R"(,"payload":)" + ps.payload + R"(,"result":)" +
+                   std::string(JsonOrNull(parent.rec.status.result)) + R"(},"children":[)";
+  const size_t max = config_.limits.aggregate_bytes_max;
+  for (size_t i = 0; i < parent.children.size() && in.size() <= max; ++i) {
+    const Job* child = FindJob(parent.children[i]);
+    BATON_CHECK(child != nullptr);  // pinned in memory until the parent finishes
+    const JobStatus& cs = child->rec.status;
+    if (i > 0) in += ',';
+    in += R"({"id":)" + Num(child->rec.id) + R"(,"type":)" + Quote(child->rec.spec.type) +
+          R"(,"state":")" + Str(cs.state) + R"(","result":)";
+    in += cs.state == JobState::kSucceeded ? JsonOrNull(cs.result) : "null";
+    if (cs.state != JobState::kSucceeded) in += R"(,"error":)" + Quote(cs.error);
+    in += '}';
+  }
+  in += "]}";
+  if (in.size() > max) {
+    Finish(parent, JobState::kFailed, Outcome::kNone,
+           "the sub-jobs' results are larger than " + Num(max) +
+               " bytes, the most an aggregator takes (aggregate_bytes_max)");
+    return;
+  }
+  Result<Job*> helper = StartHelper(parent, JobRole::kAggregator, std::move(in));
+  if (!helper.ok()) {
+    Finish(parent, JobState::kFailed, Outcome::kNone,
+           "its aggregator could not start: " + helper.status().message());
+  }
+}
+
+Result<Engine::Job*> Engine::StartHelper(Job& subject, JobRole role, std::string payload) {
+  const JobSpec& ss = subject.rec.spec;
+  JobSpec spec;
+  spec.type = role == JobRole::kAggregator ? ss.aggregator : ss.verifier;
+  spec.owner = ss.owner;
+  spec.payload = std::move(payload);
+  spec.priority = ss.priority;
+  spec.role = role;
+  spec.subject_id = subject.rec.id;
+  spec.subject_attempt = subject.rec.status.attempt_id;
+  BATON_RETURN_IF_ERROR(Validate(spec));
+  Job& helper = CreateJob(std::move(spec));
+  subject.rec.status.helper_id = helper.rec.id;
+  MarkDirty(subject);
+  return &helper;
+}
+
+void Engine::HelperFinished(const Job& helper) {
+  const JobSpec& hs = helper.rec.spec;
+  Job* subject = FindJob(hs.subject_id);
+  if (subject == nullptr || subject->rec.status.helper_id != helper.rec.id) return;  // stale
+  JobStatus& s = subject->rec.status;
+  s.helper_id = 0;
+  MarkDirty(*subject);
+  const JobStatus& h = helper.rec.status;
+  const std::string who = std::string(JobRoleName(hs.role)) + " job " + Num(helper.rec.id);
+  if (hs.role == JobRole::kAggregator) {
+    if (s.state != JobState::kWaitingChildren) return;
+    if (h.state == JobState::kSucceeded) {
+      s.result = h.result;
+      Finish(*subject, JobState::kSucceeded, Outcome::kNone, "result from " + who);
+    } else {
+      Finish(*subject, JobState::kFailed, Outcome::kNone,
+             who + " " + Str(h.state) + (h.error.empty() ? "" : ": " + h.error));
+    }
+    return;
+  }
+  if (s.state != JobState::kSubmitted || s.attempt_id != hs.subject_attempt) return;
+  if (h.state != JobState::kSucceeded) {
+    RejectResult(*subject, who + " " + Str(h.state) + (h.error.empty() ? "" : ": " + h.error));
+    return;
+  }
+  // The verdict: true, false, or {"accept": bool, "reason": "..."}.
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(h.result, ec);
+  const boost::json::value* accept = nullptr;
+  std::string reason;
+  if (!ec && v.is_bool()) {
+    accept = &v;
+  } else if (!ec && v.is_object()) {
+    accept = v.as_object().if_contains("accept");
+    if (const boost::json::value* r = v.as_object().if_contains("reason"); r && r->is_string()) {
+      reason = std::string(r->as_string());
+    }
+  }
+  if (accept == nullptr || !accept->is_bool()) {
+    RejectResult(*subject, who + " gave no verdict: its result must be true, false or " +
+                               R"({"accept": true|false, "reason": "..."})");
+  } else if (accept->as_bool()) {
+    AcceptResult(*subject);
   } else {
-    Finish(job, JobState::kFailed, outcome,
-           Num(s.children_failed) + " of " + Num(s.children_total) + " sub-jobs did not succeed");
+    RejectResult(*subject, "rejected by " + who + (reason.empty() ? "" : ": " + reason));
+  }
+}
+
+void Engine::CancelHelper(Job& subject, std::string_view why) {
+  JobStatus& s = subject.rec.status;
+  if (s.helper_id == 0) return;
+  Job* helper = FindJob(s.helper_id);
+  s.helper_id = 0;  // first: the helper's end must not act on its subject
+  MarkDirty(subject);
+  if (helper == nullptr || IsTerminal(helper->rec.status.state)) return;
+  const Outcome ended = EndOpenAttempt(*helper, Outcome::kCancelled, why);
+  Finish(*helper, JobState::kCancelled, ended, why);
+}
+
+void Engine::AcceptResult(Job& job) {
+  DisarmTimer(job, kStateTimer);
+  CancelHelper(job, "a verdict came first");
+  EndAttempt(job, Outcome::kSucceeded, "");
+  SucceedOrWait(job);
+}
+
+void Engine::RejectResult(Job& job, std::string_view reason) {
+  DisarmTimer(job, kStateTimer);
+  EndAttempt(job, Outcome::kRejected, reason);
+  job.rec.status.result.clear();
+  RetryOrFail(job, Outcome::kRejected, reason);
+}
+
+void Engine::DetachChildren(Job& parent, std::string_view why) {
+  JobStatus& p = parent.rec.status;
+  if (parent.children.empty() && p.children_total == 0) return;
+  std::vector<JobId> children;
+  children.swap(parent.children);
+  p.children_total = p.children_done = p.children_failed = 0;
+  MarkDirty(parent);
+  const std::string reason(why);
+  for (JobId id : children) {
+    Job* child = FindJob(id);
+    if (child == nullptr) continue;
+    child->attached = false;
+    if (!IsTerminal(child->rec.status.state)) {
+      const Outcome ended = EndOpenAttempt(*child, Outcome::kCancelled, reason);
+      Finish(*child, JobState::kCancelled, ended, reason);
+    } else if (!child->in_finished) {
+      child->in_finished = true;
+      finished_.push_back(id);
+    }
   }
 }
 
@@ -336,23 +573,31 @@ void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view 
   s.finished_ms = now_ms_;
   if (state != JobState::kSucceeded) s.error = std::string(message);
   SetState(job, state, outcome, message);
-  if (!job.in_finished) {
+  CancelHelper(job, "job " + Num(job.rec.id) + " " + Str(state));
+  // A sub-job stays in memory while its parent may still need it (its aggregator reads the
+  // results); the parent's end releases it.
+  Job* parent = job.rec.spec.parent_id != 0 ? FindJob(job.rec.spec.parent_id) : nullptr;
+  const bool pinned = job.attached && parent != nullptr && !IsTerminal(parent->rec.status.state);
+  if (!job.in_finished && !pinned) {
     job.in_finished = true;
     finished_.push_back(job.rec.id);
   }
   // A parent that did not succeed takes its unfinished descendants with it.
-  if (state != JobState::kSucceeded) {
-    const std::string why = "parent job " + Num(job.rec.id) + " " + Str(state);
-    for (JobId child_id : job.children) {
-      Job* child = FindJob(child_id);
-      if (child == nullptr || IsTerminal(child->rec.status.state)) continue;
+  const std::string why = "parent job " + Num(job.rec.id) + " " + Str(state);
+  for (JobId child_id : job.children) {
+    Job* child = FindJob(child_id);
+    if (child == nullptr) continue;
+    if (!IsTerminal(child->rec.status.state)) {
+      BATON_CHECK(state != JobState::kSucceeded);
       const Outcome ended = EndOpenAttempt(*child, Outcome::kCancelled, why);
       Finish(*child, JobState::kCancelled, ended, why);
+    } else if (!child->in_finished) {
+      child->in_finished = true;
+      finished_.push_back(child_id);
     }
   }
-  if (job.rec.spec.parent_id != 0) {
-    if (Job* parent = FindJob(job.rec.spec.parent_id)) ChildFinished(*parent, job);
-  }
+  if (job.attached && parent != nullptr) ChildFinished(*parent, job);
+  if (job.rec.spec.role != JobRole::kJob) HelperFinished(job);
 }
 
 void Engine::ChildFinished(Job& parent, const Job& child) {
@@ -361,8 +606,7 @@ void Engine::ChildFinished(Job& parent, const Job& child) {
   if (child.rec.status.state != JobState::kSucceeded) ++p.children_failed;
   BATON_CHECK(p.children_done <= p.children_total);
   MarkDirty(parent);
-  if (p.state != JobState::kWaitingChildren || p.children_done < p.children_total) return;
-  ResolveParent(parent, Outcome::kNone);
+  if (p.state == JobState::kWaitingChildren) SettleParent(parent);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,32 +614,37 @@ void Engine::ChildFinished(Job& parent, const Job& child) {
 
 Result<SubmitResult> Engine::Submit(JobSpec spec) {
   BATON_RETURN_IF_ERROR(Validate(spec));
-  std::string map_key;
   if (!spec.idempotency_key.empty()) {
-    map_key = KeyOf(spec.owner, spec.idempotency_key);
-    auto it = keys_.find(map_key);
+    auto it = keys_.find(KeyOf(spec.owner, spec.idempotency_key));
     if (it != keys_.end() && it->second.created_ms + config_.idempotency_ttl_ms > now_ms_) {
       return SubmitResult{it->second.job_id, true};
     }
   }
   BATON_RETURN_IF_ERROR(CheckParent(spec, 1));
-  Job* parent = spec.parent_id != 0 ? FindJob(spec.parent_id) : nullptr;
+  return SubmitResult{CreateJob(std::move(spec)).rec.id, false};
+}
 
+Engine::Job& Engine::CreateJob(JobSpec spec) {
   auto owned = std::make_unique<Job>();
   Job& job = *owned;
   job.rec.id = ++job_id_last_;
   job.rec.created_ms = now_ms_;
   job.rec.spec = std::move(spec);
-  job.type_idx = TypeIndex(job.rec.spec.type);
+  job.type_idx = TypeIndex(RunType(job.rec.spec));
   jobs_.emplace(job.rec.id, std::move(owned));
   ++state_counts_[static_cast<size_t>(JobState::kPending)];
 
-  const JobSpec& s = job.rec.spec;
-  if (!map_key.empty()) {
+  JobSpec& s = job.rec.spec;
+  if (!s.idempotency_key.empty()) {
+    std::string map_key = KeyOf(s.owner, s.idempotency_key);
     keys_[map_key] = KeyEntry{job.rec.id, now_ms_};
     key_order_.emplace_back(std::move(map_key), now_ms_);
   }
-  if (parent != nullptr) {
+  if (s.parent_id != 0) {
+    Job* parent = FindJob(s.parent_id);
+    BATON_CHECK(parent != nullptr);  // CheckParent
+    s.parent_attempt = parent->rec.status.attempt_id;
+    job.attached = true;
     parent->children.push_back(job.rec.id);
     ++parent->rec.status.children_total;
     MarkDirty(*parent);
@@ -409,7 +658,7 @@ Result<SubmitResult> Engine::Submit(JobSpec spec) {
     SetState(job, JobState::kQueued, Outcome::kNone, "");
   }
   if (s.run_by_ms != 0) ArmTimer(job, kDeadlineTimer, s.run_by_ms);
-  return SubmitResult{job.rec.id, false};
+  return job;
 }
 
 Status Engine::CheckParent(const JobSpec& spec, uint32_t added) const {
@@ -418,9 +667,10 @@ Status Engine::CheckParent(const JobSpec& spec, uint32_t added) const {
   if (parent == nullptr || parent->rec.spec.owner != spec.owner) {
     return NotFound("parent_id: no active job " + Num(spec.parent_id) + " of this owner");
   }
-  if (IsTerminal(parent->rec.status.state)) {
-    return FailedPrecondition("parent_id: job " + Num(spec.parent_id) + " has already " +
-                              Str(parent->rec.status.state) + "; sub-jobs need an active parent");
+  if (parent->rec.status.state != JobState::kRunning) {
+    return FailedPrecondition("parent_id: job " + Num(spec.parent_id) + " is " +
+                              Str(parent->rec.status.state) +
+                              "; sub-jobs join a parent while an attempt of it runs");
   }
   if (parent->rec.status.children_total + added > config_.limits.children_max) {
     return ResourceExhausted("parent_id: job " + Num(spec.parent_id) + " would have more than " +
@@ -449,6 +699,17 @@ Result<std::vector<SubmitResult>> Engine::SubmitBatch(std::vector<JobSpec> specs
     out.push_back(*r);
   }
   return out;
+}
+
+Result<std::vector<SubmitResult>> Engine::Spawn(const AttemptRef& ref, std::vector<JobSpec> specs) {
+  Result<Job*> found = FindForAttempt(ref, "spawn");
+  if (!found.ok()) return found.status();
+  if (specs.empty()) return std::vector<SubmitResult>{};
+  for (JobSpec& spec : specs) {
+    spec.owner = (*found)->rec.spec.owner;
+    spec.parent_id = ref.job_id;
+  }
+  return SubmitBatch(std::move(specs));
 }
 
 std::vector<Assignment> Engine::Dispatch(const DispatchRequest& request) {
@@ -597,9 +858,23 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
 
   if (c.outcome == Outcome::kSucceeded) {
     s.result = std::move(c.result);
-    if (job.rec.spec.verify) {
+    const JobSpec& spec = job.rec.spec;
+    if (!spec.verifier.empty()) {
+      // The attempt stays open until its verifier job's verdict (or one by API).
+      std::string in = R"({"job":{"id":)" + Num(job.rec.id) + R"(,"type":)" + Quote(spec.type) +
+                       R"(,"payload":)" + spec.payload + R"(,"attempt":)" + Num(s.attempt_id) +
+                       R"(,"number":)" + Num(s.attempts_started) + R"(},"result":)" + s.result +
+                       "}";
+      SetState(job, JobState::kSubmitted, Outcome::kNone,
+               "awaiting verification by a " + spec.verifier + " job");
+      Result<Job*> helper = StartHelper(job, JobRole::kVerifier, std::move(in));
+      if (!helper.ok())
+        RejectResult(job, "its verifier could not start: " + helper.status().message());
+      return Status::Ok();
+    }
+    if (spec.verify) {
       // The attempt stays open until the verdict, which must come within the job's timeout.
-      ArmTimer(job, kStateTimer, now_ms_ + job.rec.spec.timeout_ms);
+      ArmTimer(job, kStateTimer, now_ms_ + spec.timeout_ms);
       SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
       return Status::Ok();
     }
@@ -641,9 +916,7 @@ Status Engine::Accept(JobId id) {
     return FailedPrecondition("job " + Num(id) + " is " + Str(job->rec.status.state) +
                               "; only a submitted job (awaiting a verdict) can be accepted");
   }
-  DisarmTimer(*job, kStateTimer);
-  EndAttempt(*job, Outcome::kSucceeded, "");
-  SucceedOrWait(*job);
+  AcceptResult(*job);
   return Status::Ok();
 }
 
@@ -671,10 +944,7 @@ Status Engine::Reject(JobId id, std::string reason) {
     return FailedPrecondition("job " + Num(id) + " is " + Str(s.state) +
                               "; only a submitted or succeeded job can be rejected");
   }
-  DisarmTimer(*job, kStateTimer);
-  EndAttempt(*job, Outcome::kRejected, reason);
-  s.result.clear();
-  RetryOrFail(*job, Outcome::kRejected, reason);
+  RejectResult(*job, reason);
   return Status::Ok();
 }
 
@@ -710,17 +980,27 @@ Status Engine::Retry(JobId id) {
     return FailedPrecondition("job " + Num(id) + " is past its deadline (run_by " +
                               std::to_string(spec.run_by_ms) + "); submit it anew");
   }
+  if (spec.role != JobRole::kJob) {
+    return FailedPrecondition("job " + Num(id) + " is the " + std::string(JobRoleName(spec.role)) +
+                              " of job " + Num(spec.subject_id) + "; retry that job instead");
+  }
   if (spec.parent_id != 0) {
     Job* parent = FindJob(spec.parent_id);
     if (parent == nullptr || IsTerminal(parent->rec.status.state)) {
       return FailedPrecondition("job " + Num(id) + " is a sub-job of job " + Num(spec.parent_id) +
                                 ", which has finished; retry the parent instead");
     }
+    if (!job->attached || parent->rec.status.helper_id != 0) {
+      return FailedPrecondition("job " + Num(id) + " is a sub-job of job " + Num(spec.parent_id) +
+                                " that no longer counts (its attempt ended, or its aggregator "
+                                "runs); retry the parent instead");
+    }
     JobStatus& p = parent->rec.status;
     --p.children_done;
     --p.children_failed;  // the child did not succeed, so it was counted as failed
     MarkDirty(*parent);
   }
+  DetachChildren(*job, "its parent was retried");
   s.attempts_used = 0;
   s.declines = 0;
   s.declined_by.clear();
@@ -885,16 +1165,14 @@ Status Engine::Restore(RecoveredState state) {
                  std::min(s.lease_expires_ms, s.attempt_started_ms + job.rec.spec.timeout_ms));
         break;
       case JobState::kSubmitted:
-        // The verdict timer restarts: how long the verifier already had is not stored.
-        ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.timeout_ms);
+        // The verdict timer restarts: how long the verifier already had is not stored. A
+        // verifier job has its own timers.
+        if (s.helper_id == 0) ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.timeout_ms);
         break;
       case JobState::kWaitingChildren:
-        break;
       case JobState::kSucceeded:
       case JobState::kFailed:
       case JobState::kCancelled:
-        job.in_finished = true;
-        finished_.push_back(job.rec.id);
         break;
     }
     if (!IsTerminal(s.state) && job.rec.spec.run_by_ms != 0) {
@@ -903,11 +1181,37 @@ Status Engine::Restore(RecoveredState state) {
     const JobId id = job.rec.id;
     jobs_.emplace(id, std::move(owned));
   }
-  for (auto& [id, job] : jobs_) {
-    if (job->rec.spec.parent_id == 0) continue;
-    if (Job* parent = FindJob(job->rec.spec.parent_id)) parent->children.push_back(id);
+  // Sub-jobs count for their parent's attempt if it is still the current one; finished sub-jobs
+  // stay in memory for their parent (the store recovers those of active parents).
+  std::vector<JobId> ids;
+  ids.reserve(jobs_.size());
+  for (const auto& [id, job] : jobs_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (JobId id : ids) {
+    Job& job = *jobs_.at(id);
+    Job* parent = job.rec.spec.parent_id != 0 ? FindJob(job.rec.spec.parent_id) : nullptr;
+    if (parent != nullptr && job.rec.spec.parent_attempt == parent->rec.status.attempt_id) {
+      const JobState ps = parent->rec.status.state;
+      job.attached = ps == JobState::kRunning || ps == JobState::kSubmitted ||
+                     ps == JobState::kWaitingChildren || IsTerminal(ps);
+      if (job.attached) parent->children.push_back(id);
+    }
+    if (IsTerminal(job.rec.status.state) &&
+        !(job.attached && !IsTerminal(parent->rec.status.state))) {
+      job.in_finished = true;
+      finished_.push_back(id);
+    }
   }
-  for (auto& [id, job] : jobs_) std::sort(job->children.begin(), job->children.end());
+  for (JobId id : ids) {
+    const Job& job = *jobs_.at(id);
+    const JobState ps = job.rec.status.state;
+    const bool counts =
+        ps == JobState::kRunning || ps == JobState::kSubmitted || ps == JobState::kWaitingChildren;
+    if (counts && job.children.size() != job.rec.status.children_total) {
+      return DataLoss("restore: job " + Num(id) + " counts " + Num(job.rec.status.children_total) +
+                      " sub-jobs, but " + Num(job.children.size()) + " were recovered");
+    }
+  }
   std::sort(
       state.keys.begin(), state.keys.end(),
       [](const IdempotencyKey& a, const IdempotencyKey& b) { return a.created_ms < b.created_ms; });

@@ -47,6 +47,9 @@ struct EngineLimits {
   int64_t heartbeat_timeout_ms_max = 24LL * 3600 * 1000;
   int64_t delay_ms_max = 7LL * 24 * 3600 * 1000;
   uint32_t children_max = 100000;  // sub-jobs per parent
+  // The largest input an aggregator gets: the parent and every sub-job with its result. Past it
+  // the parent fails, saying so.
+  size_t aggregate_bytes_max = 64 << 20;
   uint32_t dispatch_batch_max = 1000;
   uint32_t decline_skip_max = 64;  // jobs a dispatch passes over because this worker declined them
   uint32_t declines_max = 20;      // past this, a decline counts as a retryable error
@@ -92,12 +95,21 @@ class Engine {
   // The time of the earliest timer, or INT64_MAX when there is none.
   int64_t NextTimerMs() const;
 
+  // The declared job types' defaults (server --types), applied at submit where a spec leaves a
+  // field open; replaces the earlier set.
+  void SetTypes(std::unordered_map<std::string, TypeDefaults> types);
+
   // Fills defaults and checks every field of `spec`; the first violation names its field.
   Status Validate(JobSpec& spec) const;
   Result<SubmitResult> Submit(JobSpec spec);
   // All or nothing: every spec is checked (fields, parents, children_max across the batch)
   // before any job is created; an error names the spec ("[3].priority: ...").
   Result<std::vector<SubmitResult>> SubmitBatch(std::vector<JobSpec> specs);
+
+  // Sub-jobs from a running attempt (libbaton's ctx.Spawn, the worker protocol's spawn, the shell
+  // executor's out/children.json). Each becomes a child of the attempt's job, owned by its owner;
+  // all or nothing, as SubmitBatch. Fenced like a completion: only the job's running attempt.
+  Result<std::vector<SubmitResult>> Spawn(const AttemptRef& ref, std::vector<JobSpec> specs);
 
   // Hands the best ready jobs of the worker's types to it, up to its capacity.
   std::vector<Assignment> Dispatch(const DispatchRequest& request);
@@ -192,16 +204,33 @@ class Engine {
   // stop; returns `reason`, or kNone when no attempt was open.
   Outcome EndOpenAttempt(Job& job, Outcome reason, std::string_view why);
   void RetryOrFail(Job& job, Outcome outcome, std::string_view message);
+  // The attempt's result stands: the job succeeds, waits for its sub-jobs, or hands over to its
+  // aggregator, as its children policy says.
   void SucceedOrWait(Job& job);
-  // Ends a job whose children have all finished: succeeded, or failed if any child did not.
-  void ResolveParent(Job& job, Outcome outcome);
+  enum class ChildrenVerdict { kWait, kFail, kAggregate, kSucceed };
+  ChildrenVerdict JudgeChildren(const Job& parent, std::string* why) const;
+  // Acts on JudgeChildren for a parent in waiting_children.
+  void SettleParent(Job& parent);
   void Finish(Job& job, JobState state, Outcome outcome, std::string_view message);
   void ChildFinished(Job& parent, const Job& child);
+  // The parent's attempt is over without its sub-jobs: they no longer count, and those still
+  // running are cancelled.
+  void DetachChildren(Job& parent, std::string_view why);
+  // Creates a job the engine needs (an aggregator or verifier); an error if its spec is refused.
+  Result<Job*> StartHelper(Job& subject, JobRole role, std::string payload);
+  void HelperFinished(const Job& helper);
+  void CancelHelper(Job& subject, std::string_view why);
+  // A verdict on a submitted job's result (by API or by its verifier job).
+  void AcceptResult(Job& job);
+  void RejectResult(Job& job, std::string_view reason);
+  // Creates a job from a validated spec whose parent, if any, was checked.
+  Job& CreateJob(JobSpec spec);
   int64_t BackoffMs(const Job& job);
   void ExpireKeys();
   void EvictFinished();
 
   EngineConfig config_;
+  std::unordered_map<std::string, TypeDefaults> type_defaults_;
   Random random_;
   int64_t now_ms_ = 0;
   JobId job_id_last_ = 0;

@@ -77,6 +77,7 @@ TEST_F(EngineTest, ABatchCountsItsChildrenAgainstTheLimitBeforeCreatingAny) {
   Engine e(c);
   e.Tick(kStartMs);
   JobId parent = e.Submit(Spec()).value().job_id;
+  ASSERT_EQ(e.Dispatch(DispatchRequest{"w", {"t"}, 1}).size(), 1u);
   JobSpec child = Spec("c");
   child.parent_id = parent;
   Result<std::vector<SubmitResult>> r = e.SubmitBatch({child, child, child});
@@ -831,34 +832,6 @@ TEST_F(EngineTest, FinishedJobsAreEvictedBeyondTheCache) {
   EXPECT_NE(e.Find(ids[3]), nullptr);
   EXPECT_EQ(e.Stats().jobs_by_state[static_cast<int>(JobState::kSucceeded)], 2u);
 }
-
-// Applies records the way a store would, so that recovery can be tested without one.
-struct FakeStore {
-  std::map<JobId, JobRecord> jobs;
-  std::map<AttemptId, AttemptRecord> attempts;
-  std::vector<Event> events;
-
-  void Apply(RecordBatch& b) {
-    for (auto& r : b.inserts) jobs[r.id] = r;
-    for (auto& u : b.updates) jobs.at(u.id).status = u.status;
-    for (auto& a : b.attempts) attempts[a.id] = a;
-    for (auto& e : b.events) events.push_back(e);
-  }
-  RecoveredState Recover() const {
-    RecoveredState st;
-    for (const auto& [id, r] : jobs) {
-      if (!IsTerminal(r.status.state)) st.jobs.push_back(r);
-      if (!r.spec.idempotency_key.empty()) {
-        st.keys.push_back({r.spec.owner, r.spec.idempotency_key, id, r.created_ms});
-      }
-      st.job_id_max = std::max(st.job_id_max, id);
-      st.attempt_id_max = std::max(st.attempt_id_max, r.status.attempt_id);
-    }
-    for (const auto& [id, a] : attempts) st.attempt_id_max = std::max(st.attempt_id_max, id);
-    if (!events.empty()) st.event_seq_max = events.back().seq;
-    return st;
-  }
-};
 
 TEST_F(EngineTest, RestoreRebuildsQueuesTimersLeasesAndKeys) {
   FakeStore store;

@@ -146,4 +146,41 @@ inline JobId EngineTest::MakeJobIn(JobState state) {
   return id;
 }
 
+// Applies records the way a store would (store.h's contract), so that recovery can be tested
+// without one.
+struct FakeStore {
+  std::map<JobId, JobRecord> jobs;
+  std::map<AttemptId, AttemptRecord> attempts;
+  std::vector<Event> events;
+
+  void Apply(RecordBatch& b) {
+    for (auto& r : b.inserts) jobs[r.id] = r;
+    for (auto& u : b.updates) jobs.at(u.id).status = u.status;
+    for (auto& a : b.attempts) attempts[a.id] = a;
+    for (auto& e : b.events) events.push_back(e);
+  }
+  RecoveredState Recover() const {
+    RecoveredState st;
+    for (const auto& [id, r] : jobs) {
+      bool recovered = !IsTerminal(r.status.state);
+      if (!recovered && r.spec.parent_id != 0) {
+        auto parent = jobs.find(r.spec.parent_id);
+        const JobState ps =
+            parent == jobs.end() ? JobState::kSucceeded : parent->second.status.state;
+        recovered = ps == JobState::kRunning || ps == JobState::kSubmitted ||
+                    ps == JobState::kWaitingChildren;
+      }
+      if (recovered) st.jobs.push_back(r);
+      if (!r.spec.idempotency_key.empty()) {
+        st.keys.push_back({r.spec.owner, r.spec.idempotency_key, id, r.created_ms});
+      }
+      st.job_id_max = std::max(st.job_id_max, id);
+      st.attempt_id_max = std::max(st.attempt_id_max, r.status.attempt_id);
+    }
+    for (const auto& [id, a] : attempts) st.attempt_id_max = std::max(st.attempt_id_max, id);
+    if (!events.empty()) st.event_seq_max = events.back().seq;
+    return st;
+  }
+};
+
 }  // namespace baton::engine::testing

@@ -1,6 +1,8 @@
 #include "engine/types.h"
 
 #include <array>
+#include <charconv>
+#include <string>
 
 namespace baton::engine {
 namespace {
@@ -37,6 +39,47 @@ std::optional<Outcome> ParseOutcome(std::string_view name) {
 std::string_view EventKindName(EventKind k) { return kEventKindNames[static_cast<size_t>(k)]; }
 std::optional<EventKind> ParseEventKind(std::string_view name) {
   return ParseName<EventKind>(kEventKindNames, name);
+}
+
+namespace {
+constexpr std::array<std::string_view, 3> kRoleNames = {"job", "aggregator", "verifier"};
+}  // namespace
+
+std::string_view JobRoleName(JobRole r) { return kRoleNames[static_cast<size_t>(r)]; }
+std::optional<JobRole> ParseJobRole(std::string_view name) {
+  return ParseName<JobRole>(kRoleNames, name);
+}
+
+std::string ChildrenPolicyText(const ChildrenPolicy& p) {
+  switch (p.kind) {
+    case ChildrenPolicy::kAll:
+      return "all";
+    case ChildrenPolicy::kFailuresMax:
+      return "failures_max:" + std::to_string(p.n);
+    case ChildrenPolicy::kQuorum:
+      return "quorum:" + std::to_string(p.n);
+  }
+  return "all";
+}
+
+std::optional<ChildrenPolicy> ParseChildrenPolicy(std::string_view text) {
+  if (text == "all") return ChildrenPolicy{};
+  ChildrenPolicy p;
+  std::string_view number;
+  if (text.starts_with("failures_max:")) {
+    p.kind = ChildrenPolicy::kFailuresMax;
+    number = text.substr(13);
+  } else if (text.starts_with("quorum:")) {
+    p.kind = ChildrenPolicy::kQuorum;
+    number = text.substr(7);
+  } else {
+    return std::nullopt;
+  }
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), p.n);
+  if (ec != std::errc() || end != number.data() + number.size() || number.empty()) {
+    return std::nullopt;
+  }
+  return p;
 }
 
 }  // namespace baton::engine

@@ -72,6 +72,25 @@ struct RetryPolicy {
   bool operator==(const RetryPolicy&) const = default;
 };
 
+// How a parent's sub-jobs decide its fate: all must succeed (the default), at most `n` may fail,
+// or at least `n` must succeed (a quorum). A parent fails as soon as its policy can no longer be
+// met, and succeeds (or hands over to its aggregator) once every sub-job has finished.
+struct ChildrenPolicy {
+  enum Kind : uint8_t { kAll, kFailuresMax, kQuorum } kind = kAll;
+  uint32_t n = 0;
+
+  bool operator==(const ChildrenPolicy&) const = default;
+};
+// "all", "failures_max:2", "quorum:8": how the store and the API write a policy.
+std::string ChildrenPolicyText(const ChildrenPolicy& p);
+std::optional<ChildrenPolicy> ParseChildrenPolicy(std::string_view text);
+
+// What a job is for. Helper jobs are made by the engine for another job, their subject: an
+// aggregator runs over a parent's finished sub-jobs, a verifier judges an attempt's result.
+enum class JobRole : uint8_t { kJob, kAggregator, kVerifier };
+std::string_view JobRoleName(JobRole r);
+std::optional<JobRole> ParseJobRole(std::string_view name);
+
 // What a submitter asks for. Zero / empty optional fields take the engine's defaults at submit;
 // the stored spec always holds the concrete values. Immutable once the job exists.
 struct JobSpec {
@@ -89,6 +108,19 @@ struct JobSpec {
   std::vector<std::string> tags;
   JobId parent_id = 0;
   bool verify = false;  // a verdict (Accept / Reject) must follow the result
+  // Job types of the helpers (empty: none). A splitter runs in the job's place and spawns its
+  // sub-jobs; the aggregator runs over the finished sub-jobs and its result becomes the job's; the
+  // verifier judges each result (and implies verify).
+  std::string splitter;
+  std::string aggregator;
+  std::string verifier;
+  std::optional<ChildrenPolicy> children_policy;  // filled at submit: the type's, else kAll
+  // Set by the engine, never by a submitter: the parent's attempt this sub-job belongs to, and for
+  // helper jobs their role and subject (the job, and for a verifier the attempt it judges).
+  AttemptId parent_attempt = 0;
+  JobRole role = JobRole::kJob;
+  JobId subject_id = 0;
+  AttemptId subject_attempt = 0;
   // Input files uploaded with the job: kept by the server under DATA/inputs/<input_dir>/<name>.
   // The engine carries them and does not look inside.
   std::string input_dir;
@@ -119,6 +151,7 @@ struct JobStatus {
   uint32_t children_total = 0;
   uint32_t children_done = 0;    // children in a terminal state
   uint32_t children_failed = 0;  // of those, the ones that did not succeed
+  JobId helper_id = 0;           // the aggregator or verifier job at work for this job
 
   bool operator==(const JobStatus&) const = default;
 };
@@ -246,6 +279,14 @@ struct Notice {
 struct SubmitResult {
   JobId job_id = 0;
   bool existed = false;  // the idempotency key named an earlier job; nothing new was created
+};
+
+// What a declared job type (server --types) sets for its jobs, where a submit leaves it open.
+struct TypeDefaults {
+  int64_t timeout_ms = 0;     // 0: the engine's default
+  uint32_t attempts_max = 0;  // 0: the engine's default
+  std::string splitter, aggregator, verifier;
+  std::optional<ChildrenPolicy> children_policy;
 };
 
 struct DispatchRequest {

@@ -8,6 +8,7 @@
 // must not overlap with it unless the backend says otherwise).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct JobQuery {
   std::optional<engine::JobState> state;
   size_t limit = 100;
   size_t scan_max = 100000;
+  engine::JobId parent_id = 0;  // only this job's sub-jobs (then scan_max does not apply); 0: all
 };
 
 struct JobPage {
@@ -48,8 +50,10 @@ class Store {
   // come before updates, and each list applies in order; attempts replace rows with their id.
   virtual Status Apply(const engine::RecordBatch& batch) = 0;
 
-  // What the engine needs to start again: every job not in a terminal state, the idempotency
-  // keys of jobs created after `keys_since_ms`, and the largest ids and sequence numbers used.
+  // What the engine needs to start again: every job not in a terminal state, the finished
+  // sub-jobs of parents that are running, submitted or waiting for children (their aggregator
+  // may need them), the idempotency keys of jobs created after `keys_since_ms`, and the largest
+  // ids and sequence numbers used.
   virtual Result<engine::RecoveredState> Recover(int64_t keys_since_ms) = 0;
 
   // One job, whatever its state; NotFound if there is none.
@@ -59,6 +63,10 @@ class Store {
   virtual Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) = 0;
 
   virtual Result<JobPage> ListJobs(const JobQuery& query) = 0;
+
+  // How many sub-jobs `parent` has in each state (every attempt's), indexed by JobState.
+  virtual Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(
+      engine::JobId parent) = 0;
 
   // Events in sequence order.
   virtual Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) = 0;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <numeric>
 
 #include "engine/engine.h"
 #include "store/memory/memory_store.h"
@@ -55,6 +56,8 @@ TEST_P(StoreConformanceTest, EveryFieldOfAJobRoundTrips) {
   plain.spec.tags.clear();
   plain.spec.input_dir.clear();
   plain.spec.input_files.clear();
+  plain.spec.children_policy = engine::ChildrenPolicy{};
+  plain.spec.role = engine::JobRole::kJob;
   b.inserts.push_back(plain);
   MustApply(b);
   Result<JobRecord> got = store_->GetJob(1);
@@ -187,6 +190,55 @@ TEST_P(StoreConformanceTest, RecoverReturnsActiveJobsKeysAndLargestIds) {
   for (const auto& k : r->keys) keys.push_back(k.key + "@" + std::to_string(k.job_id));
   std::sort(keys.begin(), keys.end());
   EXPECT_EQ(keys, (std::vector<std::string>{"done@3", "new@2"}));
+}
+
+TEST_P(StoreConformanceTest, RecoverReturnsTheFinishedSubJobsOfActiveParents) {
+  engine::RecordBatch b;
+  auto job = [](engine::JobId id, JobState state, engine::JobId parent) {
+    JobRecord r = testing::FullJob(id);
+    r.spec.idempotency_key.clear();
+    r.status.state = state;
+    r.spec.parent_id = parent;
+    return r;
+  };
+  b.inserts = {job(1, JobState::kWaitingChildren, 0), job(2, JobState::kSucceeded, 1),
+               job(3, JobState::kFailed, 1),          job(4, JobState::kRunning, 1),
+               job(5, JobState::kSucceeded, 0),       job(6, JobState::kSucceeded, 5),
+               job(7, JobState::kRetryWait, 0),       job(8, JobState::kCancelled, 7)};
+  MustApply(b);
+  Result<engine::RecoveredState> r = store_->Recover(0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<engine::JobId> ids;
+  for (const JobRecord& j : r->jobs) ids.push_back(j.id);
+  std::sort(ids.begin(), ids.end());
+  // 6 belongs to a finished parent, 8 to a parent whose attempt ended: neither can count again.
+  EXPECT_EQ(ids, (std::vector<engine::JobId>{1, 2, 3, 4, 7}));
+
+  auto children = [&](engine::JobId parent, size_t limit, engine::JobId before) {
+    store::JobQuery q;
+    q.parent_id = parent;
+    q.limit = limit;
+    q.before = before;
+    q.scan_max = 1;  // does not bound a parent's listing
+    return store_->ListJobs(q).value();
+  };
+  JobPage first = children(1, 2, 0);
+  ASSERT_EQ(first.jobs.size(), 2u);
+  EXPECT_EQ(first.jobs[0].id, 4u);
+  EXPECT_EQ(first.jobs[1].id, 3u);
+  JobPage rest = children(1, 2, first.next);
+  ASSERT_EQ(rest.jobs.size(), 1u);
+  EXPECT_EQ(rest.jobs[0].id, 2u);
+  EXPECT_EQ(rest.next, 0u);
+  EXPECT_TRUE(children(2, 10, 0).jobs.empty());
+
+  auto counts = store_->CountChildren(1).value();
+  EXPECT_EQ(counts[static_cast<size_t>(JobState::kSucceeded)], 1u);
+  EXPECT_EQ(counts[static_cast<size_t>(JobState::kFailed)], 1u);
+  EXPECT_EQ(counts[static_cast<size_t>(JobState::kRunning)], 1u);
+  EXPECT_EQ(counts[static_cast<size_t>(JobState::kQueued)], 0u);
+  auto none = store_->CountChildren(4).value();
+  EXPECT_EQ(std::accumulate(none.begin(), none.end(), uint64_t{0}), 0u);
 }
 
 TEST_P(StoreConformanceTest, RecoverOfAnEmptyStoreIsEmpty) {

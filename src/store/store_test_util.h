@@ -50,6 +50,14 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   s.verify = true;
   s.input_dir = "in-" + std::to_string(id);
   s.input_files = {"run.sh", "data/a.csv"};
+  s.splitter = "render.split";
+  s.aggregator = "render.join";
+  s.verifier = "render.check";
+  s.children_policy = engine::ChildrenPolicy{engine::ChildrenPolicy::kQuorum, 3};
+  s.parent_attempt = 30;
+  s.role = engine::JobRole::kVerifier;
+  s.subject_id = 76;
+  s.subject_attempt = 29;
   engine::JobStatus& st = r.status;
   st.state = engine::JobState::kRunning;
   st.attempts_used = 2;
@@ -71,6 +79,7 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   st.children_total = 4;
   st.children_done = 2;
   st.children_failed = 1;
+  st.helper_id = 78;
   return r;
 }
 
@@ -97,6 +106,9 @@ class GatedStore final : public Store {
     return inner.ListEvents(q);
   }
   Result<JobPage> ListJobs(const JobQuery& q) override { return inner.ListJobs(q); }
+  Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId p) override {
+    return inner.CountChildren(p);
+  }
 
   // Waits until `n` calls of Apply have reached the gate.
   void WaitEntered(int n) {

@@ -44,6 +44,15 @@ Result<engine::RecoveredState> MemoryStore::Recover(int64_t keys_since_ms) {
       st.jobs.push_back(r);
       st.attempt_id_max = std::max(st.attempt_id_max, r.status.attempt_id);
     }
+    if (engine::IsTerminal(r.status.state) && r.spec.parent_id != 0) {
+      auto parent = jobs_.find(r.spec.parent_id);
+      const engine::JobState ps =
+          parent == jobs_.end() ? engine::JobState::kSucceeded : parent->second.status.state;
+      if (ps == engine::JobState::kRunning || ps == engine::JobState::kSubmitted ||
+          ps == engine::JobState::kWaitingChildren) {
+        st.jobs.push_back(r);
+      }
+    }
     if (!r.spec.idempotency_key.empty() && r.created_ms > keys_since_ms) {
       st.keys.push_back({r.spec.owner, r.spec.idempotency_key, id, r.created_ms});
     }
@@ -87,14 +96,15 @@ Result<JobPage> MemoryStore::ListJobs(const JobQuery& q) {
   JobPage page;
   if (jobs_.empty()) return page;
   const JobId top = q.before == 0 ? jobs_.rbegin()->first + 1 : q.before;
-  const JobId floor = top > q.scan_max ? top - q.scan_max : 1;
+  const JobId floor = q.parent_id != 0 ? 1 : top > q.scan_max ? top - q.scan_max : 1;
   auto it = jobs_.lower_bound(top);
   while (it != jobs_.begin()) {
     --it;
     if (it->first < floor) break;
     const engine::JobRecord& r = it->second;
     if ((!q.owner.empty() && r.spec.owner != q.owner) ||
-        (!q.type.empty() && r.spec.type != q.type) || (q.state && r.status.state != *q.state)) {
+        (!q.type.empty() && r.spec.type != q.type) || (q.state && r.status.state != *q.state) ||
+        (q.parent_id != 0 && r.spec.parent_id != q.parent_id)) {
       continue;
     }
     page.jobs.push_back(r);
@@ -105,6 +115,14 @@ Result<JobPage> MemoryStore::ListJobs(const JobQuery& q) {
   }
   page.next = floor > 1 ? floor : 0;
   return page;
+}
+
+Result<std::array<uint64_t, engine::kJobStateCount>> MemoryStore::CountChildren(JobId parent) {
+  std::array<uint64_t, engine::kJobStateCount> out{};
+  for (const auto& [id, r] : jobs_) {
+    if (r.spec.parent_id == parent) ++out[static_cast<size_t>(r.status.state)];
+  }
+  return out;
 }
 
 void MemoryStore::FailApplies(int count, Status status) {

@@ -17,6 +17,7 @@ class MemoryStore final : public Store {
   Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override;
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
   Result<JobPage> ListJobs(const JobQuery& query) override;
+  Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId parent) override;
 
   // The next `count` calls of Apply fail with `status` and change nothing.
   void FailApplies(int count, Status status);

@@ -123,6 +123,18 @@ ALTER TABLE jobs ADD COLUMN input_dir TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN input_files TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX jobs_input_dir ON jobs(input_dir) WHERE input_dir != '';
 )sql"},
+  {4, "sub-jobs, aggregators, verifiers, splitters", R"sql(
+ALTER TABLE jobs ADD COLUMN splitter TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN aggregator TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN verifier TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN children_policy TEXT NOT NULL DEFAULT 'all';
+ALTER TABLE jobs ADD COLUMN parent_attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN role TEXT NOT NULL DEFAULT 'job';
+ALTER TABLE jobs ADD COLUMN subject_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN subject_attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_status ADD COLUMN helper_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_parent ON jobs(parent_id) WHERE parent_id != 0;
+)sql"},
 };
 // clang-format on
 
@@ -150,14 +162,23 @@ constexpr const char* kJobSpecColumns[] = {"id",
                                            "verify",
                                            "created_ms",
                                            "input_dir",
-                                           "input_files"};
-constexpr int kJobSpecCount = 22;
+                                           "input_files",
+                                           "splitter",
+                                           "aggregator",
+                                           "verifier",
+                                           "children_policy",
+                                           "parent_attempt",
+                                           "role",
+                                           "subject_id",
+                                           "subject_attempt"};
+constexpr int kJobSpecCount = 30;
 constexpr const char* kJobStatusColumns[] = {
     "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
     "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
     "finished_ms", "last_outcome",       "progress",         "progress_message", "result",
-    "error",       "declined_by",        "children_total",   "children_done",    "children_failed"};
-constexpr int kJobStatusCount = 20;
+    "error",       "declined_by",        "children_total",   "children_done",    "children_failed",
+    "helper_id"};
+constexpr int kJobStatusCount = 21;
 
 // "p.a, p.b" (with prefix "p.") or "a = ?, b = ?" (with suffix " = ?").
 template <size_t N>
@@ -281,6 +302,7 @@ int BindStatus(Stmt& st, int first, const JobStatus& s, std::string_view outcome
   st.Bind(i++, static_cast<int64_t>(s.children_total));
   st.Bind(i++, static_cast<int64_t>(s.children_done));
   st.Bind(i++, static_cast<int64_t>(s.children_failed));
+  st.Bind(i++, static_cast<int64_t>(s.helper_id));
   return i;
 }
 
@@ -320,6 +342,21 @@ Result<JobRecord> ReadJob(Stmt& st) {
     return DataLoss("job " + std::to_string(r.id) + ": " + inputs.status().message());
   }
   spec.input_files = std::move(*inputs);
+  spec.splitter = st.Text(c++);
+  spec.aggregator = st.Text(c++);
+  spec.verifier = st.Text(c++);
+  const std::string policy = st.Text(c++);
+  spec.children_policy = engine::ParseChildrenPolicy(policy);
+  if (!spec.children_policy) {
+    return DataLoss("job " + std::to_string(r.id) + ": unknown children policy " + policy);
+  }
+  spec.parent_attempt = static_cast<engine::AttemptId>(st.Int(c++));
+  const std::string role = st.Text(c++);
+  auto parsed_role = engine::ParseJobRole(role);
+  if (!parsed_role) return DataLoss("job " + std::to_string(r.id) + ": unknown role " + role);
+  spec.role = *parsed_role;
+  spec.subject_id = static_cast<JobId>(st.Int(c++));
+  spec.subject_attempt = static_cast<engine::AttemptId>(st.Int(c++));
 
   JobStatus& s = r.status;
   std::string state = st.Text(c++);
@@ -350,6 +387,7 @@ Result<JobRecord> ReadJob(Stmt& st) {
   s.children_total = static_cast<uint32_t>(st.Int(c++));
   s.children_done = static_cast<uint32_t>(st.Int(c++));
   s.children_failed = static_cast<uint32_t>(st.Int(c++));
+  s.helper_id = static_cast<JobId>(st.Int(c++));
   return r;
 }
 
@@ -396,6 +434,18 @@ int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
   } else {
     st.BindCopy(i++, json::EncodeStringArray(s.input_files));
   }
+  st.Bind(i++, s.splitter);
+  st.Bind(i++, s.aggregator);
+  st.Bind(i++, s.verifier);
+  if (!s.children_policy || s.children_policy->kind == engine::ChildrenPolicy::kAll) {
+    st.Bind(i++, std::string_view("all"));
+  } else {
+    st.BindCopy(i++, engine::ChildrenPolicyText(*s.children_policy));
+  }
+  st.Bind(i++, static_cast<int64_t>(s.parent_attempt));
+  st.Bind(i++, engine::JobRoleName(s.role));
+  st.Bind(i++, static_cast<int64_t>(s.subject_id));
+  st.Bind(i++, static_cast<int64_t>(s.subject_attempt));
   return i;
 }
 
@@ -661,6 +711,25 @@ Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
     }
   }
   {
+    // The finished sub-jobs of parents that may still aggregate them (through jobs_parent).
+    Result<std::unique_ptr<Statement>> st = Statement::Make(
+        db_,
+        SelectJobSql(
+            "WHERE j.parent_id != 0 AND j.parent_id IN (SELECT id FROM job_status WHERE state IN "
+            "('running', 'submitted', 'waiting_children')) AND s.state IN "
+            "('succeeded', 'failed', 'cancelled') ORDER BY j.id"));
+    if (!st.ok()) return st.status();
+    for (;;) {
+      Result<bool> row = (*st)->Step("recover finished sub-jobs");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Result<JobRecord> job = ReadJob(**st);
+      if (!job.ok()) return job.status();
+      out.attempt_id_max = std::max(out.attempt_id_max, job->status.attempt_id);
+      out.jobs.push_back(std::move(*job));
+    }
+  }
+  {
     Result<std::unique_ptr<Statement>> st =
         Statement::Make(db_,
                         "SELECT owner, idempotency_key, id, created_ms FROM jobs "
@@ -773,8 +842,11 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
     top = (*max)->Int(0) + 1;
     (*max)->Reset();
   }
-  const int64_t floor = std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
+  // A parent's sub-jobs are found through their index, however far apart their ids are.
+  const int64_t floor =
+      q.parent_id != 0 ? 1 : std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
   std::string where = "WHERE j.id < ? AND j.id >= ?";
+  if (q.parent_id != 0) where += " AND j.parent_id = ? AND j.parent_id != 0";
   if (!q.owner.empty()) where += " AND j.owner = ?";
   if (!q.type.empty()) where += " AND j.type = ?";
   if (q.state) where += " AND s.state = ?";
@@ -785,6 +857,7 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
   int i = 1;
   s.Bind(i++, top);
   s.Bind(i++, floor);
+  if (q.parent_id != 0) s.Bind(i++, static_cast<int64_t>(q.parent_id));
   if (!q.owner.empty()) s.Bind(i++, q.owner);
   if (!q.type.empty()) s.Bind(i++, q.type);
   if (q.state) s.Bind(i++, engine::JobStateName(*q.state));
@@ -806,6 +879,25 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
     page.next = floor > 1 ? static_cast<JobId>(floor) : 0;
   }
   return page;
+}
+
+Result<std::array<uint64_t, engine::kJobStateCount>> SqliteStore::CountChildren(JobId parent) {
+  Result<std::unique_ptr<Statement>> st =
+      Statement::Make(db_,
+                      "SELECT s.state, count(*) FROM jobs j JOIN job_status s ON s.id = j.id "
+                      "WHERE j.parent_id = ? AND j.parent_id != 0 GROUP BY s.state");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(parent));
+  std::array<uint64_t, engine::kJobStateCount> out{};
+  for (;;) {
+    Result<bool> row = (*st)->Step("count sub-jobs");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    auto state = engine::ParseJobState((*st)->Text(0));
+    if (!state) return DataLoss("count sub-jobs: unknown state " + (*st)->Text(0));
+    out[static_cast<size_t>(*state)] = static_cast<uint64_t>((*st)->Int(1));
+  }
+  return out;
 }
 
 Status SqliteStore::IntegrityCheck() {

@@ -37,6 +37,7 @@ class SqliteStore final : public Store {
   Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) override;
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
   Result<JobPage> ListJobs(const JobQuery& query) override;
+  Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId parent) override;
 
   // The schema version now in the file.
   Result<int> SchemaVersion();
