@@ -413,6 +413,17 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   worker->add_flag("--keep-workdirs", shell.keep_workdirs, "keep each attempt's directory");
+  std::vector<std::string> type_commands;
+  worker
+      ->add_option("--command", type_commands,
+                   "TYPE=CMD: the command of TYPE's jobs whose payload has none (repeatable; for "
+                   "aggregators and verifiers, which read payload.json)")
+      ->check([](const std::string& v) {
+        const size_t eq = v.find('=');
+        return eq == std::string::npos || eq == 0 || eq + 1 == v.size()
+                   ? std::string("must be TYPE=COMMAND, got \"") + v + "\""
+                   : std::string();
+      });
   std::string executor = "shell";
   worker
       ->add_option("--executor", executor,
@@ -457,6 +468,10 @@ int main(int argc, char** argv) {
   if (bench->parsed()) return baton::cli::RunBench(bench_options);
   if (server->parsed()) return RunServer(std::move(options), listen);
   if (worker->parsed()) {
+    for (const std::string& tc : type_commands) {
+      const size_t eq = tc.find('=');
+      shell.commands[tc.substr(0, eq)] = tc.substr(eq + 1);
+    }
     return RunWorker(std::move(worker_options), worker_url, worker_types, executor, shell, t);
   }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 extern char** environ;
@@ -88,9 +89,13 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   if (command != nullptr && (!command->is_string() || command->as_string().empty())) {
     return client::Outcome::Error(R"(payload: "command" must be a non-empty string)", false);
   }
-  if (command == nullptr && !has_run_sh) {
+  auto typed = options.commands.find(context.type());
+  if (command == nullptr && typed == options.commands.end() && !has_run_sh) {
     return client::Outcome::Error(
-        R"(payload: needs "command", the shell command to run (or upload a run.sh))", false);
+        R"(payload: needs "command", the shell command to run (or upload a run.sh, or start )"
+        "the worker with --command " +
+            context.type() + "=CMD)",
+        false);
   }
   const fs::path dir =
       fs::absolute(fs::path(options.workdir) / ("job-" + std::to_string(context.job()) + "-" +
@@ -105,9 +110,16 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
       return client::Outcome::Error("fetch the input files: " + s.ToString());
     }
   }
+  {
+    std::ofstream out(dir / "payload.json", std::ios::binary);
+    out << json::serialize(payload);
+    if (!out) return client::Outcome::Error("cannot write " + (dir / "payload.json").string());
+  }
   // A run.sh with a "#!" line runs as a program (its interpreter chosen by it); else with sh.
-  std::string text = command != nullptr ? std::string(command->as_string()) : "sh ./run.sh";
-  if (command == nullptr) {
+  std::string text = command != nullptr                ? std::string(command->as_string())
+                     : typed != options.commands.end() ? typed->second
+                                                       : "sh ./run.sh";
+  if (command == nullptr && typed == options.commands.end()) {
     std::ifstream script(dir / "run.sh");
     char magic[2] = {};
     script.read(magic, 2);
@@ -124,6 +136,7 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   const std::string job_env = "BATON_JOB_ID=" + std::to_string(context.job());
   const std::string attempt_env = "BATON_ATTEMPT=" + std::to_string(context.number());
   const std::string out_env = "BATON_OUT=" + (dir / "out").string();
+  const std::string payload_env = "BATON_PAYLOAD=" + (dir / "payload.json").string();
   // Everything the child needs is built before fork: a threaded parent's child may not allocate.
   std::vector<char*> env;
   // The worker's token stays with the worker: a job gets no credentials of the server's.
@@ -133,6 +146,7 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   env.push_back(const_cast<char*>(job_env.c_str()));
   env.push_back(const_cast<char*>(attempt_env.c_str()));
   env.push_back(const_cast<char*>(out_env.c_str()));
+  env.push_back(const_cast<char*>(payload_env.c_str()));
   env.push_back(nullptr);
   const char* argv[] = {"sh", "-c", text.c_str(), nullptr};
   const pid_t pid = ::fork();
@@ -236,6 +250,36 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
     }
     files.emplace_back(name);
   }
+  // Sub-jobs, then the result: both read before the success is reported.
+  auto read_json = [&](const char* name) -> Result<std::optional<json::value>> {
+    const fs::path path = dir / "out" / name;
+    if (!fs::exists(path, ec)) return std::optional<json::value>();
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    boost::system::error_code jec;
+    json::value v = json::parse(text, jec);
+    if (jec) return InvalidArgument(std::string("out/") + name + ": not JSON: " + jec.message());
+    return std::optional<json::value>(std::move(v));
+  };
+  Result<std::optional<json::value>> children = read_json("children.json");
+  if (!children.ok()) return finish(client::Outcome::Error(children.status().message(), false));
+  if (children->has_value()) {
+    json::value& v = **children;
+    if (v.is_object() && v.as_object().contains("jobs")) v = v.as_object().at("jobs");
+    if (!v.is_array()) {
+      return finish(client::Outcome::Error(
+          R"(out/children.json: must be an array of jobs or {"jobs": [...]})", false));
+    }
+    Result<std::vector<uint64_t>> ids = context.Spawn(v.as_array());
+    if (!ids.ok()) {
+      const bool retryable = ids.status().code() == StatusCode::kUnavailable;
+      return finish(
+          client::Outcome::Error("out/children.json: " + ids.status().ToString(), retryable));
+    }
+  }
+  Result<std::optional<json::value>> result = read_json("result.json");
+  if (!result.ok()) return finish(client::Outcome::Error(result.status().message(), false));
+  if (result->has_value()) return finish(client::Outcome::Succeeded(std::move(**result)));
   return finish(client::Outcome::Succeeded(json::object{{"exit_code", 0}, {"files", files}}));
 }
 

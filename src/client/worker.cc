@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -95,6 +96,13 @@ class Worker::Impl {
     std::string message;  // the complete message
   };
   std::map<uint64_t, Unacked> unacked_;  // by attempt
+  // Spawns waiting for their answer, by request number; re-sent after a reconnect.
+  struct PendingSpawn {
+    std::string message;
+    std::shared_ptr<std::promise<Result<std::vector<uint64_t>>>> answer;
+  };
+  std::map<uint64_t, PendingSpawn> spawns_;
+  std::atomic<uint64_t> spawn_requests_{0};
   net::steady_timer heartbeat_timer_{ioc_};
   net::steady_timer reconnect_timer_{ioc_};
 
@@ -170,6 +178,9 @@ class Worker::Impl {
     }
     if (ec) return RetryLater(ec.message());
     ws_->text(true);
+    // An aggregator's assignment carries every sub-job's result (the server's
+    // aggregate_bytes_max, 64 MiB by default).
+    ws_->read_message_max(size_t{256} << 20);
     connected_ = true;
     reconnect_delay_ms_ = 100;
     // A fresh session: hello first, then every outcome the server has not acknowledged.
@@ -193,6 +204,7 @@ class Worker::Impl {
     if (!jec && resources.is_object()) hello["resources"] = resources;
     outbox_.push_back(json::serialize(hello));
     for (const auto& [attempt, u] : unacked_) outbox_.push_back(u.message);
+    for (const auto& [request, p] : spawns_) outbox_.push_back(p.message);
     if (draining_) outbox_.push_back(R"({"type":"drain"})");
     Read();
     Flush();
@@ -276,9 +288,25 @@ class Worker::Impl {
     } else if (t == "ack") {
       unacked_.erase(U64(m, "attempt"));
       CheckDrained();
+    } else if (t == "spawned") {
+      auto it = spawns_.find(U64(m, "request"));
+      if (it == spawns_.end()) return;
+      std::vector<uint64_t> ids;
+      if (const json::value* jobs = m.if_contains("jobs"); jobs && jobs->is_array()) {
+        for (const json::value& id : jobs->as_array()) ids.push_back(id.to_number<uint64_t>());
+      }
+      it->second.answer->set_value(std::move(ids));
+      spawns_.erase(it);
     } else if (t == "refused") {
       const std::string command(m.at("command").as_string());
-      if (command == "complete") {
+      if (command == "spawn") {
+        auto it = spawns_.find(U64(m, "request"));
+        if (it == spawns_.end()) return;
+        const json::object& error = m.at("error").as_object();
+        it->second.answer->set_value(Status(ParseStatusCode(error.at("code").as_string()),
+                                            std::string(error.at("message").as_string())));
+        spawns_.erase(it);
+      } else if (command == "complete") {
         unacked_.erase(U64(m, "attempt"));
         CheckDrained();
       } else {
@@ -414,6 +442,8 @@ class Worker::Impl {
     heartbeat_timer_.cancel();
     reconnect_timer_.cancel();
     for (auto& [attempt, r] : running_) StopAttempt(attempt, "the worker is stopping");
+    for (auto& [request, p] : spawns_) p.answer->set_value(Unavailable("the worker is stopping"));
+    spawns_.clear();
     if (ws_ && connected_) {
       boost::system::error_code ec;
       beast::get_lowest_layer(*ws_).socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
@@ -447,6 +477,25 @@ Status AttemptContext::FetchInputs(const std::string& dir) {
         "/v1/jobs/" + std::to_string(job_) + "/inputs/" + EncodePath(name), dir, name));
   }
   return Status::Ok();
+}
+
+Result<std::vector<uint64_t>> AttemptContext::Spawn(const boost::json::array& jobs) {
+  Worker::Impl& m = *worker_->impl_;
+  const uint64_t request = ++m.spawn_requests_;
+  json::object o{{"type", "spawn"},
+                 {"job", job_},
+                 {"attempt", attempt_},
+                 {"request", request},
+                 {"jobs", jobs}};
+  auto answer = std::make_shared<std::promise<Result<std::vector<uint64_t>>>>();
+  std::future<Result<std::vector<uint64_t>>> done = answer->get_future();
+  net::post(m.ioc_, [&m, request, answer, message = json::serialize(o)]() mutable {
+    if (m.done_) return answer->set_value(Unavailable("the worker is stopping"));
+    m.outbox_.push_back(message);
+    m.spawns_[request] = Worker::Impl::PendingSpawn{std::move(message), std::move(answer)};
+    m.Flush();
+  });
+  return done.get();
 }
 
 Status AttemptContext::UploadOutput(const std::string& name, const std::string& data) {

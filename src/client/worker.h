@@ -58,6 +58,12 @@ class AttemptContext {
   const std::vector<std::string>& input_files() const { return input_files_; }
   // Downloads every input file into `dir` (created if missing), over HTTP with the worker's token.
   Status FetchInputs(const std::string& dir);
+  // Creates sub-jobs of this job, each as in POST /v1/jobs ({"type": ..., "payload": ...}), in one
+  // durable step, and returns their ids. Waits for the server; survives a reconnect (a re-sent
+  // spawn names the same sub-jobs). The job then waits for them after this attempt succeeds, and
+  // its type's aggregator runs over their results.
+  Result<std::vector<uint64_t>> Spawn(const boost::json::array& jobs);
+
   // Uploads one output file of this attempt. The files of the attempt that succeeds are the
   // job's result files (GET /v1/jobs/{id}/files/{name}); upload them before returning.
   Status UploadOutput(const std::string& name, const std::string& data);
@@ -120,6 +126,7 @@ class Worker {
   class Impl;
 
  private:
+  friend class AttemptContext;
   std::unique_ptr<Impl> impl_;
 };
 

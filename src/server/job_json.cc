@@ -124,6 +124,33 @@ std::string Prefix(const std::string& path, std::string_view key) {
 
 }  // namespace
 
+Result<engine::ChildrenPolicy> ParseChildrenPolicy(const json::value& v, const std::string& field) {
+  const std::string expected = R"("all", {"failures_max": N} or {"quorum": N})";
+  if (v.is_string() && v.as_string() == "all") return engine::ChildrenPolicy{};
+  if (!v.is_object() || v.as_object().size() != 1) return Wrong(field, expected, v);
+  const auto& [key, n] = *v.as_object().begin();
+  engine::ChildrenPolicy p;
+  if (key == "failures_max") {
+    p.kind = engine::ChildrenPolicy::kFailuresMax;
+  } else if (key == "quorum") {
+    p.kind = engine::ChildrenPolicy::kQuorum;
+  } else {
+    return Wrong(field, expected, v);
+  }
+  auto count = Int(n, field + "." + std::string(key), p.kind == engine::ChildrenPolicy::kQuorum,
+                   std::numeric_limits<uint32_t>::max());
+  if (!count.ok()) return count.status();
+  p.n = static_cast<uint32_t>(*count);
+  return p;
+}
+
+json::value ChildrenPolicyJson(const engine::ChildrenPolicy& p) {
+  if (p.kind == engine::ChildrenPolicy::kAll) return "all";
+  json::object o;
+  o[p.kind == engine::ChildrenPolicy::kQuorum ? "quorum" : "failures_max"] = p.n;
+  return o;
+}
+
 json::value EmbeddedJson(const std::string& text) {
   if (text.empty()) return nullptr;
   boost::system::error_code ec;
@@ -185,11 +212,22 @@ Result<engine::JobSpec> ParseJobSpec(const json::value& value, const std::string
     } else if (key == "verify") {
       if (!v.is_bool()) return Wrong(field, "true or false", v);
       spec.verify = v.as_bool();
+    } else if (key == "splitter" || key == "aggregator" || key == "verifier") {
+      auto s = String(v, field);
+      if (!s.ok()) return s.status();
+      (key == "splitter"     ? spec.splitter
+       : key == "aggregator" ? spec.aggregator
+                             : spec.verifier) = std::move(*s);
+    } else if (key == "children_policy") {
+      auto p = ParseChildrenPolicy(v, field);
+      if (!p.ok()) return p.status();
+      spec.children_policy = *p;
     } else {
       return InvalidArgument(field +
                              ": unknown field (known: type, payload, priority, run_after_ms, "
                              "run_by_ms, timeout_ms, heartbeat_timeout_ms, attempts_max, retry, "
-                             "idempotency_key, tags, parent_id, verify)");
+                             "idempotency_key, tags, parent_id, verify, splitter, aggregator, "
+                             "verifier, children_policy)");
     }
   }
   if (!has_type) return InvalidArgument(Prefix(path, "type") + ": is required");
@@ -263,7 +301,48 @@ json::object JobToJson(const engine::JobRecord& job) {
   children["total"] = s.children_total;
   children["done"] = s.children_done;
   children["failed"] = s.children_failed;
+  children["policy"] = ChildrenPolicyJson(spec.children_policy.value_or(engine::ChildrenPolicy{}));
   o["children"] = std::move(children);
+  o["parent_attempt"] = spec.parent_attempt;
+  o["splitter"] = spec.splitter;
+  o["aggregator"] = spec.aggregator;
+  o["verifier"] = spec.verifier;
+  o["helper_id"] = s.helper_id;  // the aggregator or verifier job at work for this one; 0: none
+  o["role"] = engine::JobRoleName(spec.role);
+  o["subject_id"] = spec.subject_id;  // for an aggregator or verifier: the job it works for
+  return o;
+}
+
+json::object ChildrenStatusJson(const engine::JobRecord& job) {
+  const engine::JobStatus& s = job.status;
+  const engine::ChildrenPolicy policy = job.spec.children_policy.value_or(engine::ChildrenPolicy{});
+  json::object o;
+  o["id"] = job.id;
+  o["state"] = engine::JobStateName(s.state);
+  o["policy"] = ChildrenPolicyJson(policy);
+  o["total"] = s.children_total;
+  o["done"] = s.children_done;
+  o["failed"] = s.children_failed;
+  o["helper_id"] = s.helper_id;
+  std::string why;
+  using engine::JobState;
+  if (s.state == JobState::kWaitingChildren && s.helper_id != 0) {
+    why = "its aggregator, job " + std::to_string(s.helper_id) + ", has not finished";
+  } else if (s.state == JobState::kWaitingChildren) {
+    why = std::to_string(s.children_total - s.children_done) + " of " +
+          std::to_string(s.children_total) + " sub-jobs have not finished (policy " +
+          engine::ChildrenPolicyText(policy) + ")";
+  } else if (s.state == JobState::kRunning) {
+    why = "its own attempt is running; it has " + std::to_string(s.children_total) +
+          " sub-jobs so far";
+  } else if (!engine::IsTerminal(s.state)) {
+    why = "it is " + std::string(engine::JobStateName(s.state));
+  }
+  if (why.empty()) {
+    o["waiting_for"] = nullptr;
+  } else {
+    o["waiting_for"] = why;
+  }
   return o;
 }
 

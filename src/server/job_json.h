@@ -6,7 +6,9 @@
 //    "timeout_ms": 60000, "heartbeat_timeout_ms": 30000, "attempts_max": 3,
 //    "retry": {"delay_initial_ms": 1000, "multiplier": 2, "delay_max_ms": 300000,
 //              "jitter": 0.2, "retry_on": ["error", "timeout", "lost", "rejected"]},
-//    "idempotency_key": "order-17", "tags": ["blue"], "parent_id": 0, "verify": false}
+//    "idempotency_key": "order-17", "tags": ["blue"], "parent_id": 0, "verify": false,
+//    "splitter": "t", "aggregator": "t", "verifier": "t", "children_policy": "all"}
+// children_policy is "all", {"failures_max": N} or {"quorum": N}.
 // The owner is never in the body: it is the caller's identity.
 //
 // Thread rules: pure functions.
@@ -21,6 +23,11 @@
 #include "engine/types.h"
 
 namespace baton::server {
+
+// "all", {"failures_max": N} or {"quorum": N} (N >= 1); an error names `field`.
+Result<engine::ChildrenPolicy> ParseChildrenPolicy(const boost::json::value& v,
+                                                   const std::string& field);
+boost::json::value ChildrenPolicyJson(const engine::ChildrenPolicy& p);
 
 // One job object; `path` prefixes error messages ("jobs[3]" gives "jobs[3].priority: ...").
 Result<engine::JobSpec> ParseJobSpec(const boost::json::value& value, const std::string& path);
@@ -39,6 +46,10 @@ boost::json::value EmbeddedJson(const std::string& text);
 
 // A job as the API shows it. Payload and result are embedded as JSON.
 boost::json::object JobToJson(const engine::JobRecord& job);
+
+// A parent's account of its sub-jobs: policy, counts of this attempt's sub-jobs, its helper, and
+// "waiting_for", in words, while it has not finished.
+boost::json::object ChildrenStatusJson(const engine::JobRecord& job);
 
 // The job-orchestrator file API's view of a job (POST /upload, GET /download/{id},
 // POST /terminate/{id}): {"id", "user_id", "service", "status", "message"}, where status is one of

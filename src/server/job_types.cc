@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "server/job_json.h"
+
 namespace baton::server {
 
 namespace json = boost::json;
@@ -185,6 +187,10 @@ Result<JobType> ParseType(const json::value& v, const std::string& path) {
       BATON_RETURN_IF_ERROR(text(&t.verifier));
     } else if (key == "splitter") {
       BATON_RETURN_IF_ERROR(text(&t.splitter));
+    } else if (key == "children_policy") {
+      Result<engine::ChildrenPolicy> p = ParseChildrenPolicy(value, field);
+      if (!p.ok()) return p.status();
+      t.children_policy = *p;
     } else if (key == "timeout_ms" || key == "attempts_max") {
       if (!value.is_int64() || value.as_int64() <= 0) {
         return InvalidArgument(field + ": must be a positive integer");
@@ -227,7 +233,7 @@ Result<JobType> ParseType(const json::value& v, const std::string& path) {
       return InvalidArgument(field +
                              ": unknown field (known: name, description, version, parameters, "
                              "constraints, timeout_ms, attempts_max, resources, aggregator, "
-                             "verifier, splitter)");
+                             "verifier, splitter, children_policy)");
     }
   }
   if (t.name.empty()) return InvalidArgument(path + ".name: required");
@@ -375,6 +381,20 @@ Result<TypeRegistry> TypeRegistry::Load(const std::string& path) {
   Result<TypeRegistry> r = Parse(s.str());
   if (!r.ok()) return r.status().WithContext("--types " + path);
   return r;
+}
+
+std::unordered_map<std::string, engine::TypeDefaults> TypeRegistry::EngineDefaults() const {
+  std::unordered_map<std::string, engine::TypeDefaults> out;
+  for (const auto& [name, t] : types_) {
+    engine::TypeDefaults& d = out[name];
+    d.timeout_ms = t.timeout_ms;
+    d.attempts_max = t.attempts_max;
+    d.splitter = t.splitter;
+    d.aggregator = t.aggregator;
+    d.verifier = t.verifier;
+    d.children_policy = t.children_policy;
+  }
+  return out;
 }
 
 const JobType* TypeRegistry::Find(std::string_view name) const {

@@ -11,7 +11,8 @@
 //                              "budget": {"type": "duration", "max": "2h", "required": false}},
 //               "constraints": ["end > start"],
 //               "timeout_ms": 60000, "attempts_max": 3,
-//               "resources": {"cpu": 1}, "aggregator": "t", "verifier": "t", "splitter": "t"}]}
+//               "resources": {"cpu": 1}, "aggregator": "t", "verifier": "t", "splitter": "t",
+//               "children_policy": {"failures_max": 2}}]}
 // Parameter types: string, boolean, integer, float, datetime (RFC 3339: 2026-11-23T10:00:00Z or
 // with an offset), duration ("250ms", "90s", "5m", "1h30m", "2d", or a number of milliseconds).
 // A parameter without a default is required unless "required": false. A constraint compares two
@@ -25,9 +26,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
+#include "engine/types.h"
 
 namespace baton::server {
 
@@ -56,6 +59,7 @@ struct JobType {
   uint32_t attempts_max = 0;  // 0: the server's default
   boost::json::object resources;
   std::string aggregator, verifier, splitter;
+  std::optional<engine::ChildrenPolicy> children_policy;
   boost::json::object source;  // the declaration as written, for GET /v1/types
 };
 
@@ -66,6 +70,8 @@ class TypeRegistry {
   static Result<TypeRegistry> Load(const std::string& path);
 
   const JobType* Find(std::string_view name) const;
+  // What the engine applies at submit (timeouts, attempts, helpers, children policy).
+  std::unordered_map<std::string, engine::TypeDefaults> EngineDefaults() const;
   const std::map<std::string, JobType, std::less<>>& types() const { return types_; }
 
   // Checks `payload` against `type`: unknown parameters, missing required ones, wrong kinds,

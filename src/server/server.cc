@@ -116,6 +116,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->events_ = std::make_unique<EventStreams>(std::move(*event_reader), 0, s->options_.events);
   s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
   Server* self = s.get();
+  s->hub_->SetSpecCheck(
+      [self](std::vector<engine::JobSpec>& specs) { return self->ApplyTypes(specs, true); });
   RuntimeOptions runtime_options = s->options_.runtime;
   runtime_options.on_pass = [self](engine::Engine& e, auto* after) {
     self->hub_->OnPass(e, after);
@@ -136,7 +138,12 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                   [self](engine::JobId job, engine::AttemptId, const std::string&,
                          const std::string& data) { self->logs_->Append(job, data); });
   Result<engine::EventSeq> last_event =
-      s->runtime_->Call([](engine::Engine& e) { return e.Stats().event_seq_last; }).get();
+      s->runtime_
+          ->Call([defaults = s->types_.EngineDefaults()](engine::Engine& e) mutable {
+            e.SetTypes(std::move(defaults));
+            return e.Stats().event_seq_last;
+          })
+          .get();
   if (!last_event.ok()) return last_event.status();
   s->events_->Committed(*last_event);
   auto http = HttpServer::Start(
@@ -321,6 +328,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
         });
   }
   if (action == "result" && get && segments.size() == 4) return JobResult(*who, id, request, reply);
+  if (action == "children" && get && segments.size() == 4) {
+    return ListChildren(*who, id, request, reply);
+  }
   if (action == "output.zip" && get && segments.size() == 4) {
     return OutputZip(*who, id, request, reply);
   }
@@ -406,8 +416,7 @@ Status Server::ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const
     }
     BATON_RETURN_IF_ERROR(TypeRegistry::Check(*type, payload.as_object(), at + "payload"));
     spec.payload = boost::json::serialize(payload);
-    if (spec.timeout_ms == 0) spec.timeout_ms = type->timeout_ms;
-    if (spec.attempts_max == 0) spec.attempts_max = type->attempts_max;
+    // The type's timeout, attempts, helpers and children policy: the engine fills them.
   }
   return Status::Ok();
 }
@@ -548,6 +557,57 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
       });
 }
 
+namespace {
+
+// The paging and filter parameters of a job listing: status, limit, cursor, and with `typed`
+// also type.
+Status ParseJobQuery(const boost::urls::params_view& params, bool typed, store::JobQuery* query) {
+  for (const auto& param : params) {
+    const std::string key(param.key), value(param.value);
+    if (key == "status") {
+      query->state = engine::ParseJobState(value);
+      if (!query->state) {
+        return InvalidArgument(
+            "status: must be a job state (pending, queued, running, submitted, "
+            "waiting_children, retry_wait, succeeded, failed, cancelled), got \"" +
+            value + "\"");
+      }
+    } else if (key == "type" && typed) {
+      query->type = value;
+    } else if (key == "limit") {
+      auto n = ParseNumber(value, 1, 1000);
+      if (!n)
+        return InvalidArgument("limit: must be a number from 1 to 1000, got \"" + value + "\"");
+      query->limit = *n;
+    } else if (key == "cursor") {
+      auto n = ParseNumber(value, 1, std::numeric_limits<int64_t>::max());
+      if (!n) {
+        return InvalidArgument("cursor: must be the next_cursor of a page, got \"" + value + "\"");
+      }
+      query->before = *n;
+    } else {
+      return InvalidArgument(key + ": unknown parameter (known: status, " +
+                             (typed ? "type, " : "") + "limit, cursor)");
+    }
+  }
+  return Status::Ok();
+}
+
+boost::json::object JobPageJson(const store::JobPage& page, const char* name) {
+  boost::json::array jobs;
+  for (const engine::JobRecord& job : page.jobs) jobs.push_back(JobToJson(job));
+  boost::json::object o;
+  o[name] = std::move(jobs);
+  if (page.next != 0) {
+    o["next_cursor"] = page.next;
+  } else {
+    o["next_cursor"] = nullptr;
+  }
+  return o;
+}
+
+}  // namespace
+
 void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
@@ -556,51 +616,44 @@ void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply rep
   if (!url) return fail(InvalidArgument("the query string is malformed"));
   store::JobQuery query;
   if (!who.admin) query.owner = who.user;  // users list their own jobs only
-  for (const auto& param : url->params()) {
-    const std::string key(param.key), value(param.value);
-    if (key == "status") {
-      query.state = engine::ParseJobState(value);
-      if (!query.state) {
-        return fail(
-            InvalidArgument("status: must be a job state (pending, queued, running, "
-                            "submitted, waiting_children, retry_wait, succeeded, failed, "
-                            "cancelled), got \"" +
-                            value + "\""));
-      }
-    } else if (key == "type") {
-      query.type = value;
-    } else if (key == "limit") {
-      auto n = ParseNumber(value, 1, 1000);
-      if (!n)
-        return fail(
-            InvalidArgument("limit: must be a number from 1 to 1000, got \"" + value + "\""));
-      query.limit = *n;
-    } else if (key == "cursor") {
-      auto n = ParseNumber(value, 1, std::numeric_limits<int64_t>::max());
-      if (!n)
-        return fail(
-            InvalidArgument("cursor: must be the next_cursor of a page, got \"" + value + "\""));
-      query.before = *n;
-    } else {
-      return fail(
-          InvalidArgument(key + ": unknown parameter (known: status, type, limit, cursor)"));
-    }
-  }
+  if (Status s = ParseJobQuery(url->params(), true, &query); !s.ok()) return fail(s);
   Result<store::JobPage> page = [&] {
     std::lock_guard lock(reader_mu_);
     return reader_->ListJobs(query);
   }();
   if (!page.ok()) return fail(page.status());
-  boost::json::array jobs;
-  for (const engine::JobRecord& job : page->jobs) jobs.push_back(JobToJson(job));
-  boost::json::object o;
-  o["jobs"] = std::move(jobs);
-  if (page->next != 0) {
-    o["next_cursor"] = page->next;
-  } else {
-    o["next_cursor"] = nullptr;
-  }
-  reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+  reply(JsonResponse(http::status::ok, boost::json::serialize(JobPageJson(*page, "jobs")), version,
+                     keep_alive));
+}
+
+void Server::ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request,
+                          Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto url = boost::urls::parse_origin_form(request.target());
+  store::JobQuery query;
+  query.parent_id = id;
+  Status parsed = url ? ParseJobQuery(url->params(), false, &query)
+                      : InvalidArgument("the query string is malformed");
+  if (!parsed.ok()) return reply(ErrorResponse(parsed, version, keep_alive));
+  FindJob(who, id, [this, query, reply, version, keep_alive](Result<engine::JobRecord> parent) {
+    if (!parent.ok()) return reply(ErrorResponse(parent.status(), version, keep_alive));
+    std::unique_lock lock(reader_mu_);
+    Result<store::JobPage> page = reader_->ListJobs(query);
+    Result<std::array<uint64_t, engine::kJobStateCount>> counts =
+        page.ok() ? reader_->CountChildren(query.parent_id) : page.status();
+    lock.unlock();
+    if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
+    if (!counts.ok()) return reply(ErrorResponse(counts.status(), version, keep_alive));
+    boost::json::object o = JobPageJson(*page, "children");
+    boost::json::object summary;
+    for (engine::JobState st : engine::kAllJobStates) {
+      if (uint64_t n = (*counts)[static_cast<size_t>(st)]) summary[engine::JobStateName(st)] = n;
+    }
+    o["summary"] = std::move(summary);
+    o["parent"] = ChildrenStatusJson(*parent);
+    reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+  });
 }
 
 void Server::CreateToken(const Identity& who, const HttpRequest& request, Reply reply) {

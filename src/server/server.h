@@ -104,6 +104,9 @@ class Server {
   void Download(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
   void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
+  // GET /v1/jobs/{id}/children: a page of the job's sub-jobs, newest first, a count of them by
+  // state, and the parent's own account of why it waits.
+  void ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
   void ListTypes(const HttpRequest& request, Reply reply);
   // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/job_json.h"
+
 namespace baton::server {
 
 namespace json = boost::json;
@@ -207,11 +209,15 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
 
 Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array& messages) {
   struct Op {
-    enum Kind { kHeartbeat, kProgress, kComplete } kind;
+    enum Kind { kHeartbeat, kProgress, kComplete, kSpawn } kind;
     engine::AttemptRef ref;
     double progress = 0;
     std::string message;
     engine::Completion completion;
+    uint64_t request = 0;                // kSpawn: the worker's number for it, echoed back
+    std::vector<engine::JobSpec> specs;  // kSpawn
+    Status refused;                      // kSpawn: refused before the engine saw it
+    std::vector<engine::JobId> ids;      // kSpawn: the sub-jobs, once created
   };
   auto ops = std::make_shared<std::vector<Op>>();
   bool wake = false;
@@ -277,6 +283,46 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
         return InvalidArgument("complete.outcome: must be succeeded, error or declined");
       }
       ops->push_back(std::move(op));
+    } else if (type == "spawn") {
+      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "request", "jobs"}, where));
+      Result<engine::AttemptRef> ref = Ref(o, where);
+      if (!ref.ok()) return ref.status();
+      Result<uint64_t> request = Uint(o, "request", where);
+      if (!request.ok()) return request.status();
+      const json::value* jobs = o.if_contains("jobs");
+      if (jobs == nullptr || !jobs->is_array()) {
+        return InvalidArgument("spawn.jobs: must be an array of jobs (as in POST /v1/jobs)");
+      }
+      Op op{Op::kSpawn, *ref};
+      op.request = *request;
+      // What is wrong with the jobs is the sender's data, not a broken protocol: it is refused,
+      // and the connection stays.
+      const json::array& list = jobs->as_array();
+      if (list.size() > options_.spawn_jobs_max) {
+        op.refused = InvalidArgument("spawn.jobs: " + std::to_string(list.size()) +
+                                     " jobs in one spawn, at most " +
+                                     std::to_string(options_.spawn_jobs_max) + " (spawn_jobs_max)");
+      }
+      for (size_t j = 0; j < list.size() && op.refused.ok(); ++j) {
+        Result<engine::JobSpec> spec =
+            ParseJobSpec(list[j], "spawn.jobs[" + std::to_string(j) + "]");
+        if (!spec.ok()) {
+          op.refused = spec.status();
+          break;
+        }
+        // A re-sent spawn (after a reconnect) names the same sub-jobs, not new ones.
+        if (spec->idempotency_key.empty()) {
+          spec->idempotency_key = "spawn:" + std::to_string(ref->attempt_id) + ":" +
+                                  std::to_string(*request) + ":" + std::to_string(j);
+        }
+        op.specs.push_back(std::move(*spec));
+      }
+      if (op.refused.ok() && check_specs_) {
+        if (Status st = check_specs_(op.specs); !st.ok()) {
+          op.refused = Status(st.code(), "spawn.jobs" + st.message());
+        }
+      }
+      ops->push_back(std::move(op));
     } else if (type == "log") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "stream", "data"}, where));
       Result<engine::AttemptRef> ref = Ref(o, where);
@@ -319,7 +365,8 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       return InvalidArgument("hello: sent twice");
     } else {
       return InvalidArgument("message [" + std::to_string(i) + "]: unknown type \"" + type +
-                             "\" (known: heartbeat, progress, log, complete, capacity, drain)");
+                             "\" (known: heartbeat, progress, log, complete, spawn, capacity, "
+                             "drain)");
     }
   }
   if (ops->empty()) {
@@ -344,6 +391,19 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
               statuses->push_back(e.Complete(op.ref, std::move(op.completion)));
               freed = true;
               break;
+            case Op::kSpawn: {
+              if (!op.refused.ok()) {
+                statuses->push_back(op.refused);
+                break;
+              }
+              Result<std::vector<engine::SubmitResult>> r = e.Spawn(op.ref, std::move(op.specs));
+              if (r.ok()) {
+                op.ids.reserve(r->size());
+                for (const engine::SubmitResult& sr : *r) op.ids.push_back(sr.job_id);
+              }
+              statuses->push_back(r.status());
+              break;
+            }
           }
         }
         if (freed) {
@@ -366,12 +426,23 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
           const Op& op = (*ops)[i];
           const Status& s = committed.ok() ? (*statuses)[i] : committed;
           std::string m;
+          const std::string request =
+              op.kind == Op::kSpawn ? R"(,"request":)" + std::to_string(op.request) : "";
           if (!s.ok()) {
             const char* command = op.kind == Op::kHeartbeat  ? "heartbeat"
                                   : op.kind == Op::kProgress ? "progress"
+                                  : op.kind == Op::kSpawn    ? "spawn"
                                                              : "complete";
             m = R"({"type":"refused",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) +
-                R"(,"command":")" + command + R"(","error":)" + ErrorJson(s) + "}";
+                R"(,"command":")" + command + "\"" + request + R"(,"error":)" + ErrorJson(s) + "}";
+          } else if (op.kind == Op::kSpawn) {
+            m = R"({"type":"spawned",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) + request +
+                R"(,"jobs":[)";
+            for (size_t k = 0; k < op.ids.size(); ++k) {
+              if (k > 0) m += ',';
+              m += std::to_string(op.ids[k]);
+            }
+            m += "]}";
           } else if (op.kind == Op::kComplete) {
             m = R"({"type":"ack",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) + "}";
           } else {

@@ -25,6 +25,7 @@ struct WorkerHubOptions {
   size_t worker_types_max = 64;
   uint32_t capacity_max = 10000;  // attempts one worker may run at once
   size_t resources_bytes_max = 4096;
+  size_t spawn_jobs_max = 10000;  // sub-jobs in one spawn message
 };
 
 class WorkerHub {
@@ -39,6 +40,11 @@ class WorkerHub {
     runtime_ = runtime;
     logs_ = std::move(logs);
   }
+
+  // Checks and completes the specs of spawned sub-jobs as a submit would (declared types); an
+  // error names the spec ("[3].payload.x: ..."). Set once, before the first connection.
+  using SpecCheck = std::function<Status(std::vector<engine::JobSpec>&)>;
+  void SetSpecCheck(SpecCheck check) { check_specs_ = std::move(check); }
 
   // For the HTTP server: accepts a WebSocket on /v1/workers/connect from a worker (or
   // administrator) token.
@@ -75,6 +81,8 @@ class WorkerHub {
     std::shared_ptr<Connection> connection;
     std::unordered_map<engine::AttemptId, std::string> running;  // attempt -> type
   };
+
+  SpecCheck check_specs_;
 
   void OnMessage(const std::shared_ptr<Connection>& c, const std::string& text);
   void OnClose(const std::shared_ptr<Connection>& c);

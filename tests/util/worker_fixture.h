@@ -5,9 +5,11 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "client/client.h"
+#include "client/worker.h"
 #include "util/server_fixture.h"
 
 namespace baton::testing {
@@ -28,14 +30,24 @@ class WorkerFixture : public ServerFixture {
 
   std::unique_ptr<ChildProcess> StartWorker(const std::string& id,
                                             const std::string& executor = "shell",
-                                            const std::string& capacity = "2") {
+                                            const std::string& capacity = "2",
+                                            const std::string& types = "shell",
+                                            const std::vector<std::string>& extra = {}) {
     auto w = std::make_unique<ChildProcess>();
     // Stopped, not killed, at the end: a stopping worker ends its jobs' process groups, where
     // SIGKILL would leave them running.
     w->StopWith({SIGTERM, SIGINT});
-    EXPECT_TRUE(w->Start({BATON_PATH, "worker", "--server", url(), "--token", admin_, "--types",
-                          "shell", "--id", id, "--capacity", capacity, "--workdir",
-                          dir_ + "/work-" + id, "--grace-ms", "500", "--executor", executor}));
+    std::vector<std::string> argv = {BATON_PATH,   "worker",
+                                     "--server",   url(),
+                                     "--token",    admin_,
+                                     "--types",    types,
+                                     "--id",       id,
+                                     "--capacity", capacity,
+                                     "--workdir",  dir_ + "/work-" + id,
+                                     "--grace-ms", "500",
+                                     "--executor", executor};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    EXPECT_TRUE(w->Start(argv));
     EXPECT_TRUE(WaitUntil([&] {
       return Call(admin_, "GET", "/v1/workers").body.find("\"" + id + "\"") != std::string::npos;
     })) << "worker "
@@ -85,6 +97,33 @@ class WorkerFixture : public ServerFixture {
     EXPECT_TRUE(done.ok()) << done.status().ToString();
     return events;
   }
+
+  // A libbaton worker in this process, on its own thread, with the given handlers; stopped and
+  // joined when it goes out of scope.
+  class InProcessWorker {
+   public:
+    InProcessWorker(const std::string& url, const std::string& token, const std::string& id,
+                    uint32_t capacity, std::map<std::string, client::Handler> handlers) {
+      client::WorkerOptions options;
+      options.server = client::Endpoint::Parse(url).value();
+      options.token = token;
+      options.id = id;
+      options.capacity = capacity;
+      options.reconnect_delay_ms_max = 200;
+      worker_ = std::make_unique<client::Worker>(options);
+      for (auto& [type, h] : handlers) worker_->Register(type, std::move(h));
+      thread_ = std::thread([this] { status_ = worker_->Run(); });
+    }
+    ~InProcessWorker() {
+      worker_->Stop();
+      thread_.join();
+    }
+
+   private:
+    std::unique_ptr<client::Worker> worker_;
+    std::thread thread_;
+    Status status_;
+  };
 
   static bool ProcessGone(pid_t pid) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
