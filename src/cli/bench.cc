@@ -20,6 +20,7 @@
 
 #include "calibration.h"
 #include "client/client.h"
+#include "client/worker.h"
 #include "server/server.h"
 
 extern char** environ;
@@ -138,6 +139,11 @@ int RunBench(const BenchOptions& o) {
   so.port = 0;
   so.batch_max = std::max<size_t>(so.batch_max, o.batch);
   so.sqlite.synchronous = o.synchronous;
+  // fanout: a parent type whose aggregator counts its children.
+  so.types_file = (dir / "types.json").string();
+  std::ofstream(so.types_file)
+      << R"({"types": [{"name": "bench.fan", "aggregator": "bench.join",)"
+      << R"( "parameters": {"children": {"type": "integer", "min": 1}}}]})";
   auto started = server::Server::Start(so);
   if (!started.ok()) {
     std::fprintf(stderr, "baton bench: %s\n", started.status().ToString().c_str());
@@ -238,6 +244,80 @@ int RunBench(const BenchOptions& o) {
       ok = false;
     }
   }
+  if (ok && (o.what == "all" || o.what == "fanout")) {
+    say(("fanout: a parent with " + std::to_string(o.children) +
+         " no-op children and an aggregator, from submit to the parent's result")
+            .c_str());
+    // The parent and its aggregator run in this process (libbaton); the children, in the no-op
+    // worker processes.
+    client::WorkerOptions wo;
+    wo.server = endpoint;
+    wo.token = token;
+    wo.id = "bench-fan";
+    wo.capacity = 2;
+    client::Worker fan_worker(wo);
+    fan_worker.Register("bench.fan", [](client::AttemptContext& ctx) {
+      const uint64_t n = ctx.payload().at("children").to_number<uint64_t>();
+      constexpr uint64_t kPerSpawn = 10000;  // the server's spawn_jobs_max
+      for (uint64_t first = 0; first < n; first += kPerSpawn) {
+        json::array kids;
+        for (uint64_t i = first; i < std::min(n, first + kPerSpawn); ++i) {
+          kids.push_back(json::object{{"type", "bench"}});
+        }
+        Result<std::vector<uint64_t>> ids = ctx.Spawn(kids);
+        if (!ids.ok()) return client::Outcome::Error(ids.status().ToString());
+      }
+      return client::Outcome::Succeeded();
+    });
+    fan_worker.Register("bench.join", [](client::AttemptContext& ctx) {
+      uint64_t succeeded = 0;
+      for (const json::value& child : ctx.payload().at("children").as_array()) {
+        succeeded += child.at("state") == "succeeded";
+      }
+      return client::Outcome::Succeeded(json::object{{"succeeded", succeeded}});
+    });
+    std::thread fan_thread([&] { (void)fan_worker.Run(); });
+    const json::object parent{{"type", "bench.fan"},
+                              {"payload", json::object{{"children", o.children}}}};
+    const auto t0 = Steady::now();
+    auto submitted = c.Submit(parent);
+    json::value result;
+    ok = submitted.ok();
+    const std::string target =
+        ok ? "/v1/jobs/" + std::to_string(submitted->at("id").to_number<uint64_t>()) : "";
+    while (ok) {
+      auto job = c.Json("GET", target);
+      if (!job.ok()) {
+        ok = false;
+        break;
+      }
+      const json::string& state = job->at("state").as_string();
+      if (state == "succeeded") {
+        result = job->at("result");
+        break;
+      }
+      if (state == "failed" || state == "cancelled") {
+        say(("the fan-out parent " + std::string(state) + ": " +
+             std::string(job->at("error").as_string()))
+                .c_str());
+        ok = false;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const auto t1 = Steady::now();
+    fan_worker.Stop();
+    fan_thread.join();
+    if (ok && result.at("succeeded").to_number<uint64_t>() != o.children) {
+      say("the aggregator did not see every child succeed");
+      ok = false;
+    }
+    json::object r;
+    r["children"] = o.children;
+    r["seconds"] = Seconds(t0, t1);
+    r["children_per_s"] = std::llround(static_cast<double>(o.children) / Seconds(t0, t1));
+    out["fanout"] = r;
+  }
   if (ok && (o.what == "all" || o.what == "latency")) {
     say(("latency: " + std::to_string(o.latency_jobs) + " jobs one at a time").c_str());
     std::vector<double> ms, ack_ms;
@@ -302,6 +382,12 @@ int RunBench(const BenchOptions& o) {
     std::printf("%-34s %10.3f ms\n", "latency max", l.at("max_ms").to_number<double>());
     std::printf("%-34s %10.3f ms\n", "  of which submit acknowledged p50",
                 l.at("submit_ack_p50_ms").to_number<double>());
+  }
+  if (out.contains("fanout")) {
+    const json::object& f = out["fanout"].as_object();
+    std::printf("%-34s %10.3f s    goal < 1 s for 10000\n",
+                ("fan-out of " + std::to_string(o.children) + ", submit -> result").c_str(),
+                f.at("seconds").to_number<double>());
   }
   std::printf("%-34s %10.1f us\n", "calibration: loopback round trip", rtt_us);
   std::printf("%-34s %10.0f /s   synchronous=%s\n", "calibration: raw SQLite inserts", sqlite_rows,

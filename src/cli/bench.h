@@ -2,6 +2,8 @@
 //   throughput: N no-op jobs submitted in batches, run by no-op handlers in worker processes,
 //               durable (SQLite synchronous=FULL by default), until the last success is seen
 //   latency:    one job at a time, from submit to its success seen on the event stream
+//   fanout:     a parent that spawns N no-op children, then its aggregator; from submit to the
+//               parent's result
 // It starts its own server (in this process, in a fresh data directory) and worker processes,
 // and stops them at the end. Calibrations from the same run: loopback round trip, raw SQLite
 // batched inserts.
@@ -13,8 +15,9 @@
 namespace baton::cli {
 
 struct BenchOptions {
-  std::string what = "all";  // throughput, latency, all
-  uint64_t jobs = 50000;     // throughput
+  std::string what = "all";   // throughput, latency, fanout, all
+  uint64_t children = 10000;  // fanout
+  uint64_t jobs = 50000;      // throughput
   uint64_t latency_jobs = 2000;
   int workers = 2;           // worker processes
   uint32_t capacity = 256;   // slots per worker

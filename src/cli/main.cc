@@ -436,9 +436,12 @@ int main(int argc, char** argv) {
   baton::cli::BenchOptions bench_options;
   CLI::App* bench = app.add_subcommand(
       "bench", "measure Baton end to end (its own server and no-op workers) next to calibrations");
-  bench->add_option("what", bench_options.what, "throughput, latency or all")
+  bench->add_option("what", bench_options.what, "throughput, latency, fanout or all")
       ->capture_default_str()
-      ->check(CLI::IsMember({"throughput", "latency", "all"}));
+      ->check(CLI::IsMember({"throughput", "latency", "fanout", "all"}));
+  bench->add_option("--children", bench_options.children, "children of the fanout parent")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
   bench->add_option("--jobs", bench_options.jobs, "jobs for throughput")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));

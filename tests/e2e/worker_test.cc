@@ -252,15 +252,19 @@ TEST_F(WorkerTest, AnEventStreamResumesAfterARestartWithoutAGap) {
 
 // `baton bench` runs its own server and workers and reports every figure (their values are
 // measurements, not asserted).
-TEST_F(WorkerTest, BenchReportsThroughputLatencyAndCalibrations) {
-  CliResult r = Run({BATON_PATH, "bench", "--jobs", "300", "--batch", "100", "--latency-jobs", "20",
-                     "--workers", "1", "--capacity", "8", "--dir", dir_, "--json"});
+TEST_F(WorkerTest, BenchReportsThroughputLatencyFanoutAndCalibrations) {
+  CliResult r =
+      Run({BATON_PATH, "bench", "--jobs", "300", "--batch", "100", "--latency-jobs", "20",
+           "--children", "50", "--workers", "1", "--capacity", "8", "--dir", dir_, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   json::value v = json::parse(r.out);
   EXPECT_EQ(v.at("throughput").at("jobs").as_int64(), 300);
   EXPECT_GT(v.at("throughput").at("jobs_per_s").as_int64(), 0);
   EXPECT_EQ(v.at("latency").at("jobs").to_number<uint64_t>(), 20u);
   EXPECT_LE(v.at("latency").at("p50_ms").as_double(), v.at("latency").at("max_ms").as_double());
+  // The fan-out reports only when the aggregator saw every child succeed.
+  EXPECT_EQ(v.at("fanout").at("children").to_number<uint64_t>(), 50u);
+  EXPECT_GT(v.at("fanout").at("seconds").as_double(), 0);
   EXPECT_GT(v.at("calibration").at("sqlite_rows_per_s").as_int64(), 0);
   EXPECT_GT(v.at("calibration").at("loopback_rtt_us").as_double(), 0);
   // It cleans up after itself: its data directory is gone.
