@@ -188,7 +188,7 @@ Result<JobType> ParseType(const json::value& v, const std::string& path) {
     } else if (key == "splitter") {
       BATON_RETURN_IF_ERROR(text(&t.splitter));
     } else if (key == "children_policy") {
-      Result<engine::ChildrenPolicy> p = ParseChildrenPolicy(value, field);
+      Result<engine::ChildrenPolicy> p = engine::ParseChildrenPolicyJson(value, field);
       if (!p.ok()) return p.status();
       t.children_policy = *p;
     } else if (key == "timeout_ms" || key == "attempts_max") {

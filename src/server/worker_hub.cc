@@ -305,7 +305,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       }
       for (size_t j = 0; j < list.size() && op.refused.ok(); ++j) {
         Result<engine::JobSpec> spec =
-            ParseJobSpec(list[j], "spawn.jobs[" + std::to_string(j) + "]");
+            engine::ParseJobSpec(list[j], "spawn.jobs[" + std::to_string(j) + "]");
         if (!spec.ok()) {
           op.refused = spec.status();
           break;
