@@ -22,6 +22,14 @@ struct Engine::Job {
   std::vector<JobId> children;
 };
 
+struct Engine::Workflow {
+  WorkflowRecord rec;
+  WorkflowPlan plan;  // the document's steps, then the plugin steps added as they started
+  bool dirty = false;
+  bool is_new = true;
+  bool cancelling = false;
+};
+
 bool Engine::JobLess::operator()(const Job* a, const Job* b) const {
   if (a->rec.spec.priority != b->rec.spec.priority) {
     return a->rec.spec.priority > b->rec.spec.priority;
@@ -238,7 +246,8 @@ void Engine::MarkDirty(Job& job) {
 void Engine::EmitEvent(Job& job, EventKind kind, Outcome outcome, std::string_view message) {
   const JobStatus& s = job.rec.status;
   pending_.events.push_back(Event{++event_seq_last_, job.rec.id, now_ms_, kind, s.state,
-                                  s.attempt_id, outcome, s.progress, std::string(message)});
+                                  s.attempt_id, outcome, s.progress, std::string(message),
+                                  job.rec.spec.workflow_id});
 }
 
 void Engine::SetState(Job& job, JobState state, Outcome outcome, std::string_view message) {
@@ -598,6 +607,7 @@ void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view 
   }
   if (job.attached && parent != nullptr) ChildFinished(*parent, job);
   if (job.rec.spec.role != JobRole::kJob) HelperFinished(job);
+  if (job.rec.spec.workflow_id != 0) StepJobFinished(job);
 }
 
 void Engine::ChildFinished(Job& parent, const Job& child) {
@@ -1105,12 +1115,29 @@ void Engine::TakeRecords(RecordBatch* out) {
     }
     from.clear();
   };
+  for (Workflow* wf : dirty_workflows_) {
+    wf->dirty = false;
+    if (wf->is_new) {
+      wf->is_new = false;
+      out->workflow_inserts.push_back(wf->rec);
+    } else {
+      out->workflow_updates.push_back(WorkflowUpdate{wf->rec.id, wf->rec.status});
+    }
+  }
+  dirty_workflows_.clear();
   append(out->attempts, pending_.attempts);
   append(out->events, pending_.events);
   EvictFinished();
 }
 
 void Engine::EvictFinished() {
+  while (finished_workflows_.size() > config_.finished_jobs_max) {
+    auto it = workflows_.find(finished_workflows_.front());
+    finished_workflows_.pop_front();
+    if (it != workflows_.end() && IsTerminal(it->second->rec.status.state) && !it->second->dirty) {
+      workflows_.erase(it);
+    }
+  }
   while (finished_.size() > config_.finished_jobs_max) {
     const JobId id = finished_.front();
     finished_.pop_front();
@@ -1131,7 +1158,7 @@ void Engine::TakeNotices(std::vector<Notice>* out) {
 }
 
 Status Engine::Restore(RecoveredState state) {
-  if (!jobs_.empty() || event_seq_last_ != 0 || job_id_last_ != 0) {
+  if (!jobs_.empty() || !workflows_.empty() || event_seq_last_ != 0 || job_id_last_ != 0) {
     return FailedPrecondition("restore: the engine already holds state; restore a new engine");
   }
   job_id_last_ = state.job_id_max;
@@ -1212,6 +1239,17 @@ Status Engine::Restore(RecoveredState state) {
                       " sub-jobs, but " + Num(job.children.size()) + " were recovered");
     }
   }
+  workflow_id_last_ = state.workflow_id_max;
+  for (WorkflowRecord& rec : state.workflows) {
+    if (rec.id == 0 || rec.id > workflow_id_last_) {
+      return DataLoss("restore: workflow " + Num(rec.id) + " is inconsistent with the stored ids");
+    }
+    Result<std::unique_ptr<Workflow>> wf = Rebuild(std::move(rec));
+    if (!wf.ok()) return DataLoss("restore: " + wf.status().message());
+    (*wf)->is_new = false;
+    const WorkflowId id = (*wf)->rec.id;
+    workflows_.emplace(id, std::move(*wf));
+  }
   std::sort(
       state.keys.begin(), state.keys.end(),
       [](const IdempotencyKey& a, const IdempotencyKey& b) { return a.created_ms < b.created_ms; });
@@ -1259,6 +1297,470 @@ std::vector<std::pair<std::string, size_t>> Engine::QueuedByType() const {
   out.reserve(types_.size());
   for (const TypeQueue& q : types_) out.emplace_back(q.name, q.ready.size());
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflows
+
+namespace {
+
+// A step's failure fails what it belongs to unless it is optional (a plugin step: unless its
+// plugin is not mandatory).
+bool Mandatory(const StepPlan& plan) { return !plan.optional; }
+
+bool Failed(StepState s) { return s == StepState::kFailed || s == StepState::kCancelled; }
+
+// The roll-up of a group of steps (an activity, or its plugins): skipped if all were skipped;
+// failed if a mandatory one failed; else succeeded, with a warning naming the optional ones
+// that failed.
+StepState RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
+                 const std::vector<uint32_t>& members, std::string* message) {
+  bool all_skipped = !members.empty();
+  std::string failed, warned;
+  for (uint32_t m : members) {
+    const StepStatus& st = status.steps[m];
+    if (st.state != StepState::kSkipped) all_skipped = false;
+    if (Failed(st.state)) {
+      std::string& list = Mandatory(plan.steps[m]) ? failed : warned;
+      list += (list.empty() ? "" : ", ") + plan.steps[m].name;
+    }
+    if (st.state == StepState::kSucceeded && !st.message.empty() &&
+        st.message.starts_with("warning")) {
+      warned += (warned.empty() ? "" : ", ") + plan.steps[m].name;
+    }
+  }
+  if (all_skipped) {
+    *message = "all its steps were skipped";
+    return StepState::kSkipped;
+  }
+  if (!failed.empty()) {
+    *message = "failed: " + failed + (warned.empty() ? "" : "; warnings: " + warned);
+    return StepState::kFailed;
+  }
+  *message = warned.empty() ? "" : "warning: optional steps failed: " + warned;
+  return StepState::kSucceeded;
+}
+
+}  // namespace
+
+Engine::Workflow* Engine::FindWorkflowMutable(WorkflowId id) const {
+  auto it = workflows_.find(id);
+  return it == workflows_.end() ? nullptr : it->second.get();
+}
+
+const WorkflowRecord* Engine::FindWorkflow(WorkflowId id) const {
+  Workflow* wf = FindWorkflowMutable(id);
+  return wf ? &wf->rec : nullptr;
+}
+
+void Engine::MarkDirty(Workflow& wf) {
+  wf.rec.status.updated_ms = now_ms_;
+  if (!wf.dirty) {
+    wf.dirty = true;
+    dirty_workflows_.push_back(&wf);
+  }
+}
+
+void Engine::EmitWorkflowEvent(Workflow& wf, JobId job, std::string message) {
+  Event e;
+  e.seq = ++event_seq_last_;
+  e.job_id = job;
+  e.at_ms = now_ms_;
+  e.kind = EventKind::kWorkflow;
+  e.message = std::move(message);
+  e.workflow_id = wf.rec.id;
+  pending_.events.push_back(std::move(e));
+}
+
+StepLookup Engine::Lookup(const Workflow& wf) const {
+  return [&wf, views = std::make_shared<std::deque<StepView>>()](
+             std::string_view name) -> const StepView* {
+    const int32_t i = wf.plan.Find(name);
+    if (i < 0) return nullptr;
+    const StepStatus& st = wf.rec.status.steps[static_cast<size_t>(i)];
+    views->push_back(StepView{st.state, st.job_id, &st.result});
+    return &views->back();
+  };
+}
+
+// The plan of a plugin's step, from the status that records it.
+static StepPlan PluginStep(const WorkflowPlan& plan, uint32_t plugins_step, const StepStatus& st,
+                           WorkflowId id) {
+  const StepPlan& p = plan.steps[plugins_step];
+  StepPlan s;
+  s.name = p.name + ":" + st.plugin_type;
+  s.kind = StepPlan::kJob;
+  s.depends_on = p.depends_on;
+  s.when = StepPlan::kAlways;  // the plugins step decided
+  s.optional = !st.plugin_mandatory;
+  s.activity = p.activity;
+  s.stage = StepPlan::kParallel;
+  s.job.type = st.plugin_type;
+  const std::string& activity = plan.activities[static_cast<size_t>(p.activity)].name;
+  s.job.payload = R"({"workflow":)" + Num(id) + R"(,"activity":)" + Quote(activity) +
+                  R"(,"plugin":)" + Quote(st.plugin_type) + "}";
+  return s;
+}
+
+Result<std::unique_ptr<Engine::Workflow>> Engine::Rebuild(WorkflowRecord rec) const {
+  Result<WorkflowPlan> plan = WorkflowPlan::Parse(rec.document);
+  if (!plan.ok())
+    return Status(plan.status().code(), "workflow " + Num(rec.id) + ": " + plan.status().message());
+  auto wf = std::make_unique<Workflow>();
+  wf->plan = std::move(*plan);
+  const size_t declared = wf->plan.steps.size();
+  if (rec.status.steps.size() < declared) {
+    return DataLoss("workflow " + Num(rec.id) + ": " + Num(rec.status.steps.size()) +
+                    " step states for " + Num(declared) + " steps");
+  }
+  for (size_t i = declared; i < rec.status.steps.size(); ++i) {
+    const StepStatus& st = rec.status.steps[i];
+    if (st.plugin_of == 0 || st.plugin_of > declared) {
+      return DataLoss("workflow " + Num(rec.id) + ": step " + Num(i) + " is no plugin's");
+    }
+    wf->plan.steps.push_back(PluginStep(wf->plan, st.plugin_of - 1, st, rec.id));
+  }
+  wf->rec = std::move(rec);
+  return wf;
+}
+
+Result<WorkflowId> Engine::SubmitWorkflow(const std::string& owner, std::string document) {
+  if (owner.empty()) return InvalidArgument("owner: must not be empty");
+  Result<WorkflowPlan> plan = WorkflowPlan::Parse(document);
+  if (!plan.ok()) return plan.status();
+  // Every step's job must be valid as it stands (references are filled in later).
+  for (const StepPlan& step : plan->steps) {
+    if (step.kind != StepPlan::kJob) continue;
+    JobSpec spec = step.job;
+    spec.owner = owner;
+    if (Status s = Validate(spec); !s.ok()) {
+      return Status(s.code(), "steps." + step.name + "." + s.message());
+    }
+  }
+  auto wf = std::make_unique<Workflow>();
+  wf->rec.id = ++workflow_id_last_;
+  wf->rec.owner = owner;
+  wf->rec.name = plan->name;
+  wf->rec.created_ms = now_ms_;
+  wf->rec.document = std::move(document);
+  wf->rec.status.steps.resize(plan->steps.size());
+  wf->plan = std::move(*plan);
+  Workflow& w = *wf;
+  workflows_.emplace(w.rec.id, std::move(wf));
+  MarkDirty(w);
+  EmitWorkflowEvent(w, 0, "workflow: running");
+  Advance(w);
+  return w.rec.id;
+}
+
+void Engine::StartStep(Workflow& wf, uint32_t i) {
+  const StepPlan& plan = wf.plan.steps[i];
+  StepStatus& st = wf.rec.status.steps[i];
+  JobSpec spec = plan.job;
+  spec.owner = wf.rec.owner;
+  spec.workflow_id = wf.rec.id;
+  spec.workflow_step = i;
+  spec.payload = FillReferences(spec.payload, Lookup(wf));
+  if (Status s = Validate(spec); !s.ok()) {
+    st.state = StepState::kFailed;
+    st.message = "its job was refused: " + s.message();
+    EmitWorkflowEvent(wf, 0, "step " + plan.name + ": failed: " + st.message);
+    return;
+  }
+  Job& job = CreateJob(std::move(spec));
+  st.state = StepState::kRunning;
+  st.job_id = job.rec.id;
+  st.result.clear();
+  st.message.clear();
+  ++st.runs;
+  EmitWorkflowEvent(wf, job.rec.id, "step " + plan.name + ": running");
+}
+
+void Engine::Advance(Workflow& wf) {
+  if (IsTerminal(wf.rec.status.state)) return;
+  MarkDirty(wf);
+  std::vector<StepStatus>& steps = wf.rec.status.steps;
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (uint32_t i = 0; i < steps.size(); ++i) {
+      const StepPlan& plan = wf.plan.steps[i];
+      StepStatus& st = steps[i];
+      if (st.state == StepState::kRunning && plan.kind == StepPlan::kPlugins) {
+        std::vector<uint32_t> mine;
+        bool done = true;
+        for (uint32_t k = 0; k < steps.size(); ++k) {
+          if (steps[k].plugin_of != i + 1) continue;
+          mine.push_back(k);
+          done = done && IsTerminal(steps[k].state);
+        }
+        if (!done) continue;
+        st.state = RollUp(wf.plan, wf.rec.status, mine, &st.message);
+        EmitWorkflowEvent(wf, 0, "step " + plan.name + ": " + std::string(StepStateName(st.state)));
+        moved = true;
+        continue;
+      }
+      if (st.state != StepState::kWaiting) continue;
+      if (wf.cancelling) {
+        st.state = StepState::kCancelled;
+        st.message = "the workflow was cancelled";
+        moved = true;
+        continue;
+      }
+      bool ready = true, all_ok = true, any_failed = false, any_skipped = false;
+      std::string why;
+      for (uint32_t d : plan.depends_on) {
+        const StepState ds = steps[d].state;
+        if (!IsTerminal(ds)) {
+          ready = false;
+          break;
+        }
+        const bool failed = Failed(ds);
+        any_failed |= failed;
+        any_skipped |= ds == StepState::kSkipped;
+        if (ds == StepState::kSkipped || (failed && Mandatory(wf.plan.steps[d]))) {
+          all_ok = false;
+          if (why.empty())
+            why = "upstream " + wf.plan.steps[d].name + " " + std::string(StepStateName(ds));
+        }
+      }
+      if (!ready) continue;
+      bool run = false;
+      switch (plan.when) {
+        case StepPlan::kOnSuccess:
+          run = all_ok;
+          break;
+        case StepPlan::kOnFailure:
+          run = any_failed;
+          if (!run) why = "no upstream step failed";
+          break;
+        case StepPlan::kAlways:
+          run = true;
+          break;
+        case StepPlan::kExpression:
+          run = plan.expression->Evaluate(Lookup(wf));
+          if (!run) why = "its condition is false";
+          break;
+      }
+      (void)any_skipped;
+      moved = true;
+      if (plan.kind == StepPlan::kGate) {
+        st.state = RollUp(wf.plan, wf.rec.status, plan.members, &st.message);
+        EmitWorkflowEvent(wf, 0,
+                          "activity " + plan.name + ": " + std::string(StepStateName(st.state)) +
+                              (st.message.empty() ? "" : " (" + st.message + ")"));
+        continue;
+      }
+      if (plan.kind == StepPlan::kPlugins) {
+        // Every plugin registered for the activity, lower order first; only those that always
+        // run when the stage is skipped.
+        std::map<std::pair<int32_t, std::string>, PluginRegistration> chosen;
+        const std::string& activity = wf.plan.activities[static_cast<size_t>(plan.activity)].name;
+        for (const auto& [worker, regs] : plugins_) {
+          for (const PluginRegistration& r : regs) {
+            if (r.activity != activity || (!run && !r.always_run)) continue;
+            chosen.emplace(std::make_pair(r.order, r.type), r);
+          }
+        }
+        const std::string name = plan.name;
+        const std::string no_plugins = "no plugin is registered for activity " + activity;
+        // (Appending invalidates `plan` and `st`: they are not used after this.)
+        for (const auto& [key, r] : chosen) {
+          StepStatus ps;
+          ps.plugin_of = i + 1;
+          ps.plugin_type = r.type;
+          ps.plugin_mandatory = r.mandatory;
+          ps.plugin_order = r.order;
+          wf.plan.steps.push_back(PluginStep(wf.plan, i, ps, wf.rec.id));
+          steps.push_back(std::move(ps));
+        }
+        StepStatus& now = steps[i];
+        if (chosen.empty()) {
+          now.state = run ? StepState::kSucceeded : StepState::kSkipped;
+          now.message = run ? no_plugins : why;
+        } else {
+          now.state = StepState::kRunning;
+        }
+        EmitWorkflowEvent(wf, 0,
+                          "step " + name + ": " + std::string(StepStateName(now.state)) + " (" +
+                              Num(chosen.size()) + " plugins)");
+        continue;
+      }
+      if (!run) {
+        st.state = StepState::kSkipped;
+        st.message = why;
+        EmitWorkflowEvent(wf, 0, "step " + plan.name + ": skipped (" + why + ")");
+        continue;
+      }
+      StartStep(wf, i);
+    }
+  }
+  for (const StepStatus& st : steps) {
+    if (!IsTerminal(st.state)) return;
+  }
+  FinishWorkflow(wf);
+}
+
+void Engine::FinishWorkflow(Workflow& wf) {
+  WorkflowStatus& s = wf.rec.status;
+  std::string failed, warned;
+  for (uint32_t i = 0; i < s.steps.size(); ++i) {
+    const StepPlan& plan = wf.plan.steps[i];
+    const StepStatus& st = s.steps[i];
+    if (plan.kind == StepPlan::kGate) continue;  // its steps speak for it
+    if (Failed(st.state)) {
+      std::string& list = Mandatory(plan) ? failed : warned;
+      list += (list.empty() ? "" : ", ") + plan.name;
+    }
+  }
+  if (wf.cancelling) {
+    s.state = WorkflowState::kCancelled;
+  } else if (!failed.empty()) {
+    s.state = WorkflowState::kFailed;
+    s.message =
+        "steps failed: " + failed + (warned.empty() ? "" : "; optional steps failed: " + warned);
+  } else if (!warned.empty()) {
+    s.state = WorkflowState::kWarning;
+    s.message = "optional steps failed: " + warned;
+  } else {
+    s.state = WorkflowState::kSucceeded;
+    s.message.clear();
+  }
+  s.finished_ms = now_ms_;
+  wf.cancelling = false;
+  MarkDirty(wf);
+  EmitWorkflowEvent(wf, 0,
+                    "workflow: " + std::string(WorkflowStateName(s.state)) +
+                        (s.message.empty() ? "" : " (" + s.message + ")"));
+  finished_workflows_.push_back(wf.rec.id);
+}
+
+void Engine::StepJobFinished(const Job& job) {
+  Workflow* wf = FindWorkflowMutable(job.rec.spec.workflow_id);
+  if (wf == nullptr) return;
+  const uint32_t i = job.rec.spec.workflow_step;
+  if (i >= wf->rec.status.steps.size()) return;
+  StepStatus& st = wf->rec.status.steps[i];
+  if (st.job_id != job.rec.id || st.state != StepState::kRunning) return;  // an earlier run's
+  const JobStatus& js = job.rec.status;
+  st.state = js.state == JobState::kSucceeded ? StepState::kSucceeded
+             : js.state == JobState::kFailed  ? StepState::kFailed
+                                              : StepState::kCancelled;
+  st.result = js.state == JobState::kSucceeded ? js.result : "";
+  st.message = js.state == JobState::kSucceeded ? "" : js.error;
+  EmitWorkflowEvent(*wf, job.rec.id,
+                    "step " + wf->plan.steps[i].name + ": " + std::string(StepStateName(st.state)));
+  Advance(*wf);
+}
+
+Status Engine::CancelWorkflow(WorkflowId id, std::string reason) {
+  if (reason.size() > config_.limits.message_bytes_max) {
+    return TooLong("reason", reason.size(), config_.limits.message_bytes_max);
+  }
+  if (reason.empty()) reason = "cancelled";
+  Workflow* wf = FindWorkflowMutable(id);
+  if (wf == nullptr) return NotFound("workflow " + Num(id) + ": not found");
+  if (IsTerminal(wf->rec.status.state)) {
+    return FailedPrecondition("workflow " + Num(id) + " has already " +
+                              std::string(WorkflowStateName(wf->rec.status.state)) +
+                              "; only a running workflow can be cancelled");
+  }
+  wf->cancelling = true;
+  wf->rec.status.message = reason;
+  std::vector<JobId> running;
+  for (const StepStatus& st : wf->rec.status.steps) {
+    if (st.state == StepState::kRunning && st.job_id != 0) running.push_back(st.job_id);
+  }
+  for (JobId j : running) {
+    Job* job = FindJob(j);
+    if (job == nullptr || IsTerminal(job->rec.status.state)) continue;
+    const Outcome ended = EndOpenAttempt(*job, Outcome::kCancelled, reason);
+    Finish(*job, JobState::kCancelled, ended, reason);
+  }
+  // Plugins steps still running, and whatever waits.
+  for (StepStatus& st : wf->rec.status.steps) {
+    if (st.state == StepState::kRunning) {
+      st.state = StepState::kCancelled;
+      st.message = reason;
+    }
+  }
+  Advance(*wf);
+  return Status::Ok();
+}
+
+Status Engine::RetryWorkflow(WorkflowId id) {
+  Workflow* wf = FindWorkflowMutable(id);
+  if (wf == nullptr) return NotFound("workflow " + Num(id) + ": not found");
+  WorkflowStatus& s = wf->rec.status;
+  if (s.state == WorkflowState::kRunning || s.state == WorkflowState::kSucceeded) {
+    return FailedPrecondition("workflow " + Num(id) + " is " +
+                              std::string(WorkflowStateName(s.state)) +
+                              "; only a failed, cancelled or warning workflow can be retried");
+  }
+  // The failed steps, and everything downstream of them (in plan order, upstream comes first).
+  std::vector<bool> again(s.steps.size(), false);
+  for (uint32_t i = 0; i < s.steps.size(); ++i) {
+    const StepPlan& plan = wf->plan.steps[i];
+    bool redo = Failed(s.steps[i].state) && plan.kind == StepPlan::kJob;
+    for (uint32_t d : plan.depends_on) redo = redo || again[d];
+    if (s.steps[i].plugin_of != 0) redo = redo || again[s.steps[i].plugin_of - 1];
+    again[i] = redo;
+  }
+  // Groups (activities, plugins) whose members run again resolve again; a second pass, since a
+  // plugin step comes after its plugins step.
+  for (uint32_t i = 0; i < s.steps.size(); ++i) {
+    if (again[i] && s.steps[i].plugin_of != 0) again[s.steps[i].plugin_of - 1] = true;
+  }
+  for (uint32_t i = 0; i < s.steps.size(); ++i) {
+    const StepPlan& plan = wf->plan.steps[i];
+    if (plan.kind == StepPlan::kGate) {
+      for (uint32_t m : plan.members) again[i] = again[i] || again[m];
+    }
+  }
+  for (uint32_t i = 0; i < s.steps.size(); ++i) {
+    if (!again[i]) continue;
+    StepStatus& st = s.steps[i];
+    // A plugins step keeps the plugin steps it added: they run again, not anew.
+    const bool expanded = wf->plan.steps[i].kind == StepPlan::kPlugins &&
+                          std::any_of(s.steps.begin(), s.steps.end(),
+                                      [i](const StepStatus& o) { return o.plugin_of == i + 1; });
+    st.state = expanded ? StepState::kRunning : StepState::kWaiting;
+    st.result.clear();
+    st.message.clear();
+  }
+  s.state = WorkflowState::kRunning;
+  s.finished_ms = 0;
+  s.message.clear();
+  EmitWorkflowEvent(*wf, 0, "workflow: retried");
+  Advance(*wf);
+  return Status::Ok();
+}
+
+Status Engine::LoadWorkflow(WorkflowRecord rec) {
+  if (!IsTerminal(rec.status.state)) {
+    return FailedPrecondition("load: workflow " + Num(rec.id) +
+                              " is running; only a finished "
+                              "workflow can be loaded");
+  }
+  if (rec.id == 0 || rec.id > workflow_id_last_) {
+    return InvalidArgument("load: workflow " + Num(rec.id) + " is not a workflow of this store");
+  }
+  if (FindWorkflowMutable(rec.id) != nullptr) return Status::Ok();
+  Result<std::unique_ptr<Workflow>> wf = Rebuild(std::move(rec));
+  if (!wf.ok()) return wf.status();
+  (*wf)->is_new = false;
+  const WorkflowId id = (*wf)->rec.id;
+  workflows_.emplace(id, std::move(*wf));
+  finished_workflows_.push_back(id);
+  return Status::Ok();
+}
+
+void Engine::RegisterPlugins(const std::string& worker_id,
+                             std::vector<PluginRegistration> plugins) {
+  if (plugins.empty()) {
+    plugins_.erase(worker_id);
+  } else {
+    plugins_[worker_id] = std::move(plugins);
+  }
 }
 
 }  // namespace baton::engine

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 #include "common/status.h"
 #include "engine/indexed_heap.h"
 #include "engine/types.h"
+#include "engine/workflow.h"
 
 namespace baton::engine {
 
@@ -111,6 +113,22 @@ class Engine {
   // all or nothing, as SubmitBatch. Fenced like a completion: only the job's running attempt.
   Result<std::vector<SubmitResult>> Spawn(const AttemptRef& ref, std::vector<JobSpec> specs);
 
+  // Workflows (workflow.h). Submit checks the whole document (errors name their path), creates
+  // the workflow and starts the steps that depend on nothing.
+  Result<WorkflowId> SubmitWorkflow(const std::string& owner, std::string document);
+  // Cancels every running step's job and the steps not yet started; the workflow ends cancelled.
+  Status CancelWorkflow(WorkflowId id, std::string reason);
+  // Runs a finished workflow's failed and cancelled steps again, and every step downstream of
+  // them; the steps that succeeded keep their results.
+  Status RetryWorkflow(WorkflowId id);
+  // The workflow, if running or recently finished. Valid until the next command.
+  const WorkflowRecord* FindWorkflow(WorkflowId id) const;
+  // Brings back a finished workflow that left memory (read from the store).
+  Status LoadWorkflow(WorkflowRecord workflow);
+  // The plugins a worker registers for activities (from its hello); replaces its earlier ones.
+  // An activity's parallel stage runs every plugin registered for it when the stage starts.
+  void RegisterPlugins(const std::string& worker_id, std::vector<PluginRegistration> plugins);
+
   // Hands the best ready jobs of the worker's types to it, up to its capacity.
   std::vector<Assignment> Dispatch(const DispatchRequest& request);
 
@@ -146,7 +164,9 @@ class Engine {
 
   // Moves the records of everything that changed since the last call into `out` (appending).
   void TakeRecords(RecordBatch* out);
-  bool HasRecords() const { return !dirty_.empty() || !pending_.empty(); }
+  bool HasRecords() const {
+    return !dirty_.empty() || !dirty_workflows_.empty() || !pending_.empty();
+  }
 
   // Moves the messages the runtime must send to workers into `out` (appending).
   void TakeNotices(std::vector<Notice>* out);
@@ -180,6 +200,18 @@ class Engine {
     std::string name;
     ReadyHeap ready;
   };
+
+  struct Workflow;
+  Workflow* FindWorkflowMutable(WorkflowId id) const;
+  void MarkDirty(Workflow& wf);
+  void EmitWorkflowEvent(Workflow& wf, JobId job, std::string message);
+  // Starts, skips or resolves every step that can move, until none can.
+  void Advance(Workflow& wf);
+  void StartStep(Workflow& wf, uint32_t step);
+  void StepJobFinished(const Job& job);
+  void FinishWorkflow(Workflow& wf);
+  StepLookup Lookup(const Workflow& wf) const;
+  Result<std::unique_ptr<Workflow>> Rebuild(WorkflowRecord rec) const;
 
   Job* FindJob(JobId id) const;
   // The checks of Submit that concern the parent; `added` children are about to join it.
@@ -253,6 +285,11 @@ class Engine {
   std::deque<JobId> finished_;  // finished jobs, oldest first, for eviction
 
   std::vector<Job*> dirty_;
+  std::unordered_map<WorkflowId, std::unique_ptr<Workflow>> workflows_;
+  WorkflowId workflow_id_last_ = 0;
+  std::vector<Workflow*> dirty_workflows_;
+  std::deque<WorkflowId> finished_workflows_;
+  std::map<std::string, std::vector<PluginRegistration>> plugins_;  // by worker
   RecordBatch pending_;  // attempts and events not yet taken
   std::vector<Notice> notices_;
 };

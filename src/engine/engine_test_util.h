@@ -152,8 +152,11 @@ struct FakeStore {
   std::map<JobId, JobRecord> jobs;
   std::map<AttemptId, AttemptRecord> attempts;
   std::vector<Event> events;
+  std::map<WorkflowId, WorkflowRecord> workflows;
 
   void Apply(RecordBatch& b) {
+    for (auto& w : b.workflow_inserts) workflows[w.id] = w;
+    for (auto& u : b.workflow_updates) workflows.at(u.id).status = u.status;
     for (auto& r : b.inserts) jobs[r.id] = r;
     for (auto& u : b.updates) jobs.at(u.id).status = u.status;
     for (auto& a : b.attempts) attempts[a.id] = a;
@@ -179,6 +182,10 @@ struct FakeStore {
     }
     for (const auto& [id, a] : attempts) st.attempt_id_max = std::max(st.attempt_id_max, id);
     if (!events.empty()) st.event_seq_max = events.back().seq;
+    for (const auto& [id, w] : workflows) {
+      if (!IsTerminal(w.status.state)) st.workflows.push_back(w);
+      st.workflow_id_max = std::max(st.workflow_id_max, id);
+    }
     return st;
   }
 };

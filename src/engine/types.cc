@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, kJobStateCount> kStateNames = {
 constexpr std::array<std::string_view, 8> kOutcomeNames = {
     "none", "succeeded", "error", "timeout", "lost", "declined", "rejected", "cancelled"};
 
-constexpr std::array<std::string_view, 2> kEventKindNames = {"state", "progress"};
+constexpr std::array<std::string_view, 3> kEventKindNames = {"state", "progress", "workflow"};
 
 template <typename E, size_t N>
 std::optional<E> ParseName(const std::array<std::string_view, N>& names, std::string_view name) {

@@ -13,6 +13,7 @@ namespace baton::engine {
 using JobId = uint64_t;
 using AttemptId = uint64_t;
 using EventSeq = uint64_t;
+using WorkflowId = uint64_t;
 
 // The lifecycle of a job (design.md, "Lifecycle"). The numeric values are stable: they never
 // leave the process (the store writes names), but tables in tests index by them.
@@ -121,6 +122,9 @@ struct JobSpec {
   JobRole role = JobRole::kJob;
   JobId subject_id = 0;
   AttemptId subject_attempt = 0;
+  // Set by the engine for the job of a workflow step.
+  WorkflowId workflow_id = 0;
+  uint32_t workflow_step = 0;
   // Input files uploaded with the job: kept by the server under DATA/inputs/<input_dir>/<name>.
   // The engine carries them and does not look inside.
   std::string input_dir;
@@ -185,7 +189,7 @@ struct AttemptRecord {
   bool operator==(const AttemptRecord&) const = default;
 };
 
-enum class EventKind : uint8_t { kState, kProgress };
+enum class EventKind : uint8_t { kState, kProgress, kWorkflow };
 std::string_view EventKindName(EventKind k);
 std::optional<EventKind> ParseEventKind(std::string_view name);
 
@@ -200,8 +204,65 @@ struct Event {
   Outcome outcome = Outcome::kNone;  // how the attempt ended, when this change ended one
   double progress = 0;
   std::string message;  // the reason, the error, the worker, or the progress message
+  // The workflow the job belongs to; for kWorkflow events, the workflow that changed (job_id is
+  // then the step's job, or 0) and `message` says how ("step load: succeeded").
+  WorkflowId workflow_id = 0;
 
   bool operator==(const Event&) const = default;
+};
+
+// Workflows (workflow.h holds the plan).
+enum class StepState : uint8_t { kWaiting, kRunning, kSucceeded, kFailed, kSkipped, kCancelled };
+std::string_view StepStateName(StepState s);
+std::optional<StepState> ParseStepState(std::string_view name);
+inline bool IsTerminal(StepState s) { return s != StepState::kWaiting && s != StepState::kRunning; }
+
+// kWarning: finished, and only optional steps failed.
+enum class WorkflowState : uint8_t { kRunning, kSucceeded, kWarning, kFailed, kCancelled };
+std::string_view WorkflowStateName(WorkflowState s);
+std::optional<WorkflowState> ParseWorkflowState(std::string_view name);
+inline bool IsTerminal(WorkflowState s) { return s != WorkflowState::kRunning; }
+
+struct StepStatus {
+  StepState state = StepState::kWaiting;
+  JobId job_id = 0;     // the step's job, its latest if the workflow was retried
+  std::string result;   // JSON, once succeeded
+  std::string message;  // why it failed or was skipped; a warning for an activity
+  uint32_t runs = 0;    // jobs the step has had
+  // A plugin's step (added when its activity's parallel stage started): 1 + the index of the
+  // activity's plugins step, and the registration it came from; 0 for the document's steps.
+  uint32_t plugin_of = 0;
+  std::string plugin_type;
+  bool plugin_mandatory = false;
+  int32_t plugin_order = 0;
+
+  bool operator==(const StepStatus&) const = default;
+};
+
+struct WorkflowStatus {
+  WorkflowState state = WorkflowState::kRunning;
+  int64_t updated_ms = 0;
+  int64_t finished_ms = 0;
+  std::string message;            // why it failed, or its warnings
+  std::vector<StepStatus> steps;  // as the plan's steps, then plugin steps as they were added
+
+  bool operator==(const WorkflowStatus&) const = default;
+};
+
+struct WorkflowRecord {
+  WorkflowId id = 0;
+  std::string owner;
+  std::string name;
+  int64_t created_ms = 0;
+  std::string document;  // as submitted; the plan is parsed from it again at recovery
+  WorkflowStatus status;
+
+  bool operator==(const WorkflowRecord&) const = default;
+};
+
+struct WorkflowUpdate {
+  WorkflowId id = 0;
+  WorkflowStatus status;
 };
 
 // Everything the store must make durable, in one transaction. Jobs appear at most once, as
@@ -211,16 +272,24 @@ struct RecordBatch {
   std::vector<JobUpdate> updates;
   std::vector<AttemptRecord> attempts;  // insert, or replace the row with the same id
   std::vector<Event> events;
+  std::vector<WorkflowRecord> workflow_inserts;
+  std::vector<WorkflowUpdate> workflow_updates;
 
   bool empty() const {
-    return inserts.empty() && updates.empty() && attempts.empty() && events.empty();
+    return inserts.empty() && updates.empty() && attempts.empty() && events.empty() &&
+           workflow_inserts.empty() && workflow_updates.empty();
   }
-  size_t size() const { return inserts.size() + updates.size() + attempts.size() + events.size(); }
+  size_t size() const {
+    return inserts.size() + updates.size() + attempts.size() + events.size() +
+           workflow_inserts.size() + workflow_updates.size();
+  }
   void clear() {
     inserts.clear();
     updates.clear();
     attempts.clear();
     events.clear();
+    workflow_inserts.clear();
+    workflow_updates.clear();
   }
 };
 
@@ -235,6 +304,8 @@ struct IdempotencyKey {
 struct RecoveredState {
   std::vector<JobRecord> jobs;  // every job that is not in a terminal state
   std::vector<IdempotencyKey> keys;
+  std::vector<WorkflowRecord> workflows;  // every workflow still running
+  WorkflowId workflow_id_max = 0;
   JobId job_id_max = 0;
   AttemptId attempt_id_max = 0;
   EventSeq event_seq_max = 0;
