@@ -18,10 +18,11 @@
 namespace baton::store {
 
 struct EventQuery {
-  engine::EventSeq after = 0;    // events with seq > after
-  engine::EventSeq through = 0;  // and seq <= through; 0: no upper bound
-  engine::JobId job_id = 0;      // 0: every job
-  std::string owner;             // only events of this owner's jobs; empty: every owner
+  engine::EventSeq after = 0;          // events with seq > after
+  engine::EventSeq through = 0;        // and seq <= through; 0: no upper bound
+  engine::JobId job_id = 0;            // 0: every job
+  engine::WorkflowId workflow_id = 0;  // only this workflow's (its own and its jobs'); 0: all
+  std::string owner;  // only events of this owner's jobs (and workflows); empty: all
   size_t limit = 1000;
 };
 
@@ -50,7 +51,8 @@ class Store {
   // come before updates, and each list applies in order; attempts replace rows with their id.
   virtual Status Apply(const engine::RecordBatch& batch) = 0;
 
-  // What the engine needs to start again: every job not in a terminal state, the finished
+  // What the engine needs to start again: every running workflow, every job not in a terminal
+  // state, the finished
   // sub-jobs of parents that are running, submitted or waiting for children (their aggregator
   // may need them), the idempotency keys of jobs created after `keys_since_ms`, and the largest
   // ids and sequence numbers used.
@@ -63,6 +65,9 @@ class Store {
   virtual Result<std::vector<engine::AttemptRecord>> ListAttempts(engine::JobId id) = 0;
 
   virtual Result<JobPage> ListJobs(const JobQuery& query) = 0;
+
+  // One workflow, whatever its state; NotFound if there is none.
+  virtual Result<engine::WorkflowRecord> GetWorkflow(engine::WorkflowId id) = 0;
 
   // How many sub-jobs `parent` has in each state (every attempt's), indexed by JobState.
   virtual Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(

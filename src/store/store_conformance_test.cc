@@ -241,6 +241,54 @@ TEST_P(StoreConformanceTest, RecoverReturnsTheFinishedSubJobsOfActiveParents) {
   EXPECT_EQ(std::accumulate(none.begin(), none.end(), uint64_t{0}), 0u);
 }
 
+TEST_P(StoreConformanceTest, WorkflowsRoundTripRecoverAndOwnTheirEvents) {
+  engine::WorkflowRecord w;
+  w.id = 3;
+  w.owner = "bob";
+  w.name = "etl";
+  w.created_ms = 100;
+  w.document = R"({"steps":[{"name":"a","type":"t"}]})";
+  w.status.updated_ms = 100;
+  engine::StepStatus plugin;
+  plugin.state = engine::StepState::kRunning;
+  plugin.job_id = 9;
+  plugin.plugin_of = 1;
+  plugin.plugin_type = "scan";
+  plugin.plugin_mandatory = true;
+  plugin.plugin_order = -2;
+  engine::StepStatus done;
+  done.state = engine::StepState::kSucceeded;
+  done.job_id = 8;
+  done.result = R"({"url":"x"})";
+  done.message = "warning: \"quoted\"";
+  done.runs = 2;
+  w.status.steps = {done, plugin};
+  engine::RecordBatch b;
+  b.workflow_inserts.push_back(w);
+  b.events.push_back(Event{1, 0, 100, engine::EventKind::kWorkflow, JobState::kPending, 0,
+                           Outcome::kNone, 0, "workflow: running", 3});
+  MustApply(b);
+  EXPECT_EQ(store_->GetWorkflow(3).value(), w);
+  Result<engine::RecoveredState> r = store_->Recover(0);
+  ASSERT_EQ(r->workflows.size(), 1u);
+  EXPECT_EQ(r->workflows[0], w);
+  EXPECT_EQ(r->workflow_id_max, 3u);
+  // The workflow's own events belong to its owner.
+  EXPECT_EQ(store_->ListEvents({.workflow_id = 3, .owner = "bob"}).value().size(), 1u);
+  EXPECT_TRUE(store_->ListEvents({.owner = "alice"}).value().empty());
+  EXPECT_EQ(store_->ListEvents({.workflow_id = 3}).value().at(0).workflow_id, 3u);
+
+  w.status.state = engine::WorkflowState::kWarning;
+  w.status.finished_ms = 200;
+  w.status.message = "optional steps failed: scan";
+  engine::RecordBatch u;
+  u.workflow_updates.push_back(engine::WorkflowUpdate{3, w.status});
+  MustApply(u);
+  EXPECT_EQ(store_->GetWorkflow(3).value(), w);
+  EXPECT_TRUE(store_->Recover(0)->workflows.empty());  // finished
+  EXPECT_EQ(store_->GetWorkflow(4).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, RecoverOfAnEmptyStoreIsEmpty) {
   Result<engine::RecoveredState> r = store_->Recover(0);
   ASSERT_TRUE(r.ok());

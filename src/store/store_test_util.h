@@ -109,6 +109,9 @@ class GatedStore final : public Store {
   Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId p) override {
     return inner.CountChildren(p);
   }
+  Result<engine::WorkflowRecord> GetWorkflow(engine::WorkflowId id) override {
+    return inner.GetWorkflow(id);
+  }
 
   // Waits until `n` calls of Apply have reached the gate.
   void WaitEntered(int n) {

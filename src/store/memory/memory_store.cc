@@ -33,6 +33,8 @@ Status MemoryStore::Apply(const engine::RecordBatch& batch) {
     attempts_by_job_[a.job_id].insert(a.id);
   }
   for (const auto& e : batch.events) events_[e.seq] = e;
+  for (const auto& w : batch.workflow_inserts) workflows_[w.id] = w;
+  for (const auto& u : batch.workflow_updates) workflows_[u.id].status = u.status;
   return Status::Ok();
 }
 
@@ -61,6 +63,10 @@ Result<engine::RecoveredState> MemoryStore::Recover(int64_t keys_since_ms) {
     st.attempt_id_max = std::max(st.attempt_id_max, attempts_.rbegin()->first);
   }
   if (!events_.empty()) st.event_seq_max = events_.rbegin()->first;
+  for (const auto& [id, w] : workflows_) {
+    if (!engine::IsTerminal(w.status.state)) st.workflows.push_back(w);
+    st.workflow_id_max = std::max(st.workflow_id_max, id);
+  }
   return st;
 }
 
@@ -83,9 +89,14 @@ Result<std::vector<engine::Event>> MemoryStore::ListEvents(const EventQuery& q) 
   for (auto it = events_.upper_bound(q.after); it != events_.end() && out.size() < q.limit; ++it) {
     if (q.through != 0 && it->first > q.through) break;
     if (q.job_id != 0 && it->second.job_id != q.job_id) continue;
+    if (q.workflow_id != 0 && it->second.workflow_id != q.workflow_id) continue;
     if (!q.owner.empty()) {
       auto job = jobs_.find(it->second.job_id);
-      if (job == jobs_.end() || job->second.spec.owner != q.owner) continue;
+      auto wf = workflows_.find(it->second.workflow_id);
+      const std::string* owner = job != jobs_.end()       ? &job->second.spec.owner
+                                 : wf != workflows_.end() ? &wf->second.owner
+                                                          : nullptr;
+      if (owner == nullptr || *owner != q.owner) continue;
     }
     out.push_back(it->second);
   }
@@ -123,6 +134,12 @@ Result<std::array<uint64_t, engine::kJobStateCount>> MemoryStore::CountChildren(
     if (r.spec.parent_id == parent) ++out[static_cast<size_t>(r.status.state)];
   }
   return out;
+}
+
+Result<engine::WorkflowRecord> MemoryStore::GetWorkflow(engine::WorkflowId id) {
+  auto it = workflows_.find(id);
+  if (it == workflows_.end()) return NotFound("workflow " + std::to_string(id) + ": not found");
+  return it->second;
 }
 
 void MemoryStore::FailApplies(int count, Status status) {

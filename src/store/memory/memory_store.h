@@ -18,6 +18,7 @@ class MemoryStore final : public Store {
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
   Result<JobPage> ListJobs(const JobQuery& query) override;
   Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId parent) override;
+  Result<engine::WorkflowRecord> GetWorkflow(engine::WorkflowId id) override;
 
   // The next `count` calls of Apply fail with `status` and change nothing.
   void FailApplies(int count, Status status);
@@ -29,6 +30,7 @@ class MemoryStore final : public Store {
   std::map<engine::AttemptId, engine::AttemptRecord> attempts_;
   std::map<engine::JobId, std::set<engine::AttemptId>> attempts_by_job_;
   std::map<engine::EventSeq, engine::Event> events_;
+  std::map<engine::WorkflowId, engine::WorkflowRecord> workflows_;
   int fail_count_ = 0;
   Status fail_status_;
 };

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 
 #include "common/json.h"
@@ -135,6 +136,27 @@ ALTER TABLE jobs ADD COLUMN subject_attempt INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE job_status ADD COLUMN helper_id INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_parent ON jobs(parent_id) WHERE parent_id != 0;
 )sql"},
+  {5, "workflows", R"sql(
+CREATE TABLE workflows (
+  id INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  document TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE workflow_status (
+  id INTEGER PRIMARY KEY,
+  state TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  message TEXT NOT NULL,
+  steps TEXT NOT NULL
+);
+ALTER TABLE jobs ADD COLUMN workflow_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN workflow_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN workflow_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX events_workflow ON events(workflow_id) WHERE workflow_id != 0;
+)sql"},
 };
 // clang-format on
 
@@ -170,8 +192,10 @@ constexpr const char* kJobSpecColumns[] = {"id",
                                            "parent_attempt",
                                            "role",
                                            "subject_id",
-                                           "subject_attempt"};
-constexpr int kJobSpecCount = 30;
+                                           "subject_attempt",
+                                           "workflow_id",
+                                           "workflow_step"};
+constexpr int kJobSpecCount = 32;
 constexpr const char* kJobStatusColumns[] = {
     "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
     "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
@@ -357,6 +381,8 @@ Result<JobRecord> ReadJob(Stmt& st) {
   spec.role = *parsed_role;
   spec.subject_id = static_cast<JobId>(st.Int(c++));
   spec.subject_attempt = static_cast<engine::AttemptId>(st.Int(c++));
+  spec.workflow_id = static_cast<engine::WorkflowId>(st.Int(c++));
+  spec.workflow_step = static_cast<uint32_t>(st.Int(c++));
 
   JobStatus& s = r.status;
   std::string state = st.Text(c++);
@@ -446,6 +472,8 @@ int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
   st.Bind(i++, engine::JobRoleName(s.role));
   st.Bind(i++, static_cast<int64_t>(s.subject_id));
   st.Bind(i++, static_cast<int64_t>(s.subject_attempt));
+  st.Bind(i++, static_cast<int64_t>(s.workflow_id));
+  st.Bind(i++, static_cast<int64_t>(s.workflow_step));
   return i;
 }
 
@@ -476,6 +504,7 @@ int BindEvent(Stmt& st, int i, const Event& e) {
   st.Bind(i++, engine::OutcomeName(e.outcome));
   st.Bind(i++, e.progress);
   st.Bind(i++, e.message);
+  st.Bind(i++, static_cast<int64_t>(e.workflow_id));
   return i;
 }
 
@@ -496,6 +525,90 @@ Status WriteRows(Stmt& one, Stmt& many, const std::vector<T>& rows, BindRow bind
   return Status::Ok();
 }
 
+// A workflow's step states as one JSON array (rewritten with the workflow's status).
+std::string EncodeSteps(const std::vector<engine::StepStatus>& steps) {
+  boost::json::array a;
+  a.reserve(steps.size());
+  for (const engine::StepStatus& st : steps) {
+    boost::json::object o;
+    o["state"] = engine::StepStateName(st.state);
+    if (st.job_id != 0) o["job"] = st.job_id;
+    if (!st.result.empty()) o["result"] = st.result;
+    if (!st.message.empty()) o["message"] = st.message;
+    if (st.runs != 0) o["runs"] = st.runs;
+    if (st.plugin_of != 0) {
+      o["plugin_of"] = st.plugin_of;
+      o["plugin_type"] = st.plugin_type;
+      o["plugin_mandatory"] = st.plugin_mandatory;
+      o["plugin_order"] = st.plugin_order;
+    }
+    a.push_back(std::move(o));
+  }
+  return boost::json::serialize(a);
+}
+
+Result<std::vector<engine::StepStatus>> DecodeSteps(const std::string& text, uint64_t id) {
+  const Status bad = DataLoss("workflow " + std::to_string(id) + ": unreadable step states");
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return bad;
+  std::vector<engine::StepStatus> out;
+  try {
+    for (const boost::json::value& item : v.as_array()) {
+      const boost::json::object& o = item.as_object();
+      engine::StepStatus st;
+      auto state = engine::ParseStepState(o.at("state").as_string());
+      if (!state) return bad;
+      st.state = *state;
+      auto num = [&](const char* key) -> uint64_t {
+        const boost::json::value* x = o.if_contains(key);
+        return x ? x->to_number<uint64_t>() : 0;
+      };
+      auto text_of = [&](const char* key) -> std::string {
+        const boost::json::value* x = o.if_contains(key);
+        return x ? std::string(x->as_string()) : std::string();
+      };
+      st.job_id = num("job");
+      st.result = text_of("result");
+      st.message = text_of("message");
+      st.runs = static_cast<uint32_t>(num("runs"));
+      st.plugin_of = static_cast<uint32_t>(num("plugin_of"));
+      if (st.plugin_of != 0) {
+        st.plugin_type = text_of("plugin_type");
+        st.plugin_mandatory = o.at("plugin_mandatory").as_bool();
+        st.plugin_order = static_cast<int32_t>(o.at("plugin_order").to_number<int64_t>());
+      }
+      out.push_back(std::move(st));
+    }
+  } catch (const std::exception&) {
+    return bad;
+  }
+  return out;
+}
+
+Result<engine::WorkflowRecord> ReadWorkflow(Stmt& st) {
+  engine::WorkflowRecord w;
+  w.id = static_cast<engine::WorkflowId>(st.Int(0));
+  w.owner = st.Text(1);
+  w.name = st.Text(2);
+  w.document = st.Text(3);
+  w.created_ms = st.Int(4);
+  auto state = engine::ParseWorkflowState(st.Text(5));
+  if (!state) return DataLoss("workflow " + std::to_string(w.id) + ": unknown state");
+  w.status.state = *state;
+  w.status.updated_ms = st.Int(6);
+  w.status.finished_ms = st.Int(7);
+  w.status.message = st.Text(8);
+  Result<std::vector<engine::StepStatus>> steps = DecodeSteps(st.Text(9), w.id);
+  if (!steps.ok()) return steps.status();
+  w.status.steps = std::move(*steps);
+  return w;
+}
+
+constexpr const char* kSelectWorkflow =
+    "SELECT w.id, w.owner, w.name, w.document, w.created_ms, s.state, s.updated_ms, "
+    "s.finished_ms, s.message, s.steps FROM workflows w JOIN workflow_status s ON s.id = w.id ";
+
 }  // namespace
 
 const std::vector<Migration>& SqliteMigrations() { return kMigrations; }
@@ -514,6 +627,9 @@ SqliteStore::~SqliteStore() {
   insert_events_.reset();
   get_job_.reset();
   list_attempts_.reset();
+  insert_workflow_.reset();
+  insert_workflow_status_.reset();
+  update_workflow_status_.reset();
   begin_.reset();
   commit_.reset();
   rollback_.reset();
@@ -633,7 +749,7 @@ Status SqliteStore::Prepare() {
       "error = excluded.error";
   const std::string kInsertEvents =
       "INSERT INTO events (seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, "
-      "message) VALUES ";
+      "message, workflow_id) VALUES ";
   const Item items[] = {
       {&insert_job_, kInsertJobs + RowsOfPlaceholders(1, kJobSpecCount)},
       {&insert_jobs_, kInsertJobs + RowsOfPlaceholders(kRowsPerStatement, kJobSpecCount)},
@@ -644,12 +760,20 @@ Status SqliteStore::Prepare() {
       {&upsert_attempt_, kInsertAttempts + RowsOfPlaceholders(1, 8) + kUpsertAttempts},
       {&upsert_attempts_,
        kInsertAttempts + RowsOfPlaceholders(kRowsPerStatement, 8) + kUpsertAttempts},
-      {&insert_event_, kInsertEvents + RowsOfPlaceholders(1, 9)},
-      {&insert_events_, kInsertEvents + RowsOfPlaceholders(kRowsPerStatement, 9)},
+      {&insert_event_, kInsertEvents + RowsOfPlaceholders(1, 10)},
+      {&insert_events_, kInsertEvents + RowsOfPlaceholders(kRowsPerStatement, 10)},
       {&get_job_, SelectJobSql("WHERE j.id = ?")},
       {&list_attempts_,
        "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error FROM attempts "
        "WHERE job_id = ? ORDER BY id"},
+      {&insert_workflow_,
+       "INSERT INTO workflows (id, owner, name, document, created_ms) VALUES (?, ?, ?, ?, ?)"},
+      {&insert_workflow_status_,
+       "INSERT INTO workflow_status (state, updated_ms, finished_ms, message, steps, id) "
+       "VALUES (?, ?, ?, ?, ?, ?)"},
+      {&update_workflow_status_,
+       "UPDATE workflow_status SET state = ?, updated_ms = ?, finished_ms = ?, message = ?, "
+       "steps = ? WHERE id = ?"},
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
@@ -683,6 +807,22 @@ Status SqliteStore::Apply(const engine::RecordBatch& batch) {
                                     BindAttempt, "upsert attempt"));
     BATON_RETURN_IF_ERROR(
         WriteRows(*insert_event_, *insert_events_, batch.events, BindEvent, "insert event"));
+    for (const engine::WorkflowRecord& w : batch.workflow_inserts) {
+      Stmt& st = *insert_workflow_;
+      st.Bind(1, static_cast<int64_t>(w.id));
+      st.Bind(2, w.owner);
+      st.Bind(3, w.name);
+      st.Bind(4, w.document);
+      st.Bind(5, w.created_ms);
+      BATON_RETURN_IF_ERROR(st.Run("insert workflow " + std::to_string(w.id)));
+      BATON_RETURN_IF_ERROR(WriteWorkflowStatus(*insert_workflow_status_, w.id, w.status));
+    }
+    for (const engine::WorkflowUpdate& u : batch.workflow_updates) {
+      BATON_RETURN_IF_ERROR(WriteWorkflowStatus(*update_workflow_status_, u.id, u.status));
+      if (sqlite3_changes(db_) != 1) {
+        return Internal("update workflow " + std::to_string(u.id) + ": no such workflow");
+      }
+    }
     return commit_->Run("commit");
   };
   Status s = body();
@@ -693,8 +833,50 @@ Status SqliteStore::Apply(const engine::RecordBatch& batch) {
   return s;
 }
 
+Status SqliteStore::WriteWorkflowStatus(Statement& st, engine::WorkflowId id,
+                                        const engine::WorkflowStatus& s) {
+  st.Bind(1, engine::WorkflowStateName(s.state));
+  st.Bind(2, s.updated_ms);
+  st.Bind(3, s.finished_ms);
+  st.Bind(4, s.message);
+  st.BindCopy(5, EncodeSteps(s.steps));
+  st.Bind(6, static_cast<int64_t>(id));
+  return st.Run("write workflow " + std::to_string(id));
+}
+
+Result<engine::WorkflowRecord> SqliteStore::GetWorkflow(engine::WorkflowId id) {
+  Result<std::unique_ptr<Statement>> st =
+      Statement::Make(db_, std::string(kSelectWorkflow) + "WHERE w.id = ?");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(id));
+  Result<bool> row = (*st)->Step("get workflow");
+  if (!row.ok()) return row.status();
+  if (!*row) return NotFound("workflow " + std::to_string(id) + ": not found");
+  return ReadWorkflow(**st);
+}
+
 Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
   engine::RecoveredState out;
+  {
+    Result<std::unique_ptr<Statement>> st =
+        Statement::Make(db_, std::string(kSelectWorkflow) + "WHERE s.state = 'running'");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      Result<bool> row = (*st)->Step("recover workflows");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Result<engine::WorkflowRecord> w = ReadWorkflow(**st);
+      if (!w.ok()) return w.status();
+      out.workflows.push_back(std::move(*w));
+    }
+    Result<std::unique_ptr<Statement>> max =
+        Statement::Make(db_, "SELECT coalesce(max(id), 0) FROM workflows");
+    if (!max.ok()) return max.status();
+    Result<bool> row = (*max)->Step("recover workflow ids");
+    if (!row.ok()) return row.status();
+    out.workflow_id_max = static_cast<engine::WorkflowId>((*max)->Int(0));
+    (*max)->Reset();
+  }
   {
     Result<std::unique_ptr<Statement>> st = Statement::Make(
         db_,
@@ -796,12 +978,16 @@ Result<std::vector<AttemptRecord>> SqliteStore::ListAttempts(JobId id) {
 Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   std::string sql =
       "SELECT e.seq, e.job_id, e.at_ms, e.kind, e.state, e.attempt_id, e.outcome, e.progress, "
-      "e.message FROM events e";
-  if (!q.owner.empty()) sql += " JOIN jobs j ON j.id = e.job_id";
+      "e.message, e.workflow_id FROM events e";
+  // A workflow's own events name no job: their owner is the workflow's.
+  if (!q.owner.empty()) {
+    sql += " LEFT JOIN jobs j ON j.id = e.job_id LEFT JOIN workflows w ON w.id = e.workflow_id";
+  }
   sql += " WHERE e.seq > ?";
   if (q.through != 0) sql += " AND e.seq <= ?";
   if (q.job_id != 0) sql += " AND e.job_id = ?";
-  if (!q.owner.empty()) sql += " AND j.owner = ?";
+  if (q.workflow_id != 0) sql += " AND e.workflow_id = ?";
+  if (!q.owner.empty()) sql += " AND coalesce(j.owner, w.owner) = ?";
   sql += " ORDER BY e.seq LIMIT ?";
   Result<std::unique_ptr<Statement>> st = Statement::Make(db_, sql);
   if (!st.ok()) return st.status();
@@ -809,6 +995,7 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   (*st)->Bind(i++, static_cast<int64_t>(q.after));
   if (q.through != 0) (*st)->Bind(i++, static_cast<int64_t>(q.through));
   if (q.job_id != 0) (*st)->Bind(i++, static_cast<int64_t>(q.job_id));
+  if (q.workflow_id != 0) (*st)->Bind(i++, static_cast<int64_t>(q.workflow_id));
   if (!q.owner.empty()) (*st)->Bind(i++, q.owner);
   (*st)->Bind(i++, static_cast<int64_t>(q.limit));
   std::vector<Event> out;
@@ -825,7 +1012,7 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
     }
     out.push_back(Event{static_cast<engine::EventSeq>(s.Int(0)), static_cast<JobId>(s.Int(1)),
                         s.Int(2), *kind, *state, static_cast<engine::AttemptId>(s.Int(5)), *outcome,
-                        s.Real(7), s.Text(8)});
+                        s.Real(7), s.Text(8), static_cast<engine::WorkflowId>(s.Int(9))});
   }
   return out;
 }

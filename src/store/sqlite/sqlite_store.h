@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) override;
   Result<JobPage> ListJobs(const JobQuery& query) override;
   Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId parent) override;
+  Result<engine::WorkflowRecord> GetWorkflow(engine::WorkflowId id) override;
 
   // The schema version now in the file.
   Result<int> SchemaVersion();
@@ -54,6 +55,8 @@ class SqliteStore final : public Store {
   Status Migrate();
   Status Prepare();
   Status Exec(const char* sql);
+  Status WriteWorkflowStatus(Statement& st, engine::WorkflowId id,
+                             const engine::WorkflowStatus& status);
 
   sqlite3* db_;
   // Inserts come in two forms: one row, and kRowsPerStatement rows (fewer statements per batch).
@@ -61,6 +64,7 @@ class SqliteStore final : public Store {
       update_job_;
   std::unique_ptr<Statement> upsert_attempt_, upsert_attempts_, insert_event_, insert_events_;
   std::unique_ptr<Statement> get_job_, list_attempts_;
+  std::unique_ptr<Statement> insert_workflow_, insert_workflow_status_, update_workflow_status_;
   std::unique_ptr<Statement> begin_, commit_, rollback_;
 };
 
