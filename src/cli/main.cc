@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -186,6 +187,57 @@ int WaitFor(baton::client::Client& c, uint64_t id, const Target& t) {
     PrintJob(job->as_object());
   }
   return job->at("state").as_string() == "succeeded" ? 0 : 1;
+}
+
+void PrintWorkflow(const json::object& w) {
+  std::printf("workflow %s  %s  %s\n", Pretty(w.at("id")).c_str(),
+              std::string(w.at("name").as_string()).c_str(),
+              std::string(w.at("state").as_string()).c_str());
+  if (!w.at("message").as_string().empty()) {
+    std::printf("  %s\n", std::string(w.at("message").as_string()).c_str());
+  }
+  std::printf("  %-24s %-10s %-10s %-8s %s\n", "STEP", "KIND", "STATE", "JOB", "MESSAGE");
+  for (const json::value& v : w.at("steps").as_array()) {
+    const json::object& s = v.as_object();
+    const std::string job = s.at("job").to_number<uint64_t>() == 0 ? "-" : Pretty(s.at("job"));
+    std::printf("  %-24s %-10s %-10s %-8s %s\n", std::string(s.at("name").as_string()).c_str(),
+                std::string(s.at("kind").as_string()).c_str(),
+                std::string(s.at("state").as_string()).c_str(), job.c_str(),
+                std::string(s.at("message").as_string()).substr(0, 60).c_str());
+  }
+}
+
+// Follows a workflow until it ends, printing each step as it changes; 0 when it succeeded (with
+// or without warnings).
+int WaitForWorkflow(baton::client::Client& c, uint64_t id, const Target& t) {
+  const std::string target = "/v1/workflows/" + std::to_string(id);
+  std::map<std::string, std::string> seen;
+  for (;;) {
+    auto w = c.Json("GET", target);
+    if (!w.ok()) return Fail("workflow", w.status());
+    const std::string state(w->at("state").as_string());
+    if (!t.json) {
+      for (const json::value& v : w->at("steps").as_array()) {
+        const std::string name(v.at("name").as_string()), step(v.at("state").as_string());
+        if (seen[name] == step || step == "waiting") continue;
+        seen[name] = step;
+        std::printf("step %s: %s%s\n", name.c_str(), step.c_str(),
+                    v.at("message").as_string().empty()
+                        ? ""
+                        : (" (" + std::string(v.at("message").as_string()) + ")").c_str());
+        std::fflush(stdout);
+      }
+    }
+    if (state != "running") {
+      if (t.json) {
+        std::printf("%s\n", Pretty(*w).c_str());
+      } else {
+        PrintWorkflow(w->as_object());
+      }
+      return state == "succeeded" || state == "warning" ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 int RunWorker(baton::client::WorkerOptions options, const std::string& url,
@@ -390,6 +442,26 @@ int main(int argc, char** argv) {
   add_target(workers);
   CLI::App* types = app.add_subcommand("types", "list job types: queued, workers, running");
   add_target(types);
+  CLI::App* workflow = app.add_subcommand("workflow", "run and manage workflows");
+  workflow->require_subcommand(1);
+  std::string workflow_file;
+  CLI::App* wf_run =
+      workflow->add_subcommand("run", "submit a workflow document (JSON, docs/api.md)");
+  wf_run->add_option("file", workflow_file, "the document")->required()->check(CLI::ExistingFile);
+  wf_run->add_flag("--wait,-w", wait, "wait for the workflow to end, showing its steps");
+  add_target(wf_run);
+  auto workflow_command = [&](const char* name, const char* help) {
+    CLI::App* cmd = workflow->add_subcommand(name, help);
+    cmd->add_option("id", id, "workflow id")->required();
+    add_target(cmd);
+    return cmd;
+  };
+  CLI::App* wf_status = workflow_command("status", "show a workflow and its steps");
+  CLI::App* wf_wait = workflow_command("wait", "wait for a workflow to end");
+  CLI::App* wf_cancel = workflow_command("cancel", "cancel a workflow (its running steps too)");
+  wf_cancel->add_option("--reason", reason, "why");
+  CLI::App* wf_retry = workflow_command(
+      "retry", "run a finished workflow's failed steps again, and what depends on them");
   CLI::App* token = app.add_subcommand("token", "manage tokens");
   token->require_subcommand(1);
   CLI::App* token_create = token->add_subcommand("create", "create a token (administrators)");
@@ -530,6 +602,37 @@ int main(int argc, char** argv) {
   }
   if (status->parsed()) {
     return print(c.Get(id), [](const json::value& v) { PrintJob(v.as_object()); });
+  }
+  if (wf_run->parsed()) {
+    std::ifstream in(workflow_file, std::ios::binary);
+    std::string doc((std::istreambuf_iterator<char>(in)), {});
+    auto submitted = c.Json("POST", "/v1/workflows", doc);
+    if (!submitted.ok()) return Fail("workflow run", submitted.status());
+    const uint64_t wid = submitted->at("id").to_number<uint64_t>();
+    if (wait) return WaitForWorkflow(c, wid, t);
+    if (t.json) {
+      std::printf("%s\n", Pretty(*submitted).c_str());
+    } else {
+      std::printf("submitted workflow %llu\n", static_cast<unsigned long long>(wid));
+    }
+    return 0;
+  }
+  if (wf_wait->parsed()) return WaitForWorkflow(c, id, t);
+  if (wf_status->parsed() || wf_cancel->parsed() || wf_retry->parsed()) {
+    const std::string target = "/v1/workflows/" + std::to_string(id);
+    baton::Result<json::value> answer =
+        wf_status->parsed() ? c.Json("GET", target)
+        : wf_cancel->parsed()
+            ? c.Json("POST", target + "/cancel",
+                     reason.empty() ? "" : json::serialize(json::object{{"reason", reason}}))
+            : c.Json("POST", target + "/retry");
+    if (!answer.ok()) return Fail("workflow", answer.status());
+    if (t.json) {
+      std::printf("%s\n", Pretty(*answer).c_str());
+    } else {
+      PrintWorkflow(answer->as_object());
+    }
+    return 0;
   }
   if (wait_cmd->parsed()) return WaitFor(c, id, t);
   if (list->parsed()) {

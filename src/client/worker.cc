@@ -202,6 +202,17 @@ class Worker::Impl {
     boost::system::error_code jec;
     json::value resources = json::parse(options_.resources, jec);
     if (!jec && resources.is_object()) hello["resources"] = resources;
+    if (!options_.plugins.empty()) {
+      json::array plugins;
+      for (const PluginOptions& p : options_.plugins) {
+        plugins.push_back(json::object{{"activity", p.activity},
+                                       {"type", p.type},
+                                       {"mandatory", p.mandatory},
+                                       {"order", p.order},
+                                       {"always_run", p.always_run}});
+      }
+      hello["plugins"] = std::move(plugins);
+    }
     outbox_.push_back(json::serialize(hello));
     for (const auto& [attempt, u] : unacked_) outbox_.push_back(u.message);
     for (const auto& [request, p] : spawns_) outbox_.push_back(p.message);

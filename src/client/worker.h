@@ -23,12 +23,24 @@
 
 namespace baton::client {
 
+// A plugin this worker offers for a workflow activity: its `type` (one the worker runs) runs in
+// the activity's parallel stage. mandatory: its failure fails the activity; always_run: it runs
+// even when the stage is skipped. Lower order first.
+struct PluginOptions {
+  std::string activity;
+  std::string type;
+  bool mandatory = false;
+  int32_t order = 0;
+  bool always_run = false;
+};
+
 struct WorkerOptions {
   Endpoint server;
   std::string token;
   std::string id;  // unique among the server's workers
   uint32_t capacity = 1;
   std::string resources = "{}";  // JSON object, shown by GET /v1/workers
+  std::vector<PluginOptions> plugins;
   int64_t reconnect_delay_ms_max = 2000;
   // A frame carries at most this many queued messages (progress, logs, outcomes).
   size_t frame_messages_max = 1000;

@@ -1383,43 +1383,11 @@ StepLookup Engine::Lookup(const Workflow& wf) const {
   };
 }
 
-// The plan of a plugin's step, from the status that records it.
-static StepPlan PluginStep(const WorkflowPlan& plan, uint32_t plugins_step, const StepStatus& st,
-                           WorkflowId id) {
-  const StepPlan& p = plan.steps[plugins_step];
-  StepPlan s;
-  s.name = p.name + ":" + st.plugin_type;
-  s.kind = StepPlan::kJob;
-  s.depends_on = p.depends_on;
-  s.when = StepPlan::kAlways;  // the plugins step decided
-  s.optional = !st.plugin_mandatory;
-  s.activity = p.activity;
-  s.stage = StepPlan::kParallel;
-  s.job.type = st.plugin_type;
-  const std::string& activity = plan.activities[static_cast<size_t>(p.activity)].name;
-  s.job.payload = R"({"workflow":)" + Num(id) + R"(,"activity":)" + Quote(activity) +
-                  R"(,"plugin":)" + Quote(st.plugin_type) + "}";
-  return s;
-}
-
 Result<std::unique_ptr<Engine::Workflow>> Engine::Rebuild(WorkflowRecord rec) const {
-  Result<WorkflowPlan> plan = WorkflowPlan::Parse(rec.document);
-  if (!plan.ok())
-    return Status(plan.status().code(), "workflow " + Num(rec.id) + ": " + plan.status().message());
+  Result<WorkflowPlan> plan = PlanOf(rec);
+  if (!plan.ok()) return plan.status();
   auto wf = std::make_unique<Workflow>();
   wf->plan = std::move(*plan);
-  const size_t declared = wf->plan.steps.size();
-  if (rec.status.steps.size() < declared) {
-    return DataLoss("workflow " + Num(rec.id) + ": " + Num(rec.status.steps.size()) +
-                    " step states for " + Num(declared) + " steps");
-  }
-  for (size_t i = declared; i < rec.status.steps.size(); ++i) {
-    const StepStatus& st = rec.status.steps[i];
-    if (st.plugin_of == 0 || st.plugin_of > declared) {
-      return DataLoss("workflow " + Num(rec.id) + ": step " + Num(i) + " is no plugin's");
-    }
-    wf->plan.steps.push_back(PluginStep(wf->plan, st.plugin_of - 1, st, rec.id));
-  }
   wf->rec = std::move(rec);
   return wf;
 }

@@ -855,4 +855,43 @@ Result<WorkflowPlan> WorkflowPlan::Parse(std::string_view document, const Workfl
   return plan;
 }
 
+// The plan of a plugin's step, from the status that records it.
+StepPlan PluginStep(const WorkflowPlan& plan, uint32_t plugins_step, const StepStatus& st,
+                    WorkflowId id) {
+  const StepPlan& p = plan.steps[plugins_step];
+  StepPlan s;
+  s.name = p.name + ":" + st.plugin_type;
+  s.kind = StepPlan::kJob;
+  s.depends_on = p.depends_on;
+  s.when = StepPlan::kAlways;  // the plugins step decided
+  s.optional = !st.plugin_mandatory;
+  s.activity = p.activity;
+  s.stage = StepPlan::kParallel;
+  s.job.type = st.plugin_type;
+  const std::string& activity = plan.activities[static_cast<size_t>(p.activity)].name;
+  s.job.payload = R"({"workflow":)" + std::to_string(id) + R"(,"activity":)" +
+                  json::serialize(json::string(activity)) + R"(,"plugin":)" +
+                  json::serialize(json::string(st.plugin_type)) + "}";
+  return s;
+}
+
+Result<WorkflowPlan> PlanOf(const WorkflowRecord& rec) {
+  const std::string which = "workflow " + std::to_string(rec.id) + ": ";
+  Result<WorkflowPlan> plan = WorkflowPlan::Parse(rec.document);
+  if (!plan.ok()) return Status(plan.status().code(), which + plan.status().message());
+  const size_t declared = plan->steps.size();
+  if (rec.status.steps.size() < declared) {
+    return DataLoss(which + std::to_string(rec.status.steps.size()) + " step states for " +
+                    std::to_string(declared) + " steps");
+  }
+  for (size_t i = declared; i < rec.status.steps.size(); ++i) {
+    const StepStatus& st = rec.status.steps[i];
+    if (st.plugin_of == 0 || st.plugin_of > declared) {
+      return DataLoss(which + "step " + std::to_string(i) + " is no plugin's");
+    }
+    plan->steps.push_back(PluginStep(*plan, st.plugin_of - 1, st, rec.id));
+  }
+  return plan;
+}
+
 }  // namespace baton::engine

@@ -116,4 +116,12 @@ struct PluginRegistration {
   bool operator==(const PluginRegistration&) const = default;
 };
 
+// The plan of a plugin's step, from the status that records it; `plugins_step` is its
+// activity's plugins step.
+StepPlan PluginStep(const WorkflowPlan& plan, uint32_t plugins_step, const StepStatus& st,
+                    WorkflowId id);
+
+// A stored workflow's plan: its document's, then its plugin steps. DataLoss if they disagree.
+Result<WorkflowPlan> PlanOf(const WorkflowRecord& rec);
+
 }  // namespace baton::engine

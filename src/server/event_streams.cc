@@ -19,6 +19,7 @@ std::string EventToJson(const engine::Event& e) {
   o["outcome"] = engine::OutcomeName(e.outcome);
   o["progress"] = e.progress;
   o["message"] = e.message;
+  if (e.workflow_id != 0) o["workflow"] = e.workflow_id;
   return boost::json::serialize(o);
 }
 
@@ -36,7 +37,7 @@ EventStreams::EventStreams(std::unique_ptr<store::Store> store, engine::EventSeq
 EventStreams::~EventStreams() { Stop(); }
 
 Status EventStreams::Add(std::shared_ptr<ResponseStream> stream, std::string owner,
-                         engine::JobId job, engine::EventSeq since) {
+                         engine::JobId job, engine::WorkflowId workflow, engine::EventSeq since) {
   {
     std::lock_guard lock(mu_);
     if (stop_) return Unavailable("the server is shutting down");
@@ -44,7 +45,7 @@ Status EventStreams::Add(std::shared_ptr<ResponseStream> stream, std::string own
       return ResourceExhausted(
           "too many event streams (streams_max = " + std::to_string(options_.streams_max) + ")");
     }
-    subs_.push_back(Sub{std::move(stream), std::move(owner), job, since});
+    subs_.push_back(Sub{std::move(stream), std::move(owner), job, workflow, since});
   }
   cv_.notify_one();
   return Status::Ok();
@@ -79,6 +80,7 @@ bool EventStreams::Serve(Sub& sub, engine::EventSeq committed) {
   q.after = sub.last;
   q.through = std::min(committed, sub.last + options_.scan_window);
   q.job_id = sub.job;
+  q.workflow_id = sub.workflow;
   q.owner = sub.owner;
   q.limit = options_.page_events_max;
   Result<std::vector<engine::Event>> events = store_->ListEvents(q);

@@ -39,7 +39,7 @@ class EventStreams {
 
   // Serves `stream` from after `since`; `owner` empty: every job's events (administrator).
   Status Add(std::shared_ptr<ResponseStream> stream, std::string owner, engine::JobId job,
-             engine::EventSeq since);
+             engine::WorkflowId workflow, engine::EventSeq since);
   // Commit thread: events through `last` are durable.
   void Committed(engine::EventSeq last);
   // Ends every stream and joins the thread; the streams are dropped, so the HTTP server can go.
@@ -50,6 +50,7 @@ class EventStreams {
     std::shared_ptr<ResponseStream> stream;
     std::string owner;
     engine::JobId job = 0;
+    engine::WorkflowId workflow = 0;
     engine::EventSeq last = 0;  // sent through here
   };
   void Run();

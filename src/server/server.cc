@@ -54,8 +54,7 @@ Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
-namespace {
-// The body of a job command: empty, or {"reason": "text"}.
+// The body of a job or workflow command: empty, or {"reason": "text"}.
 Result<std::string> ParseReason(const std::string& body) {
   if (body.empty()) return std::string();
   boost::system::error_code ec;
@@ -69,7 +68,8 @@ Result<std::string> ParseReason(const std::string& body) {
   }
   return reason;
 }
-}  // namespace
+
+namespace {}  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::unique_ptr<Server> s(new Server(std::move(options)));
@@ -255,11 +255,31 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   }
   if (target == "/v1/types" && method == http::verb::get) return ListTypes(request, reply);
   if (target == "/upload" && method == http::verb::post) return Upload(*who, request, reply);
+  if (target == "/v1/workflows" && method == http::verb::post) {
+    return SubmitWorkflow(*who, request, reply);
+  }
 
   // The rest name a job: /v1/jobs/{id}[/action[/...]], /download/{id}, /terminate/{id}.
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return fail(InvalidArgument("the request target is malformed"));
   std::vector<std::string> segments(url->segments().begin(), url->segments().end());  // decoded
+  if (segments.size() >= 3 && segments.size() <= 4 && segments[0] == "v1" &&
+      segments[1] == "workflows") {
+    std::optional<uint64_t> wid =
+        ParseNumber(segments[2], 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
+    if (!wid) {
+      return fail(
+          InvalidArgument("workflow id: must be a positive number, got \"" + segments[2] + "\""));
+    }
+    if (segments.size() == 3 && method == http::verb::get) {
+      return GetWorkflow(*who, *wid, request, reply);
+    }
+    if (segments.size() == 4 && method == http::verb::post &&
+        (segments[3] == "cancel" || segments[3] == "retry")) {
+      return WorkflowCommand(*who, *wid, segments[3], request, reply, nullptr);
+    }
+    return no_endpoint();
+  }
   const bool v1_job = segments.size() >= 3 && segments[0] == "v1" && segments[1] == "jobs";
   const bool compat =
       segments.size() == 2 && (segments[0] == "download" || segments[0] == "terminate");
@@ -702,6 +722,7 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
   if (!url) return fail(InvalidArgument("the query string is malformed"));
   engine::EventSeq since = 0;
   engine::JobId job = 0;
+  engine::WorkflowId workflow = 0;
   // A browser's EventSource resumes with Last-Event-ID; since= wins when both are given.
   if (auto it = request.find("Last-Event-ID"); it != request.end()) {
     auto n = ParseNumber(it->value(), 0, std::numeric_limits<int64_t>::max());
@@ -710,16 +731,30 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
   }
   for (const auto& param : url->params()) {
     const std::string key(param.key), value(param.value);
-    auto n = ParseNumber(value, key == "job" ? 1 : 0, std::numeric_limits<int64_t>::max());
-    if (key != "since" && key != "job") {
-      return fail(InvalidArgument(key + ": unknown parameter (known: since, job)"));
+    auto n = ParseNumber(value, key == "since" ? 0 : 1, std::numeric_limits<int64_t>::max());
+    if (key != "since" && key != "job" && key != "workflow") {
+      return fail(InvalidArgument(key + ": unknown parameter (known: since, job, workflow)"));
     }
     if (!n) {
       return fail(InvalidArgument(key + ": must be " +
-                                  (key == "job" ? "a job id" : "an event sequence number") +
+                                  (key == "job"        ? "a job id"
+                                   : key == "workflow" ? "a workflow id"
+                                                       : "an event sequence number") +
                                   ", got \"" + value + "\""));
     }
-    (key == "job" ? job : since) = *n;
+    (key == "job" ? job : key == "workflow" ? workflow : since) = *n;
+  }
+  if (workflow != 0) {
+    Result<engine::WorkflowRecord> found = [&] {
+      std::lock_guard lock(reader_mu_);
+      return reader_->GetWorkflow(workflow);
+    }();
+    if (!found.ok() && found.status().code() != StatusCode::kNotFound) {
+      return fail(found.status());
+    }
+    if (!found.ok() || (!who.admin && found->owner != who.user)) {
+      return fail(NotFound("workflow " + std::to_string(workflow) + ": not found"));
+    }
   }
   if (job != 0) {
     // Another user's job is as absent as a missing one.
@@ -731,7 +766,7 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
   head.set(http::field::cache_control, "no-cache");
   head.set(http::field::server, "baton");
   std::shared_ptr<ResponseStream> stream = reply.Stream(std::move(head));
-  if (Status s = events_->Add(stream, who.admin ? "" : who.user, job, since); !s.ok()) {
+  if (Status s = events_->Add(stream, who.admin ? "" : who.user, job, workflow, since); !s.ok()) {
     stream->Write(": " + s.message() + "\n\n");
     stream->End();
   }

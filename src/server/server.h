@@ -108,6 +108,14 @@ class Server {
   // state, and the parent's own account of why it waits.
   void ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
+  // POST /v1/workflows, GET /v1/workflows/{id}, POST /v1/workflows/{id}/cancel and /retry
+  // (server_workflows.cc). `preload`: a finished workflow read from the store, loaded first.
+  void SubmitWorkflow(const Identity& who, const HttpRequest& request, Reply reply);
+  void GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpRequest& request,
+                   Reply reply);
+  void WorkflowCommand(const Identity& who, engine::WorkflowId id, const std::string& action,
+                       const HttpRequest& request, Reply reply,
+                       std::shared_ptr<engine::WorkflowRecord> preload);
   void ListTypes(const HttpRequest& request, Reply reply);
   // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers
   // with the job as it is afterwards. `preload`: a finished job read from the store, loaded into

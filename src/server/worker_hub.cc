@@ -124,8 +124,8 @@ void WorkerHub::OnMessage(const std::shared_ptr<Connection>& c, const std::strin
 }
 
 Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object& o) {
-  BATON_RETURN_IF_ERROR(
-      OnlyFields(o, {"type", "worker", "types", "capacity", "resources", "running"}, "hello"));
+  BATON_RETURN_IF_ERROR(OnlyFields(
+      o, {"type", "worker", "types", "capacity", "resources", "running", "plugins"}, "hello"));
   Worker w;
   const json::value* id = o.if_contains("worker");
   if (id == nullptr || !id->is_string() || !ValidWorkerId(id->as_string())) {
@@ -171,6 +171,47 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
       held.push_back(ref->attempt_id);
     }
   }
+  std::vector<engine::PluginRegistration> plugins;
+  if (const json::value* list = o.if_contains("plugins")) {
+    if (list->is_array()) w.plugins = list->as_array();
+    if (!list->is_array() || list->as_array().size() > 64) {
+      return InvalidArgument("hello.plugins: must be an array of at most 64 plugins");
+    }
+    for (size_t i = 0; i < list->as_array().size(); ++i) {
+      const std::string at = "hello.plugins[" + std::to_string(i) + "]";
+      const json::value& p = list->as_array()[i];
+      if (!p.is_object()) return InvalidArgument(at + ": must be an object");
+      const json::object& po = p.as_object();
+      BATON_RETURN_IF_ERROR(
+          OnlyFields(po, {"activity", "type", "mandatory", "order", "always_run"}, at));
+      engine::PluginRegistration r;
+      const json::value* activity = po.if_contains("activity");
+      const json::value* type = po.if_contains("type");
+      if (activity == nullptr || !activity->is_string() || activity->as_string().empty()) {
+        return InvalidArgument(at + ".activity: must be the name of an activity");
+      }
+      if (type == nullptr || !type->is_string() ||
+          std::find(w.dispatch.types.begin(), w.dispatch.types.end(), type->as_string()) ==
+              w.dispatch.types.end()) {
+        return InvalidArgument(at + ".type: must be one of this worker's types");
+      }
+      r.activity = std::string(activity->as_string());
+      r.type = std::string(type->as_string());
+      for (const char* flag : {"mandatory", "always_run"}) {
+        if (const json::value* b = po.if_contains(flag)) {
+          if (!b->is_bool()) return InvalidArgument(at + "." + flag + ": must be true or false");
+          (std::string_view(flag) == "mandatory" ? r.mandatory : r.always_run) = b->as_bool();
+        }
+      }
+      if (const json::value* order = po.if_contains("order")) {
+        if (!order->is_int64() || order->as_int64() < -1000000 || order->as_int64() > 1000000) {
+          return InvalidArgument(at + ".order: must be an integer (lower runs first)");
+        }
+        r.order = static_cast<int32_t>(order->as_int64());
+      }
+      plugins.push_back(std::move(r));
+    }
+  }
   w.user = c->who.user;
   w.connected_ms = clock_->NowMs();
   w.connection = c;
@@ -186,9 +227,13 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
       auto it = workers_.find(w.dispatch.worker_id);
       if (it != workers_.end()) it->second.draining = true;
     }
-    runtime_->Execute([id = w.dispatch.worker_id,
-                       held = std::move(held)](engine::Engine& e) { e.ReleaseWorker(id, held); },
-                      [](const Status&) {});
+    runtime_->Execute(
+        [id = w.dispatch.worker_id, held = std::move(held),
+         plugins = std::move(plugins)](engine::Engine& e) mutable {
+          e.ReleaseWorker(id, held);
+          e.RegisterPlugins(id, std::move(plugins));
+        },
+        [](const Status&) {});
   }
   {
     std::lock_guard lock(mu_);
@@ -538,6 +583,7 @@ json::array WorkerHub::Workers() {
     o["draining"] = w.draining;
     o["connected_ms"] = w.connected_ms;
     o["resources"] = w.resources;
+    o["plugins"] = w.plugins;
     out.push_back(std::move(o));
   }
   std::sort(out.begin(), out.end(), [](const json::value& a, const json::value& b) {

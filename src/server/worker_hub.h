@@ -76,6 +76,7 @@ class WorkerHub {
     std::string user;
     uint32_t capacity = 0;
     boost::json::object resources;  // as announced
+    boost::json::array plugins;     // as announced
     bool draining = false;
     int64_t connected_ms = 0;
     std::shared_ptr<Connection> connection;

@@ -23,6 +23,8 @@ void AppendBatch(engine::RecordBatch& to, engine::RecordBatch&& from) {
   AppendVector(to.updates, from.updates);
   AppendVector(to.attempts, from.attempts);
   AppendVector(to.events, from.events);
+  AppendVector(to.workflow_inserts, from.workflow_inserts);
+  AppendVector(to.workflow_updates, from.workflow_updates);
 }
 
 GroupCommitter::GroupCommitter(Store* store) : store_(store), thread_([this] { Run(); }) {}

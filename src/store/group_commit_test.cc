@@ -17,6 +17,19 @@ engine::RecordBatch OneEvent(uint64_t seq) {
   return b;
 }
 
+TEST(GroupCommitTest, AppendBatchMovesEveryKindOfRecord) {
+  engine::RecordBatch to = OneEvent(1), from = OneEvent(2);
+  from.inserts.push_back(testing::FullJob(1));
+  from.updates.push_back(engine::JobUpdate{1, {}});
+  from.attempts.push_back(engine::AttemptRecord{});
+  from.workflow_inserts.push_back(engine::WorkflowRecord{});
+  from.workflow_updates.push_back(engine::WorkflowUpdate{});
+  const size_t total = to.size() + from.size();
+  AppendBatch(to, std::move(from));
+  EXPECT_EQ(to.size(), total);  // RecordBatch::size counts every list
+  EXPECT_TRUE(from.empty());
+}
+
 TEST(GroupCommitTest, EverythingThatArrivesDuringACommitRidesTheNextOne) {
   testing::GatedStore store;
   std::vector<std::promise<Status>> results(11);

@@ -103,13 +103,15 @@ class WorkerFixture : public ServerFixture {
   class InProcessWorker {
    public:
     InProcessWorker(const std::string& url, const std::string& token, const std::string& id,
-                    uint32_t capacity, std::map<std::string, client::Handler> handlers) {
+                    uint32_t capacity, std::map<std::string, client::Handler> handlers,
+                    std::vector<client::PluginOptions> plugins = {}) {
       client::WorkerOptions options;
       options.server = client::Endpoint::Parse(url).value();
       options.token = token;
       options.id = id;
       options.capacity = capacity;
       options.reconnect_delay_ms_max = 200;
+      options.plugins = std::move(plugins);
       worker_ = std::make_unique<client::Worker>(options);
       for (auto& [type, h] : handlers) worker_->Register(type, std::move(h));
       thread_ = std::thread([this] { status_ = worker_->Run(); });

@@ -1,0 +1,283 @@
+// Workflows end to end: a real server, shell workers and libbaton workers in this process, the
+// CLI (`baton workflow run FILE --wait`) and the REST API, and a server SIGKILL in the middle.
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <set>
+
+#include "util/worker_fixture.h"
+
+namespace baton::testing {
+namespace {
+
+class WorkflowTest : public WorkerFixture {
+ protected:
+  std::string WriteDoc(const std::string& name, const std::string& doc) {
+    const std::string path = dir_ + "/" + name + ".json";
+    std::ofstream(path) << doc;
+    return path;
+  }
+  uint64_t SubmitWorkflow(const std::string& doc, const std::string& token = "") {
+    HttpResult r = Call(token.empty() ? admin_ : token, "POST", "/v1/workflows", doc);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? Json(r).at("id").to_number<uint64_t>() : 0;
+  }
+  json::object GetWorkflow(uint64_t id) {
+    HttpResult r = Call(admin_, "GET", "/v1/workflows/" + std::to_string(id));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? Json(r).as_object() : json::object{};
+  }
+  std::string WaitEnded(uint64_t id) {
+    std::string state;
+    EXPECT_TRUE(WaitUntil([&] {
+      state = std::string(GetWorkflow(id).at("state").as_string());
+      return state != "running";
+    }));
+    return state;
+  }
+  static const json::object& StepOf(const json::object& w, const std::string& name) {
+    for (const json::value& s : w.at("steps").as_array()) {
+      if (s.at("name").as_string() == name) return s.as_object();
+    }
+    static const json::object kNone;
+    ADD_FAILURE() << "no step " << name;
+    return kNone;
+  }
+  std::unique_ptr<InProcessWorker> Sdk(const std::string& id,
+                                       std::map<std::string, client::Handler> handlers,
+                                       std::vector<client::PluginOptions> plugins = {}) {
+    return std::make_unique<InProcessWorker>(url(), admin_, id, 4, std::move(handlers),
+                                             std::move(plugins));
+  }
+};
+
+// The shell executor and the CLI: a diamond whose steps pass data along through ${...}.
+TEST_F(WorkflowTest, ADiamondOfShellStepsPassesDataAlong) {
+  auto worker = StartWorker("w1", "shell", "4");
+  const std::string doc = R"({"name": "diamond", "steps": [
+    {"name": "a", "type": "shell",
+     "payload": {"command": "echo '{\"word\": \"hello\", \"n\": 2}' > out/result.json"}},
+    {"name": "b", "type": "shell", "depends_on": ["a"],
+     "payload": {"command": "echo '{\"b\": \"${steps.a.result.word}-b\"}' > out/result.json"}},
+    {"name": "c", "type": "shell", "depends_on": ["a"],
+     "payload": {"command": "echo '{\"c\": ${steps.a.result.n}}' > out/result.json"}},
+    {"name": "d", "type": "shell", "depends_on": ["b", "c"],
+     "payload": {"command": "echo '{\"d\": \"${steps.b.result.b}/${steps.c.result.c}\"}' > out/result.json"}}]})";
+  CliResult r = Cli({"workflow", "run", WriteDoc("diamond", doc), "--wait"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("step d: succeeded"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("workflow 1  diamond  succeeded"), std::string::npos) << r.out;
+  json::object w = GetWorkflow(1);
+  EXPECT_EQ(StepOf(w, "d").at("result"), json::parse(R"({"d":"hello-b/2"})"));
+  EXPECT_EQ(StepOf(w, "b").at("depends_on"), json::parse(R"(["a"])"));
+  // The steps' jobs are ordinary jobs, and the workflow's events name them.
+  const uint64_t d_job = StepOf(w, "d").at("job").to_number<uint64_t>();
+  EXPECT_EQ(GetJob(d_job).at("state").as_string(), "succeeded");
+  client::Client c(client::Endpoint::Parse(url()).value(), admin_);
+  std::vector<std::string> messages;
+  ASSERT_TRUE(c.Stream("/v1/events?workflow=1", [&](std::string_view data) {
+                 for (size_t at = 0;
+                      (at = data.find("\"message\":\"", at)) != std::string_view::npos;) {
+                   at += 11;
+                   messages.emplace_back(data.substr(at, data.find('"', at) - at));
+                 }
+                 return std::find(messages.begin(), messages.end(), "workflow: succeeded") ==
+                        messages.end();
+               }).ok());
+  EXPECT_EQ(messages.front(), "workflow: running");
+  EXPECT_NE(std::find(messages.begin(), messages.end(), "step a: succeeded"), messages.end());
+}
+
+TEST_F(WorkflowTest, AFailingOptionalStepWarnsAndAnOnFailureStepCleansUp) {
+  auto worker = StartWorker("w1", "shell", "4");
+  const std::string optional = R"({"name": "opt", "steps": [
+    {"name": "flaky", "type": "shell", "optional": true, "attempts_max": 1,
+     "payload": {"command": "exit 3"}},
+    {"name": "after", "type": "shell", "depends_on": ["flaky"], "payload": {"command": "true"}}]})";
+  CliResult r = Cli({"workflow", "run", WriteDoc("optional", optional), "--wait"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;  // a warning is a success with something to say
+  EXPECT_NE(r.out.find("warning"), std::string::npos) << r.out;
+  json::object w = GetWorkflow(1);
+  EXPECT_EQ(w.at("state").as_string(), "warning");
+  EXPECT_EQ(w.at("message").as_string(), "optional steps failed: flaky");
+  EXPECT_EQ(StepOf(w, "after").at("state").as_string(), "succeeded");
+
+  const std::string cleanup = R"({"name": "cleanup", "steps": [
+    {"name": "main", "type": "shell", "attempts_max": 1, "payload": {"command": "exit 1"}},
+    {"name": "next", "type": "shell", "depends_on": ["main"], "payload": {"command": "true"}},
+    {"name": "cleanup", "type": "shell", "depends_on": ["main"], "when": "on_failure",
+     "payload": {"command": "echo cleaned > out/cleaned.txt"}}]})";
+  r = Cli({"workflow", "run", WriteDoc("cleanup", cleanup), "--wait"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  w = GetWorkflow(2);
+  EXPECT_EQ(w.at("state").as_string(), "failed");
+  EXPECT_EQ(StepOf(w, "next").at("state").as_string(), "skipped");
+  EXPECT_EQ(StepOf(w, "next").at("message").as_string(), "upstream main failed");
+  EXPECT_EQ(StepOf(w, "cleanup").at("state").as_string(), "succeeded");
+}
+
+TEST_F(WorkflowTest, BadDocumentsAreRefusedWithThePathOfTheError) {
+  HttpResult r = Call(admin_, "POST", "/v1/workflows",
+                      R"({"steps": [{"name": "a", "type": "t", "depends_on": ["b"]},
+                                    {"name": "b", "type": "t", "depends_on": ["a"]}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("steps[0].depends_on: a cycle: a -> b -> a"), std::string::npos) << r.body;
+  r = Call(admin_, "POST", "/v1/workflows",
+           R"({"steps": [{"name": "a", "type": "t", "when": "steps.a.result >"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("steps[0].when: expected a value at column 17"), std::string::npos)
+      << r.body;
+  CliResult cli =
+      Cli({"workflow", "run", WriteDoc("missing", R"({"steps": [{"name": "a", "type": "t",
+                                             "payload": {"u": "${steps.gone.result}"}}]})")});
+  EXPECT_EQ(cli.exit_code, 2);
+  EXPECT_EQ(Call(admin_, "GET", "/v1/workflows/1").status, 404);  // nothing was created
+}
+
+// An activity whose parallel stage runs the plugins workers registered for it, in order; an
+// optional plugin's failure leaves a warning.
+TEST_F(WorkflowTest, AnActivityRunsItsRegisteredPlugins) {
+  std::mutex mu;
+  std::vector<std::string> ran;
+  auto record = [&](std::string what) {
+    std::lock_guard lock(mu);
+    ran.push_back(std::move(what));
+  };
+  auto worker = Sdk("plugins",
+                    {{"step",
+                      [&](client::AttemptContext& ctx) {
+                        record(std::string(ctx.payload().at("n").as_string()));
+                        return client::Outcome::Succeeded();
+                      }},
+                     {"scan",
+                      [&](client::AttemptContext& ctx) {
+                        record("scan:" + std::string(ctx.payload().at("activity").as_string()));
+                        return client::Outcome::Succeeded(json::object{{"clean", true}});
+                      }},
+                     {"lint",
+                      [&](client::AttemptContext&) {
+                        record("lint");
+                        return client::Outcome::Error("style", false);
+                      }}},
+                    {client::PluginOptions{"deploy", "scan", true, 1, false},
+                     client::PluginOptions{"deploy", "lint", false, 2, false}});
+  ASSERT_TRUE(WaitUntil([&] {
+    return Call(admin_, "GET", "/v1/workers").body.find("\"plugins\"") != std::string::npos;
+  }));
+  const uint64_t id = SubmitWorkflow(R"({"name": "release", "activities": [
+    {"name": "deploy", "plugins": true,
+     "pre": [{"name": "build", "type": "step", "payload": {"n": "build"}}],
+     "parallel": [{"name": "push", "type": "step", "payload": {"n": "push"}}],
+     "post": [{"name": "announce", "type": "step", "payload": {"n": "announce"}}]}]})");
+  EXPECT_EQ(WaitEnded(id), "warning");
+  json::object w = GetWorkflow(id);
+  EXPECT_EQ(w.at("activities"), json::parse(R"([{"name":"deploy","state":"succeeded",
+                             "message":"warning: optional steps failed: deploy:plugins"}])"))
+      << json::serialize(w);
+  const json::object& scan = StepOf(w, "deploy:plugins:scan");
+  EXPECT_EQ(scan.at("state").as_string(), "succeeded");
+  EXPECT_EQ(scan.at("plugin").as_string(), "scan");
+  EXPECT_TRUE(scan.at("mandatory").as_bool());
+  EXPECT_EQ(StepOf(w, "deploy:plugins:lint").at("state").as_string(), "failed");
+  std::lock_guard lock(mu);
+  ASSERT_EQ(ran.size(), 5u);
+  EXPECT_EQ(ran.front(), "build");
+  EXPECT_EQ(ran.back(), "announce");  // post waits for the plugins
+  EXPECT_EQ(std::set<std::string>(ran.begin() + 1, ran.end() - 1),
+            (std::set<std::string>{"push", "scan:deploy", "lint"}));
+}
+
+TEST_F(WorkflowTest, CancelStopsAWorkflowAndRetryRunsOnlyWhatFailed) {
+  std::atomic<int> first_runs{0}, flaky_runs{0};
+  auto worker = Sdk("sdk", {{"first",
+                             [&](client::AttemptContext&) {
+                               ++first_runs;
+                               return client::Outcome::Succeeded(json::object{{"v", 41}});
+                             }},
+                            {"flaky",
+                             [&](client::AttemptContext& ctx) {
+                               if (++flaky_runs == 1)
+                                 return client::Outcome::Error("not yet", false);
+                               return client::Outcome::Succeeded(
+                                   json::object{{"v", ctx.payload().at("v").to_number<int>() + 1}});
+                             }},
+                            {"hang", [](client::AttemptContext& ctx) {
+                               ctx.WaitStopped(60'000);
+                               return client::Outcome::Error("stopped");
+                             }}});
+  const uint64_t id = SubmitWorkflow(R"({"steps": [
+    {"name": "first", "type": "first"},
+    {"name": "flaky", "type": "flaky", "depends_on": ["first"],
+     "payload": {"v": "${steps.first.result.v}"}}]})");
+  EXPECT_EQ(WaitEnded(id), "failed");
+  const json::value first_job = StepOf(GetWorkflow(id), "first").at("job");
+  HttpResult r = Call(admin_, "POST", "/v1/workflows/" + std::to_string(id) + "/retry");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(WaitEnded(id), "succeeded");
+  json::object w = GetWorkflow(id);
+  EXPECT_EQ(StepOf(w, "flaky").at("result"), json::parse(R"({"v":42})"));
+  EXPECT_EQ(StepOf(w, "flaky").at("runs").to_number<int>(), 2);
+  // The step that succeeded kept its job and result (its handler ran once unless an attempt was
+  // lost: execution is at least once).
+  EXPECT_EQ(StepOf(w, "first").at("runs").to_number<int>(), 1);
+  EXPECT_EQ(StepOf(w, "first").at("job"), first_job);
+  EXPECT_EQ(first_runs.load(),
+            GetJob(first_job.to_number<uint64_t>()).at("attempts_used").to_number<int>())
+      << json::serialize(GetJob(first_job.to_number<uint64_t>()));
+  EXPECT_EQ(Call(admin_, "POST", "/v1/workflows/" + std::to_string(id) + "/retry").status, 409);
+
+  const uint64_t hung = SubmitWorkflow(R"({"steps": [{"name": "h", "type": "hang"},
+    {"name": "then", "type": "first", "depends_on": ["h"]}]})");
+  ASSERT_TRUE(WaitUntil([&] { return StepOf(GetWorkflow(hung), "h").at("state") == "running"; }));
+  const std::string bob = NewToken("bob");
+  EXPECT_EQ(Call(bob, "POST", "/v1/workflows/" + std::to_string(hung) + "/cancel").status, 404);
+  EXPECT_EQ(Call(bob, "GET", "/v1/events?workflow=" + std::to_string(hung)).status, 404);
+  r = Call(admin_, "POST", "/v1/workflows/" + std::to_string(hung) + "/cancel",
+           R"({"reason": "enough"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  w = Json(r).as_object();
+  EXPECT_EQ(w.at("state").as_string(), "cancelled");
+  EXPECT_EQ(StepOf(w, "h").at("state").as_string(), "cancelled");
+  EXPECT_EQ(StepOf(w, "then").at("state").as_string(), "cancelled");
+}
+
+// A server SIGKILL while the middle step of a chain runs: after the restart the chain goes on
+// from where it was, with the first step's result still passed along.
+TEST_F(WorkflowTest, AWorkflowSurvivesAServerKill) {
+  std::atomic<bool> in_middle{false};
+  std::atomic<int> tails{0};
+  auto worker =
+      Sdk("sdk",
+          {{"head",
+            [](client::AttemptContext&) {
+              return client::Outcome::Succeeded(json::object{{"token", "t-1"}});
+            }},
+           {"middle",
+            [&](client::AttemptContext& ctx) {
+              in_middle = true;
+              std::this_thread::sleep_for(std::chrono::milliseconds(300));
+              return client::Outcome::Succeeded(json::object{{"seen", ctx.payload().at("token")}});
+            }},
+           {"tail", [&](client::AttemptContext& ctx) {
+              ++tails;
+              return client::Outcome::Succeeded(ctx.payload());
+            }}});
+  const uint64_t id = SubmitWorkflow(R"({"steps": [
+    {"name": "head", "type": "head"},
+    {"name": "middle", "type": "middle", "depends_on": ["head"],
+     "payload": {"token": "${steps.head.result.token}"}},
+    {"name": "tail", "type": "tail", "depends_on": ["middle"],
+     "payload": {"got": "${steps.middle.result.seen}"}}]})");
+  ASSERT_TRUE(WaitUntil([&] { return in_middle.load(); }));
+  server_->Kill(SIGKILL);
+  server_->Wait();
+  listen_ = "127.0.0.1:" + std::to_string(port_);
+  StartServer();
+  EXPECT_EQ(WaitEnded(id), "succeeded");
+  json::object w = GetWorkflow(id);
+  EXPECT_EQ(StepOf(w, "tail").at("result"), json::parse(R"({"got":"t-1"})"));
+  EXPECT_EQ(tails.load(), 1);
+}
+
+}  // namespace
+}  // namespace baton::testing
