@@ -446,7 +446,7 @@ int main(int argc, char** argv) {
   workflow->require_subcommand(1);
   std::string workflow_file;
   CLI::App* wf_run =
-      workflow->add_subcommand("run", "submit a workflow document (JSON, docs/api.md)");
+      workflow->add_subcommand("run", "submit a workflow document (JSON, or YAML for .yaml/.yml)");
   wf_run->add_option("file", workflow_file, "the document")->required()->check(CLI::ExistingFile);
   wf_run->add_flag("--wait,-w", wait, "wait for the workflow to end, showing its steps");
   add_target(wf_run);
@@ -606,7 +606,10 @@ int main(int argc, char** argv) {
   if (wf_run->parsed()) {
     std::ifstream in(workflow_file, std::ios::binary);
     std::string doc((std::istreambuf_iterator<char>(in)), {});
-    auto submitted = c.Json("POST", "/v1/workflows", doc);
+    // YAML goes as YAML: the server reads it.
+    const bool yaml = workflow_file.ends_with(".yaml") || workflow_file.ends_with(".yml");
+    auto submitted =
+        c.Json("POST", "/v1/workflows", doc, yaml ? "application/yaml" : "application/json");
     if (!submitted.ok()) return Fail("workflow run", submitted.status());
     const uint64_t wid = submitted->at("id").to_number<uint64_t>();
     if (wait) return WaitForWorkflow(c, wid, t);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "server/documents.h"
 #include "server/job_json.h"
 
 namespace baton::server {
@@ -378,7 +379,10 @@ Result<TypeRegistry> TypeRegistry::Load(const std::string& path) {
   if (!in) return InvalidArgument("--types " + path + ": cannot read it");
   std::stringstream s;
   s << in.rdbuf();
-  Result<TypeRegistry> r = Parse(s.str());
+  // A .toml file is read as TOML: [[types]] tables, the same fields.
+  Result<std::string> text = DocumentToJson(s.str(), FormatOfPath(path));
+  if (!text.ok()) return text.status().WithContext("--types " + path);
+  Result<TypeRegistry> r = Parse(*text);
   if (!r.ok()) return r.status().WithContext("--types " + path);
   return r;
 }

@@ -2,7 +2,7 @@
 // hold, and its defaults. Submit checks a payload against its type's parameters, fills the
 // defaults, and lists every violation at once.
 //
-// The document (JSON):
+// The document (JSON, or TOML for a .toml file: [[types]] tables with the same fields):
 //   {"types": [{"name": "render", "description": "...", "version": "1.2",
 //               "parameters": {"frame": {"type": "integer", "min": 0, "max": 100000},
 //                              "quality": {"type": "string", "enum": ["low", "high"],

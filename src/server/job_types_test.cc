@@ -1,6 +1,10 @@
 #include "server/job_types.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 namespace baton::server {
 namespace {
@@ -116,6 +120,36 @@ TEST(JobTypes, DatetimesAndDurations) {
   EXPECT_FALSE(ParseDurationMs("5"));
   EXPECT_FALSE(ParseDurationMs("5x"));
   EXPECT_FALSE(ParseDurationMs(""));
+}
+
+TEST(JobTypesTest, ATomlFileDeclaresTheSameTypes) {
+  const std::string path = ::testing::TempDir() + "/types-" + std::to_string(::getpid()) + ".toml";
+  std::ofstream(path) << R"(
+[[types]]
+name = "fan"
+aggregator = "fan.join"
+children_policy = { quorum = 2 }
+timeout_ms = 5000
+[types.parameters.n]
+type = "integer"
+min = 1
+)";
+  Result<TypeRegistry> r = TypeRegistry::Load(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const JobType* fan = r->Find("fan");
+  ASSERT_NE(fan, nullptr);
+  EXPECT_EQ(fan->aggregator, "fan.join");
+  EXPECT_EQ(fan->timeout_ms, 5000);
+  ASSERT_TRUE(fan->children_policy.has_value());
+  EXPECT_EQ(fan->children_policy->kind, engine::ChildrenPolicy::kQuorum);
+  ASSERT_EQ(fan->params.size(), 1u);
+  EXPECT_EQ(fan->params[0].min, 1);
+  std::ofstream(path) << "[[types]]\nname = \"x\"\ntimeout_ms = = 3\n";
+  Result<TypeRegistry> bad = TypeRegistry::Load(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("--types " + path + ": TOML, line 3: ", 0), 0u)
+      << bad.status().message();
+  std::remove(path.c_str());
 }
 
 }  // namespace

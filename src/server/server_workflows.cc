@@ -2,6 +2,7 @@
 // POST /v1/workflows/{id}/cancel and /retry. The engine runs workflows (engine/workflow.h).
 #include <boost/json.hpp>
 
+#include "server/documents.h"
 #include "server/job_json.h"
 #include "server/server.h"
 
@@ -103,9 +104,13 @@ boost::json::object WorkflowToJson(const engine::WorkflowRecord& w) {
 void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
+  // A YAML document (by its Content-Type) is stored as the JSON it reads as.
+  Result<std::string> doc =
+      DocumentToJson(request.body(), FormatOfContentType(request[http::field::content_type]));
+  if (!doc.ok()) return reply(ErrorResponse(doc.status(), version, keep_alive));
   // Declared types are checked here, as for any submit: the type names (with --strict-types)
   // and the payloads that hold no ${...} reference (those are known only when the step starts).
-  Result<engine::WorkflowPlan> plan = engine::WorkflowPlan::Parse(request.body());
+  Result<engine::WorkflowPlan> plan = engine::WorkflowPlan::Parse(*doc);
   if (!plan.ok()) return reply(ErrorResponse(plan.status(), version, keep_alive));
   for (const engine::StepPlan& step : plan->steps) {
     if (step.kind != engine::StepPlan::kJob) continue;
@@ -121,7 +126,7 @@ void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, Rep
   }
   auto id = std::make_shared<Result<engine::WorkflowId>>(Status(StatusCode::kInternal, "not run"));
   runtime_->Execute(
-      [id, owner = who.user, doc = std::string(request.body())](engine::Engine& e) mutable {
+      [id, owner = who.user, doc = std::move(*doc)](engine::Engine& e) mutable {
         *id = e.SubmitWorkflow(owner, std::move(doc));
       },
       [id, reply, version, keep_alive](const Status& committed) {

@@ -88,6 +88,38 @@ TEST_F(WorkflowTest, ADiamondOfShellStepsPassesDataAlong) {
   EXPECT_NE(std::find(messages.begin(), messages.end(), "step a: succeeded"), messages.end());
 }
 
+TEST_F(WorkflowTest, AYamlDocumentRunsLikeItsJson) {
+  auto worker = StartWorker("w1", "shell", "2");
+  const std::string path = dir_ + "/flow.yaml";
+  std::ofstream(path) << R"(name: yaml-flow
+steps:
+  - name: count
+    type: shell
+    payload:
+      command: "echo '{\"rows\": 250}' > out/result.json"
+  - name: big
+    type: shell
+    depends_on: [count]
+    when: steps.count.result.rows > 100
+    payload: {command: "true"}
+  - name: small
+    type: shell
+    depends_on: [count]
+    when: steps.count.result.rows <= 100
+    payload: {command: "true"}
+)";
+  CliResult r = Cli({"workflow", "run", path, "--wait"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  json::object w = GetWorkflow(1);
+  EXPECT_EQ(w.at("name").as_string(), "yaml-flow");
+  EXPECT_EQ(StepOf(w, "big").at("state").as_string(), "succeeded");
+  EXPECT_EQ(StepOf(w, "small").at("state").as_string(), "skipped");
+  // A YAML syntax error is named by its line.
+  std::ofstream(path) << "steps:\n  - name: [oops\n";
+  r = Cli({"workflow", "run", path});
+  EXPECT_EQ(r.exit_code, 2);
+}
+
 TEST_F(WorkflowTest, AFailingOptionalStepWarnsAndAnOnFailureStepCleansUp) {
   auto worker = StartWorker("w1", "shell", "4");
   const std::string optional = R"({"name": "opt", "steps": [

@@ -1,0 +1,72 @@
+#include "server/documents.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace baton::server {
+namespace {
+
+namespace json = boost::json;
+
+json::value Read(std::string_view text, DocumentFormat f) {
+  Result<std::string> r = DocumentToJson(text, f);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? json::parse(*r) : json::value();
+}
+
+TEST(DocumentsTest, YamlScalarsKeepTheirKinds) {
+  EXPECT_EQ(Read(R"(
+name: etl
+steps:
+  - name: a
+    type: shell
+    optional: true
+    attempts_max: 3
+    payload: {ratio: 0.5, quoted: "7", none: ~, word: yes, expr: steps.a.result.n > 5}
+)",
+                 DocumentFormat::kYaml),
+            json::parse(R"({"name":"etl","steps":[{"name":"a","type":"shell","optional":true,
+              "attempts_max":3,"payload":{"ratio":0.5,"quoted":"7","none":null,"word":"yes",
+              "expr":"steps.a.result.n > 5"}}]})"));
+}
+
+TEST(DocumentsTest, TomlTablesAndArraysBecomeJson) {
+  EXPECT_EQ(Read(R"(
+[[types]]
+name = "render"
+timeout_ms = 60000
+children_policy = { failures_max = 2 }
+parameters.frame = { type = "integer", min = 0, max = 100.5 }
+constraints = ["end > start"]
+released = 2026-11-23T10:00:00Z
+)",
+                 DocumentFormat::kToml),
+            json::parse(R"({"types":[{"name":"render","timeout_ms":60000,
+              "children_policy":{"failures_max":2},
+              "parameters":{"frame":{"type":"integer","min":0,"max":100.5}},
+              "constraints":["end > start"],"released":"2026-11-23T10:00:00Z"}]})"));
+}
+
+TEST(DocumentsTest, SyntaxErrorsNameTheirLine) {
+  Result<std::string> yaml = DocumentToJson("a: 1\nb: [unclosed\n", DocumentFormat::kYaml);
+  ASSERT_FALSE(yaml.ok());
+  EXPECT_EQ(yaml.status().message().rfind("YAML, line ", 0), 0u) << yaml.status().message();
+  Result<std::string> toml = DocumentToJson("a = 1\nb = = 2\n", DocumentFormat::kToml);
+  ASSERT_FALSE(toml.ok());
+  EXPECT_EQ(toml.status().message().rfind("TOML, line 2: ", 0), 0u) << toml.status().message();
+}
+
+TEST(DocumentsTest, FormatsComeFromExtensionsAndContentTypes) {
+  EXPECT_EQ(FormatOfPath("flow.yaml"), DocumentFormat::kYaml);
+  EXPECT_EQ(FormatOfPath("flow.yml"), DocumentFormat::kYaml);
+  EXPECT_EQ(FormatOfPath("types.toml"), DocumentFormat::kToml);
+  EXPECT_EQ(FormatOfPath("types.json"), DocumentFormat::kJson);
+  EXPECT_EQ(FormatOfContentType("Application/YAML; charset=utf-8"), DocumentFormat::kYaml);
+  EXPECT_EQ(FormatOfContentType("text/yaml"), DocumentFormat::kYaml);
+  EXPECT_EQ(FormatOfContentType("application/json"), DocumentFormat::kJson);
+  EXPECT_EQ(FormatOfContentType(""), DocumentFormat::kJson);
+}
+
+}  // namespace
+}  // namespace baton::server
