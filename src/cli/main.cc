@@ -143,6 +143,12 @@ void PrintJob(const json::object& job) {
     std::printf("  worker %s", std::string(job.at("worker_id").as_string()).c_str());
   }
   std::printf("\n");
+  const json::object& children = job.at("children").as_object();
+  if (children.at("total").to_number<uint64_t>() > 0) {
+    std::printf("  sub-jobs: %s finished of %s, %s did not succeed (GET /v1/jobs/%s/children)\n",
+                Pretty(children.at("done")).c_str(), Pretty(children.at("total")).c_str(),
+                Pretty(children.at("failed")).c_str(), Pretty(job.at("id")).c_str());
+  }
   if (!job.at("error").as_string().empty()) {
     std::printf("  error: %s\n", std::string(job.at("error").as_string()).c_str());
   }

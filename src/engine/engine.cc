@@ -1531,6 +1531,13 @@ void Engine::Advance(Workflow& wf) {
         }
         const std::string name = plan.name;
         const std::string no_plugins = "no plugin is registered for activity " + activity;
+        if (steps.size() + chosen.size() > WorkflowLimits{}.steps_max) {
+          st.state = StepState::kFailed;
+          st.message = Num(chosen.size()) + " plugins would make more than " +
+                       Num(WorkflowLimits{}.steps_max) + " steps, the most a workflow may have";
+          EmitWorkflowEvent(wf, 0, "step " + name + ": failed (" + st.message + ")");
+          continue;
+        }
         // (Appending invalidates `plan` and `st`: they are not used after this.)
         for (const auto& [key, r] : chosen) {
           StepStatus ps;

@@ -877,32 +877,17 @@ Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
     out.workflow_id_max = static_cast<engine::WorkflowId>((*max)->Int(0));
     (*max)->Reset();
   }
-  {
-    Result<std::unique_ptr<Statement>> st = Statement::Make(
-        db_,
-        SelectJobSql("WHERE s.state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY j.id"));
+  // Every job not finished, then the finished sub-jobs of parents that may still aggregate them
+  // (found through jobs_parent).
+  for (const char* where :
+       {"WHERE s.state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY j.id",
+        "WHERE j.parent_id != 0 AND j.parent_id IN (SELECT id FROM job_status WHERE state IN "
+        "('running', 'submitted', 'waiting_children')) AND s.state IN "
+        "('succeeded', 'failed', 'cancelled') ORDER BY j.id"}) {
+    Result<std::unique_ptr<Statement>> st = Statement::Make(db_, SelectJobSql(where));
     if (!st.ok()) return st.status();
     for (;;) {
       Result<bool> row = (*st)->Step("recover jobs");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      Result<JobRecord> job = ReadJob(**st);
-      if (!job.ok()) return job.status();
-      out.attempt_id_max = std::max(out.attempt_id_max, job->status.attempt_id);
-      out.jobs.push_back(std::move(*job));
-    }
-  }
-  {
-    // The finished sub-jobs of parents that may still aggregate them (through jobs_parent).
-    Result<std::unique_ptr<Statement>> st = Statement::Make(
-        db_,
-        SelectJobSql(
-            "WHERE j.parent_id != 0 AND j.parent_id IN (SELECT id FROM job_status WHERE state IN "
-            "('running', 'submitted', 'waiting_children')) AND s.state IN "
-            "('succeeded', 'failed', 'cancelled') ORDER BY j.id"));
-    if (!st.ok()) return st.status();
-    for (;;) {
-      Result<bool> row = (*st)->Step("recover finished sub-jobs");
       if (!row.ok()) return row.status();
       if (!*row) break;
       Result<JobRecord> job = ReadJob(**st);
