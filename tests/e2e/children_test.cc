@@ -2,7 +2,9 @@
 // --command for the aggregator) and libbaton workers in this process (ctx.Spawn), the children
 // API, verification by a verifier job, and a server SIGKILL in the middle of a fan-out.
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 
 #include "util/worker_fixture.h"
 
@@ -276,6 +278,100 @@ TEST_F(ChildrenTest, AFanOutSurvivesAServerKill) {
   EXPECT_EQ(job.at("result"), json::parse(R"({"ones":300,"indexes":44850})"));
   EXPECT_EQ(Children(parent).at("summary"), json::parse(R"({"succeeded":300})"));
 }
+
+}  // namespace
+}  // namespace baton::testing
+
+namespace baton::testing {
+namespace {
+
+// Nested sub-jobs with their aggregators, and a verifier that rejects the first result, with a
+// server SIGKILL while a chosen kind of job runs: a leaf, an aggregator, or a verifier.
+class ChildrenKillTest : public ChildrenTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ChildrenKillTest, EverythingEndsAsWithoutTheKill) {
+  const std::string kill_at = GetParam();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, resume = false;
+  auto hold = [&](const std::string& what) {
+    std::unique_lock lock(mu);
+    if (what != kill_at || entered) return;
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return resume; });
+  };
+  auto worker = Worker(
+      "sdk",
+      {{"tree",
+        [&](client::AttemptContext& ctx) {
+          const int64_t depth = ctx.payload().at("depth").to_number<int64_t>();
+          if (depth == 0) {
+            hold("leaf");
+            return client::Outcome::Succeeded(json::object{{"count", 1}});
+          }
+          json::array kids;
+          for (int i = 0; i < 2; ++i) {
+            kids.push_back(
+                json::object{{"type", "tree"}, {"payload", json::object{{"depth", depth - 1}}}});
+          }
+          Result<std::vector<uint64_t>> ids = ctx.Spawn(kids);
+          if (!ids.ok()) return client::Outcome::Error(ids.status().ToString());
+          return client::Outcome::Succeeded();
+        }},
+       {"count",
+        [&](client::AttemptContext& ctx) {
+          hold("count");
+          int64_t n = 1;
+          for (const json::value& c : ctx.payload().at("children").as_array()) {
+            n += c.at("result").at("count").to_number<int64_t>();
+          }
+          return client::Outcome::Succeeded(json::object{{"count", n}});
+        }},
+       {"work",
+        [](client::AttemptContext& ctx) {
+          return client::Outcome::Succeeded(json::object{{"number", ctx.number()}});
+        }},
+       {"check",
+        [&](client::AttemptContext& ctx) {
+          hold("check");
+          const bool accept = ctx.payload().at("result").at("number").to_number<int64_t>() >= 2;
+          return client::Outcome::Succeeded(json::object{{"accept", accept}});
+        }}},
+      4);
+  const uint64_t tree = Submit(R"({"type": "tree", "payload": {"depth": 2}})");
+  const uint64_t work =
+      Submit(R"({"type": "work", "payload": {}, "retry": {"delay_initial_ms": 10, "jitter": 0}})");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
+  }
+  server_->Kill(SIGKILL);
+  server_->Wait();
+  listen_ = "127.0.0.1:" + std::to_string(port_);
+  StartServer();
+  {
+    std::lock_guard lock(mu);
+    resume = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(WaitUntil([&] {
+    return engine::IsTerminal(
+               engine::ParseJobState(GetJob(tree).at("state").as_string()).value()) &&
+           engine::IsTerminal(engine::ParseJobState(GetJob(work).at("state").as_string()).value());
+  }));
+  json::object t = GetJob(tree);
+  EXPECT_EQ(t.at("state").as_string(), "succeeded") << json::serialize(t);
+  EXPECT_EQ(t.at("result"), json::parse(R"({"count":7})"));
+  EXPECT_EQ(Children(tree).at("summary"), json::parse(R"({"succeeded":2})"));
+  json::object w = GetJob(work);
+  EXPECT_EQ(w.at("state").as_string(), "succeeded") << json::serialize(w);
+  EXPECT_EQ(w.at("result"), json::parse(R"({"number":2})"));
+}
+
+INSTANTIATE_TEST_SUITE_P(WhileEachKindRuns, ChildrenKillTest,
+                         ::testing::Values("leaf", "count", "check"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace baton::testing

@@ -1,6 +1,7 @@
 // Workflows end to end: a real server, shell workers and libbaton workers in this process, the
 // CLI (`baton workflow run FILE --wait`) and the REST API, and a server SIGKILL in the middle.
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -310,6 +311,96 @@ TEST_F(WorkflowTest, AWorkflowSurvivesAServerKill) {
   EXPECT_EQ(StepOf(w, "tail").at("result"), json::parse(R"({"got":"t-1"})"));
   EXPECT_EQ(tails.load(), 1);
 }
+
+}  // namespace
+}  // namespace baton::testing
+
+namespace baton::testing {
+namespace {
+
+// Every kind of step, with a server SIGKILL while a chosen step's job runs: the first step, a
+// middle step of a diamond, an optional step that fails, or an activity's plugin. After the
+// restart the workflow ends as it would have without the kill.
+class WorkflowKillTest : public WorkflowTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(WorkflowKillTest, TheWorkflowEndsAsWithoutTheKill) {
+  const std::string kill_at = GetParam();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, resume = false;
+  // The chosen step's first run holds until the server was killed and is back.
+  auto hold = [&](const std::string& name) {
+    std::unique_lock lock(mu);
+    if (name != kill_at || entered) return;
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return resume; });
+  };
+  auto worker =
+      Sdk("sdk",
+          {{"unit",
+            [&](client::AttemptContext& ctx) {
+              const std::string name(ctx.payload().at("n").as_string());
+              hold(name);
+              if (name == "d") {
+                return client::Outcome::Succeeded(
+                    json::object{{"v", ctx.payload().at("x").to_number<int>() + 1}});
+              }
+              if (name == "f" || name == "g") return client::Outcome::Succeeded(ctx.payload());
+              return client::Outcome::Succeeded(json::object{{"v", name == "e" ? 10 : 1}});
+            }},
+           {"fail",
+            [&](client::AttemptContext&) {
+              hold("b");
+              return client::Outcome::Error("b breaks", false);
+            }},
+           {"scan",
+            [&](client::AttemptContext&) {
+              hold("scan");
+              return client::Outcome::Succeeded(json::object{{"clean", true}});
+            }}},
+          {client::PluginOptions{"deploy", "scan", true, 1, false}});
+  ASSERT_TRUE(WaitUntil([&] {
+    return Call(admin_, "GET", "/v1/workers").body.find("\"plugins\"") != std::string::npos;
+  }));
+  const uint64_t id = SubmitWorkflow(R"({"name": "everything", "steps": [
+    {"name": "a", "type": "unit", "payload": {"n": "a"}},
+    {"name": "b", "type": "fail", "depends_on": ["a"], "optional": true},
+    {"name": "c", "type": "unit", "depends_on": ["b"], "when": "on_failure", "payload": {"n": "c"}},
+    {"name": "d", "type": "unit", "depends_on": ["a"], "payload": {"n": "d", "x": "${steps.a.result.v}"}},
+    {"name": "e", "type": "unit", "depends_on": ["a"], "payload": {"n": "e"}},
+    {"name": "f", "type": "unit", "depends_on": ["d", "e"],
+     "payload": {"n": "f", "d": "${steps.d.result.v}", "e": "${steps.e.result.v}"}}],
+   "activities": [{"name": "deploy", "depends_on": ["f"], "plugins": true,
+     "parallel": [{"name": "g", "type": "unit", "payload": {"n": "g"}}]}]})");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
+  }
+  server_->Kill(SIGKILL);
+  server_->Wait();
+  listen_ = "127.0.0.1:" + std::to_string(port_);
+  StartServer();
+  {
+    std::lock_guard lock(mu);
+    resume = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(WaitEnded(id), "warning");
+  json::object w = GetWorkflow(id);
+  EXPECT_EQ(w.at("message").as_string(), "optional steps failed: b") << json::serialize(w);
+  EXPECT_EQ(StepOf(w, "c").at("state").as_string(), "succeeded");
+  EXPECT_EQ(StepOf(w, "f").at("result"), json::parse(R"({"n":"f","d":2,"e":10})"));
+  EXPECT_EQ(StepOf(w, "deploy").at("state").as_string(), "succeeded");
+  EXPECT_EQ(StepOf(w, "deploy:plugins:scan").at("state").as_string(), "succeeded");
+  for (const json::value& s : w.at("steps").as_array()) {
+    EXPECT_LE(s.at("runs").to_number<int>(), 1) << json::serialize(s);  // no step ran twice
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AtEveryKindOfStep, WorkflowKillTest,
+                         ::testing::Values("a", "d", "b", "scan"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace baton::testing
