@@ -138,7 +138,9 @@ TEST_F(ChildrenTest, PoliciesDecideTheParentAsChildrenEnd) {
     size_t cancelled = 0;
     for (JobId k : kids) cancelled += State(k) == JobState::kCancelled;
     EXPECT_EQ(cancelled, row.cancelled);
-    if (!IsTerminal(State(pa.job_id))) ASSERT_TRUE(engine_.Cancel(pa.job_id, "").ok());
+    if (!IsTerminal(State(pa.job_id))) {
+      ASSERT_TRUE(engine_.Cancel(pa.job_id, "").ok());
+    }
     Take();
     Notices();
   }
