@@ -109,6 +109,7 @@ Status Engine::Validate(JobSpec& spec) const {
     const TypeDefaults& d = it->second;
     if (spec.timeout_ms == 0) spec.timeout_ms = d.timeout_ms;
     if (spec.attempts_max == 0) spec.attempts_max = d.attempts_max;
+    if (!spec.retry) spec.retry = d.retry;
     if (spec.role == JobRole::kJob) {
       // A helper job does not take its own type's helpers: no verifier of a verifier.
       if (spec.splitter.empty()) spec.splitter = d.splitter;

@@ -64,6 +64,32 @@ class ChildrenTest : public EngineTest {
   }
 };
 
+TEST_F(ChildrenTest, DeclaredTypesFillWhatASubmitLeavesOpen) {
+  TypeDefaults d;
+  d.timeout_ms = 7'000;
+  d.attempts_max = 9;
+  d.retry = RetryPolicy{5, 3.0, 50, 0.0, OutcomeBit(Outcome::kError)};
+  d.aggregator = "agg";
+  d.children_policy = ChildrenPolicy{ChildrenPolicy::kQuorum, 2};
+  engine_.SetTypes({{"declared", d}});
+  const JobRecord& filled = Job(Submit(Spec("declared")));
+  EXPECT_EQ(filled.spec.timeout_ms, 7'000);
+  EXPECT_EQ(filled.spec.attempts_max, 9u);
+  EXPECT_EQ(filled.spec.retry, d.retry);
+  EXPECT_EQ(filled.spec.aggregator, "agg");
+  EXPECT_EQ(filled.spec.children_policy, d.children_policy);
+  JobSpec own = Spec("declared");
+  own.timeout_ms = 1'000;
+  own.retry = RetryPolicy{};
+  own.children_policy = ChildrenPolicy{};
+  const JobRecord& kept = Job(Submit(own));
+  EXPECT_EQ(kept.spec.timeout_ms, 1'000);
+  EXPECT_EQ(kept.spec.retry, RetryPolicy{});
+  EXPECT_EQ(kept.spec.children_policy, ChildrenPolicy{});
+  // Other types take the engine's defaults.
+  EXPECT_EQ(Job(Submit(Spec("plain"))).spec.timeout_ms, TestConfig().timeout_ms_default);
+}
+
 TEST_F(ChildrenTest, SpawnedChildrenBelongToTheParentAndItsOwner) {
   Assignment pa;
   std::vector<JobId> kids = SpawnChildren(&pa, "t", 2);

@@ -30,6 +30,10 @@ Result<ChildrenPolicy> ParseChildrenPolicyJson(const boost::json::value& v,
                                                const std::string& field);
 boost::json::value ChildrenPolicyJson(const ChildrenPolicy& p);
 
+// {"delay_initial_ms", "multiplier", "delay_max_ms", "jitter", "retry_on": [outcomes]}; fields
+// left out keep the engine's defaults. An error names `path`.
+Result<RetryPolicy> ParseRetry(const boost::json::value& v, const std::string& path);
+
 // Helpers for strict JSON reading, shared with the API layer.
 // "field[i]".
 std::string Indexed(const std::string& field, size_t i);

@@ -356,6 +356,7 @@ struct SubmitResult {
 struct TypeDefaults {
   int64_t timeout_ms = 0;     // 0: the engine's default
   uint32_t attempts_max = 0;  // 0: the engine's default
+  std::optional<RetryPolicy> retry;
   std::string splitter, aggregator, verifier;
   std::optional<ChildrenPolicy> children_policy;
 };

@@ -188,6 +188,10 @@ Result<JobType> ParseType(const json::value& v, const std::string& path) {
       BATON_RETURN_IF_ERROR(text(&t.verifier));
     } else if (key == "splitter") {
       BATON_RETURN_IF_ERROR(text(&t.splitter));
+    } else if (key == "retry") {
+      Result<engine::RetryPolicy> r = engine::ParseRetry(value, field);
+      if (!r.ok()) return r.status();
+      t.retry = *r;
     } else if (key == "children_policy") {
       Result<engine::ChildrenPolicy> p = engine::ParseChildrenPolicyJson(value, field);
       if (!p.ok()) return p.status();
@@ -234,7 +238,7 @@ Result<JobType> ParseType(const json::value& v, const std::string& path) {
       return InvalidArgument(field +
                              ": unknown field (known: name, description, version, parameters, "
                              "constraints, timeout_ms, attempts_max, resources, aggregator, "
-                             "verifier, splitter, children_policy)");
+                             "verifier, splitter, children_policy, retry)");
     }
   }
   if (t.name.empty()) return InvalidArgument(path + ".name: required");
@@ -393,6 +397,7 @@ std::unordered_map<std::string, engine::TypeDefaults> TypeRegistry::EngineDefaul
     engine::TypeDefaults& d = out[name];
     d.timeout_ms = t.timeout_ms;
     d.attempts_max = t.attempts_max;
+    d.retry = t.retry;
     d.splitter = t.splitter;
     d.aggregator = t.aggregator;
     d.verifier = t.verifier;

@@ -10,7 +10,7 @@
 //                              "start": {"type": "datetime"}, "end": {"type": "datetime"},
 //                              "budget": {"type": "duration", "max": "2h", "required": false}},
 //               "constraints": ["end > start"],
-//               "timeout_ms": 60000, "attempts_max": 3,
+//               "timeout_ms": 60000, "attempts_max": 3, "retry": {"delay_initial_ms": 500},
 //               "resources": {"cpu": 1}, "aggregator": "t", "verifier": "t", "splitter": "t",
 //               "children_policy": {"failures_max": 2}}]}
 // Parameter types: string, boolean, integer, float, datetime (RFC 3339: 2026-11-23T10:00:00Z or
@@ -55,8 +55,9 @@ struct JobType {
   std::string name, description, version;
   std::vector<ParamSpec> params;
   std::vector<Constraint> constraints;
-  int64_t timeout_ms = 0;     // 0: the server's default
-  uint32_t attempts_max = 0;  // 0: the server's default
+  int64_t timeout_ms = 0;                    // 0: the server's default
+  uint32_t attempts_max = 0;                 // 0: the server's default
+  std::optional<engine::RetryPolicy> retry;  // unset: the server's default
   boost::json::object resources;
   std::string aggregator, verifier, splitter;
   std::optional<engine::ChildrenPolicy> children_policy;

@@ -130,6 +130,7 @@ name = "fan"
 aggregator = "fan.join"
 children_policy = { quorum = 2 }
 timeout_ms = 5000
+retry = { delay_initial_ms = 250, retry_on = ["error"] }
 [types.parameters.n]
 type = "integer"
 min = 1
@@ -140,6 +141,10 @@ min = 1
   ASSERT_NE(fan, nullptr);
   EXPECT_EQ(fan->aggregator, "fan.join");
   EXPECT_EQ(fan->timeout_ms, 5000);
+  ASSERT_TRUE(fan->retry.has_value());
+  EXPECT_EQ(fan->retry->delay_ms_initial, 250);
+  EXPECT_EQ(fan->retry->retry_on, engine::OutcomeBit(engine::Outcome::kError));
+  EXPECT_EQ(r->EngineDefaults().at("fan").retry, fan->retry);
   ASSERT_TRUE(fan->children_policy.has_value());
   EXPECT_EQ(fan->children_policy->kind, engine::ChildrenPolicy::kQuorum);
   ASSERT_EQ(fan->params.size(), 1u);
