@@ -1475,7 +1475,7 @@ void Engine::Advance(Workflow& wf) {
         moved = true;
         continue;
       }
-      bool ready = true, all_ok = true, any_failed = false, any_skipped = false;
+      bool ready = true, all_ok = true, any_failed = false;
       std::string why;
       for (uint32_t d : plan.depends_on) {
         const StepState ds = steps[d].state;
@@ -1485,7 +1485,6 @@ void Engine::Advance(Workflow& wf) {
         }
         const bool failed = Failed(ds);
         any_failed |= failed;
-        any_skipped |= ds == StepState::kSkipped;
         if (ds == StepState::kSkipped || (failed && Mandatory(wf.plan.steps[d]))) {
           all_ok = false;
           if (why.empty())
@@ -1510,7 +1509,6 @@ void Engine::Advance(Workflow& wf) {
           if (!run) why = "its condition is false";
           break;
       }
-      (void)any_skipped;
       moved = true;
       if (plan.kind == StepPlan::kGate) {
         st.state = RollUp(wf.plan, wf.rec.status, plan.members, &st.message);
