@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/algorithm/string.hpp>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -502,6 +504,11 @@ int main(int argc, char** argv) {
                    ? std::string("must be TYPE=COMMAND, got \"") + v + "\""
                    : std::string();
       });
+  std::vector<std::string> plugin_specs;
+  worker->add_option(
+      "--plugin", plugin_specs,
+      "ACTIVITY=TYPE[,mandatory][,always_run][,order=N]: run TYPE's jobs as a plugin "
+      "of workflow activity ACTIVITY (repeatable; TYPE must be in --types)");
   std::string executor = "shell";
   worker
       ->add_option("--executor", executor,
@@ -549,6 +556,37 @@ int main(int argc, char** argv) {
   if (bench->parsed()) return baton::cli::RunBench(bench_options);
   if (server->parsed()) return RunServer(std::move(options), listen);
   if (worker->parsed()) {
+    for (const std::string& spec : plugin_specs) {
+      baton::client::PluginOptions p;
+      const size_t eq = spec.find('=');
+      std::vector<std::string> parts;
+      if (eq != std::string::npos) {
+        p.activity = spec.substr(0, eq);
+        boost::split(parts, spec.substr(eq + 1), boost::is_any_of(","));
+      }
+      bool ok = !p.activity.empty() && !parts.empty() && !parts[0].empty();
+      if (ok) p.type = parts[0];
+      for (size_t i = 1; ok && i < parts.size(); ++i) {
+        if (parts[i] == "mandatory") {
+          p.mandatory = true;
+        } else if (parts[i] == "always_run") {
+          p.always_run = true;
+        } else if (parts[i].starts_with("order=")) {
+          const std::string n = parts[i].substr(6);
+          auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), p.order);
+          ok = ec == std::errc() && end == n.data() + n.size() && !n.empty();
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok) {
+        return Fail("worker", baton::InvalidArgument(
+                                  "--plugin: expected ACTIVITY=TYPE[,mandatory][,always_run]"
+                                  "[,order=N], got \"" +
+                                  spec + "\""));
+      }
+      worker_options.plugins.push_back(std::move(p));
+    }
     for (const std::string& tc : type_commands) {
       const size_t eq = tc.find('=');
       shell.commands[tc.substr(0, eq)] = tc.substr(eq + 1);

@@ -220,6 +220,25 @@ TEST_F(WorkflowTest, AnActivityRunsItsRegisteredPlugins) {
             (std::set<std::string>{"push", "scan:deploy", "lint"}));
 }
 
+TEST_F(WorkflowTest, AShellWorkerRegistersPluginsFromItsCommandLine) {
+  auto worker = StartWorker("w1", "shell", "2", "shell,lint",
+                            {"--command", "lint=echo '{\"linted\": true}' > out/result.json",
+                             "--plugin", "deploy=lint,mandatory,order=3"});
+  HttpResult workers = Call(admin_, "GET", "/v1/workers");
+  EXPECT_NE(
+      workers.body.find(
+          R"("plugins":[{"activity":"deploy","type":"lint","mandatory":true,"order":3,"always_run":false}])"),
+      std::string::npos)
+      << workers.body;
+  const uint64_t id = SubmitWorkflow(R"({"activities": [{"name": "deploy", "plugins": true,
+    "parallel": [{"name": "push", "type": "shell", "payload": {"command": "true"}}]}]})");
+  EXPECT_EQ(WaitEnded(id), "succeeded");
+  EXPECT_EQ(StepOf(GetWorkflow(id), "deploy:plugins:lint").at("result"),
+            json::parse(R"({"linted":true})"));
+  CliResult bad = Cli({"worker", "--types", "lint", "--plugin", "deploy=lint,sometimes"});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
 TEST_F(WorkflowTest, CancelStopsAWorkflowAndRetryRunsOnlyWhatFailed) {
   std::atomic<int> first_runs{0}, flaky_runs{0};
   auto worker = Sdk("sdk", {{"first",
