@@ -285,7 +285,14 @@ int RunBench(const BenchOptions& o) {
     ok = submitted.ok();
     const std::string target =
         ok ? "/v1/jobs/" + std::to_string(submitted->at("id").to_number<uint64_t>()) : "";
+    // A parent that never finishes (no worker for a type, say) ends the bench, not hangs it.
+    const auto deadline = t0 + std::chrono::seconds(300);
     while (ok) {
+      if (Steady::now() > deadline) {
+        say("the fan-out parent did not finish within 300 s");
+        ok = false;
+        break;
+      }
       auto job = c.Json("GET", target);
       if (!job.ok()) {
         ok = false;
