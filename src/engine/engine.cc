@@ -344,8 +344,11 @@ void Engine::RetryOrFail(Job& job, Outcome outcome, std::string_view message) {
   s.error = std::string(message);
   const bool retried = (spec.retry->retry_on & OutcomeBit(outcome)) != 0;
   if (retried && s.attempts_used < spec.attempts_max) {
-    CancelHelper(job, "the attempt it served ended: " + std::string(message));
-    DetachChildren(job, "its parent's attempt ended: " + std::string(message));
+    // (The reasons are built only when there is something to act on: this is every retry.)
+    if (s.helper_id != 0) CancelHelper(job, "the attempt it served ended: " + std::string(message));
+    if (!job.children.empty() || s.children_total != 0) {
+      DetachChildren(job, "its parent's attempt ended: " + std::string(message));
+    }
     s.ready_at_ms = now_ms_ + BackoffMs(job);
     ArmTimer(job, kStateTimer, s.ready_at_ms);
     SetState(job, JobState::kRetryWait, outcome, message);
@@ -583,7 +586,8 @@ void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view 
   s.finished_ms = now_ms_;
   if (state != JobState::kSucceeded) s.error = std::string(message);
   SetState(job, state, outcome, message);
-  CancelHelper(job, "job " + Num(job.rec.id) + " " + Str(state));
+  // The reasons below are built only when needed: this runs for every job that ends.
+  if (s.helper_id != 0) CancelHelper(job, "job " + Num(job.rec.id) + " " + Str(state));
   // A sub-job stays in memory while its parent may still need it (its aggregator reads the
   // results); the parent's end releases it.
   Job* parent = job.rec.spec.parent_id != 0 ? FindJob(job.rec.spec.parent_id) : nullptr;
@@ -593,7 +597,8 @@ void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view 
     finished_.push_back(job.rec.id);
   }
   // A parent that did not succeed takes its unfinished descendants with it.
-  const std::string why = "parent job " + Num(job.rec.id) + " " + Str(state);
+  const std::string why =
+      job.children.empty() ? std::string() : "parent job " + Num(job.rec.id) + " " + Str(state);
   for (JobId child_id : job.children) {
     Job* child = FindJob(child_id);
     if (child == nullptr) continue;
