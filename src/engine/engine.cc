@@ -1398,9 +1398,11 @@ Result<std::unique_ptr<Engine::Workflow>> Engine::Rebuild(WorkflowRecord rec) co
   return wf;
 }
 
-Result<WorkflowId> Engine::SubmitWorkflow(const std::string& owner, std::string document) {
+Result<WorkflowId> Engine::SubmitWorkflow(const std::string& owner, std::string document,
+                                          std::optional<WorkflowPlan> parsed) {
   if (owner.empty()) return InvalidArgument("owner: must not be empty");
-  Result<WorkflowPlan> plan = WorkflowPlan::Parse(document);
+  Result<WorkflowPlan> plan =
+      parsed ? Result<WorkflowPlan>(std::move(*parsed)) : WorkflowPlan::Parse(document);
   if (!plan.ok()) return plan.status();
   // Every step's job must be valid as it stands (references are filled in later).
   for (const StepPlan& step : plan->steps) {

@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -114,8 +115,10 @@ class Engine {
   Result<std::vector<SubmitResult>> Spawn(const AttemptRef& ref, std::vector<JobSpec> specs);
 
   // Workflows (workflow.h). Submit checks the whole document (errors name their path), creates
-  // the workflow and starts the steps that depend on nothing.
-  Result<WorkflowId> SubmitWorkflow(const std::string& owner, std::string document);
+  // the workflow and starts the steps that depend on nothing. `parsed`: the plan of `document`,
+  // when the caller has parsed it already (off the engine's thread).
+  Result<WorkflowId> SubmitWorkflow(const std::string& owner, std::string document,
+                                    std::optional<WorkflowPlan> parsed = std::nullopt);
   // Cancels every running step's job and the steps not yet started; the workflow ends cancelled.
   Status CancelWorkflow(WorkflowId id, std::string reason);
   // Runs a finished workflow's failed and cancelled steps again, and every step downstream of

@@ -126,8 +126,10 @@ void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, Rep
   }
   auto id = std::make_shared<Result<engine::WorkflowId>>(Status(StatusCode::kInternal, "not run"));
   runtime_->Execute(
-      [id, owner = who.user, doc = std::move(*doc)](engine::Engine& e) mutable {
-        *id = e.SubmitWorkflow(owner, std::move(doc));
+      // Parsed here, on the HTTP thread: the engine's thread takes the plan as it is.
+      [id, owner = who.user, doc = std::move(*doc),
+       plan = std::move(*plan)](engine::Engine& e) mutable {
+        *id = e.SubmitWorkflow(owner, std::move(doc), std::move(plan));
       },
       [id, reply, version, keep_alive](const Status& committed) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
