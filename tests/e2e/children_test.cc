@@ -268,10 +268,7 @@ TEST_F(ChildrenTest, AFanOutSurvivesAServerKill) {
       4);
   const uint64_t parent = Submit(R"({"type": "fan2", "payload": {"children": 300}})");
   ASSERT_TRUE(WaitUntil([&] { return units.load() >= 100; }));
-  server_->Kill(SIGKILL);
-  server_->Wait();
-  listen_ = "127.0.0.1:" + std::to_string(port_);
-  StartServer();
+  KillAndRestartServer();
   ASSERT_TRUE(WaitUntil([&] { return StateIs(parent, "succeeded") || StateIs(parent, "failed"); }));
   json::object job = GetJob(parent);
   ASSERT_EQ(job.at("state").as_string(), "succeeded") << json::serialize(job);
@@ -291,23 +288,14 @@ class ChildrenKillTest : public ChildrenTest, public ::testing::WithParamInterfa
 
 TEST_P(ChildrenKillTest, EverythingEndsAsWithoutTheKill) {
   const std::string kill_at = GetParam();
-  std::mutex mu;
-  std::condition_variable cv;
-  bool entered = false, resume = false;
-  auto hold = [&](const std::string& what) {
-    std::unique_lock lock(mu);
-    if (what != kill_at || entered) return;
-    entered = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return resume; });
-  };
+  Hold hold(kill_at);
   auto worker = Worker(
       "sdk",
       {{"tree",
         [&](client::AttemptContext& ctx) {
           const int64_t depth = ctx.payload().at("depth").to_number<int64_t>();
           if (depth == 0) {
-            hold("leaf");
+            hold.At("leaf");
             return client::Outcome::Succeeded(json::object{{"count", 1}});
           }
           json::array kids;
@@ -321,7 +309,7 @@ TEST_P(ChildrenKillTest, EverythingEndsAsWithoutTheKill) {
         }},
        {"count",
         [&](client::AttemptContext& ctx) {
-          hold("count");
+          hold.At("count");
           int64_t n = 1;
           for (const json::value& c : ctx.payload().at("children").as_array()) {
             n += c.at("result").at("count").to_number<int64_t>();
@@ -334,7 +322,7 @@ TEST_P(ChildrenKillTest, EverythingEndsAsWithoutTheKill) {
         }},
        {"check",
         [&](client::AttemptContext& ctx) {
-          hold("check");
+          hold.At("check");
           const bool accept = ctx.payload().at("result").at("number").to_number<int64_t>() >= 2;
           return client::Outcome::Succeeded(json::object{{"accept", accept}});
         }}},
@@ -342,19 +330,9 @@ TEST_P(ChildrenKillTest, EverythingEndsAsWithoutTheKill) {
   const uint64_t tree = Submit(R"({"type": "tree", "payload": {"depth": 2}})");
   const uint64_t work =
       Submit(R"({"type": "work", "payload": {}, "retry": {"delay_initial_ms": 10, "jitter": 0}})");
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
-  }
-  server_->Kill(SIGKILL);
-  server_->Wait();
-  listen_ = "127.0.0.1:" + std::to_string(port_);
-  StartServer();
-  {
-    std::lock_guard lock(mu);
-    resume = true;
-  }
-  cv.notify_all();
+  EXPECT_TRUE(hold.WaitEntered());  // not ASSERT: the release below must run
+  KillAndRestartServer();
+  hold.Release();
   ASSERT_TRUE(WaitUntil([&] {
     return engine::IsTerminal(
                engine::ParseJobState(GetJob(tree).at("state").as_string()).value()) &&

@@ -321,10 +321,7 @@ TEST_F(WorkflowTest, AWorkflowSurvivesAServerKill) {
     {"name": "tail", "type": "tail", "depends_on": ["middle"],
      "payload": {"got": "${steps.middle.result.seen}"}}]})");
   ASSERT_TRUE(WaitUntil([&] { return in_middle.load(); }));
-  server_->Kill(SIGKILL);
-  server_->Wait();
-  listen_ = "127.0.0.1:" + std::to_string(port_);
-  StartServer();
+  KillAndRestartServer();
   EXPECT_EQ(WaitEnded(id), "succeeded");
   json::object w = GetWorkflow(id);
   EXPECT_EQ(StepOf(w, "tail").at("result"), json::parse(R"({"got":"t-1"})"));
@@ -344,23 +341,13 @@ class WorkflowKillTest : public WorkflowTest, public ::testing::WithParamInterfa
 
 TEST_P(WorkflowKillTest, TheWorkflowEndsAsWithoutTheKill) {
   const std::string kill_at = GetParam();
-  std::mutex mu;
-  std::condition_variable cv;
-  bool entered = false, resume = false;
-  // The chosen step's first run holds until the server was killed and is back.
-  auto hold = [&](const std::string& name) {
-    std::unique_lock lock(mu);
-    if (name != kill_at || entered) return;
-    entered = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return resume; });
-  };
+  Hold hold(kill_at);
   auto worker =
       Sdk("sdk",
           {{"unit",
             [&](client::AttemptContext& ctx) {
               const std::string name(ctx.payload().at("n").as_string());
-              hold(name);
+              hold.At(name);
               if (name == "d") {
                 return client::Outcome::Succeeded(
                     json::object{{"v", ctx.payload().at("x").to_number<int>() + 1}});
@@ -370,12 +357,12 @@ TEST_P(WorkflowKillTest, TheWorkflowEndsAsWithoutTheKill) {
             }},
            {"fail",
             [&](client::AttemptContext&) {
-              hold("b");
+              hold.At("b");
               return client::Outcome::Error("b breaks", false);
             }},
            {"scan",
             [&](client::AttemptContext&) {
-              hold("scan");
+              hold.At("scan");
               return client::Outcome::Succeeded(json::object{{"clean", true}});
             }}},
           {client::PluginOptions{"deploy", "scan", true, 1, false}});
@@ -392,19 +379,9 @@ TEST_P(WorkflowKillTest, TheWorkflowEndsAsWithoutTheKill) {
      "payload": {"n": "f", "d": "${steps.d.result.v}", "e": "${steps.e.result.v}"}}],
    "activities": [{"name": "deploy", "depends_on": ["f"], "plugins": true,
      "parallel": [{"name": "g", "type": "unit", "payload": {"n": "g"}}]}]})");
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return entered; }));
-  }
-  server_->Kill(SIGKILL);
-  server_->Wait();
-  listen_ = "127.0.0.1:" + std::to_string(port_);
-  StartServer();
-  {
-    std::lock_guard lock(mu);
-    resume = true;
-  }
-  cv.notify_all();
+  EXPECT_TRUE(hold.WaitEntered());  // not ASSERT: the release below must run
+  KillAndRestartServer();
+  hold.Release();
   EXPECT_EQ(WaitEnded(id), "warning");
   json::object w = GetWorkflow(id);
   EXPECT_EQ(w.at("message").as_string(), "optional steps failed: b") << json::serialize(w);

@@ -48,6 +48,15 @@ class ServerFixture : public ::testing::Test {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   }
 
+  // A server SIGKILL, then a new server on the same port and data (workers and clients find it
+  // again by themselves).
+  void KillAndRestartServer() {
+    server_->Kill(SIGKILL);
+    server_->Wait();
+    listen_ = "127.0.0.1:" + std::to_string(port_);
+    StartServer();
+  }
+
   HttpResult Call(const std::string& token, const std::string& method, const std::string& target,
                   const std::string& body = "") {
     std::vector<std::pair<std::string, std::string>> headers;

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "client/client.h"
@@ -125,6 +127,39 @@ class WorkerFixture : public ServerFixture {
     std::unique_ptr<client::Worker> worker_;
     std::thread thread_;
     Status status_;
+  };
+
+  // Holds the first handler that reaches it under the chosen name until Release(), so that a
+  // test can act (kill the server, say) while that job runs.
+  class Hold {
+   public:
+    explicit Hold(std::string at) : at_(std::move(at)) {}
+    // Handler side: blocks if `name` is the chosen one and nobody held here before.
+    void At(const std::string& name) {
+      std::unique_lock lock(mu_);
+      if (name != at_ || entered_) return;
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    // Test side: waits up to 60 s for a handler to arrive.
+    bool WaitEntered() {
+      std::unique_lock lock(mu_);
+      return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return entered_; });
+    }
+    void Release() {
+      {
+        std::lock_guard lock(mu_);
+        released_ = true;
+      }
+      cv_.notify_all();
+    }
+
+   private:
+    const std::string at_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool entered_ = false, released_ = false;
   };
 
   static bool ProcessGone(pid_t pid) {
