@@ -1316,11 +1316,12 @@ bool Mandatory(const StepPlan& plan) { return !plan.optional; }
 
 bool Failed(StepState s) { return s == StepState::kFailed || s == StepState::kCancelled; }
 
-// The roll-up of a group of steps (an activity, or its plugins): skipped if all were skipped;
-// failed if a mandatory one failed; else succeeded, with a warning naming the optional ones
-// that failed.
-StepState RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
-                 const std::vector<uint32_t>& members, std::string* message) {
+// The roll-up of a group of steps (an activity, or its plugins) into `group`: skipped if all were
+// skipped; failed if a mandatory one failed; else succeeded, with a warning naming the optional
+// ones that failed (or that succeeded with warnings of their own).
+void RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
+            const std::vector<uint32_t>& members, StepStatus& group) {
+  group.warning = false;
   bool all_skipped = !members.empty();
   std::string failed, warned;
   for (uint32_t m : members) {
@@ -1330,21 +1331,21 @@ StepState RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
       std::string& list = Mandatory(plan.steps[m]) ? failed : warned;
       list += (list.empty() ? "" : ", ") + plan.steps[m].name;
     }
-    if (st.state == StepState::kSucceeded && !st.message.empty() &&
-        st.message.starts_with("warning")) {
+    if (st.state == StepState::kSucceeded && st.warning) {
       warned += (warned.empty() ? "" : ", ") + plan.steps[m].name;
     }
   }
   if (all_skipped) {
-    *message = "all its steps were skipped";
-    return StepState::kSkipped;
+    group.state = StepState::kSkipped;
+    group.message = "all its steps were skipped";
+  } else if (!failed.empty()) {
+    group.state = StepState::kFailed;
+    group.message = "failed: " + failed + (warned.empty() ? "" : "; warnings: " + warned);
+  } else {
+    group.state = StepState::kSucceeded;
+    group.warning = !warned.empty();
+    group.message = warned.empty() ? "" : "warning: optional steps failed: " + warned;
   }
-  if (!failed.empty()) {
-    *message = "failed: " + failed + (warned.empty() ? "" : "; warnings: " + warned);
-    return StepState::kFailed;
-  }
-  *message = warned.empty() ? "" : "warning: optional steps failed: " + warned;
-  return StepState::kSucceeded;
 }
 
 }  // namespace
@@ -1470,7 +1471,7 @@ void Engine::Advance(Workflow& wf) {
           done = done && IsTerminal(steps[k].state);
         }
         if (!done) continue;
-        st.state = RollUp(wf.plan, wf.rec.status, mine, &st.message);
+        RollUp(wf.plan, wf.rec.status, mine, st);
         EmitWorkflowEvent(wf, 0, "step " + plan.name + ": " + std::string(StepStateName(st.state)));
         moved = true;
         continue;
@@ -1518,7 +1519,7 @@ void Engine::Advance(Workflow& wf) {
       }
       moved = true;
       if (plan.kind == StepPlan::kGate) {
-        st.state = RollUp(wf.plan, wf.rec.status, plan.members, &st.message);
+        RollUp(wf.plan, wf.rec.status, plan.members, st);
         EmitWorkflowEvent(wf, 0,
                           "activity " + plan.name + ": " + std::string(StepStateName(st.state)) +
                               (st.message.empty() ? "" : " (" + st.message + ")"));
@@ -1707,6 +1708,7 @@ Status Engine::RetryWorkflow(WorkflowId id) {
     st.state = expanded ? StepState::kRunning : StepState::kWaiting;
     st.result.clear();
     st.message.clear();
+    st.warning = false;
   }
   s.state = WorkflowState::kRunning;
   s.finished_ms = 0;

@@ -225,10 +225,11 @@ inline bool IsTerminal(WorkflowState s) { return s != WorkflowState::kRunning; }
 
 struct StepStatus {
   StepState state = StepState::kWaiting;
-  JobId job_id = 0;     // the step's job, its latest if the workflow was retried
-  std::string result;   // JSON, once succeeded
-  std::string message;  // why it failed or was skipped; a warning for an activity
-  uint32_t runs = 0;    // jobs the step has had
+  JobId job_id = 0;      // the step's job, its latest if the workflow was retried
+  std::string result;    // JSON, once succeeded
+  std::string message;   // why it failed or was skipped; a warning for an activity
+  uint32_t runs = 0;     // jobs the step has had
+  bool warning = false;  // an activity or plugins step that succeeded with optional failures
   // A plugin's step (added when its activity's parallel stage started): 1 + the index of the
   // activity's plugins step, and the registration it came from; 0 for the document's steps.
   uint32_t plugin_of = 0;

@@ -262,6 +262,7 @@ TEST_P(StoreConformanceTest, WorkflowsRoundTripRecoverAndOwnTheirEvents) {
   done.result = R"({"url":"x"})";
   done.message = "warning: \"quoted\"";
   done.runs = 2;
+  done.warning = true;
   w.status.steps = {done, plugin};
   engine::RecordBatch b;
   b.workflow_inserts.push_back(w);

@@ -536,6 +536,7 @@ std::string EncodeSteps(const std::vector<engine::StepStatus>& steps) {
     if (!st.result.empty()) o["result"] = st.result;
     if (!st.message.empty()) o["message"] = st.message;
     if (st.runs != 0) o["runs"] = st.runs;
+    if (st.warning) o["warning"] = true;
     if (st.plugin_of != 0) {
       o["plugin_of"] = st.plugin_of;
       o["plugin_type"] = st.plugin_type;
@@ -572,6 +573,7 @@ Result<std::vector<engine::StepStatus>> DecodeSteps(const std::string& text, uin
       st.result = text_of("result");
       st.message = text_of("message");
       st.runs = static_cast<uint32_t>(num("runs"));
+      st.warning = o.contains("warning") && o.at("warning").as_bool();
       st.plugin_of = static_cast<uint32_t>(num("plugin_of"));
       if (st.plugin_of != 0) {
         st.plugin_type = text_of("plugin_type");
