@@ -296,7 +296,7 @@ TEST_F(WorkflowTest, CancelStopsAWorkflowAndRetryRunsOnlyWhatFailed) {
 // A server SIGKILL while the middle step of a chain runs: after the restart the chain goes on
 // from where it was, with the first step's result still passed along.
 TEST_F(WorkflowTest, AWorkflowSurvivesAServerKill) {
-  std::atomic<bool> in_middle{false};
+  Hold hold("middle");
   std::atomic<int> tails{0};
   auto worker =
       Sdk("sdk",
@@ -306,8 +306,7 @@ TEST_F(WorkflowTest, AWorkflowSurvivesAServerKill) {
             }},
            {"middle",
             [&](client::AttemptContext& ctx) {
-              in_middle = true;
-              std::this_thread::sleep_for(std::chrono::milliseconds(300));
+              hold.At("middle");  // until the server was killed and is back
               return client::Outcome::Succeeded(json::object{{"seen", ctx.payload().at("token")}});
             }},
            {"tail", [&](client::AttemptContext& ctx) {
@@ -320,8 +319,9 @@ TEST_F(WorkflowTest, AWorkflowSurvivesAServerKill) {
      "payload": {"token": "${steps.head.result.token}"}},
     {"name": "tail", "type": "tail", "depends_on": ["middle"],
      "payload": {"got": "${steps.middle.result.seen}"}}]})");
-  ASSERT_TRUE(WaitUntil([&] { return in_middle.load(); }));
+  EXPECT_TRUE(hold.WaitEntered());  // not ASSERT: the release below must run
   KillAndRestartServer();
+  hold.Release();
   EXPECT_EQ(WaitEnded(id), "succeeded");
   json::object w = GetWorkflow(id);
   EXPECT_EQ(StepOf(w, "tail").at("result"), json::parse(R"({"got":"t-1"})"));
