@@ -21,6 +21,8 @@
 #include "cli/shell_executor.h"
 #include "client/client.h"
 #include "client/worker.h"
+#include "common/clock.h"
+#include "common/time_text.h"
 #include "server/server.h"
 
 namespace {
@@ -128,6 +130,31 @@ baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
 
 std::string Pretty(const json::value& v) { return json::serialize(v); }
 
+// "--resource cpu=2" or "--label zone=eu", repeated: as a JSON object (amounts as numbers).
+baton::Result<json::object> NameValues(const std::string& flag,
+                                       const std::vector<std::string>& items, bool amounts) {
+  json::object o;
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+      return baton::InvalidArgument(flag + ": expected NAME=VALUE, got \"" + item + "\"");
+    }
+    const std::string value = item.substr(eq + 1);
+    if (!amounts) {
+      o[item.substr(0, eq)] = value;
+      continue;
+    }
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size()) {
+      return baton::InvalidArgument(flag + ": the amount must be a whole number, got \"" + item +
+                                    "\"");
+    }
+    o[item.substr(0, eq)] = n;
+  }
+  return o;
+}
+
 void PrintJob(const json::object& job) {
   std::printf("job %s  %s  %s", Pretty(job.at("id")).c_str(),
               std::string(job.at("type").as_string()).c_str(),
@@ -145,6 +172,10 @@ void PrintJob(const json::object& job) {
     std::printf("  worker %s", std::string(job.at("worker_id").as_string()).c_str());
   }
   std::printf("\n");
+  // Why it is not running yet: a quota, a paused type, no worker with what it needs...
+  if (const json::value* why = job.if_contains("waiting_for"); why != nullptr && why->is_string()) {
+    std::printf("  waiting: %s\n", std::string(why->as_string()).c_str());
+  }
   const json::object& children = job.at("children").as_object();
   if (children.at("total").to_number<uint64_t>() > 0) {
     std::printf("  sub-jobs: %s finished of %s, %s did not succeed (GET /v1/jobs/%s/children)\n",
@@ -383,6 +414,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1} << 31));
   server->add_option("--types", options.types_file,
                      "the job type registry, a JSON file (docs/api.md, \"Job types\")");
+  server->add_option("--config", options.config_file,
+                     "the server's config file, TOML, YAML or JSON: scheduling policy "
+                     "(docs/operations.md)");
   server->add_flag("--strict-types", options.strict_types,
                    "refuse jobs whose type the registry does not declare");
   server->add_option("--batch-max", options.batch_max, "jobs in one POST /v1/jobs")
@@ -418,6 +452,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
   submit->add_option("--retries", retries, "attempts after the first")->check(CLI::Range(0, 99));
   submit->add_option("--idempotency-key", idempotency_key, "a second submit returns the first job");
+  std::string run_after_text, run_by_text, concurrency_key;
+  std::vector<std::string> resources, labels;
+  uint32_t concurrency_limit = 0;
+  submit->add_option("--run-after", run_after_text,
+                     "not before this time: 2026-11-23T10:00:00Z, or a delay such as 10m");
+  submit->add_option("--run-by", run_by_text,
+                     "deadline, as --run-after: the job fails if not finished by then");
+  submit->add_option("--resource", resources, "a resource the job needs, NAME=AMOUNT (repeatable)");
+  submit->add_option("--label", labels, "a label its worker must have, NAME=VALUE (repeatable)");
+  submit->add_option("--concurrency-key", concurrency_key,
+                     "at most --concurrency-limit jobs of this key (yours) run at once");
+  submit->add_option("--concurrency-limit", concurrency_limit, "for --concurrency-key (default 1)")
+      ->check(CLI::Range(1u, 1000000u));
   submit->add_flag("--wait,-w", wait, "wait for the job to end, showing its progress");
   add_target(submit);
 
@@ -493,6 +540,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   worker->add_flag("--keep-workdirs", shell.keep_workdirs, "keep each attempt's directory");
+  std::vector<std::string> worker_resources, worker_labels;
+  worker->add_option("--resource", worker_resources,
+                     "what the worker has for its jobs, NAME=AMOUNT: cpu=8, memory_mb=16384, gpu=1 "
+                     "(repeatable)");
+  worker->add_option("--label", worker_labels,
+                     "a label jobs may require, NAME=VALUE: zone=eu (repeatable)");
   std::vector<std::string> type_commands;
   worker
       ->add_option("--command", type_commands,
@@ -591,6 +644,12 @@ int main(int argc, char** argv) {
       const size_t eq = tc.find('=');
       shell.commands[tc.substr(0, eq)] = tc.substr(eq + 1);
     }
+    auto worker_res = NameValues("--resource", worker_resources, true);
+    if (!worker_res.ok()) return Fail("worker", worker_res.status());
+    for (const auto& [k, v] : *worker_res) worker_options.resources[k] = v.as_int64();
+    auto worker_lab = NameValues("--label", worker_labels, false);
+    if (!worker_lab.ok()) return Fail("worker", worker_lab.status());
+    for (const auto& [k, v] : *worker_lab) worker_options.labels[k] = v.as_string();
     return RunWorker(std::move(worker_options), worker_url, worker_types, executor, shell, t);
   }
 
@@ -632,6 +691,35 @@ int main(int argc, char** argv) {
     if (timeout_s > 0) job["timeout_ms"] = static_cast<int64_t>(timeout_s * 1000);
     if (retries >= 0) job["attempts_max"] = retries + 1;
     if (!idempotency_key.empty()) job["idempotency_key"] = idempotency_key;
+    for (auto [flag, text, field] : {std::tuple{"--run-after", &run_after_text, "run_after_ms"},
+                                     std::tuple{"--run-by", &run_by_text, "run_by_ms"}}) {
+      if (text->empty()) continue;
+      std::optional<int64_t> at = baton::ParseDatetimeMs(*text);
+      if (!at) {
+        if (std::optional<int64_t> delay = baton::ParseDurationMs(*text))
+          at = baton::SystemClock().NowMs() + *delay;
+      }
+      if (!at) {
+        return Fail(name, baton::InvalidArgument(
+                              std::string(flag) +
+                              ": expected a time such as 2026-11-23T10:00:00Z or a delay such as "
+                              "10m, got \"" +
+                              *text + "\""));
+      }
+      job[field] = *at;
+    }
+    for (auto [flag, list, field] : {std::tuple{"--resource", &resources, "resources"},
+                                     std::tuple{"--label", &labels, "labels"}}) {
+      auto o = NameValues(flag, *list, list == &resources);
+      if (!o.ok()) return Fail(name, o.status());
+      if (!o->empty()) job[field] = std::move(*o);
+    }
+    if (!concurrency_key.empty()) {
+      job["concurrency"] = {{"key", concurrency_key},
+                            {"limit", concurrency_limit == 0 ? 1u : concurrency_limit}};
+    } else if (concurrency_limit != 0) {
+      return Fail(name, baton::InvalidArgument("--concurrency-limit: needs --concurrency-key"));
+    }
     auto submitted = files.empty() ? c.Submit(job) : c.SubmitWithFiles(job, files);
     if (!submitted.ok()) return Fail(name, submitted.status());
     const uint64_t job_id = submitted->at("id").to_number<uint64_t>();

@@ -199,9 +199,16 @@ class Worker::Impl {
                        {"types", types},
                        {"capacity", options_.capacity},
                        {"running", running}};
-    boost::system::error_code jec;
-    json::value resources = json::parse(options_.resources, jec);
-    if (!jec && resources.is_object()) hello["resources"] = resources;
+    if (!options_.resources.empty()) {
+      json::object resources;
+      for (const auto& [name, amount] : options_.resources) resources[name] = amount;
+      hello["resources"] = std::move(resources);
+    }
+    if (!options_.labels.empty()) {
+      json::object labels;
+      for (const auto& [name, value] : options_.labels) labels[name] = value;
+      hello["labels"] = std::move(labels);
+    }
     if (!options_.plugins.empty()) {
       json::array plugins;
       for (const PluginOptions& p : options_.plugins) {

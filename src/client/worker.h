@@ -39,7 +39,10 @@ struct WorkerOptions {
   std::string token;
   std::string id;  // unique among the server's workers
   uint32_t capacity = 1;
-  std::string resources = "{}";  // JSON object, shown by GET /v1/workers
+  // What the worker has for the jobs it runs (cpu, memory_mb, gpu, custom counters) and the
+  // labels it carries: a job that asks for resources or labels goes only to a worker with them.
+  std::map<std::string, int64_t> resources;
+  std::map<std::string, std::string> labels;
   std::vector<PluginOptions> plugins;
   int64_t reconnect_delay_ms_max = 2000;
   // A frame carries at most this many queued messages (progress, logs, outcomes).

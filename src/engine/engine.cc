@@ -8,11 +8,8 @@
 
 namespace baton::engine {
 
-struct Engine::Job {
+struct Engine::Job : SchedEntry {
   JobRecord rec;
-  uint32_t type_idx = 0;
-  uint64_t queue_seq = 0;  // FIFO order within a priority
-  int32_t ready_pos = -1;
   std::array<int32_t, 2> timer_pos{-1, -1};
   int64_t lease_persisted_ms = 0;  // the lease expiry the store last saw
   bool dirty = false;
@@ -30,14 +27,6 @@ struct Engine::Workflow {
   bool cancelling = false;
 };
 
-bool Engine::JobLess::operator()(const Job* a, const Job* b) const {
-  if (a->rec.spec.priority != b->rec.spec.priority) {
-    return a->rec.spec.priority > b->rec.spec.priority;
-  }
-  return a->queue_seq < b->queue_seq;
-}
-
-int32_t& Engine::JobReadyPos::operator()(Job* j) const { return j->ready_pos; }
 int32_t& Engine::TimerPos::operator()(Timer& t) const { return t.job->timer_pos[t.slot]; }
 
 namespace {
@@ -101,6 +90,46 @@ void Engine::SetTypes(std::unordered_map<std::string, TypeDefaults> types) {
   type_defaults_ = std::move(types);
 }
 
+Status Engine::ValidateDemand(const JobSpec& spec) const {
+  const EngineLimits& lim = config_.limits;
+  if (spec.resources.size() > lim.resources_max || spec.labels.size() > lim.resources_max) {
+    return InvalidArgument("resources: at most " + Num(lim.resources_max) +
+                           " resources and as many labels");
+  }
+  for (size_t i = 0; i < spec.resources.size(); ++i) {
+    const auto& [name, amount] = spec.resources[i];
+    if (!ValidSchedulingName(name)) {
+      return InvalidArgument("resources: \"" + name +
+                             "\" is not a resource name (1 to 64 of a-z A-Z 0-9 _ - . /)");
+    }
+    if (amount <= 0) return InvalidArgument("resources." + name + ": must be above 0");
+    if (i > 0 && spec.resources[i - 1].first >= name) {
+      return InvalidArgument("resources: must be sorted by name, each once");
+    }
+  }
+  for (size_t i = 0; i < spec.labels.size(); ++i) {
+    const auto& [name, value] = spec.labels[i];
+    if (!ValidSchedulingName(name) || !ValidSchedulingName(value)) {
+      return InvalidArgument("labels." + name +
+                             ": names and values are 1 to 64 of a-z A-Z 0-9 _ - . /");
+    }
+    if (i > 0 && spec.labels[i - 1].first >= name) {
+      return InvalidArgument("labels: must be sorted by name, each once");
+    }
+  }
+  if (!spec.concurrency_key.empty()) {
+    if (spec.concurrency_key.size() > lim.idempotency_key_bytes_max) {
+      return TooLong("concurrency.key", spec.concurrency_key.size(), lim.idempotency_key_bytes_max);
+    }
+    if (spec.concurrency_limit == 0) {
+      return InvalidArgument("concurrency.limit: must be at least 1");
+    }
+  } else if (spec.concurrency_limit != 0) {
+    return InvalidArgument("concurrency.limit: needs a concurrency.key");
+  }
+  return scheduler_.CheckDemand(spec);
+}
+
 Status Engine::Validate(JobSpec& spec) const {
   const EngineLimits& lim = config_.limits;
   if (spec.type.empty()) return InvalidArgument("type: must not be empty");
@@ -117,6 +146,7 @@ Status Engine::Validate(JobSpec& spec) const {
       if (spec.verifier.empty()) spec.verifier = d.verifier;
     }
     if (!spec.children_policy) spec.children_policy = d.children_policy;
+    if (spec.resources.empty()) spec.resources = d.resources;
   }
   if (!spec.children_policy) spec.children_policy = ChildrenPolicy{};
   BATON_RETURN_IF_ERROR(CheckTypeName("splitter", spec.splitter, lim.type_bytes_max));
@@ -125,6 +155,7 @@ Status Engine::Validate(JobSpec& spec) const {
   if (spec.children_policy->kind == ChildrenPolicy::kQuorum && spec.children_policy->n == 0) {
     return InvalidArgument("children_policy.quorum: must be at least 1");
   }
+  BATON_RETURN_IF_ERROR(ValidateDemand(spec));
   if (spec.owner.empty()) return InvalidArgument("owner: must not be empty");
   if (spec.owner.size() > lim.owner_bytes_max) {
     return TooLong("owner", spec.owner.size(), lim.owner_bytes_max);
@@ -231,12 +262,6 @@ Result<Engine::Job*> Engine::FindActive(JobId id) const {
   return job;
 }
 
-uint32_t Engine::TypeIndex(const std::string& type) {
-  auto [it, inserted] = type_index_.try_emplace(type, static_cast<uint32_t>(types_.size()));
-  if (inserted) types_.push_back(TypeQueue{type, {}});
-  return it->second;
-}
-
 void Engine::MarkDirty(Job& job) {
   if (!job.dirty) {
     job.dirty = true;
@@ -255,6 +280,13 @@ void Engine::SetState(Job& job, JobState state, Outcome outcome, std::string_vie
   JobStatus& s = job.rec.status;
   --state_counts_[static_cast<size_t>(s.state)];
   ++state_counts_[static_cast<size_t>(state)];
+  // The scheduler counts running jobs (quotas, keys, the resources they hold).
+  if (state == JobState::kRunning) {
+    scheduler_.Started(job, job.rec.spec, RunType(job.rec.spec), s.worker_id);
+  } else if (s.state == JobState::kRunning) {
+    scheduler_.Stopped(job);
+  }
+  if (IsTerminal(state)) scheduler_.Finished(job);
   s.state = state;
   s.updated_ms = now_ms_;
   if (outcome != Outcome::kNone) s.last_outcome = outcome;
@@ -263,13 +295,10 @@ void Engine::SetState(Job& job, JobState state, Outcome outcome, std::string_vie
 }
 
 void Engine::Enqueue(Job& job) {
-  job.queue_seq = ++queue_seq_;
-  types_[job.type_idx].ready.Push(&job);
+  scheduler_.Queue(job, job.rec.spec, RunType(job.rec.spec), /*keep_seq=*/false);
 }
 
-void Engine::Unqueue(Job& job) {
-  if (job.ready_pos >= 0) types_[job.type_idx].ready.RemoveAt(static_cast<size_t>(job.ready_pos));
-}
+void Engine::Unqueue(Job& job) { scheduler_.Unqueue(job); }
 
 void Engine::ArmTimer(Job& job, TimerSlot slot, int64_t due_ms) {
   DisarmTimer(job, slot);
@@ -281,7 +310,9 @@ void Engine::DisarmTimer(Job& job, TimerSlot slot) {
 }
 
 int64_t Engine::NextTimerMs() const {
-  return timers_.empty() ? std::numeric_limits<int64_t>::max() : timers_.top().due_ms;
+  const int64_t timer =
+      timers_.empty() ? std::numeric_limits<int64_t>::max() : timers_.top().due_ms;
+  return std::min(timer, scheduler_.NextWakeMs());
 }
 
 int64_t Engine::BackoffMs(const Job& job) {
@@ -646,7 +677,6 @@ Engine::Job& Engine::CreateJob(JobSpec spec) {
   job.rec.id = ++job_id_last_;
   job.rec.created_ms = now_ms_;
   job.rec.spec = std::move(spec);
-  job.type_idx = TypeIndex(RunType(job.rec.spec));
   jobs_.emplace(job.rec.id, std::move(owned));
   ++state_counts_[static_cast<size_t>(JobState::kPending)];
 
@@ -732,38 +762,27 @@ std::vector<Assignment> Engine::Dispatch(const DispatchRequest& request) {
   std::vector<Assignment> out;
   const uint32_t capacity = std::min(request.capacity, config_.limits.dispatch_batch_max);
   if (capacity == 0) return out;
-  // The queues of the worker's types; at most a handful, so picking the best head is a scan.
-  std::vector<ReadyHeap*> queues;
-  queues.reserve(request.types.size());
-  for (const std::string& type : request.types) {
-    auto it = type_index_.find(type);
-    if (it != type_index_.end()) queues.push_back(&types_[it->second].ready);
-  }
-  std::sort(queues.begin(), queues.end());
-  queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
-  if (queues.empty()) return out;
-  out.reserve(capacity);
-
+  scheduler_.SetNow(now_ms_);
+  Scheduler::Pass pass = scheduler_.Begin(request);
   std::vector<Job*> skipped;  // declined by this worker: offered to it only if nothing else is
   while (out.size() < capacity) {
-    ReadyHeap* best = nullptr;
-    for (ReadyHeap* q : queues) {
-      if (!q->empty() && (best == nullptr || JobLess{}(q->top(), best->top()))) best = q;
-    }
-    if (best == nullptr) break;
-    Job* job = best->Pop();
+    SchedEntry* next = pass.Next();
+    if (next == nullptr) break;
+    Job* job = static_cast<Job*>(next);
     if (job->rec.status.declined_by == request.worker_id &&
         skipped.size() < config_.limits.decline_skip_max) {
+      pass.Skip(*job);
       skipped.push_back(job);
       continue;
     }
     out.push_back(StartAttempt(*job, request.worker_id));
   }
   for (Job* job : skipped) {
-    if (out.size() < capacity) {
+    if (out.size() < capacity && pass.Fits(*job)) {
       out.push_back(StartAttempt(*job, request.worker_id));
     } else {
-      types_[job->type_idx].ready.Push(job);  // keeps its place: queue_seq is unchanged
+      // Keeps its place: its sequence number is unchanged.
+      scheduler_.Queue(*job, job->rec.spec, RunType(job->rec.spec), /*keep_seq=*/true);
     }
   }
   return out;
@@ -1034,6 +1053,7 @@ Status Engine::Retry(JobId id) {
 
 void Engine::Tick(int64_t now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
+  scheduler_.SetNow(now_ms_);
   while (!timers_.empty() && timers_.top().due_ms <= now_ms_) {
     Timer t = timers_.Pop();
     FireTimer(*t.job, t.slot);
@@ -1181,7 +1201,6 @@ Status Engine::Restore(RecoveredState state) {
     Job& job = *owned;
     job.rec = std::move(rec);
     job.is_new = false;
-    job.type_idx = TypeIndex(job.rec.spec.type);
     job.lease_persisted_ms = job.rec.status.lease_expires_ms;
     ++state_counts_[static_cast<size_t>(job.rec.status.state)];
     const JobStatus& s = job.rec.status;
@@ -1196,6 +1215,7 @@ Status Engine::Restore(RecoveredState state) {
       case JobState::kRunning:
         ArmTimer(job, kStateTimer,
                  std::min(s.lease_expires_ms, s.attempt_started_ms + job.rec.spec.timeout_ms));
+        scheduler_.Started(job, job.rec.spec, RunType(job.rec.spec), s.worker_id);
         break;
       case JobState::kSubmitted:
         // The verdict timer restarts: how long the verifier already had is not stored. A
@@ -1280,7 +1300,6 @@ Status Engine::Load(JobRecord rec) {
   Job& job = *owned;
   job.rec = std::move(rec);
   job.is_new = false;
-  job.type_idx = TypeIndex(job.rec.spec.type);
   job.in_finished = true;
   ++state_counts_[static_cast<size_t>(job.rec.status.state)];
   finished_.push_back(job.rec.id);
@@ -1298,11 +1317,25 @@ EngineStats Engine::Stats() const {
   return st;
 }
 
+std::string Engine::WhyWaiting(JobId id) const {
+  const Job* job = FindJob(id);
+  if (job == nullptr) return "";
+  const JobStatus& s = job->rec.status;
+  switch (s.state) {
+    case JobState::kPending:
+      return "not before " + Num(static_cast<uint64_t>(s.ready_at_ms)) + " (run_after)";
+    case JobState::kRetryWait:
+      return "backing off after attempt " + Num(s.attempts_started) + " until " +
+             Num(static_cast<uint64_t>(s.ready_at_ms));
+    case JobState::kQueued:
+      return scheduler_.WhyWaiting(*job, job->rec.spec, RunType(job->rec.spec));
+    default:
+      return "";
+  }
+}
+
 std::vector<std::pair<std::string, size_t>> Engine::QueuedByType() const {
-  std::vector<std::pair<std::string, size_t>> out;
-  out.reserve(types_.size());
-  for (const TypeQueue& q : types_) out.emplace_back(q.name, q.ready.size());
-  return out;
+  return scheduler_.QueuedByType();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "engine/indexed_heap.h"
+#include "engine/scheduler.h"
 #include "engine/types.h"
 #include "engine/workflow.h"
 
@@ -56,6 +58,7 @@ struct EngineLimits {
   uint32_t dispatch_batch_max = 1000;
   uint32_t decline_skip_max = 64;  // jobs a dispatch passes over because this worker declined them
   uint32_t declines_max = 20;      // past this, a decline counts as a retryable error
+  size_t resources_max = 16;       // resources a job asks for, and as many labels
 };
 
 struct EngineConfig {
@@ -132,8 +135,26 @@ class Engine {
   // An activity's parallel stage runs every plugin registered for it when the stage starts.
   void RegisterPlugins(const std::string& worker_id, std::vector<PluginRegistration> plugins);
 
-  // Hands the best ready jobs of the worker's types to it, up to its capacity.
+  // Hands the best ready jobs of the worker's types to it, up to its capacity, in the order and
+  // under the policies of scheduler.h.
   std::vector<Assignment> Dispatch(const DispatchRequest& request);
+
+  // Scheduling (scheduler.h). The policy replaces the earlier one.
+  void SetPolicy(SchedulingPolicy policy) { scheduler_.SetPolicy(std::move(policy)); }
+  const SchedulingPolicy& policy() const { return scheduler_.policy(); }
+  // A worker's hello: its types, resources and labels. Refuses resources beyond resources_max.
+  Status ConnectWorker(WorkerInfo info) { return scheduler_.ConnectWorker(std::move(info)); }
+  void DisconnectWorker(const std::string& id, uint64_t connection) {
+    scheduler_.DisconnectWorker(id, connection);
+  }
+  void DrainWorker(const std::string& id, bool drain) { scheduler_.DrainWorker(id, drain); }
+  bool WorkerDrained(const std::string& id) const { return scheduler_.Drained(id); }
+  void PauseType(const std::string& type, bool paused) { scheduler_.PauseType(type, paused); }
+  const std::set<std::string>& paused_types() const { return scheduler_.paused_types(); }
+  // Why a job is not running yet, in words: its run_after, its back-off, or what holds it in the
+  // queue ("user alice runs 5 jobs, the user's running_max"). Empty for a job that is not waiting.
+  std::string WhyWaiting(JobId id) const;
+  const Scheduler& scheduler() const { return scheduler_; }
 
   // A worker (re)connected and named the attempts it still holds (running, or finished with the
   // outcome not yet acknowledged). Every other attempt the engine has running on that worker
@@ -180,12 +201,6 @@ class Engine {
 
  private:
   struct Job;
-  struct JobLess {
-    bool operator()(const Job* a, const Job* b) const;
-  };
-  struct JobReadyPos {
-    int32_t& operator()(Job* j) const;
-  };
   enum TimerSlot : uint8_t { kStateTimer = 0, kDeadlineTimer = 1 };
   struct Timer {
     int64_t due_ms;
@@ -197,11 +212,6 @@ class Engine {
   };
   struct TimerPos {
     int32_t& operator()(Timer& t) const;
-  };
-  using ReadyHeap = IndexedHeap<Job*, JobLess, JobReadyPos>;
-  struct TypeQueue {
-    std::string name;
-    ReadyHeap ready;
   };
 
   struct Workflow;
@@ -217,12 +227,12 @@ class Engine {
   Result<std::unique_ptr<Workflow>> Rebuild(WorkflowRecord rec) const;
 
   Job* FindJob(JobId id) const;
+  Status ValidateDemand(const JobSpec& spec) const;
   // The checks of Submit that concern the parent; `added` children are about to join it.
   Status CheckParent(const JobSpec& spec, uint32_t added) const;
   // The job, or NotFound naming it (it may have finished and left memory; the store has it).
   Result<Job*> FindActive(JobId id) const;
   Result<Job*> FindForAttempt(const AttemptRef& ref, std::string_view command);
-  uint32_t TypeIndex(const std::string& type);
 
   void SetState(Job& job, JobState state, Outcome outcome, std::string_view message);
   void MarkDirty(Job& job);
@@ -271,11 +281,9 @@ class Engine {
   JobId job_id_last_ = 0;
   AttemptId attempt_id_last_ = 0;
   EventSeq event_seq_last_ = 0;
-  uint64_t queue_seq_ = 0;
 
   std::unordered_map<JobId, std::unique_ptr<Job>> jobs_;
-  std::unordered_map<std::string, uint32_t> type_index_;
-  std::vector<TypeQueue> types_;
+  Scheduler scheduler_;
   IndexedHeap<Timer, TimerLess, TimerPos> timers_;
   std::array<uint64_t, kJobStateCount> state_counts_{};
 

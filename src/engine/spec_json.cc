@@ -1,5 +1,6 @@
 #include "engine/spec_json.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace baton::engine {
@@ -154,6 +155,53 @@ json::value ChildrenPolicyJson(const ChildrenPolicy& p) {
   return o;
 }
 
+Result<Resources> ParseResourcesJson(const json::value& v, const std::string& field) {
+  if (!v.is_object()) return Wrong(field, R"(an object of amounts, like {"cpu": 2, "gpu": 1})", v);
+  Resources out;
+  for (const auto& [key, amount] : v.as_object()) {
+    const std::string name(key);
+    const std::string at = field + "." + name;
+    if (!ValidSchedulingName(name)) {
+      return InvalidArgument(at + ": not a resource name (1 to 64 of a-z A-Z 0-9 _ - . /)");
+    }
+    auto n = Int(amount, at, 1, std::numeric_limits<int64_t>::max());
+    if (!n.ok()) return n.status();
+    out.emplace_back(name, *n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<Labels> ParseLabelsJson(const json::value& v, const std::string& field) {
+  if (!v.is_object()) return Wrong(field, R"(an object of strings, like {"zone": "eu"})", v);
+  Labels out;
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string name(key);
+    const std::string at = field + "." + name;
+    if (!ValidSchedulingName(name)) {
+      return InvalidArgument(at + ": not a label name (1 to 64 of a-z A-Z 0-9 _ - . /)");
+    }
+    if (!value.is_string() || !ValidSchedulingName(value.as_string())) {
+      return Wrong(at, "a string of 1 to 64 of a-z A-Z 0-9 _ - . /", value);
+    }
+    out.emplace_back(name, std::string(value.as_string()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+json::object ResourcesJson(const Resources& r) {
+  json::object o;
+  for (const auto& [name, amount] : r) o[name] = amount;
+  return o;
+}
+
+json::object LabelsJson(const Labels& l) {
+  json::object o;
+  for (const auto& [name, value] : l) o[name] = value;
+  return o;
+}
+
 Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) {
   if (!value.is_object()) return Wrong(path.empty() ? "job" : path, "an object", value);
   JobSpec spec;
@@ -217,12 +265,39 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
       auto p = ParseChildrenPolicyJson(v, field);
       if (!p.ok()) return p.status();
       spec.children_policy = *p;
+    } else if (key == "resources") {
+      auto r = ParseResourcesJson(v, field);
+      if (!r.ok()) return r.status();
+      spec.resources = std::move(*r);
+    } else if (key == "labels") {
+      auto l = ParseLabelsJson(v, field);
+      if (!l.ok()) return l.status();
+      spec.labels = std::move(*l);
+    } else if (key == "concurrency") {
+      const std::string want = R"({"key": "customer-42", "limit": 1})";
+      if (!v.is_object() || !v.as_object().contains("key")) return Wrong(field, want, v);
+      for (const auto& [ck, cv] : v.as_object()) {
+        if (ck == "key") {
+          auto k = String(cv, field + ".key");
+          if (!k.ok()) return k.status();
+          if (k->empty()) return InvalidArgument(field + ".key: must not be empty");
+          spec.concurrency_key = std::move(*k);
+        } else if (ck == "limit") {
+          auto n = Int(cv, field + ".limit", 1, std::numeric_limits<uint32_t>::max());
+          if (!n.ok()) return n.status();
+          spec.concurrency_limit = static_cast<uint32_t>(*n);
+        } else {
+          return InvalidArgument(field + "." + std::string(ck) +
+                                 ": unknown field (known: key, limit)");
+        }
+      }
+      if (spec.concurrency_limit == 0) spec.concurrency_limit = 1;
     } else {
       return InvalidArgument(field +
                              ": unknown field (known: type, payload, priority, run_after_ms, "
                              "run_by_ms, timeout_ms, heartbeat_timeout_ms, attempts_max, retry, "
                              "idempotency_key, tags, parent_id, verify, splitter, aggregator, "
-                             "verifier, children_policy)");
+                             "verifier, children_policy, resources, labels, concurrency)");
     }
   }
   if (!has_type) return InvalidArgument(Prefix(path, "type") + ": is required");

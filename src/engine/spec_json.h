@@ -8,7 +8,9 @@
 //              "jitter": 0.2, "retry_on": ["error", "timeout", "lost", "rejected"]},
 //    "idempotency_key": "order-17", "tags": ["blue"], "parent_id": 0, "verify": false,
 //    "splitter": "t", "aggregator": "t", "verifier": "t", "children_policy": "all"}
-// children_policy is "all", {"failures_max": N} or {"quorum": N}.
+// children_policy is "all", {"failures_max": N} or {"quorum": N}. What the job needs from its
+// worker: "resources": {"cpu": 2, "gpu": 1}, "labels": {"zone": "eu"}, and
+// "concurrency": {"key": "customer-42", "limit": 1} (limit 1 if left out).
 //
 // Thread rules: pure functions.
 #pragma once
@@ -33,6 +35,13 @@ boost::json::value ChildrenPolicyJson(const ChildrenPolicy& p);
 // {"delay_initial_ms", "multiplier", "delay_max_ms", "jitter", "retry_on": [outcomes]}; fields
 // left out keep the engine's defaults. An error names `path`.
 Result<RetryPolicy> ParseRetry(const boost::json::value& v, const std::string& path);
+
+// {"cpu": 2, "gpu": 1}: amounts of at least 1 by name; sorted by name.
+Result<Resources> ParseResourcesJson(const boost::json::value& v, const std::string& field);
+// {"zone": "eu"}; sorted by name.
+Result<Labels> ParseLabelsJson(const boost::json::value& v, const std::string& field);
+boost::json::object ResourcesJson(const Resources& r);
+boost::json::object LabelsJson(const Labels& l);
 
 // Helpers for strict JSON reading, shared with the API layer.
 // "field[i]".

@@ -82,4 +82,79 @@ std::optional<ChildrenPolicy> ParseChildrenPolicy(std::string_view text) {
   return p;
 }
 
+bool ValidSchedulingName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// "a=1,b=2" into pairs, each name and value checked by `value`; nullopt if malformed or unsorted.
+template <typename V, typename ParseValue>
+std::optional<std::vector<std::pair<std::string, V>>> ParsePairs(std::string_view text,
+                                                                 ParseValue value) {
+  std::vector<std::pair<std::string, V>> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view name = item.substr(0, eq);
+    std::optional<V> v = value(item.substr(eq + 1));
+    if (!ValidSchedulingName(name) || !v) return std::nullopt;
+    if (!out.empty() && out.back().first >= name) return std::nullopt;
+    out.emplace_back(std::string(name), std::move(*v));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ResourcesText(const Resources& r) {
+  std::string out;
+  for (const auto& [name, amount] : r) {
+    if (!out.empty()) out += ',';
+    out += name;
+    out += '=';
+    out += std::to_string(amount);
+  }
+  return out;
+}
+
+std::optional<Resources> ParseResourcesText(std::string_view text) {
+  return ParsePairs<int64_t>(text, [](std::string_view v) -> std::optional<int64_t> {
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || v.empty() || n <= 0) {
+      return std::nullopt;
+    }
+    return n;
+  });
+}
+
+std::string LabelsText(const Labels& l) {
+  std::string out;
+  for (const auto& [name, value] : l) {
+    if (!out.empty()) out += ',';
+    out += name;
+    out += '=';
+    out += value;
+  }
+  return out;
+}
+
+std::optional<Labels> ParseLabelsText(std::string_view text) {
+  return ParsePairs<std::string>(text, [](std::string_view v) -> std::optional<std::string> {
+    if (!ValidSchedulingName(v)) return std::nullopt;
+    return std::string(v);
+  });
+}
+
 }  // namespace baton::engine

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace baton::engine {
@@ -92,6 +94,18 @@ enum class JobRole : uint8_t { kJob, kAggregator, kVerifier };
 std::string_view JobRoleName(JobRole r);
 std::optional<JobRole> ParseJobRole(std::string_view name);
 
+// Amounts by name, sorted by name, each above 0: what a worker has, or what a job needs.
+using Resources = std::vector<std::pair<std::string, int64_t>>;
+// Values by name, sorted by name: what a worker carries, or what a job requires of it.
+using Labels = std::vector<std::pair<std::string, std::string>>;
+// "cpu=2,gpu=1" and "zone=eu,disk=ssd": how the store writes them ("" for none).
+std::string ResourcesText(const Resources& r);
+std::optional<Resources> ParseResourcesText(std::string_view text);
+std::string LabelsText(const Labels& l);
+std::optional<Labels> ParseLabelsText(std::string_view text);
+// A resource or label name, or a label value: 1 to 64 of a-z A-Z 0-9 _ - . / (no '=' or ',').
+bool ValidSchedulingName(std::string_view s);
+
 // What a submitter asks for. Zero / empty optional fields take the engine's defaults at submit;
 // the stored spec always holds the concrete values. Immutable once the job exists.
 struct JobSpec {
@@ -116,6 +130,14 @@ struct JobSpec {
   std::string aggregator;
   std::string verifier;
   std::optional<ChildrenPolicy> children_policy;  // filled at submit: the type's, else kAll
+  // What the job needs from its worker (scheduler.h): amounts of resources it holds while it
+  // runs (cpu, memory_mb, gpu or custom counters; sorted by name, each above 0), and labels the
+  // worker must carry with these values (sorted by name). Empty: any worker of the type.
+  Resources resources;
+  Labels labels;
+  // At most `concurrency_limit` jobs of this owner's `concurrency_key` run at once (empty: none).
+  std::string concurrency_key;
+  uint32_t concurrency_limit = 0;
   // Set by the engine, never by a submitter: the parent's attempt this sub-job belongs to, and for
   // helper jobs their role and subject (the job, and for a verifier the attempt it judges).
   AttemptId parent_attempt = 0;
@@ -360,6 +382,43 @@ struct TypeDefaults {
   std::optional<RetryPolicy> retry;
   std::string splitter, aggregator, verifier;
   std::optional<ChildrenPolicy> children_policy;
+  Resources resources;  // what its jobs need when they ask for nothing
+};
+
+// Who may run what, and how much (server config [scheduling]). Counts are of running jobs
+// (attempts holding a lease); 0 or unset means no limit.
+struct TypePolicy {
+  uint32_t running_max = 0;  // jobs of the type running at once, all users together
+  double rate_per_s = 0;     // token bucket: attempts started per second (0: no limit)
+  uint32_t burst = 0;        // the bucket's size (0: the rate rounded up, at least 1)
+  bool operator==(const TypePolicy&) const = default;
+};
+struct UserPolicy {
+  std::optional<uint32_t> running_max;       // unset: SchedulingPolicy::user_running_max
+  std::optional<uint32_t> type_running_max;  // any one type; unset: the policy's default
+  std::map<std::string, uint32_t> types;     // per type, over type_running_max
+  bool operator==(const UserPolicy&) const = default;
+};
+struct SchedulingPolicy {
+  uint32_t user_running_max = 0;       // each user
+  uint32_t user_type_running_max = 0;  // each user, per type
+  std::map<std::string, UserPolicy> users;
+  std::map<std::string, TypePolicy> types;
+  // The most of each resource one worker may have. A job asking for more is refused at submit
+  // (no worker could ever run it), and so is a worker's hello claiming more. A resource not
+  // listed may be had up to resource_max_default.
+  std::map<std::string, int64_t> resources_max;
+  int64_t resource_max_default = 1'000'000'000;
+  bool operator==(const SchedulingPolicy&) const = default;
+};
+
+// A connected worker as the scheduler sees it (from its hello).
+struct WorkerInfo {
+  std::string id;
+  uint64_t connection = 0;  // tells this connection from the worker's earlier ones
+  std::vector<std::string> types;
+  Resources resources;
+  Labels labels;
 };
 
 struct DispatchRequest {

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "engine/spec_json.h"
+
 namespace baton::server {
 
 namespace json = boost::json;
@@ -99,6 +101,13 @@ json::object JobToJson(const engine::JobRecord& job) {
   o["helper_id"] = s.helper_id;  // the aggregator or verifier job at work for this one; 0: none
   o["role"] = engine::JobRoleName(spec.role);
   o["subject_id"] = spec.subject_id;  // for an aggregator or verifier: the job it works for
+  o["resources"] = engine::ResourcesJson(spec.resources);
+  o["labels"] = engine::LabelsJson(spec.labels);
+  if (spec.concurrency_key.empty()) {
+    o["concurrency"] = nullptr;
+  } else {
+    o["concurrency"] = {{"key", spec.concurrency_key}, {"limit", spec.concurrency_limit}};
+  }
   return o;
 }
 

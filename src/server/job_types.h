@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/time_text.h"
 #include "engine/types.h"
 
 namespace baton::server {
@@ -58,7 +59,7 @@ struct JobType {
   int64_t timeout_ms = 0;                    // 0: the server's default
   uint32_t attempts_max = 0;                 // 0: the server's default
   std::optional<engine::RetryPolicy> retry;  // unset: the server's default
-  boost::json::object resources;
+  engine::Resources resources;               // what its jobs need when they ask for nothing
   std::string aggregator, verifier, splitter;
   std::optional<engine::ChildrenPolicy> children_policy;
   boost::json::object source;  // the declaration as written, for GET /v1/types
@@ -85,10 +86,5 @@ class TypeRegistry {
  private:
   std::map<std::string, JobType, std::less<>> types_;
 };
-
-// "2026-11-23T10:00:00Z" (or .fff, or an offset like +01:00) -> ms since the epoch.
-std::optional<int64_t> ParseDatetimeMs(std::string_view text);
-// "1h30m", "250ms", "2d" -> ms.
-std::optional<int64_t> ParseDurationMs(std::string_view text);
 
 }  // namespace baton::server

@@ -40,6 +40,7 @@ Status Runtime::Rebuild() {
   if (!state.ok()) return state.status().WithContext("recover");
   auto fresh = std::make_unique<engine::Engine>(options_.engine);
   BATON_RETURN_IF_ERROR(fresh->Restore(std::move(*state)));
+  if (options_.on_engine) options_.on_engine(*fresh);
   fresh->Tick(now);  // leases that expired while nobody watched end now
   engine_ = std::move(fresh);
   return Status::Ok();

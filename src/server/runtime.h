@@ -33,6 +33,10 @@ namespace baton::server {
 
 struct RuntimeOptions {
   engine::EngineConfig engine;
+  // Runs on every engine the runtime builds (at start, and when it rebuilds one from the store
+  // after a failed commit), before any command: the place to give it what the store does not
+  // hold (declared types, the scheduling policy, connected workers).
+  std::function<void(engine::Engine&)> on_engine;
   // The engine thread wakes at least this often to fire timers, even with nothing to do.
   int64_t tick_interval_ms_max = 100;
   // Commands waiting for the engine thread; more are refused with ResourceExhausted.

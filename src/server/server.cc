@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 
+#include "server/config.h"
 #include "server/job_json.h"
 
 namespace baton::server {
@@ -80,6 +81,11 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   } else if (s->options_.strict_types) {
     return InvalidArgument("--strict-types needs --types FILE: no type would be allowed");
   }
+  if (!s->options_.config_file.empty()) {
+    Result<ServerConfig> config = LoadConfig(s->options_.config_file);
+    if (!config.ok()) return config.status();
+    s->config_ = std::move(*config);
+  }
   std::error_code ec;
   std::filesystem::create_directories(s->options_.data_dir, ec);
   if (ec) {
@@ -118,7 +124,15 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   Server* self = s.get();
   s->hub_->SetSpecCheck(
       [self](std::vector<engine::JobSpec>& specs) { return self->ApplyTypes(specs, true); });
+  s->hub_->SetResourceCheck([self](const engine::Resources& r) {
+    return engine::CheckWorkerResources(self->config_.scheduling, r);
+  });
   RuntimeOptions runtime_options = s->options_.runtime;
+  runtime_options.on_engine = [self](engine::Engine& e) {
+    e.SetTypes(self->types_.EngineDefaults());
+    e.SetPolicy(self->config_.scheduling);
+    self->hub_->Reattach(e);
+  };
   runtime_options.on_pass = [self](engine::Engine& e, auto* after) {
     self->hub_->OnPass(e, after);
   };
@@ -138,12 +152,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                   [self](engine::JobId job, engine::AttemptId, const std::string&,
                          const std::string& data) { self->logs_->Append(job, data); });
   Result<engine::EventSeq> last_event =
-      s->runtime_
-          ->Call([defaults = s->types_.EngineDefaults()](engine::Engine& e) mutable {
-            e.SetTypes(std::move(defaults));
-            return e.Stats().event_seq_last;
-          })
-          .get();
+      s->runtime_->Call([](engine::Engine& e) { return e.Stats().event_seq_last; }).get();
   if (!last_event.ok()) return last_event.status();
   s->events_->Committed(*last_event);
   auto http = HttpServer::Start(
@@ -488,11 +497,13 @@ void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply r
 }
 
 void Server::FindJob(const Identity& who, engine::JobId id,
-                     std::function<void(Result<engine::JobRecord>)> then) {
+                     std::function<void(Result<engine::JobRecord>)> then,
+                     std::shared_ptr<std::string> waiting_for) {
   auto found = std::make_shared<std::optional<engine::JobRecord>>();
   runtime_->Execute(
-      [found, id](engine::Engine& e) {
+      [found, id, waiting_for](engine::Engine& e) {
         if (const engine::JobRecord* job = e.Find(id)) *found = *job;
+        if (waiting_for) *waiting_for = e.WhyWaiting(id);
       },
       // Answered after the next commit, so it never shows a state that is not yet durable; and
       // on the blocking pool, as `then` may read the store or files.
@@ -510,11 +521,21 @@ void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& re
                     Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  FindJob(who, id, [reply, version, keep_alive](Result<engine::JobRecord> job) {
-    if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-    reply(JsonResponse(http::status::ok, boost::json::serialize(JobToJson(*job)), version,
-                       keep_alive));
-  });
+  auto waiting_for = std::make_shared<std::string>();
+  FindJob(
+      who, id,
+      [reply, version, keep_alive, waiting_for](Result<engine::JobRecord> job) {
+        if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+        boost::json::object o = JobToJson(*job);
+        // Why it is not running yet (its run_after, its back-off, a quota, no worker...).
+        if (waiting_for->empty()) {
+          o["waiting_for"] = nullptr;
+        } else {
+          o["waiting_for"] = *waiting_for;
+        }
+        reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+      },
+      waiting_for);
 }
 
 Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::JobId id) {

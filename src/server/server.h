@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/auth.h"
+#include "server/config.h"
 #include "server/event_streams.h"
 #include "server/http_server.h"
 #include "server/job_files.h"
@@ -38,6 +39,7 @@ struct ServerOptions {
   EventStreamsOptions events;
   FileLimits files;
   std::string types_file;     // the job type registry (docs/types.md); empty: none
+  std::string config_file;    // config.h: scheduling policy; empty: no limits
   bool strict_types = false;  // refuse types the registry does not declare
   int blocking_threads = 2;   // file reads and writes, reads of the store for HTTP requests
 };
@@ -67,9 +69,11 @@ class Server {
   void Handle(HttpRequest&& request, Reply reply);
   void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`.
+  // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`; and, if
+  // `waiting_for` is given, why it is not running yet (engine.h, WhyWaiting).
   void FindJob(const Identity& who, engine::JobId id,
-               std::function<void(Result<engine::JobRecord>)> then);
+               std::function<void(Result<engine::JobRecord>)> then,
+               std::shared_ptr<std::string> waiting_for = nullptr);
   // A job from the store (one that left the engine's memory); NotFound also when it is not
   // `who`'s: another user's job is as absent as a missing one.
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
@@ -136,6 +140,7 @@ class Server {
   std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
   std::unique_ptr<JobLogs> logs_;
   TypeRegistry types_;
+  ServerConfig config_;
   std::optional<JobFiles> files_;
   std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<WorkerHub> hub_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/spec_json.h"
 #include "server/job_json.h"
 
 namespace baton::server {
@@ -13,6 +14,7 @@ struct WorkerHub::Connection {
   std::weak_ptr<WebSocket> socket;
   Identity who;
   std::string worker_id;  // set by hello; I/O thread only
+  uint64_t serial = 0;    // tells this connection from the worker's others
 
   void Send(std::string text) const {
     if (auto s = socket.lock()) s->Send(std::move(text));
@@ -82,6 +84,7 @@ Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
   auto c = std::make_shared<Connection>();
   c->socket = socket;
   c->who = who;
+  c->serial = next_serial_.fetch_add(1) + 1;
   WebSocketHandlers h;
   h.on_message = [this, c](std::string text) { OnMessage(c, text); };
   h.on_close = [this, c] { OnClose(c); };
@@ -125,7 +128,8 @@ void WorkerHub::OnMessage(const std::shared_ptr<Connection>& c, const std::strin
 
 Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object& o) {
   BATON_RETURN_IF_ERROR(OnlyFields(
-      o, {"type", "worker", "types", "capacity", "resources", "running", "plugins"}, "hello"));
+      o, {"type", "worker", "types", "capacity", "resources", "labels", "running", "plugins"},
+      "hello"));
   Worker w;
   const json::value* id = o.if_contains("worker");
   if (id == nullptr || !id->is_string() || !ValidWorkerId(id->as_string())) {
@@ -152,13 +156,26 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
                            ", got " + std::to_string(*capacity));
   }
   w.capacity = static_cast<uint32_t>(*capacity);
-  if (const json::value* r = o.if_contains("resources")) {
-    if (!r->is_object()) return InvalidArgument("hello.resources: must be an object");
-    if (json::serialize(*r).size() > options_.resources_bytes_max) {
-      return InvalidArgument("hello.resources: larger than " +
-                             std::to_string(options_.resources_bytes_max) + " bytes");
+  engine::WorkerInfo info;
+  for (const char* field : {"resources", "labels"}) {
+    const json::value* r = o.if_contains(field);
+    if (r == nullptr) continue;
+    const std::string at = std::string("hello.") + field;
+    if (r->is_object() && r->as_object().size() > options_.resources_max) {
+      return InvalidArgument(at + ": at most " + std::to_string(options_.resources_max));
     }
-    w.resources = r->as_object();
+    if (std::string_view(field) == "resources") {
+      Result<engine::Resources> parsed = engine::ParseResourcesJson(*r, at);
+      if (!parsed.ok()) return parsed.status();
+      if (check_resources_) BATON_RETURN_IF_ERROR(check_resources_(*parsed));
+      info.resources = std::move(*parsed);
+      w.resources = r->as_object();
+    } else {
+      Result<engine::Labels> parsed = engine::ParseLabelsJson(*r, at);
+      if (!parsed.ok()) return parsed.status();
+      info.labels = std::move(*parsed);
+      w.labels = r->as_object();
+    }
   }
   std::vector<engine::AttemptId> held;
   if (const json::value* r = o.if_contains("running")) {
@@ -227,9 +244,17 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
       auto it = workers_.find(w.dispatch.worker_id);
       if (it != workers_.end()) it->second.draining = true;
     }
+    info.id = w.dispatch.worker_id;
+    info.connection = c->serial;
+    info.types = w.dispatch.types;
+    w.info = info;
+    w.registrations = plugins;
     runtime_->Execute(
-        [id = w.dispatch.worker_id, held = std::move(held),
+        [info = std::move(info), held = std::move(held),
          plugins = std::move(plugins)](engine::Engine& e) mutable {
+          const std::string id = info.id;
+          // Checked above against the same limits: a refusal here is a bug, not bad input.
+          BATON_CHECK(e.ConnectWorker(std::move(info)).ok());
           e.ReleaseWorker(id, held);
           e.RegisterPlugins(id, std::move(plugins));
         },
@@ -510,7 +535,13 @@ void WorkerHub::OnClose(const std::shared_ptr<Connection>& c) {
   std::lock_guard lock(mu_);
   // Its attempts keep their leases: if it comes back in time it reports them, else they end as
   // lost and run again.
-  if (Own(*c) != nullptr) workers_.erase(c->worker_id);
+  if (Own(*c) == nullptr) return;
+  workers_.erase(c->worker_id);
+  if (runtime_) {
+    runtime_->Execute([id = c->worker_id,
+                       serial = c->serial](engine::Engine& e) { e.DisconnectWorker(id, serial); },
+                      [](const Status&) {});
+  }
 }
 
 void WorkerHub::OnPass(engine::Engine& engine,
@@ -582,7 +613,9 @@ json::array WorkerHub::Workers() {
     o["running"] = w.running.size();
     o["draining"] = w.draining;
     o["connected_ms"] = w.connected_ms;
+    o["drained"] = drained_.contains(w.dispatch.worker_id);
     o["resources"] = w.resources;
+    o["labels"] = w.labels;
     o["plugins"] = w.plugins;
     out.push_back(std::move(o));
   }
@@ -605,6 +638,24 @@ std::unordered_map<std::string, WorkerHub::TypeLoad> WorkerHub::Types() {
     }
   }
   return out;
+}
+
+void WorkerHub::Reattach(engine::Engine& engine) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, w] : workers_) {
+    BATON_CHECK(engine.ConnectWorker(w.info).ok());
+    engine.RegisterPlugins(id, w.registrations);
+  }
+  for (const std::string& id : drained_) engine.DrainWorker(id, true);
+}
+
+void WorkerHub::SetDrained(const std::string& id, bool drained) {
+  std::lock_guard lock(mu_);
+  if (drained) {
+    drained_.insert(id);
+  } else {
+    drained_.erase(id);
+  }
 }
 
 void WorkerHub::CloseAll() {

@@ -7,9 +7,11 @@
 // commit callbacks and Notify on the commit thread; one mutex guards the workers.
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,7 +26,7 @@ namespace baton::server {
 struct WorkerHubOptions {
   size_t worker_types_max = 64;
   uint32_t capacity_max = 10000;  // attempts one worker may run at once
-  size_t resources_bytes_max = 4096;
+  size_t resources_max = 64;      // resources in a hello, and as many labels
   size_t spawn_jobs_max = 10000;  // sub-jobs in one spawn message
 };
 
@@ -45,6 +47,16 @@ class WorkerHub {
   // error names the spec ("[3].payload.x: ..."). Set once, before the first connection.
   using SpecCheck = std::function<Status(std::vector<engine::JobSpec>&)>;
   void SetSpecCheck(SpecCheck check) { check_specs_ = std::move(check); }
+  // Checks the resources a worker claims in its hello (the scheduling policy's resources_max).
+  using ResourceCheck = std::function<Status(const engine::Resources&)>;
+  void SetResourceCheck(ResourceCheck check) { check_resources_ = std::move(check); }
+
+  // Engine thread: tells a rebuilt engine about every connected worker (its resources, labels
+  // and plugins) and the drained ones (RuntimeOptions::on_engine).
+  void Reattach(engine::Engine& engine);
+  // Remembers a drain (POST /v1/workers/{id}/drain) for GET /v1/workers and for rebuilt engines;
+  // the engine applies it.
+  void SetDrained(const std::string& id, bool drained);
 
   // For the HTTP server: accepts a WebSocket on /v1/workers/connect from a worker (or
   // administrator) token.
@@ -76,7 +88,10 @@ class WorkerHub {
     std::string user;
     uint32_t capacity = 0;
     boost::json::object resources;  // as announced
+    boost::json::object labels;     // as announced
     boost::json::array plugins;     // as announced
+    engine::WorkerInfo info;        // what the engine was told at hello
+    std::vector<engine::PluginRegistration> registrations;
     bool draining = false;
     int64_t connected_ms = 0;
     std::shared_ptr<Connection> connection;
@@ -84,6 +99,9 @@ class WorkerHub {
   };
 
   SpecCheck check_specs_;
+  ResourceCheck check_resources_;
+  std::set<std::string> drained_;  // under mu_
+  std::atomic<uint64_t> next_serial_{0};
 
   void OnMessage(const std::shared_ptr<Connection>& c, const std::string& text);
   void OnClose(const std::shared_ptr<Connection>& c);

@@ -58,6 +58,10 @@ TEST_P(StoreConformanceTest, EveryFieldOfAJobRoundTrips) {
   plain.spec.input_files.clear();
   plain.spec.children_policy = engine::ChildrenPolicy{};
   plain.spec.role = engine::JobRole::kJob;
+  plain.spec.resources.clear();
+  plain.spec.labels.clear();
+  plain.spec.concurrency_key.clear();
+  plain.spec.concurrency_limit = 0;
   b.inserts.push_back(plain);
   MustApply(b);
   Result<JobRecord> got = store_->GetJob(1);

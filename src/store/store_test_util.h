@@ -58,6 +58,10 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   s.role = engine::JobRole::kVerifier;
   s.subject_id = 76;
   s.subject_attempt = 29;
+  s.resources = {{"cpu", 2}, {"gpu", 1}, {"memory_mb", 4096}};
+  s.labels = {{"disk", "ssd"}, {"zone", "eu-west"}};
+  s.concurrency_key = "customer-42";
+  s.concurrency_limit = 3;
   engine::JobStatus& st = r.status;
   st.state = engine::JobState::kRunning;
   st.attempts_used = 2;

@@ -157,6 +157,12 @@ ALTER TABLE jobs ADD COLUMN workflow_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN workflow_id INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX events_workflow ON events(workflow_id) WHERE workflow_id != 0;
 )sql"},
+  {6, "resources, labels, concurrency keys", R"sql(
+ALTER TABLE jobs ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN concurrency_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 // clang-format on
 
@@ -194,8 +200,12 @@ constexpr const char* kJobSpecColumns[] = {"id",
                                            "subject_id",
                                            "subject_attempt",
                                            "workflow_id",
-                                           "workflow_step"};
-constexpr int kJobSpecCount = 32;
+                                           "workflow_step",
+                                           "resources",
+                                           "labels",
+                                           "concurrency_key",
+                                           "concurrency_limit"};
+constexpr int kJobSpecCount = 36;
 constexpr const char* kJobStatusColumns[] = {
     "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
     "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
@@ -383,6 +393,15 @@ Result<JobRecord> ReadJob(Stmt& st) {
   spec.subject_attempt = static_cast<engine::AttemptId>(st.Int(c++));
   spec.workflow_id = static_cast<engine::WorkflowId>(st.Int(c++));
   spec.workflow_step = static_cast<uint32_t>(st.Int(c++));
+  auto resources = engine::ParseResourcesText(st.Text(c++));
+  auto labels = engine::ParseLabelsText(st.Text(c++));
+  if (!resources || !labels) {
+    return DataLoss("job " + std::to_string(r.id) + ": unreadable resources or labels");
+  }
+  spec.resources = std::move(*resources);
+  spec.labels = std::move(*labels);
+  spec.concurrency_key = st.Text(c++);
+  spec.concurrency_limit = static_cast<uint32_t>(st.Int(c++));
 
   JobStatus& s = r.status;
   std::string state = st.Text(c++);
@@ -474,6 +493,18 @@ int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
   st.Bind(i++, static_cast<int64_t>(s.subject_attempt));
   st.Bind(i++, static_cast<int64_t>(s.workflow_id));
   st.Bind(i++, static_cast<int64_t>(s.workflow_step));
+  if (s.resources.empty()) {
+    st.Bind(i++, std::string_view(""));
+  } else {
+    st.BindCopy(i++, engine::ResourcesText(s.resources));
+  }
+  if (s.labels.empty()) {
+    st.Bind(i++, std::string_view(""));
+  } else {
+    st.BindCopy(i++, engine::LabelsText(s.labels));
+  }
+  st.Bind(i++, s.concurrency_key);
+  st.Bind(i++, static_cast<int64_t>(s.concurrency_limit));
   return i;
 }
 

@@ -1,0 +1,189 @@
+#include "server/config.h"
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "engine/spec_json.h"
+#include "server/documents.h"
+
+namespace baton::server {
+
+namespace json = boost::json;
+using engine::Int;
+using engine::Wrong;
+
+namespace {
+
+constexpr int64_t kCountMax = 1'000'000;
+
+Result<uint32_t> Count(const json::value& v, const std::string& field) {
+  auto n = Int(v, field, 0, kCountMax);
+  if (!n.ok()) return n.status();
+  return static_cast<uint32_t>(*n);
+}
+
+Status Unknown(const std::string& field, std::string_view known) {
+  return InvalidArgument(field + ": unknown field (known: " + std::string(known) + ")");
+}
+
+Result<engine::UserPolicy> ParseUser(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Wrong(path, "a table", v);
+  engine::UserPolicy u;
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string field = path + "." + std::string(key);
+    if (key == "running_max" || key == "type_running_max") {
+      auto n = Count(value, field);
+      if (!n.ok()) return n.status();
+      (key == "running_max" ? u.running_max : u.type_running_max) = *n;
+    } else if (key == "types") {
+      if (!value.is_object()) return Wrong(field, "a table of type = running_max", value);
+      for (const auto& [type, n] : value.as_object()) {
+        auto count = Count(n, field + "." + std::string(type));
+        if (!count.ok()) return count.status();
+        u.types[std::string(type)] = *count;
+      }
+    } else {
+      return Unknown(field, "running_max, type_running_max, types");
+    }
+  }
+  return u;
+}
+
+Result<engine::TypePolicy> ParseType(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Wrong(path, "a table", v);
+  engine::TypePolicy t;
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string field = path + "." + std::string(key);
+    if (key == "running_max" || key == "burst") {
+      auto n = Count(value, field);
+      if (!n.ok()) return n.status();
+      (key == "running_max" ? t.running_max : t.burst) = *n;
+    } else if (key == "rate") {
+      double rate = 0;
+      if (value.is_double()) {
+        rate = value.as_double();
+      } else if (value.is_int64()) {
+        rate = static_cast<double>(value.as_int64());
+      } else {
+        return Wrong(field, "a number of attempts started per second", value);
+      }
+      if (!(rate >= 0.001 && rate <= 1e6)) {
+        return InvalidArgument(field + ": must be between 0.001 and 1000000 a second");
+      }
+      t.rate_per_s = rate;
+    } else {
+      return Unknown(field, "running_max, rate, burst");
+    }
+  }
+  if (t.burst != 0 && t.rate_per_s == 0) {
+    return InvalidArgument(path + ".burst: needs a rate");
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<engine::SchedulingPolicy> ParseSchedulingPolicy(const json::value& v,
+                                                       const std::string& path) {
+  if (!v.is_object()) return Wrong(path, "a table", v);
+  engine::SchedulingPolicy p;
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string field = path + "." + std::string(key);
+    if (key == "user_running_max" || key == "user_type_running_max") {
+      auto n = Count(value, field);
+      if (!n.ok()) return n.status();
+      (key == "user_running_max" ? p.user_running_max : p.user_type_running_max) = *n;
+    } else if (key == "users" || key == "types") {
+      if (!value.is_object()) return Wrong(field, "a table of tables", value);
+      for (const auto& [name, entry] : value.as_object()) {
+        const std::string at = field + "." + std::string(name);
+        if (key == "users") {
+          auto u = ParseUser(entry, at);
+          if (!u.ok()) return u.status();
+          p.users[std::string(name)] = std::move(*u);
+        } else {
+          auto t = ParseType(entry, at);
+          if (!t.ok()) return t.status();
+          p.types[std::string(name)] = *t;
+        }
+      }
+    } else if (key == "resources_max") {
+      Result<engine::Resources> r = engine::ParseResourcesJson(value, field);
+      if (!r.ok()) return r.status();
+      for (const auto& [name, amount] : *r) p.resources_max[name] = amount;
+    } else if (key == "resource_max_default") {
+      auto n = Int(value, field, 0, std::numeric_limits<int64_t>::max());
+      if (!n.ok()) return n.status();
+      p.resource_max_default = *n;
+    } else {
+      return Unknown(field,
+                     "user_running_max, user_type_running_max, users, types, resources_max, "
+                     "resource_max_default");
+    }
+  }
+  return p;
+}
+
+json::object SchedulingPolicyJson(const engine::SchedulingPolicy& p) {
+  json::object o;
+  o["user_running_max"] = p.user_running_max;
+  o["user_type_running_max"] = p.user_type_running_max;
+  json::object users;
+  for (const auto& [name, u] : p.users) {
+    json::object uo;
+    if (u.running_max) uo["running_max"] = *u.running_max;
+    if (u.type_running_max) uo["type_running_max"] = *u.type_running_max;
+    json::object types;
+    for (const auto& [type, n] : u.types) types[type] = n;
+    uo["types"] = std::move(types);
+    users[name] = std::move(uo);
+  }
+  o["users"] = std::move(users);
+  json::object types;
+  for (const auto& [name, t] : p.types) {
+    json::object to;
+    to["running_max"] = t.running_max;
+    to["rate"] = t.rate_per_s;
+    to["burst"] = t.burst;
+    types[name] = std::move(to);
+  }
+  o["types"] = std::move(types);
+  json::object max;
+  for (const auto& [name, amount] : p.resources_max) max[name] = amount;
+  o["resources_max"] = std::move(max);
+  o["resource_max_default"] = p.resource_max_default;
+  return o;
+}
+
+Result<ServerConfig> ParseConfig(std::string_view json_text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json_text, ec);
+  if (ec) return InvalidArgument("not valid JSON: " + ec.message());
+  if (!v.is_object()) return Wrong("config", "a table", v);
+  ServerConfig c;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key == "scheduling") {
+      auto p = ParseSchedulingPolicy(value, "scheduling");
+      if (!p.ok()) return p.status();
+      c.scheduling = std::move(*p);
+    } else {
+      return Unknown(std::string(key), "scheduling");
+    }
+  }
+  return c;
+}
+
+Result<ServerConfig> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("--config " + path + ": cannot read it");
+  std::stringstream s;
+  s << in.rdbuf();
+  Result<std::string> text = DocumentToJson(s.str(), FormatOfPath(path));
+  if (!text.ok()) return text.status().WithContext("--config " + path);
+  Result<ServerConfig> c = ParseConfig(*text);
+  if (!c.ok()) return c.status().WithContext("--config " + path);
+  return c;
+}
+
+}  // namespace baton::server
