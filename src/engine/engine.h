@@ -25,6 +25,7 @@
 
 #include "common/random.h"
 #include "common/status.h"
+#include "engine/cron.h"
 #include "engine/indexed_heap.h"
 #include "engine/scheduler.h"
 #include "engine/types.h"
@@ -72,6 +73,10 @@ struct EngineConfig {
   // ones live only in the store.
   size_t finished_jobs_max = 10000;
   uint64_t seed = 1;
+  // A schedule's tick later than this when the engine gets to it (the server was down) was
+  // missed: its catch-up policy decides. Ticks within it run, late.
+  int64_t schedule_misfire_grace_ms = 60'000;
+  size_t schedules_max = 10000;
   EngineLimits limits;
 };
 
@@ -149,7 +154,8 @@ class Engine {
   }
   void DrainWorker(const std::string& id, bool drain) { scheduler_.DrainWorker(id, drain); }
   bool WorkerDrained(const std::string& id) const { return scheduler_.Drained(id); }
-  void PauseType(const std::string& type, bool paused) { scheduler_.PauseType(type, paused); }
+  // Durable: the pause is recorded, and survives restarts.
+  void PauseType(const std::string& type, bool paused);
   const std::set<std::string>& paused_types() const { return scheduler_.paused_types(); }
   // Why a job is not running yet, in words: its run_after, its back-off, or what holds it in the
   // queue ("user alice runs 5 jobs, the user's running_max"). Empty for a job that is not waiting.
@@ -186,6 +192,16 @@ class Engine {
   // Retry can act on it. Only a finished job, and only one the engine does not hold.
   Status Load(JobRecord job);
 
+  // Cron schedules (ScheduleRecord in types.h, cron.h). Put creates one, or replaces the one of
+  // that name (keeping its last tick; a new schedule starts from now, and so does one that is
+  // resumed). The job template is checked as a submit would check it; an error names its field.
+  Status PutSchedule(ScheduleRecord schedule);
+  Status DeleteSchedule(const std::string& name);
+  const ScheduleRecord* FindSchedule(const std::string& name) const;
+  std::vector<const ScheduleRecord*> Schedules() const;
+  // When the schedule ticks next; INT64_MAX when paused or never.
+  int64_t ScheduleNextMs(const std::string& name) const;
+
   // Moves the records of everything that changed since the last call into `out` (appending).
   void TakeRecords(RecordBatch* out);
   bool HasRecords() const {
@@ -213,6 +229,13 @@ class Engine {
   struct TimerPos {
     int32_t& operator()(Timer& t) const;
   };
+
+  struct Schedule;
+  // Fires every schedule whose tick is due.
+  void FireSchedules();
+  void ArmSchedule(Schedule& s);
+  Result<JobSpec> ScheduleTemplate(const ScheduleRecord& rec) const;
+  void MakeScheduledJob(Schedule& s, int64_t tick_ms, uint64_t missed);
 
   struct Workflow;
   Workflow* FindWorkflowMutable(WorkflowId id) const;
@@ -301,7 +324,9 @@ class Engine {
   std::vector<Workflow*> dirty_workflows_;
   std::deque<WorkflowId> finished_workflows_;
   std::map<std::string, std::vector<PluginRegistration>> plugins_;  // by worker
-  RecordBatch pending_;  // attempts and events not yet taken
+  std::map<std::string, std::unique_ptr<Schedule>> schedules_;
+  std::set<std::pair<int64_t, std::string>> schedule_due_;  // (next tick, name)
+  RecordBatch pending_;                                     // attempts and events not yet taken
   std::vector<Notice> notices_;
 };
 

@@ -409,5 +409,163 @@ TEST_F(SchedulingTest, RestoredRunningJobsHoldTheirResourcesAndQuotas) {
   EXPECT_EQ(restored.scheduler().RunningOfUser("alice"), 1u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Cron schedules (the clock starts at testing::kStartMs, 2023-11-14T22:13:20Z).
+
+class ScheduleTest : public SchedulingTest {
+ protected:
+  ScheduleRecord Every(const std::string& name, const std::string& cron,
+                       CatchUp catch_up = CatchUp::kSkip) {
+    ScheduleRecord r;
+    r.name = name;
+    r.owner = "alice";
+    r.cron = cron;
+    r.catch_up = catch_up;
+    r.job = R"({"type":"report","payload":{"n":1},"priority":3})";
+    return r;
+  }
+  // The ticks of the jobs made so far, from their keys, in order.
+  std::vector<int64_t> Ticks(const RecordBatch& b) {
+    std::vector<int64_t> out;
+    for (const JobRecord& r : b.inserts) {
+      const std::string& key = r.spec.idempotency_key;
+      out.push_back(std::stoll(key.substr(key.rfind(':') + 1)));
+    }
+    return out;
+  }
+};
+
+TEST_F(ScheduleTest, EachTickMakesOneJobInTheSameCommitAsTheSchedule) {
+  ASSERT_TRUE(engine_.PutSchedule(Every("s", "*/10 * * * * *")).ok());
+  const int64_t first = engine_.ScheduleNextMs("s");
+  EXPECT_EQ(first % 10'000, 0);
+  Take();
+  engine_.Tick(first - 1);
+  EXPECT_TRUE(Take().inserts.empty());
+  engine_.Tick(first);
+  RecordBatch b = Take();
+  ASSERT_EQ(b.inserts.size(), 1u);
+  const JobRecord& job = b.inserts[0];
+  EXPECT_EQ(job.spec.type, "report");
+  EXPECT_EQ(job.spec.owner, "alice");
+  EXPECT_EQ(job.spec.priority, 3);
+  EXPECT_EQ(job.spec.idempotency_key, "schedule:s:" + std::to_string(first));
+  ASSERT_EQ(b.schedules.size(), 1u);  // the tick is recorded with its job
+  EXPECT_EQ(b.schedules[0].last_tick_ms, first);
+  EXPECT_EQ(b.schedules[0].last_job_id, job.id);
+  EXPECT_EQ(engine_.ScheduleNextMs("s"), first + 10'000);
+  engine_.Tick(first + 35'000);  // three more ticks, each late but within the grace
+  EXPECT_EQ(Ticks(Take()), (std::vector<int64_t>{first + 10'000, first + 20'000, first + 30'000}));
+}
+
+TEST_F(ScheduleTest, ARestartMakesNoDuplicateAndNoGap) {
+  testing::FakeStore store;
+  ASSERT_TRUE(engine_.PutSchedule(Every("s", "* * * * * *")).ok());
+  const int64_t first = engine_.ScheduleNextMs("s");
+  engine_.Tick(first + 2'000);
+  RecordBatch b = Take();
+  store.Apply(b);
+  EXPECT_EQ(Ticks(b), (std::vector<int64_t>{first, first + 1'000, first + 2'000}));
+  // Down for 5 s (within the grace): every tick comes, once.
+  Engine restored(testing::TestConfig());
+  ASSERT_TRUE(restored.Restore(store.Recover()).ok());
+  restored.Tick(first + 7'000);
+  RecordBatch after;
+  restored.TakeRecords(&after);
+  EXPECT_EQ(Ticks(after), (std::vector<int64_t>{first + 3'000, first + 4'000, first + 5'000,
+                                                first + 6'000, first + 7'000}));
+}
+
+TEST_F(ScheduleTest, MissedTicksAreSkippedOrRunOnce) {
+  for (CatchUp policy : {CatchUp::kSkip, CatchUp::kOnce}) {
+    testing::FakeStore store;
+    Engine before(testing::TestConfig());
+    before.Tick(testing::kStartMs);
+    ASSERT_TRUE(before.PutSchedule(Every("s", "0 * * * *", policy)).ok());  // hourly
+    RecordBatch b;
+    before.TakeRecords(&b);
+    store.Apply(b);
+    const int64_t first = before.ScheduleNextMs("s");
+    // Down for three ticks and a half; back 30 min after the third.
+    Engine after(testing::TestConfig());
+    ASSERT_TRUE(after.Restore(store.Recover()).ok());
+    after.Tick(first + 2 * 3'600'000 + 1'800'000);
+    RecordBatch made;
+    after.TakeRecords(&made);
+    const ScheduleRecord* s = after.FindSchedule("s");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->last_tick_ms, first + 2 * 3'600'000);
+    if (policy == CatchUp::kSkip) {
+      EXPECT_TRUE(made.inserts.empty());
+      EXPECT_EQ(s->last_error, "skipped 3 ticks missed while the server was down");
+    } else {
+      ASSERT_EQ(made.inserts.size(), 1u);
+      EXPECT_EQ(Ticks(made), std::vector<int64_t>{first + 2 * 3'600'000});
+      EXPECT_EQ(made.inserts[0].spec.tags, std::vector<std::string>{"catch-up:3"});
+    }
+    EXPECT_EQ(after.ScheduleNextMs("s"), first + 3 * 3'600'000);
+  }
+}
+
+TEST_F(ScheduleTest, BadSchedulesAreRefusedAndChangeNothing) {
+  struct Row {
+    std::string cron, tz, job, error;
+  } rows[] = {
+      {"61 * * * *", "UTC", R"({"type":"t"})", "cron: the minute field: 61 is out of 0-59"},
+      {"* * * * *", "Nowhere", R"({"type":"t"})",
+       "time_zone: \"Nowhere\" is not a time zone (an IANA name such as Europe/Paris, or UTC)"},
+      {"* * * * *", "UTC", R"({"payload":{}})", "job.type: is required"},
+      {"* * * * *", "UTC", R"({"type":"t","priority":5000})",
+       "job.priority: must be between -1000 and 1000, got 5000"},
+      {"* * * * *", "UTC", R"({"type":"t","run_after_ms":5})",
+       "job.run_after_ms: not for a schedule's jobs, which start at their tick"},
+  };
+  for (const Row& r : rows) {
+    ScheduleRecord s = Every("s", r.cron);
+    s.time_zone = r.tz;
+    s.job = r.job;
+    Status st = engine_.PutSchedule(s);
+    EXPECT_EQ(st.message(), r.error);
+  }
+  EXPECT_TRUE(engine_.Schedules().empty());
+  EXPECT_TRUE(Take().empty());
+  ASSERT_TRUE(engine_.PutSchedule(Every("s", "* * * * *")).ok());
+  ScheduleRecord theirs = Every("s", "* * * * *");
+  theirs.owner = "bob";
+  EXPECT_EQ(engine_.PutSchedule(theirs).message(),
+            "schedule s: another user's schedule has this name");
+}
+
+TEST_F(ScheduleTest, APausedScheduleMakesNothingAndDoesNotMakeUpItsTicks) {
+  ScheduleRecord s = Every("s", "* * * * * *");
+  ASSERT_TRUE(engine_.PutSchedule(s).ok());
+  s.paused = true;
+  ASSERT_TRUE(engine_.PutSchedule(s).ok());
+  EXPECT_EQ(engine_.ScheduleNextMs("s"), INT64_MAX);
+  Take();
+  Advance(10'000);
+  EXPECT_TRUE(Take().inserts.empty());
+  s.paused = false;
+  ASSERT_TRUE(engine_.PutSchedule(s).ok());
+  EXPECT_EQ(engine_.ScheduleNextMs("s"), engine_.now_ms() + 1'000);
+  ASSERT_TRUE(engine_.DeleteSchedule("s").ok());
+  Advance(10'000);
+  RecordBatch b = Take();
+  EXPECT_TRUE(b.inserts.empty());
+  ASSERT_FALSE(b.schedules.empty());
+  EXPECT_TRUE(b.schedules.back().deleted);  // after the resume, in order
+}
+
+TEST_F(SchedulingTest, APauseIsRecordedAndRestored) {
+  testing::FakeStore store;
+  engine_.PauseType("t", true);
+  RecordBatch b = Take();
+  EXPECT_EQ(b.type_pauses, (std::vector<std::pair<std::string, bool>>{{"t", true}}));
+  store.Apply(b);
+  Engine restored(testing::TestConfig());
+  ASSERT_TRUE(restored.Restore(store.Recover()).ok());
+  EXPECT_TRUE(restored.scheduler().Paused("t"));
+}
+
 }  // namespace
 }  // namespace baton::engine

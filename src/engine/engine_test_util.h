@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
+#include <string>
 
 #include "engine/engine.h"
 
@@ -153,8 +155,24 @@ struct FakeStore {
   std::map<AttemptId, AttemptRecord> attempts;
   std::vector<Event> events;
   std::map<WorkflowId, WorkflowRecord> workflows;
+  std::map<std::string, ScheduleRecord> schedules;
+  std::set<std::string> paused_types;
 
   void Apply(RecordBatch& b) {
+    for (auto& r : b.schedules) {
+      if (r.deleted) {
+        schedules.erase(r.name);
+      } else {
+        schedules[r.name] = r;
+      }
+    }
+    for (auto& [t, p] : b.type_pauses) {
+      if (p) {
+        paused_types.insert(t);
+      } else {
+        paused_types.erase(t);
+      }
+    }
     for (auto& w : b.workflow_inserts) workflows[w.id] = w;
     for (auto& u : b.workflow_updates) workflows.at(u.id).status = u.status;
     for (auto& r : b.inserts) jobs[r.id] = r;
@@ -186,6 +204,8 @@ struct FakeStore {
       if (!IsTerminal(w.status.state)) st.workflows.push_back(w);
       st.workflow_id_max = std::max(st.workflow_id_max, id);
     }
+    for (const auto& [name, r] : schedules) st.schedules.push_back(r);
+    st.paused_types.assign(paused_types.begin(), paused_types.end());
     return st;
   }
 };

@@ -82,6 +82,14 @@ std::optional<ChildrenPolicy> ParseChildrenPolicy(std::string_view text) {
   return p;
 }
 
+std::string_view CatchUpName(CatchUp c) { return c == CatchUp::kOnce ? "once" : "skip"; }
+
+std::optional<CatchUp> ParseCatchUp(std::string_view name) {
+  if (name == "skip") return CatchUp::kSkip;
+  if (name == "once") return CatchUp::kOnce;
+  return std::nullopt;
+}
+
 bool ValidSchedulingName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {

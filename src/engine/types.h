@@ -288,6 +288,32 @@ struct WorkflowUpdate {
   WorkflowStatus status;
 };
 
+// A cron schedule: one job from `job` at each tick of `cron` in `time_zone` (cron.h). Ticks missed
+// while the server was down past the engine's grace are skipped (kSkip) or run as one job
+// (kOnce). The schedule's record and the job of a tick are committed together, so a tick makes
+// exactly one job, across restarts.
+enum class CatchUp : uint8_t { kSkip, kOnce };
+std::string_view CatchUpName(CatchUp c);
+std::optional<CatchUp> ParseCatchUp(std::string_view name);
+
+struct ScheduleRecord {
+  std::string name;  // unique on the server
+  std::string owner;
+  std::string cron;
+  std::string time_zone = "UTC";
+  CatchUp catch_up = CatchUp::kSkip;
+  std::string job;  // the job template: a JSON job object as POST /v1/jobs takes it
+  bool paused = false;
+  int64_t created_ms = 0;
+  int64_t last_tick_ms = 0;  // the latest tick dealt with (run, caught up or skipped)
+  uint64_t jobs_created = 0;
+  JobId last_job_id = 0;
+  std::string last_error;  // why the last tick made no job, if it did not
+  bool deleted = false;    // in a RecordBatch: the schedule is gone
+
+  bool operator==(const ScheduleRecord&) const = default;
+};
+
 // Everything the store must make durable, in one transaction. Jobs appear at most once, as
 // their latest snapshot: changes made to a job while a commit was in flight coalesce.
 struct RecordBatch {
@@ -297,14 +323,18 @@ struct RecordBatch {
   std::vector<Event> events;
   std::vector<WorkflowRecord> workflow_inserts;
   std::vector<WorkflowUpdate> workflow_updates;
+  std::vector<ScheduleRecord> schedules;  // in order: insert or replace by name, or delete
+  std::vector<std::pair<std::string, bool>> type_pauses;  // type, paused; in order
 
   bool empty() const {
     return inserts.empty() && updates.empty() && attempts.empty() && events.empty() &&
-           workflow_inserts.empty() && workflow_updates.empty();
+           workflow_inserts.empty() && workflow_updates.empty() && schedules.empty() &&
+           type_pauses.empty();
   }
   size_t size() const {
     return inserts.size() + updates.size() + attempts.size() + events.size() +
-           workflow_inserts.size() + workflow_updates.size();
+           workflow_inserts.size() + workflow_updates.size() + schedules.size() +
+           type_pauses.size();
   }
   void clear() {
     inserts.clear();
@@ -313,6 +343,8 @@ struct RecordBatch {
     events.clear();
     workflow_inserts.clear();
     workflow_updates.clear();
+    schedules.clear();
+    type_pauses.clear();
   }
 };
 
@@ -328,6 +360,8 @@ struct RecoveredState {
   std::vector<JobRecord> jobs;  // every job that is not in a terminal state
   std::vector<IdempotencyKey> keys;
   std::vector<WorkflowRecord> workflows;  // every workflow still running
+  std::vector<ScheduleRecord> schedules;
+  std::vector<std::string> paused_types;
   WorkflowId workflow_id_max = 0;
   JobId job_id_max = 0;
   AttemptId attempt_id_max = 0;

@@ -25,6 +25,8 @@ void AppendBatch(engine::RecordBatch& to, engine::RecordBatch&& from) {
   AppendVector(to.events, from.events);
   AppendVector(to.workflow_inserts, from.workflow_inserts);
   AppendVector(to.workflow_updates, from.workflow_updates);
+  AppendVector(to.schedules, from.schedules);
+  AppendVector(to.type_pauses, from.type_pauses);
 }
 
 GroupCommitter::GroupCommitter(Store* store) : store_(store), thread_([this] { Run(); }) {}

@@ -24,6 +24,8 @@ TEST(GroupCommitTest, AppendBatchMovesEveryKindOfRecord) {
   from.attempts.push_back(engine::AttemptRecord{});
   from.workflow_inserts.push_back(engine::WorkflowRecord{});
   from.workflow_updates.push_back(engine::WorkflowUpdate{});
+  from.schedules.push_back(engine::ScheduleRecord{});
+  from.type_pauses.emplace_back("t", true);
   const size_t total = to.size() + from.size();
   AppendBatch(to, std::move(from));
   EXPECT_EQ(to.size(), total);  // RecordBatch::size counts every list

@@ -426,6 +426,41 @@ TEST_P(StoreConformanceTest, EngineRecordsRecoverToTheEngineState) {
   }
 }
 
+TEST_P(StoreConformanceTest, SchedulesAndPausedTypesRoundTrip) {
+  engine::ScheduleRecord a;
+  a.name = "nightly";
+  a.owner = "alice";
+  a.cron = "0 3 * * *";
+  a.time_zone = "Europe/Paris";
+  a.catch_up = engine::CatchUp::kOnce;
+  a.job = R"({"type":"report","payload":{"n":1}})";
+  a.paused = true;
+  a.created_ms = 1'700'000'000'000;
+  a.last_tick_ms = 1'700'000'100'000;
+  a.jobs_created = 12;
+  a.last_job_id = 99;
+  a.last_error = "type: must not be empty";
+  engine::ScheduleRecord b = a;
+  b.name = "gone";
+  engine::RecordBatch batch;
+  batch.schedules = {a, b};
+  batch.type_pauses = {{"render", true}, {"other", true}};
+  MustApply(batch);
+  engine::RecordBatch second;
+  a.last_tick_ms += 1000;
+  engine::ScheduleRecord gone;
+  gone.name = "gone";
+  gone.deleted = true;
+  second.schedules = {a, gone};  // replaces by name, and deletes
+  second.type_pauses = {{"other", false}};
+  MustApply(second);
+  Result<engine::RecoveredState> st = store_->Recover(0);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  ASSERT_EQ(st->schedules.size(), 1u);
+  EXPECT_EQ(st->schedules[0], a);
+  EXPECT_EQ(st->paused_types, std::vector<std::string>{"render"});
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, StoreConformanceTest,
     ::testing::Values(Backend{"memory",

@@ -35,6 +35,20 @@ Status MemoryStore::Apply(const engine::RecordBatch& batch) {
   for (const auto& e : batch.events) events_[e.seq] = e;
   for (const auto& w : batch.workflow_inserts) workflows_[w.id] = w;
   for (const auto& u : batch.workflow_updates) workflows_[u.id].status = u.status;
+  for (const auto& r : batch.schedules) {
+    if (r.deleted) {
+      schedules_.erase(r.name);
+    } else {
+      schedules_[r.name] = r;
+    }
+  }
+  for (const auto& [type, paused] : batch.type_pauses) {
+    if (paused) {
+      paused_types_.insert(type);
+    } else {
+      paused_types_.erase(type);
+    }
+  }
   return Status::Ok();
 }
 
@@ -67,6 +81,8 @@ Result<engine::RecoveredState> MemoryStore::Recover(int64_t keys_since_ms) {
     if (!engine::IsTerminal(w.status.state)) st.workflows.push_back(w);
     st.workflow_id_max = std::max(st.workflow_id_max, id);
   }
+  for (const auto& [name, r] : schedules_) st.schedules.push_back(r);
+  st.paused_types.assign(paused_types_.begin(), paused_types_.end());
   return st;
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <string>
 
 #include "store/store.h"
 
@@ -31,6 +32,8 @@ class MemoryStore final : public Store {
   std::map<engine::JobId, std::set<engine::AttemptId>> attempts_by_job_;
   std::map<engine::EventSeq, engine::Event> events_;
   std::map<engine::WorkflowId, engine::WorkflowRecord> workflows_;
+  std::map<std::string, engine::ScheduleRecord> schedules_;
+  std::set<std::string> paused_types_;
   int fail_count_ = 0;
   Status fail_status_;
 };

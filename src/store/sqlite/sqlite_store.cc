@@ -163,6 +163,23 @@ ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN concurrency_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;
 )sql"},
+  {7, "schedules, paused types", R"sql(
+CREATE TABLE schedules (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  catch_up TEXT NOT NULL,
+  job TEXT NOT NULL,
+  paused INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_tick_ms INTEGER NOT NULL,
+  jobs_created INTEGER NOT NULL,
+  last_job_id INTEGER NOT NULL,
+  last_error TEXT NOT NULL
+);
+CREATE TABLE paused_types (type TEXT PRIMARY KEY);
+)sql"},
 };
 // clang-format on
 
@@ -856,6 +873,7 @@ Status SqliteStore::Apply(const engine::RecordBatch& batch) {
         return Internal("update workflow " + std::to_string(u.id) + ": no such workflow");
       }
     }
+    BATON_RETURN_IF_ERROR(WriteSchedulesAndPauses(batch));
     return commit_->Run("commit");
   };
   Status s = body();
@@ -888,8 +906,91 @@ Result<engine::WorkflowRecord> SqliteStore::GetWorkflow(engine::WorkflowId id) {
   return ReadWorkflow(**st);
 }
 
+// Schedules and paused types are few and change rarely: plain statements, prepared per batch.
+Status SqliteStore::WriteSchedulesAndPauses(const engine::RecordBatch& batch) {
+  if (batch.schedules.empty() && batch.type_pauses.empty()) return Status::Ok();
+  for (const engine::ScheduleRecord& r : batch.schedules) {
+    if (r.deleted) {
+      Result<std::unique_ptr<Statement>> st =
+          Statement::Make(db_, "DELETE FROM schedules WHERE name = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, r.name);
+      BATON_RETURN_IF_ERROR((*st)->Run("delete schedule " + r.name));
+      continue;
+    }
+    Result<std::unique_ptr<Statement>> st = Statement::Make(
+        db_,
+        "INSERT OR REPLACE INTO schedules (name, owner, cron, time_zone, catch_up, job, paused, "
+        "created_ms, last_tick_ms, jobs_created, last_job_id, last_error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st.ok()) return st.status();
+    Statement& q = **st;
+    q.Bind(1, r.name);
+    q.Bind(2, r.owner);
+    q.Bind(3, r.cron);
+    q.Bind(4, r.time_zone);
+    q.Bind(5, engine::CatchUpName(r.catch_up));
+    q.Bind(6, r.job);
+    q.Bind(7, static_cast<int64_t>(r.paused ? 1 : 0));
+    q.Bind(8, r.created_ms);
+    q.Bind(9, r.last_tick_ms);
+    q.Bind(10, static_cast<int64_t>(r.jobs_created));
+    q.Bind(11, static_cast<int64_t>(r.last_job_id));
+    q.Bind(12, r.last_error);
+    BATON_RETURN_IF_ERROR(q.Run("write schedule " + r.name));
+  }
+  for (const auto& [type, paused] : batch.type_pauses) {
+    Result<std::unique_ptr<Statement>> st =
+        Statement::Make(db_, paused ? "INSERT OR IGNORE INTO paused_types (type) VALUES (?)"
+                                    : "DELETE FROM paused_types WHERE type = ?");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, type);
+    BATON_RETURN_IF_ERROR((*st)->Run("pause type " + type));
+  }
+  return Status::Ok();
+}
+
 Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
   engine::RecoveredState out;
+  {
+    Result<std::unique_ptr<Statement>> st = Statement::Make(
+        db_,
+        "SELECT name, owner, cron, time_zone, catch_up, job, paused, created_ms, last_tick_ms, "
+        "jobs_created, last_job_id, last_error FROM schedules ORDER BY name");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      Result<bool> row = (*st)->Step("recover schedules");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Statement& q = **st;
+      engine::ScheduleRecord r;
+      r.name = q.Text(0);
+      r.owner = q.Text(1);
+      r.cron = q.Text(2);
+      r.time_zone = q.Text(3);
+      const std::string catch_up = q.Text(4);
+      auto parsed = engine::ParseCatchUp(catch_up);
+      if (!parsed) return DataLoss("schedule " + r.name + ": unknown catch_up " + catch_up);
+      r.catch_up = *parsed;
+      r.job = q.Text(5);
+      r.paused = q.Int(6) != 0;
+      r.created_ms = q.Int(7);
+      r.last_tick_ms = q.Int(8);
+      r.jobs_created = static_cast<uint64_t>(q.Int(9));
+      r.last_job_id = static_cast<engine::JobId>(q.Int(10));
+      r.last_error = q.Text(11);
+      out.schedules.push_back(std::move(r));
+    }
+    Result<std::unique_ptr<Statement>> paused =
+        Statement::Make(db_, "SELECT type FROM paused_types ORDER BY type");
+    if (!paused.ok()) return paused.status();
+    for (;;) {
+      Result<bool> row = (*paused)->Step("recover paused types");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.paused_types.push_back((*paused)->Text(0));
+    }
+  }
   {
     Result<std::unique_ptr<Statement>> st =
         Statement::Make(db_, std::string(kSelectWorkflow) + "WHERE s.state = 'running'");

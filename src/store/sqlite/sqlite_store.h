@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
   Status Migrate();
   Status Prepare();
   Status Exec(const char* sql);
+  Status WriteSchedulesAndPauses(const engine::RecordBatch& batch);
   Status WriteWorkflowStatus(Statement& st, engine::WorkflowId id,
                              const engine::WorkflowStatus& status);
 
