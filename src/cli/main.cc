@@ -188,6 +188,23 @@ void PrintJob(const json::object& job) {
   if (!job.at("result").is_null()) std::printf("  result: %s\n", Pretty(job.at("result")).c_str());
 }
 
+void PrintSchedule(const json::object& s) {
+  std::printf("schedule %s  \"%s\" %s  catch-up %s%s\n",
+              std::string(s.at("name").as_string()).c_str(),
+              std::string(s.at("cron").as_string()).c_str(),
+              std::string(s.at("time_zone").as_string()).c_str(),
+              std::string(s.at("catch_up").as_string()).c_str(),
+              s.at("paused").as_bool() ? "  paused" : "");
+  std::printf("  job %s  jobs made %s", json::serialize(s.at("job")).c_str(),
+              Pretty(s.at("jobs_created")).c_str());
+  if (!s.at("next_tick_ms").is_null())
+    std::printf("  next tick %s", Pretty(s.at("next_tick_ms")).c_str());
+  std::printf("\n");
+  if (!s.at("last_error").as_string().empty()) {
+    std::printf("  last error: %s\n", std::string(s.at("last_error").as_string()).c_str());
+  }
+}
+
 // One line of progress, redrawn in place on a terminal.
 void ShowProgress(const json::object& e, bool tty) {
   const std::string kind(e.at("kind").as_string());
@@ -489,12 +506,68 @@ int main(int argc, char** argv) {
   logs->add_flag("--follow,-f", follow, "keep printing until the job ends");
   CLI::App* cancel = job_command("cancel", "cancel a job (and its sub-jobs)");
   cancel->add_option("--reason", reason, "why");
-  CLI::App* retry = job_command("retry", "run a failed or cancelled job again");
+  CLI::App* retry = app.add_subcommand(
+      "retry", "run a failed or cancelled job again; or, with --failed, many (dead letters)");
+  retry->add_option("id", id, "job id");
+  bool retry_failed = false, retry_cancelled = false;
+  size_t retry_limit = 1000;
+  retry->add_flag("--failed", retry_failed, "every failed job (yours; all, for an administrator)");
+  retry->add_flag("--cancelled", retry_cancelled, "every cancelled job");
+  retry->add_option("--type", type_filter, "with --failed or --cancelled: only of this type");
+  retry->add_option("--limit", retry_limit, "with --failed or --cancelled: at most this many")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
+  add_target(retry);
   CLI::App* result = job_command("result", "print a finished job's result");
   result->add_option("-o,--output", out_dir,
                      "write result.json and the output files into this directory");
   CLI::App* workers = app.add_subcommand("workers", "list connected workers");
   add_target(workers);
+  std::string target_name;
+  bool undo = false;
+  CLI::App* pause = app.add_subcommand("pause", "pause a job type: its queued jobs wait");
+  pause->add_option("type", target_name, "the job type")->required();
+  add_target(pause);
+  CLI::App* resume = app.add_subcommand("resume", "resume a paused job type");
+  resume->add_option("type", target_name, "the job type")->required();
+  add_target(resume);
+  CLI::App* drain =
+      app.add_subcommand("drain", "drain a worker: it finishes what it runs and gets nothing new");
+  drain->add_option("worker", target_name, "the worker id")->required();
+  drain->add_flag("--undo", undo, "give it work again");
+  add_target(drain);
+  CLI::App* scheduling =
+      app.add_subcommand("scheduling", "show the scheduling policy, paused types and load");
+  add_target(scheduling);
+  CLI::App* schedule = app.add_subcommand("schedule", "cron schedules: a job at every tick");
+  schedule->require_subcommand(1);
+  std::string cron_text, time_zone = "UTC", catch_up = "skip";
+  bool schedule_paused = false;
+  CLI::App* sched_add = schedule->add_subcommand("add", "add a schedule, or replace yours");
+  sched_add->add_option("name", target_name, "the schedule's name")->required();
+  sched_add->add_option("cron", cron_text, "when: \"*/5 * * * *\", 6 fields with seconds, @daily")
+      ->required();
+  sched_add->add_option("type", type, "the job type")->required();
+  sched_add->add_option("--param,-p", params, "a payload field, KEY=VALUE (repeatable)");
+  sched_add->add_option("--payload", payload_text, "the payload, a JSON object");
+  sched_add->add_option("--command,-c", command_text, "for shell workers: the payload's command");
+  sched_add->add_option("--priority", priority, "higher runs first")
+      ->check(CLI::Range(-1000, 1000));
+  sched_add->add_option("--tz", time_zone, "the time zone of its times (IANA)")
+      ->capture_default_str();
+  sched_add->add_option("--catch-up", catch_up, "ticks missed while the server was down")
+      ->check(CLI::IsMember({"skip", "once"}))
+      ->capture_default_str();
+  sched_add->add_flag("--paused", schedule_paused, "add it paused");
+  add_target(sched_add);
+  CLI::App* sched_list = schedule->add_subcommand("list", "list schedules");
+  add_target(sched_list);
+  CLI::App* sched_show = schedule->add_subcommand("show", "show a schedule");
+  sched_show->add_option("name", target_name, "the schedule's name")->required();
+  add_target(sched_show);
+  CLI::App* sched_remove = schedule->add_subcommand("remove", "remove a schedule");
+  sched_remove->add_option("name", target_name, "the schedule's name")->required();
+  add_target(sched_remove);
   CLI::App* types = app.add_subcommand("types", "list job types: queued, workers, running");
   add_target(types);
   CLI::App* workflow = app.add_subcommand("workflow", "run and manage workflows");
@@ -668,25 +741,90 @@ int main(int argc, char** argv) {
     return 0;
   };
 
-  if (submit->parsed()) {
+  // The payload from --payload, --param and --command.
+  auto build_payload = [&]() -> baton::Result<json::object> {
     json::object payload;
     if (!payload_text.empty()) {
       boost::system::error_code ec;
       json::value v = json::parse(payload_text, ec);
-      if (ec || !v.is_object()) {
-        return Fail(name, baton::InvalidArgument("--payload: must be a JSON object"));
-      }
+      if (ec || !v.is_object()) return baton::InvalidArgument("--payload: must be a JSON object");
       payload = std::move(v.as_object());
     }
     for (const std::string& p : params) {
       const size_t eq = p.find('=');
       if (eq == std::string::npos || eq == 0) {
-        return Fail(name, baton::InvalidArgument("--param: expected KEY=VALUE, got \"" + p + "\""));
+        return baton::InvalidArgument("--param: expected KEY=VALUE, got \"" + p + "\"");
       }
       payload[p.substr(0, eq)] = p.substr(eq + 1);
     }
     if (!command_text.empty()) payload["command"] = command_text;
-    json::object job{{"type", type}, {"payload", payload}};
+    return payload;
+  };
+  if (sched_add->parsed()) {
+    auto payload = build_payload();
+    if (!payload.ok()) return Fail("schedule add", payload.status());
+    json::object job{{"type", type}, {"payload", std::move(*payload)}};
+    if (priority != 0) job["priority"] = priority;
+    json::object body{{"name", target_name},  {"cron", cron_text},         {"time_zone", time_zone},
+                      {"catch_up", catch_up}, {"paused", schedule_paused}, {"job", job}};
+    return print(c.Json("POST", "/v1/schedules", json::serialize(body)),
+                 [](const json::value& v) { PrintSchedule(v.as_object()); });
+  }
+  if (sched_list->parsed()) {
+    return print(c.Json("GET", "/v1/schedules"), [](const json::value& v) {
+      for (const json::value& s : v.at("schedules").as_array()) PrintSchedule(s.as_object());
+    });
+  }
+  if (sched_show->parsed() || sched_remove->parsed()) {
+    return print(c.Json(sched_show->parsed() ? "GET" : "DELETE", "/v1/schedules/" + target_name),
+                 [&](const json::value& v) {
+                   if (sched_remove->parsed()) std::printf("removed ");
+                   PrintSchedule(v.as_object());
+                 });
+  }
+  if (pause->parsed() || resume->parsed() || drain->parsed()) {
+    const std::string target =
+        drain->parsed() ? "/v1/workers/" + target_name + (undo ? "/undrain" : "/drain")
+                        : "/v1/types/" + target_name + (pause->parsed() ? "/pause" : "/resume");
+    return print(c.Json("POST", target), [&](const json::value&) {
+      std::printf("%s %s\n", drain->parsed() ? "worker" : "type", target_name.c_str());
+    });
+  }
+  if (scheduling->parsed()) {
+    return print(c.Json("GET", "/v1/scheduling"), [](const json::value& v) {
+      std::printf("%-24s %-8s %-8s %s\n", "TYPE", "QUEUED", "RUNNING", "");
+      const json::array& paused = v.at("paused_types").as_array();
+      for (const auto& [name, t] : v.at("types").as_object()) {
+        const bool is_paused =
+            std::find(paused.begin(), paused.end(), json::value(name)) != paused.end();
+        std::printf("%-24s %-8s %-8s %s\n", std::string(name).c_str(),
+                    Pretty(t.at("queued")).c_str(), Pretty(t.at("running")).c_str(),
+                    is_paused ? "paused" : "");
+      }
+      std::printf("policy: %s\n", json::serialize(v.at("policy")).c_str());
+    });
+  }
+  if (retry->parsed() && (retry_failed || retry_cancelled)) {
+    if (retry_failed && retry_cancelled) {
+      return Fail(name, baton::InvalidArgument("retry: --failed or --cancelled, not both"));
+    }
+    json::object body{{"status", retry_failed ? "failed" : "cancelled"}, {"limit", retry_limit}};
+    if (!type_filter.empty()) body["type"] = type_filter;
+    return print(c.Json("POST", "/v1/jobs/retry", json::serialize(body)), [](const json::value& v) {
+      std::printf("retried %s jobs\n", Pretty(v.at("count")).c_str());
+      for (const json::value& e : v.at("errors").as_array()) {
+        std::printf("  job %s: %s\n", Pretty(e.at("id")).c_str(),
+                    std::string(e.at("message").as_string()).c_str());
+      }
+    });
+  }
+  if (retry->parsed() && id == 0) {
+    return Fail(name, baton::InvalidArgument("retry: give a job id, or --failed / --cancelled"));
+  }
+  if (submit->parsed()) {
+    auto payload = build_payload();
+    if (!payload.ok()) return Fail(name, payload.status());
+    json::object job{{"type", type}, {"payload", std::move(*payload)}};
     if (priority != 0) job["priority"] = priority;
     if (timeout_s > 0) job["timeout_ms"] = static_cast<int64_t>(timeout_s * 1000);
     if (retries >= 0) job["attempts_max"] = retries + 1;

@@ -89,6 +89,7 @@ class Worker::Impl {
   bool draining_ = false;
   bool done_ = false;
   Status fatal_;
+  bool welcomed_ = false;  // the server took this connection's hello
   int64_t reconnect_delay_ms_ = 100;
   std::map<uint64_t, Running> running_;  // attempt -> what runs
   struct Unacked {
@@ -182,6 +183,7 @@ class Worker::Impl {
     // aggregate_bytes_max, 64 MiB by default).
     ws_->read_message_max(size_t{256} << 20);
     connected_ = true;
+    welcomed_ = false;
     reconnect_delay_ms_ = 100;
     // A fresh session: hello first, then every outcome the server has not acknowledged.
     outbox_.clear();
@@ -333,8 +335,19 @@ class Worker::Impl {
                     "refused by the server: " +
                         std::string(m.at("error").as_object().at("message").as_string()));
       }
+    } else if (t == "welcome") {
+      welcomed_ = true;
     } else if (t == "error") {
       std::cerr << "baton worker: the server says: " << json::serialize(m) << "\n";
+      const json::value* error = m.if_contains("error");
+      if (!welcomed_ && error != nullptr && error->is_object() &&
+          error->as_object().at("code") == "invalid_argument") {
+        // The hello itself was refused (say, resources beyond the server's limits): the same
+        // hello would be refused again.
+        fatal_ = InvalidArgument("the server refused the worker's hello: " +
+                                 std::string(error->as_object().at("message").as_string()));
+        Finish();
+      }
     }
   }
 
@@ -549,7 +562,8 @@ Status Worker::Run() {
   for (std::thread& t : m.pool_) t.join();
   m.pool_.clear();
   return m.fatal_.code() == StatusCode::kUnauthenticated ||
-                 m.fatal_.code() == StatusCode::kPermissionDenied
+                 m.fatal_.code() == StatusCode::kPermissionDenied ||
+                 m.fatal_.code() == StatusCode::kInvalidArgument
              ? m.fatal_
              : Status::Ok();
 }

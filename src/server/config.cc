@@ -156,6 +156,44 @@ json::object SchedulingPolicyJson(const engine::SchedulingPolicy& p) {
   return o;
 }
 
+Result<engine::ScheduleRecord> ParseSchedule(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return engine::Wrong(path, "an object", v);
+  engine::ScheduleRecord r;
+  bool has_cron = false, has_job = false;
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string field = path.empty() ? std::string(key) : path + "." + std::string(key);
+    if (key == "name" || key == "cron" || key == "time_zone" || key == "owner") {
+      Result<std::string> s = engine::String(value, field);
+      if (!s.ok()) return s.status();
+      (key == "name"        ? r.name
+       : key == "cron"      ? r.cron
+       : key == "time_zone" ? r.time_zone
+                            : r.owner) = std::move(*s);
+      has_cron |= key == "cron";
+    } else if (key == "catch_up") {
+      auto c = value.is_string() ? engine::ParseCatchUp(value.as_string()) : std::nullopt;
+      if (!c) return engine::Wrong(field, "\"skip\" or \"once\"", value);
+      r.catch_up = *c;
+    } else if (key == "job") {
+      if (!value.is_object()) return engine::Wrong(field, "a job object, as POST /v1/jobs", value);
+      r.job = json::serialize(value);
+      has_job = true;
+    } else if (key == "paused") {
+      if (!value.is_bool()) return engine::Wrong(field, "true or false", value);
+      r.paused = value.as_bool();
+    } else {
+      return InvalidArgument(field +
+                             ": unknown field (known: name, cron, time_zone, catch_up, job, "
+                             "paused, owner)");
+    }
+  }
+  const std::string prefix = path.empty() ? "" : path + ".";
+  if (r.name.empty()) return InvalidArgument(prefix + "name: is required");
+  if (!has_cron) return InvalidArgument(prefix + "cron: is required");
+  if (!has_job) return InvalidArgument(prefix + "job: is required");
+  return r;
+}
+
 Result<ServerConfig> ParseConfig(std::string_view json_text) {
   boost::system::error_code ec;
   json::value v = json::parse(json_text, ec);
@@ -167,8 +205,19 @@ Result<ServerConfig> ParseConfig(std::string_view json_text) {
       auto p = ParseSchedulingPolicy(value, "scheduling");
       if (!p.ok()) return p.status();
       c.scheduling = std::move(*p);
+    } else if (key == "schedules") {
+      if (!value.is_array()) return Wrong("schedules", "an array of schedules", value);
+      for (size_t i = 0; i < value.as_array().size(); ++i) {
+        auto s = ParseSchedule(value.as_array()[i], engine::Indexed("schedules", i));
+        if (!s.ok()) return s.status();
+        if (s->owner.empty()) {
+          return InvalidArgument(engine::Indexed("schedules", i) +
+                                 ".owner: is required (the user its jobs belong to)");
+        }
+        c.schedules.push_back(std::move(*s));
+      }
     } else {
-      return Unknown(std::string(key), "scheduling");
+      return Unknown(std::string(key), "scheduling, schedules");
     }
   }
   return c;

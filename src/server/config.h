@@ -15,12 +15,21 @@
 //   rate = 20.0                       # attempts started per second (token bucket)
 //   burst = 40
 //
+//   [[schedules]]                     # cron schedules, put at every start (docs/api.md)
+//   name = "nightly-report"
+//   cron = "0 3 * * *"
+//   time_zone = "Europe/Paris"
+//   catch_up = "once"                 # or "skip" (the default)
+//   owner = "alice"                   # the user its jobs belong to
+//   job = { type = "report", payload = { scope = "all" } }
+//
 // Thread rules: pure functions.
 #pragma once
 
 #include <boost/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/types.h"
@@ -29,6 +38,7 @@ namespace baton::server {
 
 struct ServerConfig {
   engine::SchedulingPolicy scheduling;
+  std::vector<engine::ScheduleRecord> schedules;
 };
 
 // The config as JSON text (documents.h converts TOML and YAML).
@@ -39,5 +49,9 @@ Result<ServerConfig> LoadConfig(const std::string& path);
 Result<engine::SchedulingPolicy> ParseSchedulingPolicy(const boost::json::value& v,
                                                        const std::string& path);
 boost::json::object SchedulingPolicyJson(const engine::SchedulingPolicy& p);
+
+// {"name", "cron", "time_zone", "catch_up", "job", "paused", "owner"}: a schedule as the API and
+// the config file write it; `path` prefixes errors. The job is kept as JSON text, unchecked.
+Result<engine::ScheduleRecord> ParseSchedule(const boost::json::value& v, const std::string& path);
 
 }  // namespace baton::server

@@ -267,11 +267,30 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   if (target == "/v1/workflows" && method == http::verb::post) {
     return SubmitWorkflow(*who, request, reply);
   }
+  if (target == "/v1/jobs/retry" && method == http::verb::post) {
+    return RetryJobs(*who, request, reply);
+  }
+  if (target == "/v1/scheduling" && method == http::verb::get) return GetScheduling(request, reply);
+  if (target == "/v1/schedules" && method == http::verb::post) {
+    return PutSchedule(*who, request, reply);
+  }
+  if (target == "/v1/schedules" && method == http::verb::get) {
+    return ListSchedules(*who, request, reply);
+  }
 
   // The rest name a job: /v1/jobs/{id}[/action[/...]], /download/{id}, /terminate/{id}.
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return fail(InvalidArgument("the request target is malformed"));
   std::vector<std::string> segments(url->segments().begin(), url->segments().end());  // decoded
+  if (segments.size() == 3 && segments[0] == "v1" && segments[1] == "schedules" &&
+      (method == http::verb::get || method == http::verb::delete_)) {
+    return ScheduleCommand(*who, segments[2], method == http::verb::delete_, request, reply);
+  }
+  if (segments.size() == 4 && segments[0] == "v1" && method == http::verb::post &&
+      ((segments[1] == "types" && (segments[3] == "pause" || segments[3] == "resume")) ||
+       (segments[1] == "workers" && (segments[3] == "drain" || segments[3] == "undrain")))) {
+    return OperationsCommand(*who, segments[1], segments[2], segments[3], request, reply);
+  }
   if (segments.size() >= 3 && segments.size() <= 4 && segments[0] == "v1" &&
       segments[1] == "workflows") {
     std::optional<uint64_t> wid =

@@ -30,7 +30,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7070;  // 0: any free port
   HttpLimits http;
-  size_t batch_max = 1000;  // jobs in one POST /v1/jobs
+  size_t batch_max = 1000;        // jobs in one POST /v1/jobs
+  size_t retry_jobs_max = 10000;  // jobs one POST /v1/jobs/retry retries
   RuntimeOptions runtime;
   store::SqliteOptions sqlite;
   WorkerHubOptions workers;
@@ -69,6 +70,17 @@ class Server {
   void Handle(HttpRequest&& request, Reply reply);
   void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  // Scheduling and operations (server_scheduling.cc).
+  void GetScheduling(const HttpRequest& request, Reply reply);
+  // `what` "types" (pause, resume) or "workers" (drain, undrain).
+  void OperationsCommand(const Identity& who, const std::string& what, const std::string& name,
+                         const std::string& action, const HttpRequest& request, Reply reply);
+  void PutSchedule(const Identity& who, const HttpRequest& request, Reply reply);
+  Result<engine::ScheduleRecord> CheckScheduleJob(engine::ScheduleRecord rec) const;
+  void ScheduleCommand(const Identity& who, const std::string& name, bool remove,
+                       const HttpRequest& request, Reply reply);
+  void ListSchedules(const Identity& who, const HttpRequest& request, Reply reply);
+  void RetryJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`; and, if
   // `waiting_for` is given, why it is not running yet (engine.h, WhyWaiting).
   void FindJob(const Identity& who, engine::JobId id,

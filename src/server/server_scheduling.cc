@@ -1,0 +1,278 @@
+// The Server's scheduling and operations endpoints (docs/api.md, "Scheduling"):
+//   GET  /v1/scheduling                     the policy, paused types, running counts
+//   POST /v1/types/{type}/pause | resume    (administrators)
+//   POST /v1/workers/{id}/drain | undrain   (administrators)
+//   POST /v1/schedules, GET /v1/schedules, GET|DELETE /v1/schedules/{name}
+//   POST /v1/jobs/retry                     dead letters: retry failed jobs by filter
+#include <boost/json.hpp>
+#include <limits>
+
+#include "engine/spec_json.h"
+#include "server/config.h"
+#include "server/documents.h"
+#include "server/job_json.h"
+#include "server/server.h"
+
+namespace baton::server {
+
+namespace json = boost::json;
+
+namespace {
+
+Status AdminOnly(const Identity& who, std::string_view what) {
+  if (who.admin) return Status::Ok();
+  return PermissionDenied(std::string(what) + ": only an administrator may do this");
+}
+
+Status ScheduleNotFound(const std::string& name) {
+  return NotFound("schedule " + name + ": not found");
+}
+
+json::object ScheduleJson(const engine::ScheduleRecord& r, int64_t next_ms) {
+  json::object o;
+  o["name"] = r.name;
+  o["owner"] = r.owner;
+  o["cron"] = r.cron;
+  o["time_zone"] = r.time_zone;
+  o["catch_up"] = engine::CatchUpName(r.catch_up);
+  boost::system::error_code ec;
+  json::value job = json::parse(r.job, ec);
+  o["job"] = ec ? json::value(r.job) : job;
+  o["paused"] = r.paused;
+  o["created_ms"] = r.created_ms;
+  o["last_tick_ms"] = r.last_tick_ms;
+  if (next_ms == std::numeric_limits<int64_t>::max()) {
+    o["next_tick_ms"] = nullptr;
+  } else {
+    o["next_tick_ms"] = next_ms;
+  }
+  o["jobs_created"] = r.jobs_created;
+  o["last_job_id"] = r.last_job_id;
+  o["last_error"] = r.last_error;
+  return o;
+}
+
+}  // namespace
+
+void Server::GetScheduling(const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto out = std::make_shared<json::object>();
+  runtime_->Execute(
+      [out](engine::Engine& e) {
+        (*out)["policy"] = SchedulingPolicyJson(e.policy());
+        json::array paused;
+        for (const std::string& t : e.paused_types()) paused.emplace_back(t);
+        (*out)["paused_types"] = std::move(paused);
+        json::object types;
+        for (const auto& [name, queued] : e.QueuedByType()) {
+          types[name] = {{"queued", queued}, {"running", e.scheduler().RunningOfType(name)}};
+        }
+        (*out)["types"] = std::move(types);
+      },
+      [out, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        reply(JsonResponse(http::status::ok, json::serialize(*out), version, keep_alive));
+      });
+}
+
+void Server::OperationsCommand(const Identity& who, const std::string& what,
+                               const std::string& name, const std::string& action,
+                               const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (Status s = AdminOnly(who, what + " " + action); !s.ok()) {
+    return reply(ErrorResponse(s, version, keep_alive));
+  }
+  const bool on = action == "pause" || action == "drain";
+  if (what == "workers") hub_->SetDrained(name, on);
+  runtime_->Execute(
+      [what, name, on](engine::Engine& e) {
+        if (what == "types") {
+          e.PauseType(name, on);
+        } else {
+          e.DrainWorker(name, on);
+        }
+      },
+      [what, name, on, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        json::object o;
+        if (what == "types") {
+          o["type"] = name;
+          o["paused"] = on;
+        } else {
+          o["worker"] = name;
+          o["drained"] = on;
+        }
+        reply(JsonResponse(http::status::ok, json::serialize(o), version, keep_alive));
+      });
+}
+
+void Server::PutSchedule(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  Result<std::string> doc =
+      DocumentToJson(request.body(), FormatOfContentType(request[http::field::content_type]));
+  if (!doc.ok()) return fail(doc.status());
+  boost::system::error_code ec;
+  json::value v = json::parse(*doc, ec);
+  if (ec) return fail(InvalidArgument("body: not JSON: " + ec.message()));
+  Result<engine::ScheduleRecord> rec = ParseSchedule(v, "");
+  if (!rec.ok()) return fail(rec.status());
+  if (!rec->owner.empty() && rec->owner != who.user && !who.admin) {
+    return fail(
+        PermissionDenied("owner: only an administrator may make a schedule for another "
+                         "user"));
+  }
+  if (rec->owner.empty()) rec->owner = who.user;
+  Result<engine::ScheduleRecord> checked = CheckScheduleJob(std::move(*rec));
+  if (!checked.ok()) return fail(checked.status());
+  auto out = std::make_shared<Result<json::object>>(Status(StatusCode::kInternal, "not run"));
+  runtime_->Execute(
+      [out, rec = std::move(*checked)](engine::Engine& e) mutable {
+        const std::string name = rec.name;
+        Status s = e.PutSchedule(std::move(rec));
+        if (!s.ok()) {
+          *out = s;
+          return;
+        }
+        *out = ScheduleJson(*e.FindSchedule(name), e.ScheduleNextMs(name));
+      },
+      [out, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        if (!out->ok()) return reply(ErrorResponse(out->status(), version, keep_alive));
+        reply(JsonResponse(http::status::ok, json::serialize(**out), version, keep_alive));
+      });
+}
+
+Result<engine::ScheduleRecord> Server::CheckScheduleJob(engine::ScheduleRecord rec) const {
+  // The job template is checked against its declared type here, as a submit would be, and
+  // stored with the type's defaults filled in.
+  boost::system::error_code ec;
+  json::value job = json::parse(rec.job, ec);
+  if (ec) return InvalidArgument("job: not JSON");
+  Result<engine::JobSpec> spec = engine::ParseJobSpec(job, "job");
+  if (!spec.ok()) return spec.status();
+  std::vector<engine::JobSpec> one{std::move(*spec)};
+  if (Status s = ApplyTypes(one, false); !s.ok()) return Status(s.code(), "job." + s.message());
+  job.as_object()["payload"] = json::parse(one.front().payload);
+  rec.job = json::serialize(job);
+  return rec;
+}
+
+void Server::ScheduleCommand(const Identity& who, const std::string& name, bool remove,
+                             const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto out = std::make_shared<Result<json::object>>(Status(StatusCode::kInternal, "not run"));
+  runtime_->Execute(
+      [out, who, name, remove](engine::Engine& e) {
+        const engine::ScheduleRecord* r = e.FindSchedule(name);
+        if (r == nullptr || (!who.admin && r->owner != who.user)) {
+          *out = ScheduleNotFound(name);
+          return;
+        }
+        *out = ScheduleJson(*r, e.ScheduleNextMs(name));
+        if (remove) (void)e.DeleteSchedule(name);
+      },
+      [out, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        if (!out->ok()) return reply(ErrorResponse(out->status(), version, keep_alive));
+        reply(JsonResponse(http::status::ok, json::serialize(**out), version, keep_alive));
+      });
+}
+
+void Server::ListSchedules(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto out = std::make_shared<json::array>();
+  runtime_->Execute(
+      [out, who](engine::Engine& e) {
+        for (const engine::ScheduleRecord* r : e.Schedules()) {
+          if (who.admin || r->owner == who.user) {
+            out->push_back(ScheduleJson(*r, e.ScheduleNextMs(r->name)));
+          }
+        }
+      },
+      [out, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        json::object o;
+        o["schedules"] = std::move(*out);
+        reply(JsonResponse(http::status::ok, json::serialize(o), version, keep_alive));
+      });
+}
+
+void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  // {"status": "failed" | "cancelled", "type": "...", "limit": N}: the newest matching first.
+  boost::system::error_code ec;
+  json::value v = json::parse(request.body().empty() ? "{}" : request.body(), ec);
+  if (ec || !v.is_object()) return fail(InvalidArgument("body: must be a JSON object"));
+  store::JobQuery query;
+  query.state = engine::JobState::kFailed;
+  size_t limit = 1000;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key == "status") {
+      auto s = value.is_string() ? engine::ParseJobState(value.as_string()) : std::nullopt;
+      if (!s || (*s != engine::JobState::kFailed && *s != engine::JobState::kCancelled)) {
+        return fail(engine::Wrong("status", "\"failed\" or \"cancelled\"", value));
+      }
+      query.state = *s;
+    } else if (key == "type") {
+      Result<std::string> t = engine::String(value, "type");
+      if (!t.ok()) return fail(t.status());
+      query.type = std::move(*t);
+    } else if (key == "limit") {
+      auto n = engine::Int(value, "limit", 1, static_cast<int64_t>(options_.retry_jobs_max));
+      if (!n.ok()) return fail(n.status());
+      limit = static_cast<size_t>(*n);
+    } else {
+      return fail(InvalidArgument(std::string(key) + ": unknown field (known: status, type, "
+                                                     "limit)"));
+    }
+  }
+  if (!who.admin) query.owner = who.user;
+  Blocking([this, query, limit, reply, version, keep_alive]() mutable {
+    // Read from the store, newest first, page by page.
+    auto jobs = std::make_shared<std::vector<engine::JobRecord>>();
+    while (jobs->size() < limit) {
+      query.limit = std::min<size_t>(1000, limit - jobs->size());
+      Result<store::JobPage> page = [&] {
+        std::lock_guard lock(reader_mu_);
+        return reader_->ListJobs(query);
+      }();
+      if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
+      for (engine::JobRecord& r : page->jobs) jobs->push_back(std::move(r));
+      if (page->next == 0) break;
+      query.before = page->next;
+    }
+    auto retried = std::make_shared<json::array>();
+    auto errors = std::make_shared<json::array>();
+    runtime_->Execute(
+        [jobs, retried, errors](engine::Engine& e) {
+          for (engine::JobRecord& r : *jobs) {
+            const engine::JobId id = r.id;
+            Status s = e.Find(id) != nullptr ? Status::Ok() : e.Load(std::move(r));
+            if (s.ok()) s = e.Retry(id);
+            if (s.ok()) {
+              retried->emplace_back(id);
+            } else {
+              errors->push_back(json::object{{"id", id}, {"message", s.message()}});
+            }
+          }
+        },
+        [retried, errors, reply, version, keep_alive](const Status& committed) {
+          if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+          json::object o;
+          o["count"] = retried->size();
+          o["retried"] = std::move(*retried);
+          o["errors"] = std::move(*errors);
+          reply(JsonResponse(http::status::ok, json::serialize(o), version, keep_alive));
+        });
+  });
+}
+
+}  // namespace baton::server
