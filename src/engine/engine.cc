@@ -1165,6 +1165,9 @@ void Engine::TakeRecords(RecordBatch* out) {
   append(out->events, pending_.events);
   append(out->schedules, pending_.schedules);
   append(out->type_pauses, pending_.type_pauses);
+  append(out->job_deletes, pending_.job_deletes);
+  out->events_before = std::max(out->events_before, pending_.events_before);
+  pending_.events_before = 0;
   EvictFinished();
 }
 
@@ -1365,6 +1368,38 @@ std::string Engine::WhyWaiting(JobId id) const {
 
 std::vector<std::pair<std::string, size_t>> Engine::QueuedByType() const {
   return scheduler_.QueuedByType();
+}
+
+std::vector<JobId> Engine::Forget(const std::vector<IdempotencyKey>& jobs, EventSeq events_before) {
+  std::vector<JobId> out;
+  out.reserve(jobs.size());
+  for (const IdempotencyKey& forget : jobs) {
+    const JobId id = forget.job_id;
+    auto it = jobs_.find(id);
+    if (it != jobs_.end()) {
+      Job& job = *it->second;
+      // Retried since the cleaner read it, or waiting to be written, or kept for its parent or
+      // its running workflow.
+      if (!IsTerminal(job.rec.status.state) || job.dirty) continue;
+      const Job* parent = job.rec.spec.parent_id != 0 ? FindJob(job.rec.spec.parent_id) : nullptr;
+      if (parent != nullptr && !IsTerminal(parent->rec.status.state)) continue;
+      if (job.rec.spec.workflow_id != 0) {
+        auto wf = workflows_.find(job.rec.spec.workflow_id);
+        if (wf != workflows_.end() && !IsTerminal(wf->second->rec.status.state)) continue;
+      }
+      --state_counts_[static_cast<size_t>(job.rec.status.state)];
+      jobs_.erase(it);  // its entry in finished_ is skipped when it comes up
+    }
+    if (!forget.key.empty()) {
+      // A later submit with the key makes a new job rather than naming a deleted one.
+      auto key = keys_.find(KeyOf(forget.owner, forget.key));
+      if (key != keys_.end() && key->second.job_id == id) keys_.erase(key);
+    }
+    out.push_back(id);
+  }
+  pending_.job_deletes.insert(pending_.job_deletes.end(), out.begin(), out.end());
+  pending_.events_before = std::max(pending_.events_before, events_before);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

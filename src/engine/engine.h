@@ -202,6 +202,14 @@ class Engine {
   // When the schedule ticks next; INT64_MAX when paused or never.
   int64_t ScheduleNextMs(const std::string& name) const;
 
+  // Retention: the server's cleaner found these finished jobs past their retention. Each that is
+  // still finished and not held for an active parent leaves memory and is deleted from the store
+  // with its attempts (RecordBatch::job_deletes); returns those. Events below `events_before`
+  // are deleted too.
+  // Each names the job and its idempotency key (owner and key; the key may be empty), which is
+  // forgotten with it.
+  std::vector<JobId> Forget(const std::vector<IdempotencyKey>& jobs, EventSeq events_before);
+
   // Moves the records of everything that changed since the last call into `out` (appending).
   void TakeRecords(RecordBatch* out);
   bool HasRecords() const {

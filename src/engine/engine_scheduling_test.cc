@@ -567,5 +567,69 @@ TEST_F(SchedulingTest, APauseIsRecordedAndRestored) {
   EXPECT_TRUE(restored.scheduler().Paused("t"));
 }
 
+// Retention: the cleaner names finished jobs; the engine forgets those that are still finished
+// and not kept for a parent, with their idempotency keys, and records their deletion.
+TEST_F(SchedulingTest, ForgetDeletesFinishedJobsAndFreesTheirKeys) {
+  JobSpec keyed = Spec();
+  keyed.idempotency_key = "k";
+  const JobId done = Submit(keyed);
+  Finish(DispatchOne());
+  Take();
+  const std::vector<JobId> forgotten = engine_.Forget({IdempotencyKey{"alice", "k", done, 0}}, 0);
+  EXPECT_EQ(forgotten, std::vector<JobId>{done});
+  EXPECT_EQ(engine_.Find(done), nullptr);
+  RecordBatch b = Take();
+  EXPECT_EQ(b.job_deletes, std::vector<JobId>{done});
+  EXPECT_EQ(b.events_before, 0u);
+  // The key names a new job now.
+  Result<SubmitResult> again = engine_.Submit(keyed);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->existed);
+  EXPECT_NE(again->job_id, done);
+}
+
+TEST_F(SchedulingTest, ForgetKeepsWhatIsNotFinishedOrNotYetWrittenOrHeldForAParent) {
+  for (JobState state : {JobState::kPending, JobState::kQueued, JobState::kRunning,
+                         JobState::kSubmitted, JobState::kWaitingChildren, JobState::kRetryWait}) {
+    const JobId id = MakeJobIn(state);
+    EXPECT_TRUE(engine_.Forget({IdempotencyKey{"alice", "", id, 0}}, 0).empty())
+        << JobStateName(state);
+    EXPECT_EQ(State(id), state);
+    EXPECT_TRUE(Take().job_deletes.empty());
+    ASSERT_TRUE(engine_.Cancel(id, "").ok());  // out of the way of the next row
+    Take();
+  }
+  // Finished, but its record is still waiting for its commit.
+  const JobId unwritten = Submit();
+  Finish(DispatchOne());
+  EXPECT_TRUE(engine_.Forget({IdempotencyKey{"alice", "", unwritten, 0}}, 0).empty());
+  EXPECT_EQ(State(unwritten), JobState::kSucceeded);
+  // A finished child of a parent that still waits for its other children.
+  const JobId parent = Submit();
+  Assignment pa = DispatchOne();
+  JobSpec child = Spec("child");
+  child.parent_id = parent;
+  const JobId first = Submit(child);
+  Submit(child);
+  Finish(pa);
+  Finish(DispatchOne("w2", "child"));
+  Take();
+  ASSERT_EQ(State(first), JobState::kSucceeded);
+  ASSERT_EQ(State(parent), JobState::kWaitingChildren);
+  EXPECT_TRUE(engine_.Forget({IdempotencyKey{"alice", "", first, 0}}, 0).empty());
+  EXPECT_EQ(State(first), JobState::kSucceeded);
+  EXPECT_TRUE(Take().job_deletes.empty());
+}
+
+TEST_F(SchedulingTest, ForgetDeletesJobsNoLongerInMemoryAndOldEvents) {
+  // A job evicted from memory is deleted in the store alone.
+  const std::vector<JobId> forgotten = engine_.Forget({IdempotencyKey{"bob", "", 4242, 0}}, 17);
+  EXPECT_EQ(forgotten, std::vector<JobId>{4242});
+  RecordBatch b = Take();
+  EXPECT_EQ(b.job_deletes, std::vector<JobId>{4242});
+  EXPECT_EQ(b.events_before, 17u);
+  EXPECT_EQ(Take().events_before, 0u);  // once
+}
+
 }  // namespace
 }  // namespace baton::engine

@@ -265,6 +265,10 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
       auto p = ParseChildrenPolicyJson(v, field);
       if (!p.ok()) return p.status();
       spec.children_policy = *p;
+    } else if (key == "retention_ms") {
+      auto n = Int(v, field, 0, kMax);
+      if (!n.ok()) return n.status();
+      spec.retention_ms = *n;
     } else if (key == "resources") {
       auto r = ParseResourcesJson(v, field);
       if (!r.ok()) return r.status();
@@ -293,11 +297,12 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
       }
       if (spec.concurrency_limit == 0) spec.concurrency_limit = 1;
     } else {
-      return InvalidArgument(field +
-                             ": unknown field (known: type, payload, priority, run_after_ms, "
-                             "run_by_ms, timeout_ms, heartbeat_timeout_ms, attempts_max, retry, "
-                             "idempotency_key, tags, parent_id, verify, splitter, aggregator, "
-                             "verifier, children_policy, resources, labels, concurrency)");
+      return InvalidArgument(
+          field +
+          ": unknown field (known: type, payload, priority, run_after_ms, "
+          "run_by_ms, timeout_ms, heartbeat_timeout_ms, attempts_max, retry, "
+          "idempotency_key, tags, parent_id, verify, splitter, aggregator, "
+          "verifier, children_policy, resources, labels, concurrency, retention_ms)");
     }
   }
   if (!has_type) return InvalidArgument(Prefix(path, "type") + ": is required");

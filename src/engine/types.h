@@ -138,6 +138,9 @@ struct JobSpec {
   // At most `concurrency_limit` jobs of this owner's `concurrency_key` run at once (empty: none).
   std::string concurrency_key;
   uint32_t concurrency_limit = 0;
+  // How long the job, its events, files and result are kept once finished (0: the type's, else
+  // the server's retention).
+  int64_t retention_ms = 0;
   // Set by the engine, never by a submitter: the parent's attempt this sub-job belongs to, and for
   // helper jobs their role and subject (the job, and for a verifier the attempt it judges).
   AttemptId parent_attempt = 0;
@@ -325,16 +328,20 @@ struct RecordBatch {
   std::vector<WorkflowUpdate> workflow_updates;
   std::vector<ScheduleRecord> schedules;  // in order: insert or replace by name, or delete
   std::vector<std::pair<std::string, bool>> type_pauses;  // type, paused; in order
+  // Retention (the server's cleaner): finished jobs to delete with their attempts, and the
+  // events below this sequence number (0: none).
+  std::vector<JobId> job_deletes;
+  EventSeq events_before = 0;
 
   bool empty() const {
     return inserts.empty() && updates.empty() && attempts.empty() && events.empty() &&
            workflow_inserts.empty() && workflow_updates.empty() && schedules.empty() &&
-           type_pauses.empty();
+           type_pauses.empty() && job_deletes.empty() && events_before == 0;
   }
   size_t size() const {
     return inserts.size() + updates.size() + attempts.size() + events.size() +
            workflow_inserts.size() + workflow_updates.size() + schedules.size() +
-           type_pauses.size();
+           type_pauses.size() + job_deletes.size() + (events_before != 0 ? 1 : 0);
   }
   void clear() {
     inserts.clear();
@@ -345,6 +352,8 @@ struct RecordBatch {
     workflow_updates.clear();
     schedules.clear();
     type_pauses.clear();
+    job_deletes.clear();
+    events_before = 0;
   }
 };
 

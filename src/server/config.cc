@@ -4,6 +4,7 @@
 #include <limits>
 #include <sstream>
 
+#include "common/time_text.h"
 #include "engine/spec_json.h"
 #include "server/documents.h"
 
@@ -194,6 +195,53 @@ Result<engine::ScheduleRecord> ParseSchedule(const json::value& v, const std::st
   return r;
 }
 
+namespace {
+
+// A duration: text ("7d", "1h30m", "0") or a number of ms, from 0 to 100 years.
+Result<int64_t> Duration(const json::value& v, const std::string& field) {
+  constexpr int64_t kMax = 100LL * 365 * 86'400'000;
+  if (v.is_string()) {
+    const std::string_view text = v.as_string();
+    std::optional<int64_t> ms = text == "0" ? std::optional<int64_t>(0) : ParseDurationMs(text);
+    if (!ms || *ms < 0 || *ms > kMax) {
+      return InvalidArgument(field +
+                             ": must be a duration like \"7d\", \"12h\" or \"90m\" (0: "
+                             "forever), got \"" +
+                             std::string(text) + "\"");
+    }
+    return *ms;
+  }
+  return Int(v, field, 0, kMax);
+}
+
+}  // namespace
+
+Result<RetentionPolicy> ParseRetention(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Wrong(path, "a table", v);
+  RetentionPolicy r;
+  for (const auto& [key, value] : v.as_object()) {
+    const std::string field = path + "." + std::string(key);
+    if (key == "finished" || key == "events" || key == "interval") {
+      auto ms = Duration(value, field);
+      if (!ms.ok()) return ms.status();
+      if (key == "interval" && *ms < 1000) {
+        return InvalidArgument(field + ": must be at least 1s");
+      }
+      (key == "finished" ? r.finished_ms : key == "events" ? r.events_ms : r.interval_ms) = *ms;
+    } else if (key == "types") {
+      if (!value.is_object()) return Wrong(field, "a table of type = duration", value);
+      for (const auto& [type, d] : value.as_object()) {
+        auto ms = Duration(d, field + "." + std::string(type));
+        if (!ms.ok()) return ms.status();
+        r.types[std::string(type)] = *ms;
+      }
+    } else {
+      return Unknown(field, "finished, events, interval, types");
+    }
+  }
+  return r;
+}
+
 Result<ServerConfig> ParseConfig(std::string_view json_text) {
   boost::system::error_code ec;
   json::value v = json::parse(json_text, ec);
@@ -216,8 +264,12 @@ Result<ServerConfig> ParseConfig(std::string_view json_text) {
         }
         c.schedules.push_back(std::move(*s));
       }
+    } else if (key == "retention") {
+      auto r = ParseRetention(value, "retention");
+      if (!r.ok()) return r.status();
+      c.retention = std::move(*r);
     } else {
-      return Unknown(std::string(key), "scheduling, schedules");
+      return Unknown(std::string(key), "scheduling, retention, schedules");
     }
   }
   return c;

@@ -246,6 +246,11 @@ void JobFiles::RemoveOutput(engine::JobId job, engine::AttemptId attempt, const 
   fs::remove(fs::path(outputs_) / std::to_string(job) / std::to_string(attempt) / name, ec);
 }
 
+void JobFiles::RemoveOutputs(engine::JobId job) {
+  std::error_code ec;
+  fs::remove_all(fs::path(outputs_) / std::to_string(job), ec);
+}
+
 Result<std::vector<FileInfo>> JobFiles::ListOutputs(engine::JobId job,
                                                     engine::AttemptId attempt) const {
   const fs::path dir = fs::path(outputs_) / std::to_string(job) / std::to_string(attempt);

@@ -53,6 +53,8 @@ class JobFiles {
   Status WriteOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
                      std::string_view data);
   void RemoveOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name);
+  // Every output file of every attempt of the job (retention).
+  void RemoveOutputs(engine::JobId job);
   // The attempt's output files, sorted by name; empty if it wrote none.
   Result<std::vector<FileInfo>> ListOutputs(engine::JobId job, engine::AttemptId attempt) const;
   Result<std::string> ReadOutput(engine::JobId job, engine::AttemptId attempt,

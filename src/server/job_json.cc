@@ -101,6 +101,7 @@ json::object JobToJson(const engine::JobRecord& job) {
   o["helper_id"] = s.helper_id;  // the aggregator or verifier job at work for this one; 0: none
   o["role"] = engine::JobRoleName(spec.role);
   o["subject_id"] = spec.subject_id;  // for an aggregator or verifier: the job it works for
+  o["retention_ms"] = spec.retention_ms;
   o["resources"] = engine::ResourcesJson(spec.resources);
   o["labels"] = engine::LabelsJson(spec.labels);
   if (spec.concurrency_key.empty()) {

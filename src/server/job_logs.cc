@@ -58,6 +58,11 @@ void JobLogs::FinishAll() {
   follower_count_ = 0;
 }
 
+void JobLogs::Remove(engine::JobId job) {
+  std::lock_guard lock(mu_);
+  ::unlink(Path(job).c_str());
+}
+
 std::string JobLogs::Path(engine::JobId job) const {
   return dir_ + "/" + std::to_string(job) + ".log";
 }

@@ -36,6 +36,8 @@ class JobLogs {
   Status Follow(engine::JobId job, size_t offset, std::shared_ptr<ResponseStream> stream);
   // The job ended: its followers' streams end (after what was appended).
   void Finish(engine::JobId job);
+  // Deletes the job's log (retention; the job has ended).
+  void Remove(engine::JobId job);
   // Every follower's stream ends (the server stops).
   void FinishAll();
 

@@ -172,6 +172,11 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       });
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
+  auto cleaner_reader =
+      store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  if (!cleaner_reader.ok()) return cleaner_reader.status();
+  s->cleaner_reader_ = std::move(*cleaner_reader);
+  s->StartCleaner();
   return s;
 }
 
@@ -204,6 +209,7 @@ void Server::Stop() {
   // The order matters: no new requests; then the runtime commits what it has and answers its
   // callers (into the stopped HTTP threads, where the answers are dropped); then the store.
   // Streams and worker connections go before the HTTP server that carries them.
+  StopCleaner();
   if (http_) http_->Stop();
   runtime_.reset();
   if (blocking_) blocking_->join();  // what the last commits handed over finishes
@@ -216,6 +222,7 @@ void Server::Stop() {
   hub_.reset();
   store_.reset();
   reader_.reset();
+  cleaner_reader_.reset();
   auth_.reset();
   tokens_.reset();
 }
@@ -271,6 +278,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     return RetryJobs(*who, request, reply);
   }
   if (target == "/v1/scheduling" && method == http::verb::get) return GetScheduling(request, reply);
+  if (target == "/v1/retention/run" && method == http::verb::post) {
+    return RunRetention(*who, request, reply);
+  }
   if (target == "/v1/schedules" && method == http::verb::post) {
     return PutSchedule(*who, request, reply);
   }
@@ -579,8 +589,12 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
   };
   auto out = std::make_shared<Outcome>();
   runtime_->Execute(
-      [out, who, id, command, preload](engine::Engine& e) {
+      [this, out, who, id, command, preload](engine::Engine& e) {
         if (preload) {
+          if (!MayLoad(id)) {
+            out->missing = true;  // the cleaner is deleting it
+            return;
+          }
           if (Status s = e.Load(*preload); !s.ok()) {
             out->status = s;
             return;
@@ -602,7 +616,9 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
        answer](const Status& committed) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
         if (out->missing && !preload) {
-          // Finished long ago: bring it back from the store, then try once more.
+          // Finished long ago: bring it back from the store, then try once more (the gate:
+          // server_retention.cc).
+          std::shared_lock gate(load_gate_);
           Result<engine::JobRecord> stored = ReadStoredJob(who, id);
           if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
           return JobCommand(who, id, request, reply, command,

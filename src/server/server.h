@@ -6,8 +6,13 @@
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <thread>
+#include <unordered_set>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -143,6 +148,25 @@ class Server {
                   JobCommandFn command, std::shared_ptr<engine::JobRecord> preload,
                   JobAnswerFn answer = nullptr);
 
+  // Retention (server_retention.cc).
+  struct RetentionPass {
+    uint64_t jobs_seen = 0;
+    uint64_t jobs_deleted = 0;
+    engine::EventSeq events_before = 0;  // events below this are deleted
+    int64_t duration_ms = 0;
+  };
+  void StartCleaner();
+  void StopCleaner();
+  bool CleanerStopping();
+  // One pass over the finished jobs and the events; one pass at a time.
+  Result<RetentionPass> CleanOnce();
+  // Deletes the jobs (those still finished), then their files; returns how many went.
+  Result<size_t> ForgetJobs(const std::vector<store::FinishedJob>& due);
+  void RunRetention(const Identity& who, const HttpRequest& request, Reply reply);
+  // Whether a job read from the store may be loaded into the engine (engine thread only): not
+  // while the cleaner deletes it.
+  bool MayLoad(engine::JobId id) const { return !forgotten_.contains(id); }
+
   ServerOptions options_;
   SystemClock clock_;
   std::unique_ptr<store::SqliteStore> store_;
@@ -159,6 +183,18 @@ class Server {
   std::unique_ptr<EventStreams> events_;
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<store::SqliteStore> cleaner_reader_;  // the cleaner's own connection
+  std::thread cleaner_;
+  std::mutex cleaner_mu_;
+  std::condition_variable cleaner_cv_;
+  bool cleaner_stop_ = false;
+  std::mutex cleaner_pass_mu_;
+  engine::EventSeq events_deleted_before_ = 0;  // under cleaner_pass_mu_
+  // Held shared from a read of a job for loading until the load is queued (server_retention.cc).
+  std::shared_mutex load_gate_;
+  std::unordered_set<engine::JobId> forgotten_;  // engine thread only
 };
+
+boost::json::object RetentionPolicyJson(const RetentionPolicy& p);
 
 }  // namespace baton::server

@@ -58,6 +58,7 @@ void Server::GetScheduling(const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<json::object>();
+  (*out)["retention"] = RetentionPolicyJson(config_.retention);
   runtime_->Execute(
       [out](engine::Engine& e) {
         (*out)["policy"] = SchedulingPolicyJson(e.policy());
@@ -236,6 +237,7 @@ void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply re
   }
   if (!who.admin) query.owner = who.user;
   Blocking([this, query, limit, reply, version, keep_alive]() mutable {
+    std::shared_lock gate(load_gate_);  // from the read until the loads are queued
     // Read from the store, newest first, page by page.
     auto jobs = std::make_shared<std::vector<engine::JobRecord>>();
     while (jobs->size() < limit) {
@@ -252,10 +254,12 @@ void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply re
     auto retried = std::make_shared<json::array>();
     auto errors = std::make_shared<json::array>();
     runtime_->Execute(
-        [jobs, retried, errors](engine::Engine& e) {
+        [this, jobs, retried, errors](engine::Engine& e) {
           for (engine::JobRecord& r : *jobs) {
             const engine::JobId id = r.id;
-            Status s = e.Find(id) != nullptr ? Status::Ok() : e.Load(std::move(r));
+            Status s = e.Find(id) != nullptr ? Status::Ok()
+                       : MayLoad(id)         ? e.Load(std::move(r))
+                                             : JobNotFound(id);
             if (s.ok()) s = e.Retry(id);
             if (s.ok()) {
               retried->emplace_back(id);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace baton::store {
@@ -27,6 +28,9 @@ void AppendBatch(engine::RecordBatch& to, engine::RecordBatch&& from) {
   AppendVector(to.workflow_updates, from.workflow_updates);
   AppendVector(to.schedules, from.schedules);
   AppendVector(to.type_pauses, from.type_pauses);
+  AppendVector(to.job_deletes, from.job_deletes);
+  to.events_before = std::max(to.events_before, from.events_before);
+  from.events_before = 0;
 }
 
 GroupCommitter::GroupCommitter(Store* store) : store_(store), thread_([this] { Run(); }) {}

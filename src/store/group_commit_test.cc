@@ -26,6 +26,8 @@ TEST(GroupCommitTest, AppendBatchMovesEveryKindOfRecord) {
   from.workflow_updates.push_back(engine::WorkflowUpdate{});
   from.schedules.push_back(engine::ScheduleRecord{});
   from.type_pauses.emplace_back("t", true);
+  from.job_deletes.push_back(7);
+  from.events_before = 3;
   const size_t total = to.size() + from.size();
   AppendBatch(to, std::move(from));
   EXPECT_EQ(to.size(), total);  // RecordBatch::size counts every list

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -41,6 +42,20 @@ struct JobQuery {
 struct JobPage {
   std::vector<engine::JobRecord> jobs;
   engine::JobId next = 0;  // pass as `before` for the next page; 0: there is no more
+};
+
+// A finished job as the retention cleaner sees it.
+struct FinishedJob {
+  engine::JobId id = 0;
+  std::string owner;
+  std::string type;
+  std::string idempotency_key;
+  std::string input_dir;
+  int64_t retention_ms = 0;
+  int64_t finished_ms = 0;
+  // A sub-job whose parent has not finished, or a step of a workflow that has not: it may still
+  // be needed, and is kept.
+  bool held = false;
 };
 
 class Store {
@@ -75,6 +90,12 @@ class Store {
 
   // Events in sequence order.
   virtual Result<std::vector<engine::Event>> ListEvents(const EventQuery& query) = 0;
+
+  // Retention. Finished jobs with ids above `after`, in id order, at most `limit`.
+  virtual Result<std::vector<FinishedJob>> ListFinished(engine::JobId after, size_t limit) = 0;
+  // The sequence number of the first event at or after `at_ms` (events are in time order); past
+  // the last event when there is none.
+  virtual Result<engine::EventSeq> FirstEventAt(int64_t at_ms) = 0;
 };
 
 }  // namespace baton::store

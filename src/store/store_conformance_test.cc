@@ -62,6 +62,7 @@ TEST_P(StoreConformanceTest, EveryFieldOfAJobRoundTrips) {
   plain.spec.labels.clear();
   plain.spec.concurrency_key.clear();
   plain.spec.concurrency_limit = 0;
+  plain.spec.retention_ms = 0;
   b.inserts.push_back(plain);
   MustApply(b);
   Result<JobRecord> got = store_->GetJob(1);
@@ -472,6 +473,95 @@ INSTANTIATE_TEST_SUITE_P(
                                 return s.ok() ? std::move(*s) : nullptr;
                               }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+
+TEST_P(StoreConformanceTest, RetentionListsFinishedJobsAndDeletesThemWithTheirRecords) {
+  auto job = [](engine::JobId id, JobState state, engine::JobId parent) {
+    JobRecord r = testing::FullJob(id);
+    r.spec.parent_id = parent;
+    r.status.state = state;
+    r.status.finished_ms = engine::IsTerminal(state) ? 1000 + static_cast<int64_t>(id) : 0;
+    return r;
+  };
+  engine::WorkflowRecord running;
+  running.id = 1;
+  running.owner = "alice";
+  running.name = "etl";
+  running.document = R"({"steps":[{"name":"a","type":"t"}]})";
+  engine::RecordBatch b;
+  b.workflow_inserts.push_back(running);
+  b.inserts.push_back(job(1, JobState::kSucceeded, 0));
+  b.inserts.push_back(job(2, JobState::kQueued, 0));
+  b.inserts.push_back(job(3, JobState::kFailed, 2));     // held: its parent is queued
+  b.inserts.push_back(job(4, JobState::kCancelled, 1));  // its parent is finished
+  b.inserts.push_back(job(5, JobState::kSucceeded, 0));
+  b.inserts.back().spec.workflow_id = 1;  // held: its workflow runs
+  b.inserts.push_back(job(6, JobState::kSucceeded, 0));
+  b.inserts.back().spec.idempotency_key.clear();
+  b.inserts.back().spec.input_dir.clear();
+  b.attempts.push_back(AttemptRecord{10, 1, 1, "w1", 10, 20, Outcome::kSucceeded, ""});
+  b.attempts.push_back(AttemptRecord{11, 2, 1, "w1", 10, 20, Outcome::kError, "boom"});
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    b.events.push_back(Event{seq, seq, static_cast<int64_t>(seq * 100), engine::EventKind::kState,
+                             JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  }
+  MustApply(b);
+
+  Result<std::vector<FinishedJob>> all = store_->ListFinished(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  std::vector<engine::JobId> ids;
+  std::vector<engine::JobId> held;
+  for (const FinishedJob& f : *all) {
+    ids.push_back(f.id);
+    if (f.held) held.push_back(f.id);
+  }
+  EXPECT_EQ(ids, (std::vector<engine::JobId>{1, 3, 4, 5, 6}));
+  EXPECT_EQ(held, (std::vector<engine::JobId>{3, 5}));
+  const FinishedJob& first = all->front();
+  EXPECT_EQ(first.owner, "alice");
+  EXPECT_EQ(first.type, "render.frame");
+  EXPECT_EQ(first.idempotency_key, "order-1");
+  EXPECT_EQ(first.input_dir, "in-1");
+  EXPECT_EQ(first.retention_ms, 86'400'000);
+  EXPECT_EQ(first.finished_ms, 1001);
+  EXPECT_EQ(all->back().idempotency_key, "");
+  // Pages: after an id, bounded.
+  Result<std::vector<FinishedJob>> page = store_->ListFinished(3, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, 4u);
+  EXPECT_EQ((*page)[1].id, 5u);
+
+  // Events by time: the first at or after a moment; past the last when none is.
+  EXPECT_EQ(store_->FirstEventAt(0).value(), 1u);
+  EXPECT_EQ(store_->FirstEventAt(250).value(), 3u);
+  EXPECT_EQ(store_->FirstEventAt(300).value(), 3u);
+  EXPECT_EQ(store_->FirstEventAt(10'000).value(), 7u);
+
+  engine::RecordBatch del;
+  del.job_deletes = {1, 4};
+  del.events_before = 3;
+  MustApply(del);
+  EXPECT_EQ(store_->GetJob(1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetJob(4).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->ListAttempts(1).value().empty());
+  EXPECT_EQ(store_->ListAttempts(2).value().size(), 1u);  // another job's are kept
+  EXPECT_TRUE(store_->GetJob(2).ok());
+  auto events = store_->ListEvents({.after = 0, .limit = 100}).value();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events.front().seq, 3u);
+  EXPECT_EQ(store_->FirstEventAt(0).value(), 3u);
+  ids.clear();
+  const std::vector<FinishedJob> left = store_->ListFinished(0, 100).value();
+  for (const FinishedJob& f : left) ids.push_back(f.id);
+  EXPECT_EQ(ids, (std::vector<engine::JobId>{3, 5, 6}));
+  // The deleted keys are gone from recovery too.
+  Result<engine::RecoveredState> r = store_->Recover(0);
+  ASSERT_TRUE(r.ok());
+  for (const engine::IdempotencyKey& k : r->keys) {
+    EXPECT_NE(k.job_id, 1u);
+    EXPECT_NE(k.job_id, 4u);
+  }
+}
 
 }  // namespace
 }  // namespace baton::store

@@ -62,6 +62,7 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   s.labels = {{"disk", "ssd"}, {"zone", "eu-west"}};
   s.concurrency_key = "customer-42";
   s.concurrency_limit = 3;
+  s.retention_ms = 86'400'000;
   engine::JobStatus& st = r.status;
   st.state = engine::JobState::kRunning;
   st.attempts_used = 2;
@@ -110,6 +111,12 @@ class GatedStore final : public Store {
     return inner.ListEvents(q);
   }
   Result<JobPage> ListJobs(const JobQuery& q) override { return inner.ListJobs(q); }
+  Result<std::vector<FinishedJob>> ListFinished(engine::JobId after, size_t limit) override {
+    return inner.ListFinished(after, limit);
+  }
+  Result<engine::EventSeq> FirstEventAt(int64_t at_ms) override {
+    return inner.FirstEventAt(at_ms);
+  }
   Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId p) override {
     return inner.CountChildren(p);
   }

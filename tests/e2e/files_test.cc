@@ -42,27 +42,6 @@ class FilesTest : public testing::WorkerFixture {
     const size_t nl = r.out.rfind('\n', r.out.size() - 2);
     return json::parse(r.out.substr(0, nl));
   }
-  // A multipart body by hand, as a browser would send it.
-  static std::string Multipart(const std::vector<std::pair<std::string, std::string>>& fields,
-                               const std::vector<std::pair<std::string, std::string>>& files) {
-    std::string body;
-    for (const auto& [name, value] : fields) {
-      body += "--B0undary\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
-              value + "\r\n";
-    }
-    for (const auto& [filename, data] : files) {
-      body += "--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
-              filename + "\"\r\n\r\n" + data + "\r\n";
-    }
-    return body + "--B0undary--\r\n";
-  }
-  HttpResult PostMultipart(const std::string& token, const std::string& target,
-                           const std::string& body) {
-    return testing::HttpCall(port_, "POST", target, body,
-                             {{"Authorization", "Bearer " + token},
-                              {"Content-Type", "multipart/form-data; boundary=B0undary"}});
-  }
-
   const std::string kRunSh =
       "#!/bin/sh\n"
       "set -e\n"

@@ -2,16 +2,19 @@
 // resources, pausing across a restart, cron schedules across a SIGKILL, and retrying dead
 // letters in bulk.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
 
+#include "store/sqlite/sqlite_store.h"
 #include "util/worker_fixture.h"
 
 namespace baton::testing {
 namespace {
 
 namespace json = boost::json;
+namespace fs = std::filesystem;
 
 class SchedulingE2eTest : public WorkerFixture {
  protected:
@@ -209,6 +212,101 @@ TEST_F(SchedulingE2eTest, DeadLettersAreListedAndRetriedInBulk) {
   }
   EXPECT_EQ(GetJob(u).at("state"), "failed");  // another type: not retried
   EXPECT_EQ(Cli({"retry"}).exit_code, 2);      // bad input: the usage exit code
+}
+
+TEST_F(SchedulingE2eTest, TheCleanerRemovesWhatItMustAndNothingElse) {
+  // Finished jobs are kept forever by default here; "scratch" jobs for 1 ms; events for 1 ms.
+  RestartWithConfig(R"(
+[retention]
+finished = "0"
+events = "1ms"
+interval = "1h"
+types = { scratch = "1ms" }
+)");
+  const json::value policy = Json(Call(admin_, "GET", "/v1/scheduling")).at("retention");
+  EXPECT_EQ(policy.at("types").at("scratch"), 1);
+  EXPECT_EQ(policy.at("finished_ms"), 0);
+  EXPECT_EQ(Call(NewToken("bob"), "POST", "/v1/retention/run").status, 403);
+  const std::string data = dir_ + "/data";
+  auto shell = StartWorker("w1");
+  InProcessWorker worker(
+      url(), admin_, "w2", 4,
+      {{"scratch", [](client::AttemptContext&) { return client::Outcome::Succeeded(); }}});
+  // Shell jobs with an input file, an output file and a log.
+  const std::string run_sh = "#!/bin/sh\necho logged\ncp a.txt out/b.txt\n";
+  auto submit_files = [&](const std::string& job) {
+    HttpResult r = PostMultipart(admin_, "/v1/jobs",
+                                 Multipart({{"job", job}}, {{"run.sh", run_sh}, {"a.txt", "a"}}));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Json(r).at("id").to_number<uint64_t>();
+  };
+  const uint64_t expired = submit_files(R"({"type":"shell","retention_ms":1})");
+  const uint64_t kept_a_day = submit_files(R"({"type":"shell","retention_ms":86400000})");
+  const uint64_t kept_by_default = Submit(R"({"type":"shell","payload":{"command":"true"}})");
+  const uint64_t scratch = Submit(R"({"type":"scratch","idempotency_key":"k"})");
+  const uint64_t queued = Submit(R"({"type":"nobody-runs-this","retention_ms":1})");
+  for (uint64_t id : {expired, kept_a_day, kept_by_default, scratch}) {
+    ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; })) << id;
+  }
+  auto input_dirs = [&] {
+    return std::distance(fs::directory_iterator(data + "/inputs"), fs::directory_iterator());
+  };
+  ASSERT_EQ(input_dirs(), 2);
+  ASSERT_TRUE(fs::exists(data + "/outputs/" + std::to_string(expired)));
+  ASSERT_TRUE(fs::exists(data + "/logs/" + std::to_string(expired) + ".log"));
+
+  // Passes until the cleaner has seen both expired jobs committed as finished.
+  auto run = [&] {
+    HttpResult r = Call(admin_, "POST", "/v1/retention/run");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json(r).as_object();
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    run();
+    return Call(admin_, "GET", "/v1/jobs/" + std::to_string(expired)).status == 404 &&
+           Call(admin_, "GET", "/v1/jobs/" + std::to_string(scratch)).status == 404;
+  }));
+  EXPECT_EQ(input_dirs(), 1);  // the kept job's
+  EXPECT_FALSE(fs::exists(data + "/outputs/" + std::to_string(expired)));
+  EXPECT_FALSE(fs::exists(data + "/logs/" + std::to_string(expired) + ".log"));
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(expired) + "/attempts").status, 404);
+
+  // One more pass, after everything above was written: the others are all kept.
+  const json::object last = run();
+  EXPECT_GE(last.at("jobs_seen").to_number<int64_t>(), 2);
+  EXPECT_EQ(GetJob(kept_a_day).at("state"), "succeeded");
+  EXPECT_EQ(GetJob(kept_by_default).at("state"), "succeeded");
+  EXPECT_EQ(GetJob(queued).at("state"), "queued");
+  EXPECT_TRUE(fs::exists(data + "/outputs/" + std::to_string(kept_a_day)));
+  EXPECT_TRUE(fs::exists(data + "/logs/" + std::to_string(kept_a_day) + ".log"));
+  HttpResult file = Call(admin_, "GET", "/v1/jobs/" + std::to_string(kept_a_day) + "/files/b.txt");
+  EXPECT_EQ(file.status, 200);
+  EXPECT_EQ(file.body, "a");
+
+  // The deleted job's idempotency key is free: the same submit makes a new job.
+  HttpResult again =
+      Call(admin_, "POST", "/v1/jobs", R"({"type":"scratch","idempotency_key":"k"})");
+  EXPECT_EQ(again.status, 201) << again.body;
+  EXPECT_NE(Json(again).at("id").to_number<uint64_t>(), scratch);
+
+  // In the database: the expired job's rows are gone, and the events before the cut.
+  const uint64_t events_before = last.at("events_before").to_number<uint64_t>();
+  EXPECT_GT(events_before, 1u);
+  StopServer();
+  {
+    auto db = store::SqliteStore::Open(data + "/baton.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    EXPECT_EQ((*db)->GetJob(expired).status().code(), StatusCode::kNotFound);
+    EXPECT_TRUE((*db)->ListAttempts(expired).value().empty());
+    EXPECT_FALSE((*db)->ListAttempts(kept_a_day).value().empty());
+    const std::vector<engine::Event> events = (*db)->ListEvents({.after = 0, .limit = 1}).value();
+    ASSERT_FALSE(events.empty());
+    EXPECT_GE(events[0].seq, events_before);
+  }
+  // Nothing deleted comes back after a restart.
+  StartServer();
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(expired)).status, 404);
+  EXPECT_EQ(GetJob(kept_a_day).at("state"), "succeeded");
 }
 
 }  // namespace

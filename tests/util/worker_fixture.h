@@ -91,6 +91,27 @@ class WorkerFixture : public ServerFixture {
     return Json(r).at("id").to_number<uint64_t>();
   }
 
+  // A multipart body by hand, as a browser would send it.
+  static std::string Multipart(const std::vector<std::pair<std::string, std::string>>& fields,
+                               const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string body;
+    for (const auto& [name, value] : fields) {
+      body += "--B0undary\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
+              value + "\r\n";
+    }
+    for (const auto& [filename, data] : files) {
+      body += "--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+              filename + "\"\r\n\r\n" + data + "\r\n";
+    }
+    return body + "--B0undary--\r\n";
+  }
+  HttpResult PostMultipart(const std::string& token, const std::string& target,
+                           const std::string& body) {
+    return HttpCall(port_, "POST", target, body,
+                    {{"Authorization", "Bearer " + token},
+                     {"Content-Type", "multipart/form-data; boundary=B0undary"}});
+  }
+
   // Every event of `job` until it ends, through the SDK's event stream.
   std::vector<json::object> EventsUntilEnd(uint64_t job) {
     client::Client c(client::Endpoint::Parse(url()).value(), admin_);

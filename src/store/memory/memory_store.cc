@@ -42,6 +42,16 @@ Status MemoryStore::Apply(const engine::RecordBatch& batch) {
       schedules_[r.name] = r;
     }
   }
+  for (engine::JobId id : batch.job_deletes) {
+    jobs_.erase(id);
+    auto a = attempts_by_job_.find(id);
+    if (a != attempts_by_job_.end()) {
+      for (engine::AttemptId aid : a->second) attempts_.erase(aid);
+      attempts_by_job_.erase(a);
+    }
+  }
+  if (batch.events_before != 0)
+    events_.erase(events_.begin(), events_.lower_bound(batch.events_before));
   for (const auto& [type, paused] : batch.type_pauses) {
     if (paused) {
       paused_types_.insert(type);
@@ -161,6 +171,29 @@ Result<engine::WorkflowRecord> MemoryStore::GetWorkflow(engine::WorkflowId id) {
 void MemoryStore::FailApplies(int count, Status status) {
   fail_count_ = count;
   fail_status_ = std::move(status);
+}
+
+Result<std::vector<FinishedJob>> MemoryStore::ListFinished(JobId after, size_t limit) {
+  std::vector<FinishedJob> out;
+  for (auto it = jobs_.upper_bound(after); it != jobs_.end() && out.size() < limit; ++it) {
+    const engine::JobRecord& r = it->second;
+    if (!engine::IsTerminal(r.status.state)) continue;
+    auto parent = jobs_.find(r.spec.parent_id);
+    auto workflow = workflows_.find(r.spec.workflow_id);
+    const bool held =
+        (parent != jobs_.end() && !engine::IsTerminal(parent->second.status.state)) ||
+        (workflow != workflows_.end() && !engine::IsTerminal(workflow->second.status.state));
+    out.push_back(FinishedJob{r.id, r.spec.owner, r.spec.type, r.spec.idempotency_key,
+                              r.spec.input_dir, r.spec.retention_ms, r.status.finished_ms, held});
+  }
+  return out;
+}
+
+Result<engine::EventSeq> MemoryStore::FirstEventAt(int64_t at_ms) {
+  for (const auto& [seq, e] : events_) {
+    if (e.at_ms >= at_ms) return seq;
+  }
+  return events_.empty() ? engine::EventSeq{1} : events_.rbegin()->first + 1;
 }
 
 }  // namespace baton::store

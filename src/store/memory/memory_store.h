@@ -26,6 +26,9 @@ class MemoryStore final : public Store {
 
   size_t job_count() const { return jobs_.size(); }
 
+  Result<std::vector<FinishedJob>> ListFinished(engine::JobId after, size_t limit) override;
+  Result<engine::EventSeq> FirstEventAt(int64_t at_ms) override;
+
  private:
   std::map<engine::JobId, engine::JobRecord> jobs_;
   std::map<engine::AttemptId, engine::AttemptRecord> attempts_;

@@ -179,6 +179,7 @@ CREATE TABLE schedules (
   last_error TEXT NOT NULL
 );
 CREATE TABLE paused_types (type TEXT PRIMARY KEY);
+ALTER TABLE jobs ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
 };
 // clang-format on
@@ -221,8 +222,9 @@ constexpr const char* kJobSpecColumns[] = {"id",
                                            "resources",
                                            "labels",
                                            "concurrency_key",
-                                           "concurrency_limit"};
-constexpr int kJobSpecCount = 36;
+                                           "concurrency_limit",
+                                           "retention_ms"};
+constexpr int kJobSpecCount = 37;
 constexpr const char* kJobStatusColumns[] = {
     "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
     "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
@@ -419,6 +421,7 @@ Result<JobRecord> ReadJob(Stmt& st) {
   spec.labels = std::move(*labels);
   spec.concurrency_key = st.Text(c++);
   spec.concurrency_limit = static_cast<uint32_t>(st.Int(c++));
+  spec.retention_ms = st.Int(c++);
 
   JobStatus& s = r.status;
   std::string state = st.Text(c++);
@@ -522,6 +525,7 @@ int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
   }
   st.Bind(i++, s.concurrency_key);
   st.Bind(i++, static_cast<int64_t>(s.concurrency_limit));
+  st.Bind(i++, s.retention_ms);
   return i;
 }
 
@@ -873,7 +877,7 @@ Status SqliteStore::Apply(const engine::RecordBatch& batch) {
         return Internal("update workflow " + std::to_string(u.id) + ": no such workflow");
       }
     }
-    BATON_RETURN_IF_ERROR(WriteSchedulesAndPauses(batch));
+    BATON_RETURN_IF_ERROR(WriteOperations(batch));
     return commit_->Run("commit");
   };
   Status s = body();
@@ -906,8 +910,29 @@ Result<engine::WorkflowRecord> SqliteStore::GetWorkflow(engine::WorkflowId id) {
   return ReadWorkflow(**st);
 }
 
-// Schedules and paused types are few and change rarely: plain statements, prepared per batch.
-Status SqliteStore::WriteSchedulesAndPauses(const engine::RecordBatch& batch) {
+// Retention deletes, schedules and paused types are few per batch: plain statements, prepared
+// per batch.
+Status SqliteStore::WriteOperations(const engine::RecordBatch& batch) {
+  // Retention deletes: by primary key, and events by a range of the primary key.
+  if (!batch.job_deletes.empty()) {
+    for (const char* sql : {"DELETE FROM jobs WHERE id = ?", "DELETE FROM job_status WHERE id = ?",
+                            "DELETE FROM attempts WHERE job_id = ?"}) {
+      Result<std::unique_ptr<Statement>> st = Statement::Make(db_, sql);
+      if (!st.ok()) return st.status();
+      for (engine::JobId id : batch.job_deletes) {
+        (*st)->Reset();
+        (*st)->Bind(1, static_cast<int64_t>(id));
+        BATON_RETURN_IF_ERROR((*st)->Run("delete job " + std::to_string(id)));
+      }
+    }
+  }
+  if (batch.events_before != 0) {
+    Result<std::unique_ptr<Statement>> st =
+        Statement::Make(db_, "DELETE FROM events WHERE seq < ?");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, static_cast<int64_t>(batch.events_before));
+    BATON_RETURN_IF_ERROR((*st)->Run("delete events"));
+  }
   if (batch.schedules.empty() && batch.type_pauses.empty()) return Status::Ok();
   for (const engine::ScheduleRecord& r : batch.schedules) {
     if (r.deleted) {
@@ -1215,6 +1240,58 @@ Status SqliteStore::IntegrityCheck() {
   (*st)->Reset();
   if (verdict != "ok") return DataLoss("integrity_check: " + verdict);
   return Status::Ok();
+}
+
+Result<std::vector<FinishedJob>> SqliteStore::ListFinished(engine::JobId after, size_t limit) {
+  Result<std::unique_ptr<Statement>> st = Statement::Make(
+      db_,
+      "SELECT j.id, j.owner, j.type, coalesce(j.idempotency_key, ''), j.input_dir, "
+      "j.retention_ms, s.finished_ms, "
+      "coalesce(ps.state NOT IN ('succeeded', 'failed', 'cancelled'), 0) "
+      "OR coalesce(ws.state = 'running', 0) FROM jobs j "
+      "JOIN job_status s ON s.id = j.id LEFT JOIN job_status ps ON ps.id = j.parent_id "
+      "LEFT JOIN workflow_status ws ON ws.id = j.workflow_id "
+      "WHERE j.id > ? AND s.state IN ('succeeded', 'failed', 'cancelled') ORDER BY j.id LIMIT ?");
+  if (!st.ok()) return st.status();
+  Statement& q = **st;
+  q.Bind(1, static_cast<int64_t>(after));
+  q.Bind(2, static_cast<int64_t>(limit));
+  std::vector<FinishedJob> out;
+  for (;;) {
+    Result<bool> row = q.Step("list finished jobs");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(FinishedJob{static_cast<engine::JobId>(q.Int(0)), q.Text(1), q.Text(2), q.Text(3),
+                              q.Text(4), q.Int(5), q.Int(6), q.Int(7) != 0});
+  }
+  return out;
+}
+
+Result<engine::EventSeq> SqliteStore::FirstEventAt(int64_t at_ms) {
+  // Sequence numbers and times rise together: a binary search by the primary key.
+  Result<std::unique_ptr<Statement>> bounds =
+      Statement::Make(db_, "SELECT coalesce(min(seq), 1), coalesce(max(seq), 0) FROM events");
+  if (!bounds.ok()) return bounds.status();
+  Result<bool> row = (*bounds)->Step("event bounds");
+  if (!row.ok()) return row.status();
+  engine::EventSeq lo = static_cast<engine::EventSeq>((*bounds)->Int(0));
+  engine::EventSeq hi = static_cast<engine::EventSeq>((*bounds)->Int(1)) + 1;
+  Result<std::unique_ptr<Statement>> at =
+      Statement::Make(db_, "SELECT at_ms FROM events WHERE seq >= ? ORDER BY seq LIMIT 1");
+  if (!at.ok()) return at.status();
+  while (lo < hi) {
+    const engine::EventSeq mid = lo + (hi - lo) / 2;
+    (*at)->Reset();
+    (*at)->Bind(1, static_cast<int64_t>(mid));
+    Result<bool> found = (*at)->Step("event time");
+    if (!found.ok()) return found.status();
+    if (!*found || (*at)->Int(0) >= at_ms) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
 }
 
 }  // namespace baton::store

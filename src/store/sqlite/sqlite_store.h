@@ -50,12 +50,15 @@ class SqliteStore final : public Store {
 
   class Statement;
 
+  Result<std::vector<FinishedJob>> ListFinished(engine::JobId after, size_t limit) override;
+  Result<engine::EventSeq> FirstEventAt(int64_t at_ms) override;
+
  private:
   explicit SqliteStore(sqlite3* db);
   Status Migrate();
   Status Prepare();
   Status Exec(const char* sql);
-  Status WriteSchedulesAndPauses(const engine::RecordBatch& batch);
+  Status WriteOperations(const engine::RecordBatch& batch);
   Status WriteWorkflowStatus(Statement& st, engine::WorkflowId id,
                              const engine::WorkflowStatus& status);
 
