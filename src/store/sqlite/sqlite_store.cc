@@ -179,6 +179,8 @@ CREATE TABLE schedules (
   last_error TEXT NOT NULL
 );
 CREATE TABLE paused_types (type TEXT PRIMARY KEY);
+)sql"},
+  {8, "retention", R"sql(
 ALTER TABLE jobs ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
 };
