@@ -8,9 +8,11 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -100,6 +102,7 @@ class HttpServer::Impl {
       return Unavailable("listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
+    work_.emplace(ioc_.get_executor());  // the threads run until Stop, even with nothing to do
     Accept();
     for (int i = 0; i < std::max(1, limits_.threads); ++i) {
       threads_.emplace_back([this] {
@@ -123,10 +126,39 @@ class HttpServer::Impl {
         });
         closed.get_future().wait();
       }
+      work_.reset();
       ioc_.stop();
       for (auto& t : threads_) t.join();
     });
   }
+
+  void StopAccepting() {
+    draining_ = true;
+    if (threads_.empty()) return;
+    std::promise<void> closed;
+    net::post(acceptor_.get_executor(), [this, &closed] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+
+  bool WaitIdle(int64_t timeout_ms) {
+    std::unique_lock lock(idle_mu_);
+    return idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                             [this] { return answering_ == 0; });
+  }
+  // A request is being answered: from its handing to the handler until its answer is written.
+  void BeginAnswer() {
+    std::lock_guard lock(idle_mu_);
+    ++answering_;
+  }
+  void EndAnswer() {
+    std::lock_guard lock(idle_mu_);
+    if (--answering_ == 0) idle_cv_.notify_all();
+  }
+  bool draining() const { return draining_; }
 
   uint16_t port() const { return port_; }
   const HttpLimits& limits() const { return limits_; }
@@ -154,7 +186,12 @@ class HttpServer::Impl {
   std::mutex sessions_mu_;
   std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> sessions_;
   std::once_flag stopped_;
+  std::atomic<bool> draining_{false};
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
+  size_t answering_ = 0;  // under idle_mu_
   net::io_context ioc_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;
@@ -412,11 +449,18 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
           ErrorResponse(InvalidArgument("malformed HTTP request: " + ec.message()), 11, false));
     }
     HttpRequest request = parser_->release();
+    if (server_->draining()) {
+      return Write(ErrorResponse(Unavailable("the server is stopping; send the request again "
+                                             "once it is back"),
+                                 request.version(), false));
+    }
     // No read while the handler works: one request at a time per connection, and no idle
     // timeout runs against a request the server is still answering.
     stream_.expires_never();
     if (websocket::is_upgrade(request)) return Upgrade(std::move(request));
     auto self = shared_from_this();
+    server_->BeginAnswer();
+    answering_ = true;
     Reply reply(
         [self](HttpResponse response) {
           net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
@@ -434,6 +478,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
           net::post(self->stream_.get_executor(), [self, stream] {
             self->stream_session_ = stream;
             stream->Watch();
+            self->Answered();
           });
           return stream;
         });
@@ -462,14 +507,23 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   }
 
   void Write(HttpResponse response) {
+    if (server_->draining()) response.keep_alive(false);  // the last answer on this connection
     const bool keep_alive = response.keep_alive();
     auto owned = std::make_shared<HttpResponse>(std::move(response));
     stream_.expires_after(std::chrono::milliseconds(server_->limits().idle_timeout_ms));
     http::async_write(stream_, *owned,
                       [self = shared_from_this(), owned, keep_alive](beast::error_code ec, size_t) {
+                        self->Answered();
                         if (ec || !keep_alive) return self->Shutdown();
                         self->Read();
                       });
+  }
+
+  // On the strand: the request taken last has its answer out (or its stream started).
+  void Answered() {
+    if (!answering_) return;
+    answering_ = false;
+    server_->EndAnswer();
   }
 
   void Shutdown() {
@@ -479,7 +533,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   }
 
  public:
-  ~Session() override { server_->Unregister(); }
+  ~Session() override {
+    if (answering_) server_->EndAnswer();  // the handler dropped its reply without answering
+    server_->Unregister();
+  }
 
  private:
   beast::tcp_stream stream_;
@@ -487,6 +544,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* server_;
   bool over_limit_;
+  bool answering_ = false;                       // counted in the server's answers in progress
   std::weak_ptr<StreamSession> stream_session_;  // a streamed response, once started
 };
 
@@ -528,5 +586,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, u
 
 uint16_t HttpServer::port() const { return impl_->port(); }
 void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::StopAccepting() { impl_->StopAccepting(); }
+bool HttpServer::WaitIdle(int64_t timeout_ms) { return impl_->WaitIdle(timeout_ms); }
 
 }  // namespace baton::server

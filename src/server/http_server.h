@@ -94,6 +94,12 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   uint16_t port() const;
+  // The first step of a graceful stop: no new connections; a request that arrives on an open one
+  // is answered 503 and its connection closed; answers still to come close theirs after them.
+  void StopAccepting();
+  // Waits until every request taken before StopAccepting has had its answer written (a streamed
+  // one counts once its headers are out), or `timeout_ms` has passed; false on the timeout.
+  bool WaitIdle(int64_t timeout_ms);
   // Stops accepting, closes every connection, joins the I/O threads. Idempotent.
   void Stop();
 

@@ -23,13 +23,17 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(store::Store* store, Clock* cloc
   return rt;
 }
 
-Runtime::~Runtime() {
+void Runtime::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+Runtime::~Runtime() {
+  Stop();
   committer_.reset();
 }
 

@@ -66,7 +66,9 @@ class Runtime {
   // `clock` must outlive the runtime.
   static Result<std::unique_ptr<Runtime>> Start(store::Store* store, Clock* clock,
                                                 RuntimeOptions options);
-  // Stops: refuses new commands, commits what was done, waits for the commit, joins the threads.
+  // Stops: refuses new commands (their `done` gets Unavailable), commits what was done, answers
+  // its callers, joins the threads. Idempotent; the destructor calls it.
+  void Stop();
   ~Runtime();
 
   // Runs `fn` on the engine thread; then `done` runs after the commit that holds fn's effects,

@@ -205,17 +205,26 @@ Status Server::EnsureAdminToken() {
   return Status::Ok();
 }
 
+// How long a stopping server waits for the answers of the requests it took to be written.
+constexpr int64_t kStopAnswersMs = 5000;
+
 void Server::Stop() {
-  // The order matters: no new requests; then the runtime commits what it has and answers its
-  // callers (into the stopped HTTP threads, where the answers are dropped); then the store.
-  // Streams and worker connections go before the HTTP server that carries them.
+  // Graceful, in this order: no new connections or requests; workers go (they send what is
+  // unacknowledged again to the next server); the runtime commits what it took and answers every
+  // caller, whose answers are written before the connections close; then the store.
   StopCleaner();
-  if (http_) http_->Stop();
-  runtime_.reset();
+  if (http_) http_->StopAccepting();
+  if (hub_) hub_->CloseAll();
+  if (runtime_) runtime_->Stop();
   if (blocking_) blocking_->join();  // what the last commits handed over finishes
+  if (http_ && !http_->WaitIdle(kStopAnswersMs)) {
+    std::fprintf(stderr, "baton server: stopping: some answers were not written within %lld ms\n",
+                 static_cast<long long>(kStopAnswersMs));
+  }
   if (events_) events_->Stop();
   if (logs_) logs_->FinishAll();
-  if (hub_) hub_->CloseAll();
+  if (http_) http_->Stop();  // before the runtime goes: handlers run on its threads
+  runtime_.reset();
   http_.reset();
   blocking_.reset();
   events_.reset();

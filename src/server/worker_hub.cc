@@ -489,6 +489,12 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
         }
       },
       [c, ops, statuses](const Status& committed) {
+        if (committed.code() == StatusCode::kUnavailable) {
+          // Nothing was applied: the server is stopping, or its store fails. Not a refusal (the
+          // worker would drop its outcome, or stop its attempt): the connection closes, and the
+          // worker sends again what is unacknowledged after its next hello.
+          return c->Close("the server cannot apply it now: " + committed.message());
+        }
         // Completions are acknowledged once durable; anything refused is said, so the worker
         // stops an attempt that is no longer its own.
         std::string frame;

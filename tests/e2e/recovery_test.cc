@@ -18,6 +18,7 @@ namespace {
 
 namespace json = boost::json;
 using testing::HttpResult;
+using namespace std::chrono_literals;
 
 using RecoveryTest = testing::WorkerFixture;
 
@@ -145,6 +146,77 @@ TEST_F(RecoveryTest, ServerSigkillWithThousandsOfJobsInFlight) {
                    "WHERE outcome = 'succeeded')"),
             "0");
   sqlite3_close(db);
+}
+
+// SIGTERM while clients submit: every request the server took is answered before it exits, so a
+// request without an answer was never applied; a worker's running job carries on across it.
+TEST_F(RecoveryTest, SigtermAnswersWhatItTookAndLosesNothing) {
+  std::atomic<bool> release{false};
+  std::atomic<int> runs{0};
+  uint64_t long_job = 0;
+  {
+    InProcessWorker worker(url(), admin_, "w", 2, {{"slow", [&](client::AttemptContext&) {
+                                                      ++runs;
+                                                      while (!release) {
+                                                        std::this_thread::sleep_for(5ms);
+                                                      }
+                                                      return client::Outcome::Succeeded();
+                                                    }}});
+    long_job = Submit(R"({"type":"slow"})");
+    ASSERT_TRUE(WaitUntil([&] { return runs.load() == 1; }));
+
+    constexpr int kClients = 4;
+    std::mutex mu;
+    std::map<std::string, uint64_t> answered;  // key -> id, answered 201
+    std::set<std::string> refused;             // answered 503: not applied
+    std::set<std::string> unanswered;          // no answer at all
+    std::atomic<int> submitted{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([&, c] {
+        for (int n = 0;; ++n) {
+          const std::string key = std::to_string(c) + "-" + std::to_string(n);
+          HttpResult r = Call(admin_, "POST", "/v1/jobs",
+                              R"({"type":"t","idempotency_key":")" + key + R"("})");
+          std::lock_guard lock(mu);
+          if (r.status == 201) {
+            answered[key] = json::parse(r.body).at("id").to_number<uint64_t>();
+            ++submitted;
+            continue;
+          }
+          EXPECT_TRUE(r.status == 0 || r.status == 503) << r.status << " " << r.body;
+          (r.status == 503 ? refused : unanswered).insert(key);
+          if (r.status == 0) return;  // the server is gone
+        }
+      });
+    }
+    ASSERT_TRUE(WaitUntil([&] { return submitted.load() >= 200; }));
+    server_->Kill(SIGTERM);
+    const int status = server_->Wait();
+    for (std::thread& t : clients) t.join();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_FALSE(answered.empty());
+
+    listen_ = "127.0.0.1:" + std::to_string(port_);
+    StartServer();
+    // Everything answered is there; nothing refused or unanswered was applied: the same submit
+    // makes a new job now.
+    for (const auto& [key, id] : answered) {
+      ASSERT_EQ(GetJob(id).at("idempotency_key").as_string(), key);
+    }
+    for (const std::set<std::string>* keys : {&refused, &unanswered}) {
+      for (const std::string& key : *keys) {
+        HttpResult r =
+            Call(admin_, "POST", "/v1/jobs", R"({"type":"t","idempotency_key":")" + key + R"("})");
+        EXPECT_EQ(r.status, 201) << key << " was applied but not answered: " << r.body;
+      }
+    }
+    // The worker reconnects on its own and its job, which ran through the stop, ends once.
+    release = true;
+    ASSERT_TRUE(WaitUntil([&] { return GetJob(long_job).at("state") == "succeeded"; }));
+  }
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(GetJob(long_job).at("attempts_used"), 1);
 }
 
 }  // namespace
