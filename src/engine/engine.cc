@@ -547,7 +547,7 @@ void Engine::HelperFinished(const Job& helper) {
   }
   // The verdict: true, false, or {"accept": bool, "reason": "..."}.
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(h.result, ec);
+  boost::json::value v = boost::json::parse(h.result.view(), ec);
   const boost::json::value* accept = nullptr;
   std::string reason;
   if (!ec && v.is_bool()) {

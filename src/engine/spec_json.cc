@@ -258,9 +258,11 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
     } else if (key == "splitter" || key == "aggregator" || key == "verifier") {
       auto s = String(v, field);
       if (!s.ok()) return s.status();
-      (key == "splitter"     ? spec.splitter
-       : key == "aggregator" ? spec.aggregator
-                             : spec.verifier) = std::move(*s);
+      if (key == "splitter") {
+        spec.splitter = std::move(*s);
+      } else {
+        (key == "aggregator" ? spec.aggregator : spec.verifier) = *s;
+      }
     } else if (key == "children_policy") {
       auto p = ParseChildrenPolicyJson(v, field);
       if (!p.ok()) return p.status();

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/text.h"
+
 namespace baton::engine {
 
 using JobId = uint64_t;
@@ -119,7 +121,7 @@ struct JobSpec {
   int64_t heartbeat_timeout_ms = 0;  // the lease: how long a worker may stay silent
   uint32_t attempts_max = 0;
   std::optional<RetryPolicy> retry;
-  std::string idempotency_key;  // per owner; a second submit returns the first job
+  Text idempotency_key;  // per owner; a second submit returns the first job
   std::vector<std::string> tags;
   JobId parent_id = 0;
   bool verify = false;  // a verdict (Accept / Reject) must follow the result
@@ -127,8 +129,8 @@ struct JobSpec {
   // sub-jobs; the aggregator runs over the finished sub-jobs and its result becomes the job's; the
   // verifier judges each result (and implies verify).
   std::string splitter;
-  std::string aggregator;
-  std::string verifier;
+  Text aggregator;
+  Text verifier;
   std::optional<ChildrenPolicy> children_policy;  // filled at submit: the type's, else kAll
   // What the job needs from its worker (scheduler.h): amounts of resources it holds while it
   // runs (cpu, memory_mb, gpu or custom counters; sorted by name, each above 0), and labels the
@@ -136,7 +138,7 @@ struct JobSpec {
   Resources resources;
   Labels labels;
   // At most `concurrency_limit` jobs of this owner's `concurrency_key` run at once (empty: none).
-  std::string concurrency_key;
+  Text concurrency_key;
   uint32_t concurrency_limit = 0;
   // How long the job, its events, files and result are kept once finished (0: the type's, else
   // the server's retention).
@@ -152,7 +154,7 @@ struct JobSpec {
   uint32_t workflow_step = 0;
   // Input files uploaded with the job: kept by the server under DATA/inputs/<input_dir>/<name>.
   // The engine carries them and does not look inside.
-  std::string input_dir;
+  Text input_dir;
   std::vector<std::string> input_files;
 
   bool operator==(const JobSpec&) const = default;
@@ -165,7 +167,7 @@ struct JobStatus {
   uint32_t attempts_started = 0;  // every attempt, declined ones included
   uint32_t declines = 0;
   AttemptId attempt_id = 0;  // the current attempt, or the last one
-  std::string worker_id;     // the worker of attempt_id
+  Text worker_id;            // the worker of attempt_id
   int64_t attempt_started_ms = 0;
   int64_t lease_expires_ms = 0;
   int64_t ready_at_ms = 0;  // pending, retry_wait: when the job is queued again
@@ -173,10 +175,10 @@ struct JobStatus {
   int64_t finished_ms = 0;  // set in a terminal state
   Outcome last_outcome = Outcome::kNone;
   double progress = 0;  // 0..1 of the current attempt
-  std::string progress_message;
-  std::string result;       // JSON, once succeeded (or submitted for verification)
-  std::string error;        // why the last attempt or the job failed
-  std::string declined_by;  // the last worker that declined the job
+  Text progress_message;
+  Text result;       // JSON, once succeeded (or submitted for verification)
+  Text error;        // why the last attempt or the job failed
+  Text declined_by;  // the last worker that declined the job
   uint32_t children_total = 0;
   uint32_t children_done = 0;    // children in a terminal state
   uint32_t children_failed = 0;  // of those, the ones that did not succeed

@@ -72,19 +72,19 @@ json::object JobToJson(const engine::JobRecord& job) {
   o["attempts_max"] = spec.attempts_max;
   o["attempts_used"] = s.attempts_used;
   o["attempt_id"] = s.attempt_id;
-  o["worker_id"] = s.worker_id;
+  o["worker_id"] = s.worker_id.view();
   o["last_outcome"] = engine::OutcomeName(s.last_outcome);
   o["progress"] = s.progress;
-  o["progress_message"] = s.progress_message;
+  o["progress_message"] = s.progress_message.view();
   o["result"] = EmbeddedJson(s.result);
-  o["error"] = s.error;
+  o["error"] = s.error.view();
   json::array tags;
   for (const std::string& t : spec.tags) tags.emplace_back(t);
   o["tags"] = std::move(tags);
   json::array inputs;
   for (const std::string& f : spec.input_files) inputs.emplace_back(f);
   o["input_files"] = std::move(inputs);
-  o["idempotency_key"] = spec.idempotency_key;
+  o["idempotency_key"] = spec.idempotency_key.view();
   o["parent_id"] = spec.parent_id;
   o["verify"] = spec.verify;
   json::object children;
@@ -96,8 +96,8 @@ json::object JobToJson(const engine::JobRecord& job) {
   o["children"] = std::move(children);
   o["parent_attempt"] = spec.parent_attempt;
   o["splitter"] = spec.splitter;
-  o["aggregator"] = spec.aggregator;
-  o["verifier"] = spec.verifier;
+  o["aggregator"] = spec.aggregator.view();
+  o["verifier"] = spec.verifier.view();
   o["helper_id"] = s.helper_id;  // the aggregator or verifier job at work for this one; 0: none
   o["role"] = engine::JobRoleName(spec.role);
   o["subject_id"] = spec.subject_id;  // for an aggregator or verifier: the job it works for
@@ -196,7 +196,7 @@ json::object CompatStatus(const engine::JobRecord& job) {
       break;
     case engine::JobState::kFailed:
     case engine::JobState::kCancelled:
-      message = s.error;
+      message = s.error.view();
       break;
     case engine::JobState::kRetryWait:
       message = "waiting to retry after: " + s.error;
