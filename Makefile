@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test run bench bench-store format format-check clean
+.PHONY: all deps configure build test run bench bench-scale bench-store format format-check clean
 
 all: build
 
@@ -29,6 +29,9 @@ run: build
 
 bench: build
 	@$(BUILD_DIR)/src/cli/baton bench
+
+bench-scale: build
+	@$(BUILD_DIR)/src/cli/baton bench scale
 
 bench-store: build
 	@$(BUILD_DIR)/bench/bench_store

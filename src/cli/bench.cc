@@ -19,11 +19,10 @@
 #include <vector>
 
 #include "calibration.h"
+#include "cli/bench_process.h"
 #include "client/client.h"
 #include "client/worker.h"
 #include "server/server.h"
-
-extern char** environ;
 
 namespace baton::cli {
 
@@ -88,24 +87,6 @@ class Follower {
   bool ended_ = false;
 };
 
-pid_t SpawnWorker(const std::string& url, const std::string& token, const std::string& id,
-                  uint32_t capacity) {
-  std::vector<std::string> args = {"baton",      "worker", "--server",   url,
-                                   "--token",    token,    "--types",    "bench",
-                                   "--executor", "noop",   "--capacity", std::to_string(capacity),
-                                   "--id",       id};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -157,17 +138,12 @@ int RunBench(const BenchOptions& o) {
 
   std::vector<pid_t> workers;
   for (int i = 0; i < o.workers; ++i) {
-    workers.push_back(SpawnWorker(url, token, "bench-" + std::to_string(i + 1), o.capacity));
+    workers.push_back(bench::SpawnWorker(url, token, "bench-" + std::to_string(i + 1), o.capacity));
   }
   std::unique_ptr<Follower> follower;  // for latency
   // Workers, then the server (which ends the follower's stream), then the follower.
   auto stop_all = [&] {
-    for (pid_t pid : workers) {
-      if (pid > 0) ::kill(pid, SIGINT), ::kill(pid, SIGTERM);
-    }
-    for (pid_t pid : workers) {
-      if (pid > 0) ::waitpid(pid, nullptr, 0);
-    }
+    bench::StopWorkers(&workers);
     srv->Stop();
     follower.reset();
     std::filesystem::remove_all(dir);

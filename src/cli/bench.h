@@ -4,6 +4,8 @@
 //   latency:    one job at a time, from submit to its success seen on the event stream
 //   fanout:     a parent that spawns N no-op children, then its aggregator; from submit to the
 //               parent's result
+//   scale:      (not in "all") a million queued jobs: submit and dispatch rates empty and deep,
+//               the server's memory, a restart (bench_scale.cc)
 // It starts its own server (in this process, in a fresh data directory) and worker processes,
 // and stops them at the end. Calibrations from the same run: loopback round trip, raw SQLite
 // batched inserts.
@@ -15,7 +17,7 @@
 namespace baton::cli {
 
 struct BenchOptions {
-  std::string what = "all";   // throughput, latency, fanout, all
+  std::string what = "all";   // throughput, latency, fanout, all; or scale
   uint64_t children = 10000;  // fanout
   uint64_t jobs = 50000;      // throughput
   uint64_t latency_jobs = 2000;
@@ -25,9 +27,12 @@ struct BenchOptions {
   int submitters = 2;        // client threads submitting
   std::string dir = "/tmp";  // where the data directory goes (removed at the end)
   std::string synchronous = "FULL";
+  uint64_t depth = 1'000'000;  // scale: queued jobs
+  uint64_t sample = 50'000;    // scale: jobs each rate is measured over
   bool json = false;
 };
 
 int RunBench(const BenchOptions& options);
+int RunScale(const BenchOptions& options);
 
 }  // namespace baton::cli

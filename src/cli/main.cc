@@ -647,9 +647,11 @@ int main(int argc, char** argv) {
   baton::cli::BenchOptions bench_options;
   CLI::App* bench = app.add_subcommand(
       "bench", "measure Baton end to end (its own server and no-op workers) next to calibrations");
-  bench->add_option("what", bench_options.what, "throughput, latency, fanout or all")
+  bench
+      ->add_option("what", bench_options.what,
+                   "throughput, latency, fanout or all; or scale (a million queued jobs)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"throughput", "latency", "fanout", "all"}));
+      ->check(CLI::IsMember({"throughput", "latency", "fanout", "all", "scale"}));
   bench->add_option("--children", bench_options.children, "children of the fanout parent")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
@@ -676,10 +678,19 @@ int main(int argc, char** argv) {
   bench->add_option("--synchronous", bench_options.synchronous, "SQLite durability")
       ->capture_default_str()
       ->check(CLI::IsMember({"FULL", "NORMAL", "OFF"}));
+  bench->add_option("--depth", bench_options.depth, "scale: jobs queued")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
+  bench->add_option("--sample", bench_options.sample, "scale: jobs each rate is measured over")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   bench->add_flag("--json", bench_options.json, "print JSON");
 
   CLI11_PARSE(app, argc, argv);
-  if (bench->parsed()) return baton::cli::RunBench(bench_options);
+  if (bench->parsed()) {
+    return bench_options.what == "scale" ? baton::cli::RunScale(bench_options)
+                                         : baton::cli::RunBench(bench_options);
+  }
   if (server->parsed()) return RunServer(std::move(options), listen);
   if (worker->parsed()) {
     for (const std::string& spec : plugin_specs) {

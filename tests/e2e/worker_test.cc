@@ -274,5 +274,30 @@ TEST_F(WorkerTest, BenchReportsThroughputLatencyFanoutAndCalibrations) {
   }
 }
 
+// `baton bench scale` fills a queue of its own server, measures, kills the server and restarts
+// it, and reports every figure; the restart recovers exactly the queue it left.
+TEST_F(WorkerTest, BenchScaleReportsRatesMemoryAndARestart) {
+  CliResult r = Run({BATON_PATH, "bench", "scale", "--depth", "2000", "--sample", "200", "--batch",
+                     "100", "--workers", "1", "--capacity", "8", "--dir", dir_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json::value v = json::parse(r.out);
+  const json::value& s = v.at("scale");
+  // The queue at depth: the fill and the sample submitted at depth, none taken while paused.
+  EXPECT_EQ(s.at("depth").to_number<uint64_t>(), 2200u);
+  // The deep dispatch took at least its sample; the restart found what was left.
+  const uint64_t left = s.at("restart_queued").to_number<uint64_t>();
+  EXPECT_LE(left, 2000u);
+  EXPECT_GT(left, 0u);
+  for (const char* key :
+       {"submit_empty_jobs_per_s", "submit_deep_jobs_per_s", "dispatch_empty_jobs_per_s",
+        "dispatch_deep_jobs_per_s", "rss_deep_mib", "restart_rss_mib", "restart_ready_s"}) {
+    EXPECT_GT(s.at(key).to_number<double>(), 0) << key;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().rfind("baton-scale-", 0), std::string::npos)
+        << entry.path();
+  }
+}
+
 }  // namespace
 }  // namespace baton
