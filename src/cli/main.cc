@@ -10,6 +10,7 @@
 #include <boost/algorithm/string.hpp>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -130,6 +131,16 @@ baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
 
 std::string Pretty(const json::value& v) { return json::serialize(v); }
 
+// Epoch milliseconds as UTC time, 2026-11-24T03:00:00Z.
+std::string UtcText(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
+}
+
 // "--resource cpu=2" or "--label zone=eu", repeated: as a JSON object (amounts as numbers).
 baton::Result<json::object> NameValues(const std::string& flag,
                                        const std::vector<std::string>& items, bool amounts) {
@@ -198,7 +209,7 @@ void PrintSchedule(const json::object& s) {
   std::printf("  job %s  jobs made %s", json::serialize(s.at("job")).c_str(),
               Pretty(s.at("jobs_created")).c_str());
   if (!s.at("next_tick_ms").is_null())
-    std::printf("  next tick %s", Pretty(s.at("next_tick_ms")).c_str());
+    std::printf("  next tick %s", UtcText(s.at("next_tick_ms").to_number<int64_t>()).c_str());
   std::printf("\n");
   if (!s.at("last_error").as_string().empty()) {
     std::printf("  last error: %s\n", std::string(s.at("last_error").as_string()).c_str());
@@ -469,7 +480,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
   submit->add_option("--retries", retries, "attempts after the first")->check(CLI::Range(0, 99));
   submit->add_option("--idempotency-key", idempotency_key, "a second submit returns the first job");
-  std::string run_after_text, run_by_text, concurrency_key;
+  std::string run_after_text, run_by_text, concurrency_key, keep_text;
   std::vector<std::string> resources, labels;
   uint32_t concurrency_limit = 0;
   submit->add_option("--run-after", run_after_text,
@@ -478,6 +489,8 @@ int main(int argc, char** argv) {
                      "deadline, as --run-after: the job fails if not finished by then");
   submit->add_option("--resource", resources, "a resource the job needs, NAME=AMOUNT (repeatable)");
   submit->add_option("--label", labels, "a label its worker must have, NAME=VALUE (repeatable)");
+  submit->add_option("--keep", keep_text,
+                     "how long to keep the job once finished (7d, 12h; default: the server's)");
   submit->add_option("--concurrency-key", concurrency_key,
                      "at most --concurrency-limit jobs of this key (yours) run at once");
   submit->add_option("--concurrency-limit", concurrency_limit, "for --concurrency-key (default 1)")
@@ -798,7 +811,10 @@ int main(int argc, char** argv) {
         drain->parsed() ? "/v1/workers/" + target_name + (undo ? "/undrain" : "/drain")
                         : "/v1/types/" + target_name + (pause->parsed() ? "/pause" : "/resume");
     return print(c.Json("POST", target), [&](const json::value&) {
-      std::printf("%s %s\n", drain->parsed() ? "worker" : "type", target_name.c_str());
+      const char* what = drain->parsed()   ? (undo ? "undrained worker" : "draining worker")
+                         : pause->parsed() ? "paused type"
+                                           : "resumed type";
+      std::printf("%s %s\n", what, target_name.c_str());
     });
   }
   if (scheduling->parsed()) {
@@ -862,6 +878,15 @@ int main(int argc, char** argv) {
       auto o = NameValues(flag, *list, list == &resources);
       if (!o.ok()) return Fail(name, o.status());
       if (!o->empty()) job[field] = std::move(*o);
+    }
+    if (!keep_text.empty()) {
+      std::optional<int64_t> keep = baton::ParseDurationMs(keep_text);
+      if (!keep || *keep <= 0) {
+        return Fail(name,
+                    baton::InvalidArgument("--keep: expected a duration such as 7d or 12h, got \"" +
+                                           keep_text + "\""));
+      }
+      job["retention_ms"] = *keep;
     }
     if (!concurrency_key.empty()) {
       job["concurrency"] = {{"key", concurrency_key},

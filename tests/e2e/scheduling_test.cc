@@ -125,7 +125,9 @@ resources_max = { gpu = 2 }
 }
 
 TEST_F(SchedulingE2eTest, APausedTypeStaysPausedAcrossARestart) {
-  ASSERT_EQ(Cli({"pause", "t"}).exit_code, 0);
+  CliResult paused = Cli({"pause", "t"});
+  ASSERT_EQ(paused.exit_code, 0);
+  EXPECT_EQ(paused.out, "paused type t\n");
   const uint64_t id = Submit(R"({"type":"t"})");
   KillAndRestartServer();
   InProcessWorker worker(
@@ -135,23 +137,24 @@ TEST_F(SchedulingE2eTest, APausedTypeStaysPausedAcrossARestart) {
       [&] { return Call(admin_, "GET", "/v1/workers").body.find("\"w\"") != std::string::npos; }));
   EXPECT_EQ(GetJob(id).at("waiting_for"), "type t is paused");
   EXPECT_NE(Cli({"scheduling"}).out.find("paused"), std::string::npos);
-  ASSERT_EQ(Cli({"resume", "t"}).exit_code, 0);
+  EXPECT_EQ(Cli({"resume", "t"}).out, "resumed type t\n");
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
 }
 
 TEST_F(SchedulingE2eTest, ADrainedWorkerGetsNothingNew) {
   auto w = StartWorker("w1", "shell", "2", "shell");
-  ASSERT_EQ(Cli({"drain", "w1"}).exit_code, 0);
+  EXPECT_EQ(Cli({"drain", "w1"}).out, "draining worker w1\n");
   const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"true"}})");
   EXPECT_EQ(GetJob(id).at("waiting_for"), "every connected worker of type shell is drained");
   EXPECT_NE(Call(admin_, "GET", "/v1/workers").body.find("\"drained\":true"), std::string::npos);
-  ASSERT_EQ(Cli({"drain", "w1", "--undo"}).exit_code, 0);
+  EXPECT_EQ(Cli({"drain", "w1", "--undo"}).out, "undrained worker w1\n");
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
 }
 
 TEST_F(SchedulingE2eTest, ACronScheduleAcrossASigkillMakesNoDuplicateAndNoGap) {
   CliResult added = Cli({"schedule", "add", "every-second", "* * * * * *", "t", "-p", "k=v"});
   ASSERT_EQ(added.exit_code, 0) << added.out;
+  EXPECT_NE(added.out.find("next tick 20"), std::string::npos) << added.out;
   // The tick of each job the schedule made, from its key.
   auto ticks = [&] {
     std::vector<int64_t> out;
@@ -307,6 +310,11 @@ types = { scratch = "1ms" }
   StartServer();
   EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(expired)).status, 404);
   EXPECT_EQ(GetJob(kept_a_day).at("state"), "succeeded");
+  // The CLI: --keep sets a job's own retention.
+  CliResult kept = Cli({"submit", "nobody-runs-this", "--keep", "2d"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.out;
+  EXPECT_EQ(Jobs("&type=nobody-runs-this").front().at("retention_ms"), 2 * 86'400'000);
+  EXPECT_NE(Cli({"submit", "t", "--keep", "soon"}).exit_code, 0);
 }
 
 }  // namespace
