@@ -139,5 +139,34 @@ TEST(ConfigTest, LoadConfigReadsTomlAndPrefixesErrorsWithThePath) {
   std::filesystem::remove_all(dir);
 }
 
+// The example in docs/operations.md is a config file the server takes as it is.
+TEST(ConfigTest, TheExampleInTheOperationsGuideLoads) {
+  std::ifstream doc(BATON_DOCS_DIR "/operations.md");
+  ASSERT_TRUE(doc) << BATON_DOCS_DIR "/operations.md";
+  std::string line, example;
+  bool in_section = false, in_block = false;
+  while (std::getline(doc, line)) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## The config file";
+    if (!in_section) continue;
+    if (line == "```toml") {
+      in_block = true;
+    } else if (in_block && line == "```") {
+      break;
+    } else if (in_block) {
+      example += line + "\n";
+    }
+  }
+  ASSERT_FALSE(example.empty()) << "no ```toml block under \"## The config file\"";
+  const std::string dir = store::testing::TempDir("config-doc");
+  const std::string path = dir + "/baton.toml";
+  std::ofstream(path) << example;
+  Result<ServerConfig> c = LoadConfig(path);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->scheduling.types.at("render").running_max, 100u);
+  EXPECT_EQ(c->retention.types.at("scratch"), 3'600'000);
+  ASSERT_EQ(c->schedules.size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace baton::server
