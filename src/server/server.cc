@@ -395,6 +395,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
         });
   }
   if (action == "result" && get && segments.size() == 4) return JobResult(*who, id, request, reply);
+  if (action == "attempts" && get && segments.size() == 4) {
+    return ListAttempts(*who, id, request, reply);
+  }
   if (action == "children" && get && segments.size() == 4) {
     return ListChildren(*who, id, request, reply);
   }
@@ -737,6 +740,32 @@ void Server::ListChildren(const Identity& who, engine::JobId id, const HttpReque
     }
     o["summary"] = std::move(summary);
     o["parent"] = ChildrenStatusJson(*parent);
+    reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+  });
+}
+
+// The job's ended attempts, as committed, oldest first (the running one is in the job's status).
+void Server::ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request,
+                          Reply reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
+    if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+    std::unique_lock lock(reader_mu_);
+    Result<std::vector<engine::AttemptRecord>> attempts = reader_->ListAttempts(id);
+    lock.unlock();
+    if (!attempts.ok()) return reply(ErrorResponse(attempts.status(), version, keep_alive));
+    boost::json::array out;
+    for (const engine::AttemptRecord& a : *attempts) {
+      out.push_back({{"attempt", a.id},
+                     {"number", a.number},
+                     {"worker", a.worker_id},
+                     {"started_ms", a.started_ms},
+                     {"ended_ms", a.ended_ms},
+                     {"outcome", engine::OutcomeName(a.outcome)},
+                     {"error", a.error}});
+    }
+    boost::json::object o{{"job", id}, {"attempts", std::move(out)}};
     reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
   });
 }

@@ -128,6 +128,7 @@ class Server {
   // GET /v1/jobs/{id}/children: a page of the job's sub-jobs, newest first, a count of them by
   // state, and the parent's own account of why it waits.
   void ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  void ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
   // POST /v1/workflows, GET /v1/workflows/{id}, POST /v1/workflows/{id}/cancel and /retry
   // (server_workflows.cc). `preload`: a finished workflow read from the store, loaded first.

@@ -170,6 +170,19 @@ TEST_F(WorkerTest, AJobOfAKilledWorkerRunsAgainOnAnother) {
   EXPECT_EQ(job.at("worker_id").as_string(), "second");
   EXPECT_EQ(job.at("attempts_used").to_number<int>(), 2);
   EXPECT_EQ(job.at("last_outcome").as_string(), "succeeded");
+  // Its history: the lost attempt on the killed worker, then the success on the other.
+  HttpResult attempts = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/attempts");
+  ASSERT_EQ(attempts.status, 200) << attempts.body;
+  const json::value history = Json(attempts);
+  const json::array& list = history.at("attempts").as_array();
+  ASSERT_EQ(list.size(), 2u) << attempts.body;
+  EXPECT_EQ(list[0].at("worker"), "first");
+  EXPECT_EQ(list[0].at("outcome"), "lost");
+  EXPECT_EQ(list[0].at("number"), 1);
+  EXPECT_EQ(list[1].at("worker"), "second");
+  EXPECT_EQ(list[1].at("outcome"), "succeeded");
+  EXPECT_EQ(Call(NewToken("eve"), "GET", "/v1/jobs/" + std::to_string(id) + "/attempts").status,
+            404);
 }
 
 TEST_F(WorkerTest, SigtermDrainsAWorker) {
