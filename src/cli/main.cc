@@ -10,6 +10,7 @@
 #include <boost/algorithm/string.hpp>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -130,6 +131,21 @@ baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
 }
 
 std::string Pretty(const json::value& v) { return json::serialize(v); }
+
+// Overwrites the value of --token in the process's own arguments once they are parsed, so that
+// /proc/PID/cmdline (ps, or a job the worker runs reading its parent's) no longer shows it.
+// The shell executor also leaves BATON_TOKEN out of the jobs' environment.
+void HideTokenArguments(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* value = nullptr;
+    if (std::strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
+      value = argv[++i];
+    } else if (std::strncmp(argv[i], "--token=", 8) == 0) {
+      value = argv[i] + 8;
+    }
+    if (value != nullptr) std::memset(value, 'x', std::strlen(value));
+  }
+}
 
 // Epoch milliseconds as UTC time, 2026-11-24T03:00:00Z.
 std::string UtcText(int64_t ms) {
@@ -700,6 +716,7 @@ int main(int argc, char** argv) {
   bench->add_flag("--json", bench_options.json, "print JSON");
 
   CLI11_PARSE(app, argc, argv);
+  HideTokenArguments(argc, argv);
   if (bench->parsed()) {
     return bench_options.what == "scale" ? baton::cli::RunScale(bench_options)
                                          : baton::cli::RunBench(bench_options);

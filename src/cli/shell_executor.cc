@@ -78,6 +78,21 @@ class LineSplitter {
   std::string partial_;
 };
 
+// Whether `path` (a file the job made) resolves inside `dir`, also through symbolic links: a job
+// must not hand the worker's other files (its keys, its config) to the server as its output.
+bool ResolvesInside(const fs::path& path, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path target = fs::weakly_canonical(path, ec);
+  if (ec) return false;
+  const fs::path root = fs::weakly_canonical(dir, ec);
+  if (ec) return false;
+  auto t = target.begin();
+  for (auto r = root.begin(); r != root.end(); ++r, ++t) {
+    if (t == target.end() || *t != *r) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& options) {
@@ -238,7 +253,11 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   }
   std::sort(paths.begin(), paths.end());
   for (const fs::path& path : paths) {
-    const std::string name = fs::relative(path, dir / "out").string();
+    const std::string name = path.lexically_relative(dir / "out").string();
+    if (!ResolvesInside(path, dir)) {
+      return finish(client::Outcome::Error(
+          "out/" + name + ": a symbolic link to a file outside the job's directory", false));
+    }
     std::ifstream in(path, std::ios::binary);
     std::string data((std::istreambuf_iterator<char>(in)), {});
     if (!in && !in.eof()) return finish(client::Outcome::Error("read out/" + name + ": failed"));
@@ -254,6 +273,10 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   auto read_json = [&](const char* name) -> Result<std::optional<json::value>> {
     const fs::path path = dir / "out" / name;
     if (!fs::exists(path, ec)) return std::optional<json::value>();
+    if (!ResolvesInside(path, dir)) {
+      return InvalidArgument(std::string("out/") + name +
+                             ": a symbolic link to a file outside the job's directory");
+    }
     std::ifstream in(path, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), {});
     boost::system::error_code jec;

@@ -225,5 +225,48 @@ TEST_F(FilesTest, BadFilesAreRefusedAndNothingIsStored) {
   EXPECT_TRUE(fs::is_empty(dir_ + "/data/inputs"));
 }
 
+// A job runs with the worker's rights but not with its secrets: the worker's token is neither in
+// the job's environment nor readable from the worker's command line, and a symbolic link under
+// out/ cannot hand the server a file from outside the job's directory.
+TEST_F(FilesTest, AJobReachesNeitherTheWorkersTokenNorFilesOutsideItsDirectory) {
+  const std::string secret = Write("secret.txt", "the worker's private key\n");
+  auto worker = std::make_unique<testing::ChildProcess>();
+  worker->StopWith({SIGTERM, SIGINT});
+  ASSERT_TRUE(worker->Start({"/usr/bin/env", "BATON_TOKEN=" + admin_, BATON_PATH, "worker",
+                             "--server", url(), "--token", admin_, "--types", "shell", "--id", "w1",
+                             "--workdir", dir_ + "/work-w1"}));
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Call(admin_, "GET", "/v1/workers").body.find("\"w1\"") != std::string::npos; }));
+
+  const uint64_t looks = Submit(R"({"type":"shell","payload":{"command":"env > out/env.txt; )"
+                                R"(tr '\\0' ' ' < /proc/$PPID/cmdline > out/cmdline.txt; )"
+                                R"(ln -s ../payload.json out/payload-link.json"}})");
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(looks).at("state") == "succeeded"; }))
+      << json::serialize(GetJob(looks));
+  auto file = [&](uint64_t id, const std::string& name) {
+    HttpResult r = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/" + name);
+    EXPECT_EQ(r.status, 200) << name << ": " << r.body;
+    return r.body;
+  };
+  const std::string env = file(looks, "env.txt");
+  EXPECT_NE(env.find("BATON_JOB_ID="), std::string::npos) << env;
+  EXPECT_EQ(env.find(admin_), std::string::npos) << env;
+  const std::string cmdline = file(looks, "cmdline.txt");
+  EXPECT_NE(cmdline.find("--token x"), std::string::npos) << cmdline;
+  EXPECT_EQ(cmdline.find(admin_), std::string::npos) << cmdline;
+  // A link that stays inside the job's directory is an ordinary output.
+  EXPECT_NE(file(looks, "payload-link.json").find("command"), std::string::npos);
+
+  const uint64_t leaks =
+      Submit(R"({"type":"shell","payload":{"command":"ln -s )" + secret + R"( out/key.txt"}})");
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(leaks).at("state") == "failed"; }))
+      << json::serialize(GetJob(leaks));
+  EXPECT_EQ(GetJob(leaks).at("error").as_string(),
+            "out/key.txt: a symbolic link to a file outside the job's directory (not retryable)");
+  // Nothing of it reached the server.
+  EXPECT_FALSE(fs::exists(dir_ + "/data/outputs/" + std::to_string(leaks)));
+  EXPECT_TRUE(fs::exists(dir_ + "/data/outputs/" + std::to_string(looks)));
+}
+
 }  // namespace
 }  // namespace baton
