@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "store/store_test_util.h"
 #include "util/child_process.h"
@@ -120,6 +121,40 @@ TEST_F(ServerTest, AnIdleConnectionIsClosed) {
   const size_t n = idle.read_some(boost::asio::buffer(&byte, 1), ec);
   EXPECT_EQ(n, 0u);
   EXPECT_EQ(ec, boost::asio::error::eof) << ec.message();
+}
+
+// Slowloris: a client that trickles its request a byte at a time, each byte well within the
+// idle timeout, is still cut off: the whole request (headers and body) must arrive within
+// idle_timeout_ms. Other clients are served meanwhile.
+TEST_F(ServerTest, ASlowClientIsCutOffWhateverItsPace) {
+  const uint16_t port = Start({"--idle-timeout-ms", "300"});
+  ASSERT_NE(port, 0);
+  auto trickle = [&](const std::string& complete_head) {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket slow(ioc);
+    slow.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    boost::asio::write(slow, boost::asio::buffer(complete_head));
+    // An endless header (or body), a byte every 20 ms; at most 60 s, so that a server that never
+    // cuts it off fails the test instead of hanging it.
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    boost::system::error_code ec;
+    while (std::chrono::steady_clock::now() < give_up) {
+      boost::asio::write(slow, boost::asio::buffer("a", 1), ec);
+      if (ec) return true;
+      // The server closed its end: the next write fails, or a read sees the end.
+      slow.non_blocking(true);
+      char byte;
+      const size_t n = slow.read_some(boost::asio::buffer(&byte, 1), ec);
+      slow.non_blocking(false);
+      if (ec && ec != boost::asio::error::would_block) return true;
+      if (n > 0) return true;  // an answer (an error) also ends it
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  };
+  EXPECT_TRUE(trickle("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  EXPECT_TRUE(trickle("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+  EXPECT_EQ(HttpCall(port, "GET", "/healthz").status, 200);
 }
 
 TEST_F(ServerTest, BadFlagsAndABusyPortGetClearErrors) {
