@@ -327,6 +327,11 @@ class Worker::Impl {
                                             std::string(error.at("message").as_string())));
         spawns_.erase(it);
       } else if (command == "complete") {
+        // Final (the attempt ended without it: its lease ran out, it was cancelled, or it was
+        // already reported); said, so that an operator sees work that did not count.
+        std::cerr << "baton worker: the server refused the outcome of job " << U64(m, "job")
+                  << " attempt " << U64(m, "attempt") << ": "
+                  << m.at("error").as_object().at("message").as_string().c_str() << "\n";
         unacked_.erase(U64(m, "attempt"));
         CheckDrained();
       } else {

@@ -24,8 +24,9 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   m += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   m += " (sqlite code " + std::to_string(rc) + ")";
   const int primary = rc & 0xff;
-  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
-      primary == SQLITE_LOCKED || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY) {
+  if (primary == SQLITE_FULL) return Unavailable("the disk is full: " + m);
+  if (primary == SQLITE_IOERR || primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+      primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY) {
     return Unavailable(std::move(m));
   }
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return DataLoss(std::move(m));
