@@ -236,9 +236,9 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
   if (runtime_) {
     // What the engine has running on this worker and the worker does not hold (an assignment
     // lost with an old connection, or a server restart) ends now rather than at its lease. The
-    // old connection gets nothing more, and the release is queued before the new connection can
-    // get anything, so only attempts that can never arrive are released; the worker's re-sent
-    // outcomes, read after this hello, come after it.
+    // old connection gets nothing more, and the new one nothing before the release has run on
+    // the engine thread (hello_applied), so only attempts that can never arrive are released; the
+    // worker's re-sent outcomes, read after this hello, come after it.
     {
       std::lock_guard lock(mu_);
       auto it = workers_.find(w.dispatch.worker_id);
@@ -250,13 +250,14 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
     w.info = info;
     w.registrations = plugins;
     runtime_->Execute(
-        [info = std::move(info), held = std::move(held),
-         plugins = std::move(plugins)](engine::Engine& e) mutable {
+        [info = std::move(info), held = std::move(held), plugins = std::move(plugins),
+         applied = w.hello_applied](engine::Engine& e) mutable {
           const std::string id = info.id;
           // Checked above against the same limits: a refusal here is a bug, not bad input.
           BATON_CHECK(e.ConnectWorker(std::move(info)).ok());
           e.ReleaseWorker(id, held);
           e.RegisterPlugins(id, std::move(plugins));
+          applied->store(true);
         },
         [](const Status&) {});
   }
@@ -554,7 +555,7 @@ void WorkerHub::OnPass(engine::Engine& engine,
                        std::vector<std::function<void(const Status&)>>* after) {
   std::lock_guard lock(mu_);
   for (auto& [id, w] : workers_) {
-    if (w.draining || w.running.size() >= w.capacity) continue;
+    if (w.draining || !w.hello_applied->load() || w.running.size() >= w.capacity) continue;
     w.dispatch.capacity = static_cast<uint32_t>(w.capacity - w.running.size());
     std::vector<engine::Assignment> assigned = engine.Dispatch(w.dispatch);
     if (assigned.empty()) continue;

@@ -93,6 +93,10 @@ class WorkerHub {
     engine::WorkerInfo info;        // what the engine was told at hello
     std::vector<engine::PluginRegistration> registrations;
     bool draining = false;
+    // Set on the engine thread once this connection's hello has been applied there (the worker
+    // connected, the attempts it does not hold released). Until then no dispatch pass gives it
+    // anything: an attempt dispatched before the release would be released as never arrived.
+    std::shared_ptr<std::atomic<bool>> hello_applied = std::make_shared<std::atomic<bool>>(false);
     int64_t connected_ms = 0;
     std::shared_ptr<Connection> connection;
     std::unordered_map<engine::AttemptId, std::string> running;  // attempt -> type

@@ -158,7 +158,8 @@ TEST_F(ChildrenTest, AVerifierRejectsTheFirstResultAndAcceptsTheSecond) {
   }
   EXPECT_TRUE(rejected);
   EXPECT_EQ(std::count(states.begin(), states.end(), "submitted"), 2)
-      << json::serialize(json::value_from(states));
+      << json::serialize(json::value_from(states)) << "\n"
+      << Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/attempts").body;
 }
 
 TEST_F(ChildrenTest, TheChildrenApiSaysWhyAParentWaitsAndCancellingItCancelsThemAll) {
