@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan test-tsan chaos run bench bench-scale bench-store format format-check clean
+.PHONY: all deps configure build test test-asan test-tsan chaos fuzz lint run bench bench-scale bench-store format format-check clean
 
 all: build
 
@@ -40,6 +40,18 @@ test-tsan: deps
 	cmake -S . -B build-tsan $(SAN_CMAKE) -DBATON_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# libFuzzer over every parser of outside input, SECONDS each (clang, ASan + UBSan).
+SECONDS ?= 60
+fuzz: deps
+	cmake -S . -B build-fuzz $(SAN_CMAKE) -DCMAKE_CXX_COMPILER=clang++ -DBATON_FUZZ=ON \
+	  -DBATON_SANITIZE=address,undefined
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_all
+	scripts/fuzz.sh build-fuzz $(SECONDS)
+
+# clang-tidy (.clang-tidy) over src/, and the format check.
+lint: build format-check
+	scripts/lint.sh $(BUILD_DIR)
 
 # The chaos test's long form: ROUNDS rounds of faults (SEED=S replays a schedule).
 ROUNDS ?= 30

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ make pkg-config clang-format
+  cmake ninja-build g++ make pkg-config clang-format clang-tidy clang libclang-rt-14-dev
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libboost-json1.81-dev libboost-url1.81-dev libboost1.81-dev libcli11-dev libssl-dev

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +30,23 @@ int64_t NowMs() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+}  // namespace
+
+std::optional<ProgressLine> ParseProgressLine(std::string_view line) {
+  constexpr std::string_view kPrefix = "::progress ";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  line.remove_prefix(kPrefix.size());
+  const size_t space = line.find(' ');
+  const std::string number(line.substr(0, space));
+  char* end = nullptr;
+  const double fraction = std::strtod(number.c_str(), &end);
+  if (end == number.c_str() || *end != '\0' || std::isnan(fraction)) return std::nullopt;
+  return ProgressLine{std::clamp(fraction, 0.0, 1.0),
+                      space == std::string_view::npos ? "" : std::string(line.substr(space + 1))};
+}
+
+namespace {
 
 // Splits what a stream prints into lines: progress lines become progress, the rest is log.
 class LineSplitter {
@@ -58,18 +76,10 @@ class LineSplitter {
   }
 
  private:
-  // "::progress 0.42 message"
   bool Progress(std::string_view line) {
-    constexpr std::string_view kPrefix = "::progress ";
-    if (line.substr(0, kPrefix.size()) != kPrefix) return false;
-    line.remove_prefix(kPrefix.size());
-    const size_t space = line.find(' ');
-    const std::string number(line.substr(0, space));
-    char* end = nullptr;
-    const double fraction = std::strtod(number.c_str(), &end);
-    if (end == number.c_str() || *end != '\0') return false;
-    context_.Progress(std::clamp(fraction, 0.0, 1.0),
-                      space == std::string_view::npos ? "" : std::string(line.substr(space + 1)));
+    std::optional<ProgressLine> p = ParseProgressLine(line);
+    if (!p) return false;
+    context_.Progress(p->fraction, std::move(p->message));
     return true;
   }
 

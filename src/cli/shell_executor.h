@@ -13,7 +13,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "client/worker.h"
 
@@ -29,5 +31,13 @@ struct ShellOptions {
 };
 
 client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& options);
+
+// A line a job printed, read as progress: "::progress 0.42 some message" gives 0.42 (clamped to
+// 0..1) and "some message"; anything else (the line is then logged) nullopt.
+struct ProgressLine {
+  double fraction = 0;
+  std::string message;
+};
+std::optional<ProgressLine> ParseProgressLine(std::string_view line);
 
 }  // namespace baton::cli
