@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan test-tsan chaos fuzz lint run bench bench-scale bench-store format format-check clean
+.PHONY: all deps configure build test test-asan test-tsan chaos fuzz lint load run bench bench-scale bench-store format format-check clean
 
 all: build
 
@@ -66,6 +66,9 @@ bench: build
 
 bench-scale: build
 	@$(BUILD_DIR)/src/cli/baton bench scale
+
+load: build
+	@$(BUILD_DIR)/src/cli/baton bench load --clients 200 --seconds 60 --workers 4
 
 bench-store: build
 	@$(BUILD_DIR)/bench/bench_store

@@ -6,6 +6,8 @@
 //               parent's result
 //   scale:      (not in "all") a million queued jobs: submit and dispatch rates empty and deep,
 //               the server's memory, a restart (bench_scale.cc)
+//   load:       (not in "all") many clients, each submitting and watching its jobs on an event
+//               stream; holds when nothing fails and no event is lost (bench_load.cc)
 // It starts its own server (in this process, in a fresh data directory) and worker processes,
 // and stops them at the end. Calibrations from the same run: loopback round trip, raw SQLite
 // batched inserts.
@@ -17,7 +19,7 @@
 namespace baton::cli {
 
 struct BenchOptions {
-  std::string what = "all";   // throughput, latency, fanout, all; or scale
+  std::string what = "all";   // throughput, latency, fanout, all; or scale, load
   uint64_t children = 10000;  // fanout
   uint64_t jobs = 50000;      // throughput
   uint64_t latency_jobs = 2000;
@@ -29,10 +31,13 @@ struct BenchOptions {
   std::string synchronous = "FULL";
   uint64_t depth = 1'000'000;  // scale: queued jobs
   uint64_t sample = 50'000;    // scale: jobs each rate is measured over
+  int clients = 200;           // load: concurrent clients
+  int seconds = 60;            // load: how long
   bool json = false;
 };
 
 int RunBench(const BenchOptions& options);
 int RunScale(const BenchOptions& options);
+int RunLoad(const BenchOptions& options);
 
 }  // namespace baton::cli

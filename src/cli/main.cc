@@ -324,8 +324,8 @@ int WaitForWorkflow(baton::client::Client& c, uint64_t id, const Target& t) {
 }
 
 int RunWorker(baton::client::WorkerOptions options, const std::string& url,
-              const std::string& types, const std::string& executor, baton::cli::ShellOptions shell,
-              const Target& t) {
+              const std::string& types, const std::string& executor,
+              const baton::cli::ShellOptions& shell, const Target& t) {
   auto resolved = Resolve(Target{url, t.token, t.data});
   if (!resolved.ok()) return Fail("worker", resolved.status());
   options.server = resolved->endpoint;
@@ -387,7 +387,9 @@ int RunWorker(baton::client::WorkerOptions options, const std::string& url,
       std::lock_guard lock(signal_mu);
       finished = true;
     }
-    pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes its sigwait, if it waits
+    // Wakes its sigwait (SIGTERM is blocked in every thread, so nothing is terminated).
+    pthread_kill(signal_thread.native_handle(),  // NOLINT(bugprone-bad-signal-to-kill-thread)
+                 SIGTERM);
     signal_thread.join();
   };
   std::printf("baton worker: %s serving %s with capacity %u at http://%s:%u\n", options.id.c_str(),
@@ -678,9 +680,10 @@ int main(int argc, char** argv) {
       "bench", "measure Baton end to end (its own server and no-op workers) next to calibrations");
   bench
       ->add_option("what", bench_options.what,
-                   "throughput, latency, fanout or all; or scale (a million queued jobs)")
+                   "throughput, latency, fanout or all; or scale (a million queued jobs), or load "
+                   "(many clients submitting and watching)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"throughput", "latency", "fanout", "all", "scale"}));
+      ->check(CLI::IsMember({"throughput", "latency", "fanout", "all", "scale", "load"}));
   bench->add_option("--children", bench_options.children, "children of the fanout parent")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
@@ -713,13 +716,20 @@ int main(int argc, char** argv) {
   bench->add_option("--sample", bench_options.sample, "scale: jobs each rate is measured over")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
+  bench->add_option("--clients", bench_options.clients, "load: concurrent clients")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 900));
+  bench->add_option("--seconds", bench_options.seconds, "load: how long")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   bench->add_flag("--json", bench_options.json, "print JSON");
 
   CLI11_PARSE(app, argc, argv);
   HideTokenArguments(argc, argv);
   if (bench->parsed()) {
-    return bench_options.what == "scale" ? baton::cli::RunScale(bench_options)
-                                         : baton::cli::RunBench(bench_options);
+    if (bench_options.what == "scale") return baton::cli::RunScale(bench_options);
+    if (bench_options.what == "load") return baton::cli::RunLoad(bench_options);
+    return baton::cli::RunBench(bench_options);
   }
   if (server->parsed()) return RunServer(std::move(options), listen);
   if (worker->parsed()) {

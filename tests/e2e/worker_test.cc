@@ -312,5 +312,19 @@ TEST_F(WorkerTest, BenchScaleReportsRatesMemoryAndARestart) {
   }
 }
 
+// `baton bench load` holds in small: every client's jobs succeed and each one's stream shows
+// exactly queued, running, succeeded; it exits 0 only then.
+TEST_F(WorkerTest, BenchLoadHoldsWithManyClientsSubmittingAndWatching) {
+  CliResult r = Run({BATON_PATH, "bench", "load", "--clients", "12", "--seconds", "2",
+                     "--workers", "2", "--dir", dir_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json::value v = json::parse(r.out);
+  const json::value& load = v.at("load");
+  EXPECT_TRUE(load.at("held").as_bool());
+  EXPECT_EQ(load.at("errors").to_number<uint64_t>(), 0u);
+  EXPECT_EQ(load.at("lost_events").to_number<uint64_t>(), 0u);
+  EXPECT_GE(load.at("jobs").to_number<uint64_t>(), 12u);
+}
+
 }  // namespace
 }  // namespace baton
