@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "calibration.h"
@@ -35,7 +36,8 @@ using bench::Seconds;
 // Follows the event stream and tells who waits when jobs have succeeded.
 class Follower {
  public:
-  Follower(client::Endpoint endpoint, std::string token) : client_(std::move(endpoint), token) {
+  Follower(client::Endpoint endpoint, std::string token)
+      : client_(std::move(endpoint), std::move(token)) {
     thread_ = std::thread([this] {
       Status s = client_.Events(0, 0, [this](const json::object& e) {
         if (e.at("kind").as_string() != "state" || e.at("state").as_string() != "succeeded") {

@@ -89,7 +89,7 @@ std::string_view JsonOrNull(const std::string& text) {
 
 }  // namespace
 
-Engine::Engine(EngineConfig config) : config_(std::move(config)), random_(config_.seed) {}
+Engine::Engine(EngineConfig config) : config_(config), random_(config_.seed) {}
 Engine::~Engine() = default;
 
 // ---------------------------------------------------------------------------------------------
@@ -855,7 +855,7 @@ Status Engine::Heartbeat(const AttemptRef& ref) {
   return Status::Ok();
 }
 
-Status Engine::Progress(const AttemptRef& ref, double fraction, std::string message) {
+Status Engine::Progress(const AttemptRef& ref, double fraction, const std::string& message) {
   if (!(fraction >= 0.0 && fraction <= 1.0)) {
     return InvalidArgument("progress: must be between 0 and 1, got " + std::to_string(fraction));
   }
@@ -867,7 +867,7 @@ Status Engine::Progress(const AttemptRef& ref, double fraction, std::string mess
   Job& job = **found;
   JobStatus& s = job.rec.status;
   s.progress = fraction;
-  s.progress_message = std::move(message);
+  s.progress_message = message;
   s.updated_ms = now_ms_;
   MarkDirty(job);
   EmitEvent(job, EventKind::kProgress, Outcome::kNone, s.progress_message);
@@ -901,7 +901,7 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
   DisarmTimer(job, kStateTimer);
 
   if (c.outcome == Outcome::kSucceeded) {
-    s.result = std::move(c.result);
+    s.result = c.result;
     const JobSpec& spec = job.rec.spec;
     if (!spec.verifier.empty()) {
       // The attempt stays open until its verifier job's verdict (or one by API).
@@ -1210,7 +1210,7 @@ Status Engine::Restore(RecoveredState state) {
     Result<CronExpr> cron = CronExpr::Parse(rec.cron, rec.time_zone);
     Result<JobSpec> spec = ScheduleTemplate(rec);
     if (cron.ok() && spec.ok()) {
-      s->cron = std::move(*cron);
+      s->cron = *cron;
       s->spec = std::move(*spec);
     } else {
       // Kept, and said, rather than refusing to start: the tz database or the types changed.
@@ -1468,7 +1468,7 @@ Status Engine::PutSchedule(ScheduleRecord rec) {
   rec.last_error.clear();
   Schedule& s = *it->second;
   s.rec = std::move(rec);
-  s.cron = std::move(*cron);
+  s.cron = *cron;
   s.spec = std::move(*spec);
   pending_.schedules.push_back(s.rec);
   ArmSchedule(s);

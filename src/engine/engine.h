@@ -169,7 +169,7 @@ class Engine {
   size_t ReleaseWorker(const std::string& worker_id, const std::vector<AttemptId>& held);
 
   Status Heartbeat(const AttemptRef& ref);
-  Status Progress(const AttemptRef& ref, double fraction, std::string message);
+  Status Progress(const AttemptRef& ref, double fraction, const std::string& message);
   Status Complete(const AttemptRef& ref, Completion completion);
 
   // Verdicts on a result. Accept: a submitted job succeeds. Reject: the attempt ends as rejected

@@ -240,7 +240,7 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
     } else if (key == "idempotency_key") {
       auto s = String(v, field);
       if (!s.ok()) return s.status();
-      spec.idempotency_key = std::move(*s);
+      spec.idempotency_key = *s;
     } else if (key == "tags") {
       if (!v.is_array()) return Wrong(field, "an array of strings", v);
       for (size_t i = 0; i < v.as_array().size(); ++i) {
@@ -287,7 +287,7 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
           auto k = String(cv, field + ".key");
           if (!k.ok()) return k.status();
           if (k->empty()) return InvalidArgument(field + ".key: must not be empty");
-          spec.concurrency_key = std::move(*k);
+          spec.concurrency_key = *k;
         } else if (ck == "limit") {
           auto n = Int(cv, field + ".limit", 1, std::numeric_limits<uint32_t>::max());
           if (!n.ok()) return n.status();

@@ -4,6 +4,7 @@
 #include <array>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "engine/spec_json.h"
 
@@ -229,7 +230,8 @@ struct Token {
 
 class ExpressionParser {
  public:
-  ExpressionParser(std::string_view text, std::string field) : text_(text), field_(field) {}
+  ExpressionParser(std::string_view text, std::string field)
+      : text_(text), field_(std::move(field)) {}
 
   Result<std::shared_ptr<const Expression::Node>> Run(std::vector<std::string>* steps) {
     steps_ = steps;

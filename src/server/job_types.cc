@@ -169,7 +169,10 @@ Result<JobType> ParseType(const json::value& v, const std::string& path) {
   if (!v.is_object()) return InvalidArgument(path + ": must be an object");
   JobType t;
   t.source = v.as_object();
-  for (const auto& [key, value] : v.as_object()) {
+  for (const auto& entry : v.as_object()) {
+    // Not a structured binding: lambdas below refer to it (clang 14 cannot capture bindings).
+    const std::string_view key = entry.key();
+    const json::value& value = entry.value();
     const std::string field = path + "." + std::string(key);
     auto text = [&](std::string* out) -> Status {
       if (!value.is_string()) return InvalidArgument(field + ": must be a string");
@@ -387,6 +390,7 @@ Status TypeRegistry::Check(const JobType& type, json::object& payload, const std
     for (const ParamSpec& p : type.params) {
       if (p.name == c.left) spec = &p;
     }
+    BATON_CHECK(spec != nullptr);  // Parse refuses a constraint on an undeclared parameter
     bool holds;
     if (spec->kind == ParamKind::kString) {
       const bool same = payload.at(c.left) == payload.at(c.right);

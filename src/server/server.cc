@@ -136,13 +136,13 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   runtime_options.on_pass = [self](engine::Engine& e, auto* after) {
     self->hub_->OnPass(e, after);
   };
-  runtime_options.on_notices = [self](std::vector<engine::Notice> notices) {
-    self->hub_->Notify(std::move(notices));
+  runtime_options.on_notices = [self](const std::vector<engine::Notice>& notices) {
+    self->hub_->Notify(notices);
   };
   runtime_options.on_events_committed = [self](engine::EventSeq last) {
     self->events_->Committed(last);
   };
-  runtime_options.on_jobs_finished = [self](std::vector<engine::JobId> jobs) {
+  runtime_options.on_jobs_finished = [self](const std::vector<engine::JobId>& jobs) {
     for (engine::JobId job : jobs) self->logs_->Finish(job);
   };
   auto runtime = Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options));
@@ -161,14 +161,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
         self->Handle(std::move(request), std::move(reply));
       },
       [self](const HttpRequest& request,
-             std::shared_ptr<WebSocket> socket) -> Result<WebSocketHandlers> {
+             const std::shared_ptr<WebSocket>& socket) -> Result<WebSocketHandlers> {
         if (request.target() != "/v1/workers/connect") {
           return NotFound(std::string(request.target()) +
                           ": no WebSocket endpoint here (workers connect to /v1/workers/connect)");
         }
         Result<Identity> who = self->auth_->Authenticate(request[http::field::authorization]);
         if (!who.ok()) return who.status();
-        return self->hub_->Connect(*who, std::move(socket));
+        return self->hub_->Connect(*who, socket);
       });
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
@@ -434,13 +434,13 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     } else {
       command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
     }
-    return JobCommand(*who, id, request, reply, std::move(command), nullptr);
+    return JobCommand(*who, id, request, reply, command, nullptr);
   }
   no_endpoint();
 }
 
 void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
-                       Reply reply) {
+                       const Reply& reply) {
   HttpResponse head{http::status::ok, version};
   head.set(http::field::content_type, "text/plain; charset=utf-8");
   head.set(http::field::cache_control, "no-cache");
@@ -495,7 +495,7 @@ void Server::Blocking(std::function<void()> work) {
   boost::asio::post(*blocking_, std::move(work));
 }
 
-void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply) {
+void Server::SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   Result<SubmitBody> parsed = ParseSubmitBody(request.body(), options_.batch_max);
@@ -539,7 +539,7 @@ void Server::SubmitJobs(const Identity& who, const HttpRequest& request, Reply r
 
 void Server::FindJob(const Identity& who, engine::JobId id,
                      std::function<void(Result<engine::JobRecord>)> then,
-                     std::shared_ptr<std::string> waiting_for) {
+                     const std::shared_ptr<std::string>& waiting_for) {
   auto found = std::make_shared<std::optional<engine::JobRecord>>();
   runtime_->Execute(
       [found, id, waiting_for](engine::Engine& e) {
@@ -559,7 +559,7 @@ void Server::FindJob(const Identity& who, engine::JobId id,
 }
 
 void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
-                    Reply reply) {
+                    const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto waiting_for = std::make_shared<std::string>();
@@ -590,8 +590,9 @@ Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::Job
 }
 
 void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
-                        Reply reply, JobCommandFn command,
-                        std::shared_ptr<engine::JobRecord> preload, JobAnswerFn answer) {
+                        const Reply& reply, const JobCommandFn& command,
+                        const std::shared_ptr<engine::JobRecord>& preload,
+                        const JobAnswerFn& answer) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   struct Outcome {
@@ -715,7 +716,7 @@ void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply rep
 }
 
 void Server::ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request,
-                          Reply reply) {
+                          const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto url = boost::urls::parse_origin_form(request.target());
@@ -746,10 +747,10 @@ void Server::ListChildren(const Identity& who, engine::JobId id, const HttpReque
 
 // The job's ended attempts, as committed, oldest first (the running one is in the job's status).
 void Server::ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request,
-                          Reply reply) {
+                          const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
+  FindJob(who, id, [this, id, reply, version, keep_alive](const Result<engine::JobRecord>& job) {
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
     std::unique_lock lock(reader_mu_);
     Result<std::vector<engine::AttemptRecord>> attempts = reader_->ListAttempts(id);
@@ -770,7 +771,7 @@ void Server::ListAttempts(const Identity& who, engine::JobId id, const HttpReque
   });
 }
 
-void Server::CreateToken(const Identity& who, const HttpRequest& request, Reply reply) {
+void Server::CreateToken(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   if (!who.admin) {
@@ -866,7 +867,7 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
   }
 }
 
-void Server::ListTypes(const HttpRequest& request, Reply reply) {
+void Server::ListTypes(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto counts = std::make_shared<std::vector<std::pair<std::string, size_t>>>();

@@ -73,29 +73,31 @@ class Server {
   explicit Server(ServerOptions options) : options_(std::move(options)) {}
   Status EnsureAdminToken();
   void Handle(HttpRequest&& request, Reply reply);
-  void SubmitJobs(const Identity& who, const HttpRequest& request, Reply reply);
-  void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  void SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply);
+  void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
+              const Reply& reply);
   // Scheduling and operations (server_scheduling.cc).
-  void GetScheduling(const HttpRequest& request, Reply reply);
+  void GetScheduling(const HttpRequest& request, const Reply& reply);
   // `what` "types" (pause, resume) or "workers" (drain, undrain).
   void OperationsCommand(const Identity& who, const std::string& what, const std::string& name,
-                         const std::string& action, const HttpRequest& request, Reply reply);
+                         const std::string& action, const HttpRequest& request, const Reply& reply);
   void PutSchedule(const Identity& who, const HttpRequest& request, Reply reply);
   Result<engine::ScheduleRecord> CheckScheduleJob(engine::ScheduleRecord rec) const;
   void ScheduleCommand(const Identity& who, const std::string& name, bool remove,
-                       const HttpRequest& request, Reply reply);
-  void ListSchedules(const Identity& who, const HttpRequest& request, Reply reply);
+                       const HttpRequest& request, const Reply& reply);
+  void ListSchedules(const Identity& who, const HttpRequest& request, const Reply& reply);
   void RetryJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`; and, if
   // `waiting_for` is given, why it is not running yet (engine.h, WhyWaiting).
   void FindJob(const Identity& who, engine::JobId id,
                std::function<void(Result<engine::JobRecord>)> then,
-               std::shared_ptr<std::string> waiting_for = nullptr);
+               const std::shared_ptr<std::string>& waiting_for = nullptr);
   // A job from the store (one that left the engine's memory); NotFound also when it is not
   // `who`'s: another user's job is as absent as a missing one.
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
   // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
-  void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version, Reply reply);
+  void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
+                 const Reply& reply);
   // Checks each spec's payload against its declared type, fills the type's defaults, and
   // refuses undeclared types under strict_types. `batch`: errors are prefixed "[i].".
   Status ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const;
@@ -111,43 +113,48 @@ class Server {
   Result<HttpResponse> ZipOfOutputs(engine::JobId id, engine::AttemptId attempt,
                                     const HttpRequest& request) const;
   // GET /v1/jobs/{id}/result, /files/{name}, /output.zip; GET /v1/jobs/{id}/inputs/{name}.
-  void JobResult(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  void OutputFile(const Identity& who, engine::JobId id, std::string name,
-                  const HttpRequest& request, Reply reply);
-  void OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  void InputFile(const Identity& who, engine::JobId id, std::string name,
-                 const HttpRequest& request, Reply reply);
+  void JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
+                 const Reply& reply);
+  void OutputFile(const Identity& who, engine::JobId id, const std::string& name,
+                  const HttpRequest& request, const Reply& reply);
+  void OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
+                 const Reply& reply);
+  void InputFile(const Identity& who, engine::JobId id, const std::string& name,
+                 const HttpRequest& request, const Reply& reply);
   // PUT /v1/jobs/{id}/attempts/{attempt}/files/{name}: a worker uploads an output file.
-  void PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt, std::string name,
-                 HttpRequest&& request, Reply reply);
+  void PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
+                 const std::string& name, HttpRequest&& request, const Reply& reply);
   // The job-orchestrator file API: POST /upload, GET|HEAD /download/{id}, POST /terminate/{id}.
   void Upload(const Identity& who, const HttpRequest& request, Reply reply);
   void Download(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  void CreateToken(const Identity& who, const HttpRequest& request, Reply reply);
+  void CreateToken(const Identity& who, const HttpRequest& request, const Reply& reply);
   void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // GET /v1/jobs/{id}/children: a page of the job's sub-jobs, newest first, a count of them by
   // state, and the parent's own account of why it waits.
-  void ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  void ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
+  void ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request,
+                    const Reply& reply);
+  void ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request,
+                    const Reply& reply);
   void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
   // POST /v1/workflows, GET /v1/workflows/{id}, POST /v1/workflows/{id}/cancel and /retry
   // (server_workflows.cc). `preload`: a finished workflow read from the store, loaded first.
-  void SubmitWorkflow(const Identity& who, const HttpRequest& request, Reply reply);
+  void SubmitWorkflow(const Identity& who, const HttpRequest& request, const Reply& reply);
   void GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpRequest& request,
-                   Reply reply);
+                   const Reply& reply);
   void WorkflowCommand(const Identity& who, engine::WorkflowId id, const std::string& action,
-                       const HttpRequest& request, Reply reply,
-                       std::shared_ptr<engine::WorkflowRecord> preload);
-  void ListTypes(const HttpRequest& request, Reply reply);
+                       const HttpRequest& request, const Reply& reply,
+                       const std::shared_ptr<engine::WorkflowRecord>& preload);
+  void ListTypes(const HttpRequest& request, const Reply& reply);
   // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers
   // with the job as it is afterwards. `preload`: a finished job read from the store, loaded into
   // the engine first (the second try, for a job that had left memory).
   using JobCommandFn = std::function<Status(engine::Engine&, engine::JobId)>;
   // `answer`: the body for the job as it is afterwards (JobToJson when empty).
   using JobAnswerFn = std::function<boost::json::object(const engine::JobRecord&)>;
-  void JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply,
-                  JobCommandFn command, std::shared_ptr<engine::JobRecord> preload,
-                  JobAnswerFn answer = nullptr);
+  void JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
+                  const Reply& reply, const JobCommandFn& command,
+                  const std::shared_ptr<engine::JobRecord>& preload,
+                  const JobAnswerFn& answer = nullptr);
 
   // Retention (server_retention.cc).
   struct RetentionPass {
@@ -163,7 +170,7 @@ class Server {
   Result<RetentionPass> CleanOnce();
   // Deletes the jobs (those still finished), then their files; returns how many went.
   Result<size_t> ForgetJobs(const std::vector<store::FinishedJob>& due);
-  void RunRetention(const Identity& who, const HttpRequest& request, Reply reply);
+  void RunRetention(const Identity& who, const HttpRequest& request, const Reply& reply);
   // Whether a job read from the store may be loaded into the engine (engine thread only): not
   // while the cleaner deletes it.
   bool MayLoad(engine::JobId id) const { return !forgotten_.contains(id); }

@@ -202,7 +202,7 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
 }
 
 void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
-                       Reply reply) {
+                       const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
@@ -229,8 +229,8 @@ void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest&
   });
 }
 
-void Server::OutputFile(const Identity& who, engine::JobId id, std::string name,
-                        const HttpRequest& request, Reply reply) {
+void Server::OutputFile(const Identity& who, engine::JobId id, const std::string& name,
+                        const HttpRequest& request, const Reply& reply) {
   if (Status s = ValidateFileName(name); !s.ok()) {
     return reply(ErrorResponse(s, request.version(), request.keep_alive()));
   }
@@ -249,7 +249,7 @@ void Server::OutputFile(const Identity& who, engine::JobId id, std::string name,
 }
 
 void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
-                       Reply reply) {
+                       const Reply& reply) {
   FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
@@ -262,8 +262,8 @@ void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest&
   });
 }
 
-void Server::InputFile(const Identity& who, engine::JobId id, std::string name,
-                       const HttpRequest& request, Reply reply) {
+void Server::InputFile(const Identity& who, engine::JobId id, const std::string& name,
+                       const HttpRequest& request, const Reply& reply) {
   if (Status s = ValidateFileName(name); !s.ok()) {
     return reply(ErrorResponse(s, request.version(), request.keep_alive()));
   }
@@ -283,7 +283,7 @@ void Server::InputFile(const Identity& who, engine::JobId id, std::string name,
 }
 
 void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
-                       std::string name, HttpRequest&& request, Reply reply) {
+                       const std::string& name, HttpRequest&& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   if (!who.worker && !who.admin) {

@@ -149,7 +149,7 @@ Result<size_t> Server::ForgetJobs(const std::vector<store::FinishedJob>& due) {
   return deleted->size();
 }
 
-void Server::RunRetention(const Identity& who, const HttpRequest& request, Reply reply) {
+void Server::RunRetention(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   if (!who.admin) {

@@ -54,7 +54,7 @@ json::object ScheduleJson(const engine::ScheduleRecord& r, int64_t next_ms) {
 
 }  // namespace
 
-void Server::GetScheduling(const HttpRequest& request, Reply reply) {
+void Server::GetScheduling(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<json::object>();
@@ -79,7 +79,7 @@ void Server::GetScheduling(const HttpRequest& request, Reply reply) {
 
 void Server::OperationsCommand(const Identity& who, const std::string& what,
                                const std::string& name, const std::string& action,
-                               const HttpRequest& request, Reply reply) {
+                               const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   if (Status s = AdminOnly(who, what + " " + action); !s.ok()) {
@@ -163,7 +163,7 @@ Result<engine::ScheduleRecord> Server::CheckScheduleJob(engine::ScheduleRecord r
 }
 
 void Server::ScheduleCommand(const Identity& who, const std::string& name, bool remove,
-                             const HttpRequest& request, Reply reply) {
+                             const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<Result<json::object>>(Status(StatusCode::kInternal, "not run"));
@@ -184,7 +184,7 @@ void Server::ScheduleCommand(const Identity& who, const std::string& name, bool 
       });
 }
 
-void Server::ListSchedules(const Identity& who, const HttpRequest& request, Reply reply) {
+void Server::ListSchedules(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<json::array>();

@@ -101,7 +101,7 @@ boost::json::object WorkflowToJson(const engine::WorkflowRecord& w) {
   return o;
 }
 
-void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, Reply reply) {
+void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   // A YAML document (by its Content-Type) is stored as the JSON it reads as.
@@ -141,7 +141,7 @@ void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, Rep
 }
 
 void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpRequest& request,
-                         Reply reply) {
+                         const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto found = std::make_shared<std::optional<engine::WorkflowRecord>>();
@@ -168,8 +168,8 @@ void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpR
 }
 
 void Server::WorkflowCommand(const Identity& who, engine::WorkflowId id, const std::string& action,
-                             const HttpRequest& request, Reply reply,
-                             std::shared_ptr<engine::WorkflowRecord> preload) {
+                             const HttpRequest& request, const Reply& reply,
+                             const std::shared_ptr<engine::WorkflowRecord>& preload) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   Result<std::string> reason = ParseReason(request.body());

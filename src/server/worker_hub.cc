@@ -77,7 +77,7 @@ bool ValidWorkerId(std::string_view id) {
 }  // namespace
 
 Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
-                                             std::shared_ptr<WebSocket> socket) {
+                                             const std::shared_ptr<WebSocket>& socket) {
   if (!who.worker && !who.admin) {
     return PermissionDenied("only a worker or administrator token may connect as a worker");
   }
@@ -86,7 +86,7 @@ Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
   c->who = who;
   c->serial = next_serial_.fetch_add(1) + 1;
   WebSocketHandlers h;
-  h.on_message = [this, c](std::string text) { OnMessage(c, text); };
+  h.on_message = [this, c](const std::string& text) { OnMessage(c, text); };
   h.on_close = [this, c] { OnClose(c); };
   return h;
 }
@@ -295,7 +295,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
   for (size_t i = 0; i < messages.size(); ++i) {
     const json::object& o = messages[i].as_object();
     const std::string type(o.at("type").as_string());
-    const std::string where = type;
+    const std::string& where = type;
     if (type == "heartbeat") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "attempts"}, where));
       const json::value* list = o.if_contains("attempts");
@@ -456,7 +456,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
               statuses->push_back(e.Heartbeat(op.ref));
               break;
             case Op::kProgress:
-              statuses->push_back(e.Progress(op.ref, op.progress, std::move(op.message)));
+              statuses->push_back(e.Progress(op.ref, op.progress, op.message));
               break;
             case Op::kComplete:
               statuses->push_back(e.Complete(op.ref, std::move(op.completion)));
@@ -595,7 +595,7 @@ void WorkerHub::OnPass(engine::Engine& engine,
   }
 }
 
-void WorkerHub::Notify(std::vector<engine::Notice> notices) {
+void WorkerHub::Notify(const std::vector<engine::Notice>& notices) {
   std::lock_guard lock(mu_);
   for (const engine::Notice& n : notices) {
     auto it = workers_.find(n.worker_id);

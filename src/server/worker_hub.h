@@ -60,12 +60,12 @@ class WorkerHub {
 
   // For the HTTP server: accepts a WebSocket on /v1/workers/connect from a worker (or
   // administrator) token.
-  Result<WebSocketHandlers> Connect(const Identity& who, std::shared_ptr<WebSocket> socket);
+  Result<WebSocketHandlers> Connect(const Identity& who, const std::shared_ptr<WebSocket>& socket);
 
   // Engine thread: hands ready jobs to workers with free slots (RuntimeOptions::on_pass).
   void OnPass(engine::Engine& engine, std::vector<std::function<void(const Status&)>>* after);
   // Commit thread: tells workers to stop attempts (RuntimeOptions::on_notices).
-  void Notify(std::vector<engine::Notice> notices);
+  void Notify(const std::vector<engine::Notice>& notices);
 
   // GET /v1/workers and GET /v1/types.
   boost::json::array Workers();

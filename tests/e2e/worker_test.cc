@@ -315,8 +315,8 @@ TEST_F(WorkerTest, BenchScaleReportsRatesMemoryAndARestart) {
 // `baton bench load` holds in small: every client's jobs succeed and each one's stream shows
 // exactly queued, running, succeeded; it exits 0 only then.
 TEST_F(WorkerTest, BenchLoadHoldsWithManyClientsSubmittingAndWatching) {
-  CliResult r = Run({BATON_PATH, "bench", "load", "--clients", "12", "--seconds", "2",
-                     "--workers", "2", "--dir", dir_, "--json"});
+  CliResult r = Run({BATON_PATH, "bench", "load", "--clients", "12", "--seconds", "2", "--workers",
+                     "2", "--dir", dir_, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const json::value v = json::parse(r.out);
   const json::value& load = v.at("load");
