@@ -57,6 +57,27 @@ TEST(DocumentsTest, SyntaxErrorsNameTheirLine) {
   EXPECT_EQ(toml.status().message().rfind("TOML, line 2: ", 0), 0u) << toml.status().message();
 }
 
+// Found by fuzz/documents_fuzz: yaml-cpp passed a stray byte into a string, and the JSON that
+// came out could not be read. Every format is checked for UTF-8 first.
+TEST(DocumentsTest, TextThatIsNotUtf8IsRefusedWithItsOffset) {
+  for (DocumentFormat f : {DocumentFormat::kYaml, DocumentFormat::kToml, DocumentFormat::kJson}) {
+    Result<std::string> r = DocumentToJson(
+        "a: \"\xe7"
+        "cho\"\n",
+        f);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), "the document is not valid UTF-8 (byte 4)");
+  }
+  // Overlong, surrogate, cut short, past U+10FFFF: refused. Two, three and four bytes: kept.
+  for (std::string_view bad : {"\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80"}) {
+    EXPECT_FALSE(DocumentToJson("a: " + std::string(bad), DocumentFormat::kYaml).ok()) << bad;
+  }
+  Result<std::string> ok =
+      DocumentToJson("a: \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\xbc\"", DocumentFormat::kYaml);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(*ok, "{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\xbc\"}");
+}
+
 TEST(DocumentsTest, FormatsComeFromExtensionsAndContentTypes) {
   EXPECT_EQ(FormatOfPath("flow.yaml"), DocumentFormat::kYaml);
   EXPECT_EQ(FormatOfPath("flow.yml"), DocumentFormat::kYaml);
