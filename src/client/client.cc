@@ -318,8 +318,11 @@ Result<json::value> Client::Wait(uint64_t id,
   Result<json::value> job = Get(id);
   if (!job.ok()) return job.status();
   if (IsTerminalState(job->at("state").as_string())) return job;
-  // Events from the beginning of this job: it is young, and its events are few.
-  Status s = Events(0, id, [&](const json::object& e) {
+  // Its changes after the state just read: events after the answer's event_seq (an older
+  // server without it: from the start of the log, which costs a scan of it).
+  const json::value* as_of = job->as_object().if_contains("event_seq");
+  const uint64_t since = as_of != nullptr && as_of->is_number() ? as_of->to_number<uint64_t>() : 0;
+  Status s = Events(since, id, [&](const json::object& e) {
     if (on_event) on_event(e);
     return !(e.at("kind").as_string() == "state" && IsTerminalState(e.at("state").as_string()));
   });

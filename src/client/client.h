@@ -69,8 +69,9 @@ class Client {
   Status Events(uint64_t since, uint64_t job,
                 const std::function<bool(const boost::json::object&)>& on_event);
 
-  // Waits until the job is in a terminal state (following its events), calling `on_event` for
-  // each event on the way. Returns the job as it ended.
+  // Waits until the job is in a terminal state (following its events from the state it reads
+  // first: the event log is not read from its start), calling `on_event` for each event on the
+  // way. Returns the job as it ended. Events(0, id, ...) gives a job's whole history.
   Result<boost::json::value> Wait(uint64_t id,
                                   const std::function<void(const boost::json::object&)>& on_event);
 

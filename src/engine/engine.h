@@ -222,6 +222,8 @@ class Engine {
   EngineStats Stats() const;
   // Every job type the engine has seen, with the number of jobs queued for it.
   std::vector<std::pair<std::string, size_t>> QueuedByType() const;
+  // The sequence number of the last event emitted (0: none yet).
+  EventSeq event_seq_last() const { return event_seq_last_; }
 
  private:
   struct Job;

@@ -539,12 +539,14 @@ void Server::SubmitJobs(const Identity& who, const HttpRequest& request, const R
 
 void Server::FindJob(const Identity& who, engine::JobId id,
                      std::function<void(Result<engine::JobRecord>)> then,
-                     const std::shared_ptr<std::string>& waiting_for) {
+                     const std::shared_ptr<std::string>& waiting_for,
+                     const std::shared_ptr<engine::EventSeq>& as_of) {
   auto found = std::make_shared<std::optional<engine::JobRecord>>();
   runtime_->Execute(
-      [found, id, waiting_for](engine::Engine& e) {
+      [found, id, waiting_for, as_of](engine::Engine& e) {
         if (const engine::JobRecord* job = e.Find(id)) *found = *job;
         if (waiting_for) *waiting_for = e.WhyWaiting(id);
+        if (as_of) *as_of = e.event_seq_last();
       },
       // Answered after the next commit, so it never shows a state that is not yet durable; and
       // on the blocking pool, as `then` may read the store or files.
@@ -563,11 +565,14 @@ void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& re
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto waiting_for = std::make_shared<std::string>();
+  auto as_of = std::make_shared<engine::EventSeq>(0);
   FindJob(
       who, id,
-      [reply, version, keep_alive, waiting_for](Result<engine::JobRecord> job) {
+      [reply, version, keep_alive, waiting_for, as_of](Result<engine::JobRecord> job) {
         if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
         boost::json::object o = JobToJson(*job);
+        // Follow GET /v1/events?since=event_seq&job=ID for every change after this answer.
+        o["event_seq"] = *as_of;
         // Why it is not running yet (its run_after, its back-off, a quota, no worker...).
         if (waiting_for->empty()) {
           o["waiting_for"] = nullptr;
@@ -576,7 +581,7 @@ void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& re
         }
         reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
       },
-      waiting_for);
+      waiting_for, as_of);
 }
 
 Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::JobId id) {

@@ -89,9 +89,12 @@ class Server {
   void RetryJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`; and, if
   // `waiting_for` is given, why it is not running yet (engine.h, WhyWaiting).
+  // `as_of`, when given, gets the last event's sequence number as the engine read the job: every
+  // later change of the job is an event after it.
   void FindJob(const Identity& who, engine::JobId id,
                std::function<void(Result<engine::JobRecord>)> then,
-               const std::shared_ptr<std::string>& waiting_for = nullptr);
+               const std::shared_ptr<std::string>& waiting_for = nullptr,
+               const std::shared_ptr<engine::EventSeq>& as_of = nullptr);
   // A job from the store (one that left the engine's memory); NotFound also when it is not
   // `who`'s: another user's job is as absent as a missing one.
   Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);

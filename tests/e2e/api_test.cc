@@ -51,6 +51,10 @@ TEST_F(ApiTest, SubmitThenReadAJob) {
   EXPECT_EQ(job.at("type").as_string(), "render");
   EXPECT_EQ(boost::json::serialize(job.at("payload")), R"({"frame":7})");
   EXPECT_EQ(job.at("priority").as_int64(), 3);
+  // As of its one event (queued): later changes are events after 1.
+  EXPECT_EQ(job.at("event_seq").as_int64(), 1);
+  Call(admin_, "POST", "/v1/jobs", R"({"type":"render"})");
+  EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs/1")).at("event_seq").as_int64(), 2);
 }
 
 TEST_F(ApiTest, ABatchIsAllOrNothingAndLimited) {

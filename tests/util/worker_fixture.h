@@ -112,12 +112,16 @@ class WorkerFixture : public ServerFixture {
                      {"Content-Type", "multipart/form-data; boundary=B0undary"}});
   }
 
-  // Every event of `job` until it ends, through the SDK's event stream.
+  // Every event of `job` from its first until it ends, through the SDK's event stream.
   std::vector<json::object> EventsUntilEnd(uint64_t job) {
     client::Client c(client::Endpoint::Parse(url()).value(), admin_);
     std::vector<json::object> events;
-    auto done = c.Wait(job, [&](const json::object& e) { events.push_back(e); });
-    EXPECT_TRUE(done.ok()) << done.status().ToString();
+    Status s = c.Events(0, job, [&](const json::object& e) {
+      events.push_back(e);
+      return !(e.at("kind").as_string() == "state" &&
+               client::IsTerminalState(e.at("state").as_string()));
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
     return events;
   }
 
