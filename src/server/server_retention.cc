@@ -34,7 +34,7 @@ void Server::StartCleaner() {
     while (!cleaner_stop_) {
       lock.unlock();
       Result<RetentionPass> pass = CleanOnce();
-      if (!pass.ok()) {
+      if (!pass.ok() && !CleanerStopping()) {  // a pass cut short by the stop is no error
         std::fprintf(stderr, "baton server: retention: %s\n", pass.status().ToString().c_str());
       }
       lock.lock();
