@@ -25,7 +25,8 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # The same tests under sanitizers, each in a build directory of its own (-O1: faster to build
-# and closer to the source in reports). Any finding fails the run.
+# and closer to the source in reports). Any report from any process fails the run
+# (scripts/san-test.sh).
 SAN_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
@@ -34,12 +35,12 @@ export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1
 test-asan: deps
 	cmake -S . -B build-asan $(SAN_CMAKE) -DBATON_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 900
+	scripts/san-test.sh build-asan $(JOBS)
 
 test-tsan: deps
 	cmake -S . -B build-tsan $(SAN_CMAKE) -DBATON_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure -j $(JOBS) --timeout 900
+	scripts/san-test.sh build-tsan $(JOBS)
 
 # libFuzzer over every parser of outside input, SECONDS each (clang, ASan + UBSan).
 SECONDS ?= 60

@@ -115,6 +115,8 @@ TEST_F(ChaosTest, NothingAcknowledgedIsLostAndNothingRunsTwiceAsSuccess) {
   const auto t_start = std::chrono::steady_clock::now();
   // Later restarts keep the port, so workers and clients find the server again.
   listen_ = "127.0.0.1:" + std::to_string(port_);
+  // For the submitters: a restart rewrites port_ and admin_ (with the same values).
+  const std::string server_url = url(), admin = admin_;
 
   // The in-process worker: fails the first `fail_first` attempts of a job, then succeeds.
   auto fn = std::make_unique<InProcessWorker>(
@@ -154,7 +156,7 @@ TEST_F(ChaosTest, NothingAcknowledgedIsLostAndNothingRunsTwiceAsSuccess) {
       std::mt19937_64 local(submitter_seeds[t]);
       for (int b = 0; !stop_submitting; ++b) {
         json::array batch = Batch("s" + std::to_string(t) + "-" + std::to_string(b), local);
-        client::Client c(client::Endpoint::Parse(url()).value(), admin_);
+        client::Client c(client::Endpoint::Parse(server_url).value(), admin);
         Result<json::value> answer = c.Submit(batch);
         if (answer.ok()) {
           record(batch, *answer);
