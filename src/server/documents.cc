@@ -8,6 +8,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "common/json.h"
+
 namespace baton::server {
 
 namespace json = boost::json;
@@ -95,48 +97,8 @@ DocumentFormat FormatOfContentType(std::string_view content_type) {
   return DocumentFormat::kJson;
 }
 
-namespace {
-
-// The offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms, no surrogates,
-// nothing past U+10FFFF), or npos. yaml-cpp passes such bytes through into strings, and JSON
-// (hence every parser after this one) refuses them.
-size_t InvalidUtf8At(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 1, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + n >= s.size()) return i;  // cut short
-    for (size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return i;
-    }
-    i += n + 1;
-  }
-  return std::string_view::npos;
-}
-
-}  // namespace
-
 Result<std::string> DocumentToJson(std::string_view text, DocumentFormat format) {
-  if (const size_t bad = InvalidUtf8At(text); bad != std::string_view::npos) {
+  if (const size_t bad = baton::json::InvalidUtf8At(text); bad != std::string_view::npos) {
     return InvalidArgument("the document is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
   switch (format) {

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/json.h"
+
 namespace baton::server {
 
 namespace net = boost::asio;
@@ -66,7 +68,7 @@ HttpResponse JsonResponse(http::status status, std::string body, unsigned versio
 HttpResponse ErrorResponse(const Status& status, unsigned version, bool keep_alive) {
   boost::json::object error;
   error["code"] = std::string(StatusCodeName(status.code()));
-  error["message"] = status.message();
+  error["message"] = json::ValidUtf8(status.message());  // messages quote outside input
   boost::json::object body;
   body["error"] = std::move(error);
   return JsonResponse(HttpStatusFor(status.code()), boost::json::serialize(body), version,
