@@ -4,7 +4,8 @@
 //
 // An input is "METHOD TARGET [CONTENT-TYPE]\nBODY"; a first line ending in " @user" sends the
 // request as a user who is not the administrator. The properties: every request is answered; no
-// answer is a 500 (the store is healthy, so one would be a bug); an error's body is JSON naming
+// answer is a 500 (the store is healthy, so one would be a bug); every JSON answer parses (so
+// outside bytes that are not UTF-8 never come back raw); an error's body is JSON naming
 // the error (or, from the compatibility endpoints, the job's status); and afterwards the server is
 // still healthy. An event stream or a followed log is
 // checked by its head, then its connection is dropped.
@@ -168,6 +169,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                     as_user ? world.user : world.admin);
   FUZZ_CHECK(a.status != 0);    // every request is answered
   FUZZ_CHECK(a.status != 500);  // an internal error on a healthy store is a bug
+  const bool json_body = a.content_type.rfind("application/json", 0) == 0;
+  if (json_body && method != http::verb::head) {  // JSON a client can read: UTF-8 and whole
+    boost::system::error_code ec;
+    boost::json::parse(a.body, ec);
+    FUZZ_CHECK(!ec);
+  }
   if (a.status >= 400 && method != http::verb::head) {
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(a.body, ec);

@@ -436,6 +436,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   server
+      ->add_option("--event-streams-max", options.events.streams_max,
+                   "GET /v1/events streams open at once")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  server
+      ->add_option("--log-followers-max", options.log_followers_max,
+                   "GET /v1/jobs/{id}/logs?follow=1 open at once")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  server
       ->add_option("--idle-timeout-ms", http.idle_timeout_ms, "close a connection silent this long")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{100}, int64_t{24} * 3600 * 1000));

@@ -41,6 +41,8 @@ Status EventStreams::Add(std::shared_ptr<ResponseStream> stream, std::string own
   {
     std::lock_guard lock(mu_);
     if (stop_) return Unavailable("the server is shutting down");
+    // Streams whose clients went away wait for the next round to be dropped: not for room.
+    std::erase_if(subs_, [](const Sub& s) { return s.stream->closed(); });
     if (subs_.size() >= options_.streams_max) {
       return ResourceExhausted(
           "too many event streams (streams_max = " + std::to_string(options_.streams_max) + ")");

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/json.h"
@@ -80,6 +81,8 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual void Close() = 0;
+  // Its socket is closed: its place in connections_max is free, even if the object lives on.
+  virtual void Released() {}
 };
 
 class HttpServer::Impl {
@@ -373,6 +376,9 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
     beast::error_code ec;
     stream_->socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_->close();
+    // The stream object lives on until whoever writes it sees it closed (an event stream at its
+    // next event or keepalive, a followed log at its next line): the slot is free already.
+    owner_->Released();
     // A write in flight still points into the front message; its completion pops it.
     if (!writing_) outbox_.clear();
   }
@@ -416,7 +422,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       boost::system::error_code ec;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
       self->stream_.close();
+      self->Released();
     });
+  }
+
+  // On the strand, or from the destructor.
+  void Released() override {
+    if (std::exchange(counted_, false)) server_->Unregister();
   }
 
  private:
@@ -532,12 +544,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
+    Released();
   }
 
  public:
   ~Session() override {
     if (answering_) server_->EndAnswer();  // the handler dropped its reply without answering
-    server_->Unregister();
+    Released();
   }
 
  private:
@@ -546,7 +559,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl* server_;
   bool over_limit_;
-  bool answering_ = false;                       // counted in the server's answers in progress
+  bool answering_ = false;  // counted in the server's answers in progress
+  bool counted_ = true;     // holds a place in connections_max (until Released)
   std::weak_ptr<StreamSession> stream_session_;  // a streamed response, once started
 };
 

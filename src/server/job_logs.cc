@@ -25,6 +25,15 @@ Result<std::unique_ptr<JobLogs>> JobLogs::Open(const std::string& dir, size_t jo
 Status JobLogs::Follow(engine::JobId job, size_t offset, std::shared_ptr<ResponseStream> stream) {
   std::lock_guard lock(mu_);
   if (follower_count_ >= followers_max_) {
+    // Followers whose clients went away are dropped at the job's next line or end, which may be
+    // long in coming (a queued job): make room from them first.
+    for (auto it = followers_.begin(); it != followers_.end();) {
+      follower_count_ -= std::erase_if(
+          it->second, [](const std::shared_ptr<ResponseStream>& s) { return s->closed(); });
+      it = it->second.empty() ? followers_.erase(it) : std::next(it);
+    }
+  }
+  if (follower_count_ >= followers_max_) {
     return ResourceExhausted("logs: " + std::to_string(followers_max_) +
                              " logs are followed already (followers_max); try again later");
   }

@@ -2,6 +2,7 @@
 // and stops cleanly on SIGTERM.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -155,6 +156,94 @@ TEST_F(ServerTest, ASlowClientIsCutOffWhateverItsPace) {
   EXPECT_TRUE(trickle("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "));
   EXPECT_TRUE(trickle("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
   EXPECT_EQ(HttpCall(port, "GET", "/healthz").status, 200);
+}
+
+// A raw connection to the server that sends one request and reads what comes back, up to 60 s
+// (so a server that never answers fails the test instead of hanging it).
+class RawRequest {
+ public:
+  RawRequest(uint16_t port, const std::string& request) : socket_(ioc_) {
+    socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    struct timeval tv {
+      60, 0
+    };
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    Send(request);
+  }
+  void Send(const std::string& request) {
+    boost::asio::write(socket_, boost::asio::buffer(request));
+  }
+  // What came so far, once it holds `until` or the server closed the connection.
+  const std::string& ReadUntil(const std::string& until) {
+    char buf[4096];
+    boost::system::error_code ec;
+    while (received_.find(until) == std::string::npos) {
+      const size_t n = socket_.read_some(boost::asio::buffer(buf), ec);
+      if (ec) break;
+      received_.append(buf, n);
+    }
+    return received_;
+  }
+  int Status() {
+    ReadUntil("\r\n\r\n");
+    return received_.size() > 12 ? std::stoi(received_.substr(9, 3)) : 0;
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string received_;
+};
+
+// A client that follows a log or an event stream and goes away frees its connection and its
+// stream's place at once, even when the job has nothing more to say for a long time (a queued
+// job): a later follower is not refused because of it.
+TEST_F(ServerTest, AClientThatLeavesAStreamFreesItsPlaces) {
+  const uint16_t port =
+      Start({"--connections-max", "2", "--log-followers-max", "1", "--event-streams-max", "1"});
+  ASSERT_NE(port, 0);
+  std::string admin;
+  std::ifstream(dir_ + "/data/admin.token") >> admin;
+  const std::string auth = "Authorization: Bearer " + admin + "\r\n";
+  auto submitted = HttpCall(port, "POST", "/v1/jobs", R"({"type":"nobody-runs-this"})",
+                            {{"Authorization", "Bearer " + admin}});
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  const std::string id =
+      std::to_string(boost::json::parse(submitted.body).at("id").to_number<uint64_t>());
+  const std::string cancel = "POST /v1/jobs/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" + auth +
+                             "Content-Length: 0\r\n\r\n";
+  for (const std::string target : {"/v1/jobs/" + id + "/logs?follow=1", "/v1/events?job=" + id}) {
+    SCOPED_TRACE(target);
+    const std::string get = "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n";
+    // A stream is opened once the server has a free connection for it: a 429 (the previous
+    // stream's client left, and the server has not seen it yet) is tried again, for up to 30 s.
+    auto open = [&]() -> std::unique_ptr<RawRequest> {
+      const auto give_up = std::chrono::steady_clock::now() + 30s;
+      while (std::chrono::steady_clock::now() < give_up) {
+        auto r = std::make_unique<RawRequest>(port, get);
+        const int status = r->Status();
+        if (status == 200) return r;
+        EXPECT_EQ(status, 429);
+      }
+      ADD_FAILURE() << "no free connection after 30 s";
+      return nullptr;
+    };
+    for (int i = 0; i < 5; ++i) ASSERT_NE(open(), nullptr);  // opened and left
+    // With one connection held, the stream's opening proves every stream left above is closed.
+    RawRequest held(port, "");
+    auto stream = open();
+    ASSERT_NE(stream, nullptr);
+    if (target.find("/logs") != std::string::npos) {
+      held.Send(cancel);  // the job's end ends its followed log
+      ASSERT_EQ(held.Status(), 200);
+      const std::string& got = stream->ReadUntil("\r\n0\r\n\r\n");
+      EXPECT_EQ(got.find("followed already"), std::string::npos) << got;
+    } else {
+      const std::string& got = stream->ReadUntil("\"state\":\"queued\"");
+      EXPECT_NE(got.find("\"state\":\"queued\""), std::string::npos) << got;
+      EXPECT_EQ(got.find("too many event streams"), std::string::npos) << got;
+    }
+  }
 }
 
 TEST_F(ServerTest, BadFlagsAndABusyPortGetClearErrors) {
