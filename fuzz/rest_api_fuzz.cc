@@ -64,9 +64,10 @@ class Connection {
       Answer a;
       a.status = static_cast<int>(parser.get().result_int());
       a.content_type = std::string(parser.get()[http::field::content_type]);
-      const bool streaming = a.status == 200 && (a.content_type == "text/event-stream" ||
-                                                 target.find("follow=1") != std::string::npos);
-      if (streaming) {  // a stream never ends by itself: its head is the answer
+      // A stream (events, a followed log) has no length and runs until the server or the
+      // client ends it: its head is the answer.
+      const bool streaming = !parser.content_length().has_value() && !parser.chunked();
+      if (streaming) {
         stream_.reset();
         return a;
       }

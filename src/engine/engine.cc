@@ -1405,10 +1405,13 @@ std::vector<JobId> Engine::Forget(const std::vector<IdempotencyKey>& jobs, Event
 // ---------------------------------------------------------------------------------------------
 // Cron schedules
 
-void Engine::PauseType(const std::string& type, bool paused) {
-  if (scheduler_.Paused(type) == paused) return;
+Status Engine::PauseType(const std::string& type, bool paused) {
+  if (type.empty()) return InvalidArgument("type: must not be empty");
+  BATON_RETURN_IF_ERROR(CheckTypeName("type", type, config_.limits.type_bytes_max));
+  if (scheduler_.Paused(type) == paused) return Status::Ok();
   scheduler_.PauseType(type, paused);
   pending_.type_pauses.emplace_back(type, paused);
+  return Status::Ok();
 }
 
 Result<JobSpec> Engine::ScheduleTemplate(const ScheduleRecord& rec) const {

@@ -154,8 +154,8 @@ class Engine {
   }
   void DrainWorker(const std::string& id, bool drain) { scheduler_.DrainWorker(id, drain); }
   bool WorkerDrained(const std::string& id) const { return scheduler_.Drained(id); }
-  // Durable: the pause is recorded, and survives restarts.
-  void PauseType(const std::string& type, bool paused);
+  // Durable: the pause is recorded, and survives restarts. A name no job could have is refused.
+  Status PauseType(const std::string& type, bool paused);
   const std::set<std::string>& paused_types() const { return scheduler_.paused_types(); }
   // Why a job is not running yet, in words: its run_after, its back-off, or what holds it in the
   // queue ("user alice runs 5 jobs, the user's running_max"). Empty for a job that is not waiting.

@@ -212,13 +212,22 @@ TEST_F(SchedulingTest, ARateLimitedTypeStartsAtItsRate) {
 TEST_F(SchedulingTest, PausedTypesWaitAndResumeWhereTheyWere) {
   const JobId first = SubmitAs("alice");
   SubmitAs("alice");
-  engine_.PauseType("t", true);
+  ASSERT_TRUE(engine_.PauseType("t", true).ok());
   EXPECT_TRUE(Dispatch("w", {"t"}, 10).empty());
   EXPECT_EQ(engine_.WhyWaiting(first), "type t is paused");
-  engine_.PauseType("t", false);
+  ASSERT_TRUE(engine_.PauseType("t", false).ok());
   auto a = Dispatch("w", {"t"}, 1);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].job_id, first);
+}
+
+TEST_F(SchedulingTest, APauseOfANameNoJobCouldHaveIsRefusedAndRecordsNothing) {
+  EXPECT_EQ(engine_.PauseType("", true).message(), "type: must not be empty");
+  EXPECT_EQ(engine_.PauseType("a b", true).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_.PauseType("caf\xc3\xa9", true).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_.PauseType(std::string(129, 't'), true).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(engine_.paused_types().empty());
+  EXPECT_TRUE(Take().type_pauses.empty());
 }
 
 TEST_F(SchedulingTest, ADrainedWorkerKeepsItsJobsAndGetsNoNewOnes) {
@@ -558,7 +567,7 @@ TEST_F(ScheduleTest, APausedScheduleMakesNothingAndDoesNotMakeUpItsTicks) {
 
 TEST_F(SchedulingTest, APauseIsRecordedAndRestored) {
   testing::FakeStore store;
-  engine_.PauseType("t", true);
+  ASSERT_TRUE(engine_.PauseType("t", true).ok());
   RecordBatch b = Take();
   EXPECT_EQ(b.type_pauses, (std::vector<std::pair<std::string, bool>>{{"t", true}}));
   store.Apply(b);

@@ -86,17 +86,26 @@ void Server::OperationsCommand(const Identity& who, const std::string& what,
     return reply(ErrorResponse(s, version, keep_alive));
   }
   const bool on = action == "pause" || action == "drain";
-  if (what == "workers") hub_->SetDrained(name, on);
+  if (what == "workers") {
+    if (!ValidWorkerId(name)) {
+      return reply(ErrorResponse(
+          InvalidArgument("worker: must be 1 to 128 letters, digits and . _ - : @ (a worker's id)"),
+          version, keep_alive));
+    }
+    hub_->SetDrained(name, on);
+  }
+  auto done = std::make_shared<Status>();
   runtime_->Execute(
-      [what, name, on](engine::Engine& e) {
+      [what, name, on, done](engine::Engine& e) {
         if (what == "types") {
-          e.PauseType(name, on);
+          *done = e.PauseType(name, on);
         } else {
           e.DrainWorker(name, on);
         }
       },
-      [what, name, on, reply, version, keep_alive](const Status& committed) {
-        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+      [what, name, on, done, reply, version, keep_alive](const Status& committed) {
+        const Status& s = !done->ok() ? *done : committed;
+        if (!s.ok()) return reply(ErrorResponse(s, version, keep_alive));
         json::object o;
         if (what == "types") {
           o["type"] = name;

@@ -66,6 +66,8 @@ Status OnlyFields(const json::object& o, std::initializer_list<std::string_view>
   return Status::Ok();
 }
 
+}  // namespace
+
 bool ValidWorkerId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](char ch) {
@@ -73,8 +75,6 @@ bool ValidWorkerId(std::string_view id) {
            ch == ':' || ch == '@';
   });
 }
-
-}  // namespace
 
 Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
                                              const std::shared_ptr<WebSocket>& socket) {

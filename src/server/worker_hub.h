@@ -30,6 +30,9 @@ struct WorkerHubOptions {
   size_t spawn_jobs_max = 10000;  // sub-jobs in one spawn message
 };
 
+// A worker's id (hello.worker, POST /v1/workers/{id}/drain): 1 to 128 letters, digits and . _ - : @
+bool ValidWorkerId(std::string_view id);
+
 class WorkerHub {
  public:
   WorkerHub(Clock* clock, WorkerHubOptions options) : clock_(clock), options_(options) {}

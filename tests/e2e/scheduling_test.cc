@@ -139,6 +139,12 @@ TEST_F(SchedulingE2eTest, APausedTypeStaysPausedAcrossARestart) {
   EXPECT_NE(Cli({"scheduling"}).out.find("paused"), std::string::npos);
   EXPECT_EQ(Cli({"resume", "t"}).out, "resumed type t\n");
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
+  // A name no job could have (here a byte that is not UTF-8) is refused, not recorded.
+  HttpResult bad = Call(admin_, "POST", "/v1/types/t%FF/pause");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("type: may hold only"), std::string::npos) << bad.body;
+  EXPECT_EQ(Call(admin_, "POST", "/v1/workers/a%20b/drain").status, 400);
+  EXPECT_TRUE(Json(Call(admin_, "GET", "/v1/scheduling")).at("paused_types").as_array().empty());
 }
 
 TEST_F(SchedulingE2eTest, ADrainedWorkerGetsNothingNew) {
