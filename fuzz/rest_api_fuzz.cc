@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -31,7 +32,8 @@ namespace http = boost::beast::http;
 using namespace baton;
 
 struct Answer {
-  int status = 0;  // 0: the connection failed or closed without an answer
+  int status = 0;     // 0: the connection failed or closed without an answer
+  std::string error;  // then: why
   std::string content_type;
   std::string body;
 };
@@ -43,8 +45,9 @@ class Connection {
 
   Answer Call(http::verb method, const std::string& target, const std::string& content_type,
               const std::string& body, const std::string& token) {
+    std::string error;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!stream_ && !Open()) return {};
+      if (!stream_ && !Open(&error)) return {0, "", "", error};
       http::request<http::string_body> req{method, target, 11};
       req.set(http::field::host, "127.0.0.1");
       req.set(http::field::authorization, "Bearer " + token);
@@ -58,7 +61,8 @@ class Connection {
       parser.skip(method == http::verb::head);
       if (!ec) http::read_header(*stream_, buffer_, parser, ec);
       if (ec) {  // closed after the last answer: once more on a new connection
-        stream_.reset();
+        error += "request: " + ec.message() + "; ";
+        Drop();
         continue;
       }
       Answer a;
@@ -68,26 +72,36 @@ class Connection {
       // client ends it: its head is the answer.
       const bool streaming = !parser.content_length().has_value() && !parser.chunked();
       if (streaming) {
-        stream_.reset();
+        Drop();
         return a;
       }
       http::read(*stream_, buffer_, parser, ec);
       FUZZ_CHECK(!ec);  // a whole answer, once its head came
       a.body = parser.get().body();
-      if (!parser.get().keep_alive()) stream_.reset();
+      if (!parser.get().keep_alive()) Drop();
       return a;
     }
-    return {};
+    return {0, "", "", error};
   }
 
  private:
-  bool Open() {
+  // Closed with a reset, not a FIN: a run drops thousands of connections a minute (each stream),
+  // and closed ones would otherwise hold their ports in TIME_WAIT until none is left.
+  void Drop() {
+    if (!stream_) return;
+    boost::system::error_code ec;
+    stream_->socket().set_option(net::socket_base::linger(true, 0), ec);
+    stream_.reset();
+  }
+
+  bool Open(std::string* error) {
     stream_.emplace(ioc_);
     buffer_.clear();
     boost::system::error_code ec;
     stream_->connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
     if (ec) {
-      stream_.reset();
+      *error += "connect: " + ec.message() + "; ";
+      Drop();
       return false;
     }
     stream_->expires_never();
@@ -143,7 +157,16 @@ struct World {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static World world;  // one server for the whole run, stopped at exit
+  // One server for many inputs. What the inputs submit stays queued (no worker runs it), so the
+  // server is replaced by a fresh one now and then, to keep a long run within libFuzzer's memory
+  // limit. The last one is stopped at exit.
+  static std::unique_ptr<World> holder;
+  static size_t runs = 0;
+  if (runs++ % 50000 == 0) {
+    holder.reset();
+    holder = std::make_unique<World>();
+  }
+  World& world = *holder;
   std::string_view text = AsText(data, size);
   const size_t nl = text.find('\n');
   std::string line(text.substr(0, nl));
@@ -168,6 +191,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Answer a = world.connection->Call(method, target, content_type, body,
                                     as_user ? world.user : world.admin);
+  if (a.status == 0 || a.status == 500) {
+    std::fprintf(stderr, "answer %d: %s%s\n", a.status, a.error.c_str(), a.body.c_str());
+  }
   FUZZ_CHECK(a.status != 0);    // every request is answered
   FUZZ_CHECK(a.status != 500);  // an internal error on a healthy store is a bug
   const bool json_body = a.content_type.rfind("application/json", 0) == 0;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "common/json.h"
 #include "engine/spec_json.h"
 
 namespace baton::engine {
@@ -247,6 +248,20 @@ Status Engine::Validate(JobSpec& spec) const {
     if (tag.empty() || tag.size() > lim.tag_bytes_max) {
       return InvalidArgument("tags[" + Num(i) + "]: must be 1 to " + Num(lim.tag_bytes_max) +
                              " bytes, got " + Num(tag.size()));
+    }
+  }
+  // Text that did not come through a JSON parser (a header, a multipart field) may not be UTF-8,
+  // and the store keeps these fields as JSON or as text that JSON answers quote.
+  for (const auto& [field, text] :
+       {std::pair<std::string, std::string_view>{"idempotency_key", spec.idempotency_key},
+        {"concurrency.key", spec.concurrency_key}}) {
+    if (baton::json::InvalidUtf8At(text) != std::string_view::npos) {
+      return InvalidArgument(field + ": must be UTF-8 text");
+    }
+  }
+  for (size_t i = 0; i < spec.tags.size(); ++i) {
+    if (baton::json::InvalidUtf8At(spec.tags[i]) != std::string_view::npos) {
+      return InvalidArgument("tags[" + Num(i) + "]: must be UTF-8 text");
     }
   }
   return Status::Ok();

@@ -150,6 +150,17 @@ TEST_F(EngineTest, ValidationNamesTheFieldAndChangesNothing) {
          s.tags = {"ok", ""};
        },
        "tags[1]: must be 1 to 64 bytes"},
+      // From a header or a multipart field, text may not be UTF-8.
+      {[](JobSpec& s) {
+         s.tags = {"ok", "user_id:\xff"};
+       },
+       "tags[1]: must be UTF-8 text"},
+      {[](JobSpec& s) { s.idempotency_key = "k\xc3"; }, "idempotency_key: must be UTF-8 text"},
+      {[](JobSpec& s) {
+         s.concurrency_key = "\xed\xa0\x80";
+         s.concurrency_limit = 1;
+       },
+       "concurrency.key: must be UTF-8 text"},
   };
   for (const Case& c : cases) {
     JobSpec spec = Spec();

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/json.h"
 #include "server/auth.h"
 
 namespace baton::server {
@@ -107,6 +108,9 @@ Status ValidateFileName(std::string_view name) {
   if (name.empty()) return InvalidArgument("file name: must not be empty");
   if (name.size() > 1024) return bad("the name is longer than 1024 bytes");
   if (name.front() == '/') return bad("must be a relative path (no leading \"/\")");
+  if (const size_t at = json::InvalidUtf8At(name); at != std::string_view::npos) {
+    return bad("the name is not valid UTF-8 (byte " + std::to_string(at) + ")");
+  }
   for (char c : name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return bad("control characters are not allowed in file names");

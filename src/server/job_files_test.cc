@@ -37,6 +37,9 @@ TEST(FileNames, RefusesEscapesAndOddNamesSayingWhy) {
             R"(file "a?b": control characters are not allowed in file names)");
   EXPECT_EQ(error(std::string(256, 'x')).substr(0, 7), "file \"x");
   EXPECT_EQ(error("x.tmp"), R"(file "x.tmp": names ending in .tmp are reserved)");
+  // Names are stored as JSON (a job's input_files), which must be UTF-8.
+  EXPECT_NE(error("caf\xe9.txt").find("the name is not valid UTF-8 (byte 3)"), std::string::npos)
+      << error("caf\xe9.txt");
   EXPECT_EQ(ValidateFileName("../x").code(), StatusCode::kInvalidArgument);
 }
 

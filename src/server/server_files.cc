@@ -3,6 +3,7 @@
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 
+#include "common/json.h"
 #include "server/job_json.h"
 #include "server/multipart.h"
 #include "server/server.h"
@@ -174,6 +175,9 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
     return fail(InvalidArgument("service: required, the job type that runs the upload"));
   }
   if (!user_id || user_id->empty()) return fail(InvalidArgument("user_id: required"));
+  if (baton::json::InvalidUtf8At(*user_id) != std::string_view::npos) {
+    return fail(InvalidArgument("user_id: must be UTF-8 text"));
+  }
   Result<std::vector<FileData>> files = FileParts(*parts);
   if (!files.ok()) return fail(files.status());
   bool has_run = false;

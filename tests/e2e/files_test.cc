@@ -203,6 +203,8 @@ TEST_F(FilesTest, BadFilesAreRefusedAndNothingIsStored) {
       {{{"a", "1"}, {"b", "2"}, {"c", "3"}}, "at most 2 input files per job (files_max), got 3"},
       {{{"big", std::string(1001, 'x')}}, "1001 bytes, more than file_bytes_max (1000)"},
       {{{"", "1"}}, "a file part needs a file name"},
+      // Found by fuzzing: such a name was stored, and every later read of the job failed.
+      {{{"caf\xe9.txt", "1"}}, "the name is not valid UTF-8 (byte 3)"},
   };
   for (const Case& c : cases) {
     HttpResult r = PostMultipart(admin_, "/v1/jobs", Multipart({{"job", job}}, c.files));
