@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -159,14 +160,22 @@ struct World {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // One server for many inputs. What the inputs submit stays queued (no worker runs it), so the
   // server is replaced by a fresh one now and then, to keep a long run within libFuzzer's memory
-  // limit. The last one is stopped at exit.
-  static std::unique_ptr<World> holder;
+  // limit. The last one is stopped at exit, before OpenSSL's own exit handler (registered while
+  // the first server started, so run after this one) frees what the server's threads use.
+  static World* current = nullptr;
   static size_t runs = 0;
   if (runs++ % 50000 == 0) {
-    holder.reset();
-    holder = std::make_unique<World>();
+    const bool first = current == nullptr;
+    delete current;
+    current = new World();
+    if (first) {
+      std::atexit([] {
+        delete current;
+        current = nullptr;
+      });
+    }
   }
-  World& world = *holder;
+  World& world = *current;
   std::string_view text = AsText(data, size);
   const size_t nl = text.find('\n');
   std::string line(text.substr(0, nl));
