@@ -243,26 +243,23 @@ Status Engine::Validate(JobSpec& spec) const {
     return InvalidArgument("tags: at most " + Num(lim.tags_max) + " tags, got " +
                            Num(spec.tags.size()));
   }
+  // Tags and keys that did not come through a JSON parser (a header, a multipart field) may not
+  // be UTF-8, and the store keeps them as JSON or as text that JSON answers quote.
   for (size_t i = 0; i < spec.tags.size(); ++i) {
     const std::string& tag = spec.tags[i];
     if (tag.empty() || tag.size() > lim.tag_bytes_max) {
       return InvalidArgument("tags[" + Num(i) + "]: must be 1 to " + Num(lim.tag_bytes_max) +
                              " bytes, got " + Num(tag.size()));
     }
-  }
-  // Text that did not come through a JSON parser (a header, a multipart field) may not be UTF-8,
-  // and the store keeps these fields as JSON or as text that JSON answers quote.
-  for (const auto& [field, text] :
-       {std::pair<std::string, std::string_view>{"idempotency_key", spec.idempotency_key},
-        {"concurrency.key", spec.concurrency_key}}) {
-    if (baton::json::InvalidUtf8At(text) != std::string_view::npos) {
-      return InvalidArgument(field + ": must be UTF-8 text");
-    }
-  }
-  for (size_t i = 0; i < spec.tags.size(); ++i) {
-    if (baton::json::InvalidUtf8At(spec.tags[i]) != std::string_view::npos) {
+    if (baton::json::InvalidUtf8At(tag) != std::string_view::npos) {
       return InvalidArgument("tags[" + Num(i) + "]: must be UTF-8 text");
     }
+  }
+  if (baton::json::InvalidUtf8At(spec.idempotency_key) != std::string_view::npos) {
+    return InvalidArgument("idempotency_key: must be UTF-8 text");
+  }
+  if (baton::json::InvalidUtf8At(spec.concurrency_key) != std::string_view::npos) {
+    return InvalidArgument("concurrency.key: must be UTF-8 text");
   }
   return Status::Ok();
 }
