@@ -81,7 +81,7 @@ double EngineLifecycles(uint64_t jobs) {
       if (!e.Submit(BenchSpec()).ok()) std::abort();
     }
     for (const engine::Assignment& a : e.Dispatch({"w", {"noop"}, 1000})) {
-      if (!e.Complete({a.job_id, a.attempt_id}, {engine::Outcome::kSucceeded, "{}", "", true})
+      if (!e.Complete({a.job_id, a.attempt_id, "w"}, {engine::Outcome::kSucceeded, "{}", "", true})
                .ok()) {
         std::abort();
       }
@@ -165,7 +165,7 @@ LifecycleResult StoreLifecycles(const Options& o, uint64_t jobs) {
         auto done = runtime
                         .Call([&](engine::Engine& e) {
                           for (const engine::Assignment& a : *assigned) {
-                            if (!e.Complete({a.job_id, a.attempt_id},
+                            if (!e.Complete({a.job_id, a.attempt_id, name},
                                             {engine::Outcome::kSucceeded, "{}", "", true})
                                      .ok()) {
                               std::abort();

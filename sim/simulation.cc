@@ -191,7 +191,7 @@ void Simulation::ClientStep() {
 
 void Simulation::StartAttempt(SimWorker& w, const engine::Assignment& a) {
   SimAttempt at;
-  at.ref = {a.job_id, a.attempt_id};
+  at.ref = {a.job_id, a.attempt_id, w.Id()};
   const double r = rng_.Uniform();
   if (r < 0.72) {
     at.behavior = Behavior::kSucceed;

@@ -490,7 +490,7 @@ int main(int argc, char** argv) {
   int32_t priority = 0;
   double timeout_s = 0;
   int retries = -1;
-  bool wait = false, follow = false, admin = false, worker_token = false;
+  bool wait = false, follow = false, admin = false, worker_token = false, private_pool = false;
   uint64_t id = 0;
   std::string status_filter, type_filter, user;
   size_t limit = 20;
@@ -574,7 +574,10 @@ int main(int argc, char** argv) {
   add_target(resume);
   CLI::App* drain =
       app.add_subcommand("drain", "drain a worker: it finishes what it runs and gets nothing new");
-  drain->add_option("worker", target_name, "the worker id")->required();
+  drain
+      ->add_option("worker", target_name,
+                   "the worker id as `baton scheduling` and GET /v1/workers list it (USER:NAME)")
+      ->required();
   drain->add_flag("--undo", undo, "give it work again");
   add_target(drain);
   CLI::App* scheduling =
@@ -633,10 +636,18 @@ int main(int argc, char** argv) {
       "retry", "run a finished workflow's failed steps again, and what depends on them");
   CLI::App* token = app.add_subcommand("token", "manage tokens");
   token->require_subcommand(1);
-  CLI::App* token_create = token->add_subcommand("create", "create a token (administrators)");
-  token_create->add_option("--user", user, "who the token speaks for")->required();
+  CLI::App* token_create = token->add_subcommand(
+      "create",
+      "create a token (administrators; any user may create a worker token of their own pool: "
+      "--worker without --user)");
+  token_create->add_option("--user", user,
+                           "who the token speaks for (administrators; default: yourself)");
   token_create->add_flag("--admin", admin, "an administrator's token");
-  token_create->add_flag("--worker", worker_token, "a worker's token");
+  token_create->add_flag("--worker", worker_token,
+                         "a worker's token: its workers serve every user's jobs (a shared pool), "
+                         "or with --private only the user's own");
+  token_create->add_flag("--private", private_pool,
+                         "with --worker: a private pool, offered only the user's jobs");
   add_target(token_create);
 
   baton::client::WorkerOptions worker_options;
@@ -1083,7 +1094,9 @@ int main(int argc, char** argv) {
     });
   }
   if (token_create->parsed()) {
-    json::object body{{"user", user}, {"admin", admin}, {"worker", worker_token}};
+    json::object body{{"admin", admin}, {"worker", worker_token}};
+    if (!user.empty()) body["user"] = user;
+    if (private_pool) body["private"] = true;
     auto created = c.Json("POST", "/v1/tokens", json::serialize(body));
     if (!created.ok()) return Fail("token create", created.status());
     if (t.json) {

@@ -81,13 +81,14 @@ Status Connect(beast::tcp_stream& stream, const Endpoint& e) {
 
 http::request<http::string_body> Request(const std::string& method, const std::string& target,
                                          const std::string& body, const Endpoint& e,
-                                         const std::string& token,
-                                         const std::string& content_type) {
+                                         const std::string& token, const std::string& content_type,
+                                         const std::string& worker) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, e.host + ":" + std::to_string(e.port));
   req.set(http::field::user_agent, "libbaton");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   if (!body.empty()) req.set(http::field::content_type, content_type);
+  if (!worker.empty()) req.set("Baton-Worker", worker);
   req.body() = body;
   req.prepare_payload();
   return req;
@@ -104,7 +105,7 @@ Result<HttpAnswer> Client::Call(const std::string& method, const std::string& ta
       connection_->open = true;
     }
     Connection& c = *connection_;
-    auto req = Request(method, target, body, endpoint_, token_, content_type);
+    auto req = Request(method, target, body, endpoint_, token_, content_type, worker_);
     boost::system::error_code ec;
     http::write(c.stream, req, ec);
     http::response_parser<http::string_body> parser;
@@ -254,7 +255,7 @@ Status Client::Stream(const std::string& target,
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   BATON_RETURN_IF_ERROR(Connect(stream, endpoint_));
-  auto req = Request("GET", target, "", endpoint_, token_, "");
+  auto req = Request("GET", target, "", endpoint_, token_, "", worker_);
   boost::system::error_code ec;
   http::write(stream, req, ec);
   beast::flat_buffer buffer;

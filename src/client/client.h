@@ -33,6 +33,10 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Requests speak for this worker (its hello's name) in the Baton-Worker header: a worker's file
+  // requests (input downloads, output uploads) are served only for the attempts it holds.
+  void SetWorker(std::string name) { worker_ = std::move(name); }
+
   // One request. A connection failure is Unavailable; any answer, even 4xx, is returned.
   Result<HttpAnswer> Call(const std::string& method, const std::string& target,
                           const std::string& body = "",
@@ -79,6 +83,7 @@ class Client {
   struct Connection;
   Endpoint endpoint_;
   std::string token_;
+  std::string worker_;
   std::unique_ptr<Connection> connection_;
 };
 

@@ -503,6 +503,7 @@ const WorkerOptions& Worker::options() const { return impl_->options_; }
 Client& AttemptContext::Http() {
   if (!client_) {
     client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
+    client_->SetWorker(worker_->options().id);
   }
   return *client_;
 }

@@ -809,7 +809,7 @@ std::vector<Assignment> Engine::Dispatch(const DispatchRequest& request) {
   return out;
 }
 
-Result<Engine::Job*> Engine::FindForAttempt(const AttemptRef& ref, std::string_view command) {
+Result<Engine::Job*> Engine::FindForAttempt(const AttemptRef& ref, std::string_view command) const {
   Job* job = FindJob(ref.job_id);
   if (job == nullptr) {
     return NotFound("job " + Num(ref.job_id) + ": not found among active jobs; its " +
@@ -826,16 +826,40 @@ Result<Engine::Job*> Engine::FindForAttempt(const AttemptRef& ref, std::string_v
                         " has already ended (the job is " + Str(s.state) + "); its " +
                         std::string(command) + " was refused");
   }
+  BATON_RETURN_IF_ERROR(CheckHolder(*job, ref, command));
   return job;
 }
 
-size_t Engine::ReleaseWorker(const std::string& worker_id, const std::vector<AttemptId>& held) {
+Status Engine::CheckHolder(const Job& job, const AttemptRef& ref, std::string_view command) const {
+  // The worker that holds the attempt, and (for a private worker) only on its account's jobs.
+  // What is refused names the attempt, never who holds it.
+  if (job.rec.status.worker_id != ref.worker_id || !Scheduler::MayHold(job, job.rec.spec.owner)) {
+    return PermissionDenied("attempt " + Num(ref.attempt_id) + " of job " + Num(ref.job_id) +
+                            " is not held by worker " + ref.worker_id + "; its " +
+                            std::string(command) + " was refused");
+  }
+  return Status::Ok();
+}
+
+Status Engine::Holds(const AttemptRef& ref) const {
+  return FindForAttempt(ref, "file request").status();
+}
+
+Engine::Release Engine::ReleaseWorker(const std::string& worker_id,
+                                      const std::vector<AttemptId>& held) {
   // Collected first: ending attempts may finish jobs, which may evict others from jobs_.
+  Release out;
   std::vector<JobId> lost;
+  const std::string_view owner = scheduler_.WorkerOwner(worker_id);
   for (const auto& [id, job] : jobs_) {
     const JobStatus& s = job->rec.status;
-    if (s.state == JobState::kRunning && s.worker_id == worker_id &&
-        std::find(held.begin(), held.end(), s.attempt_id) == held.end()) {
+    if (s.state != JobState::kRunning || s.worker_id != worker_id) continue;
+    // An attempt the worker holds, of a job it may hold: confirmed. One on another account's job
+    // (the same id once served a shared pool) is not this connection's to hold.
+    if (std::find(held.begin(), held.end(), s.attempt_id) != held.end() &&
+        (owner.empty() || InAccount(job->rec.spec.owner, owner))) {
+      out.held.push_back({s.attempt_id, RunType(job->rec.spec)});
+    } else {
       lost.push_back(id);
     }
   }
@@ -847,7 +871,8 @@ size_t Engine::ReleaseWorker(const std::string& worker_id, const std::vector<Att
     EndAttempt(job, Outcome::kLost, why);
     RetryOrFail(job, Outcome::kLost, why);
   }
-  return lost.size();
+  out.lost = lost.size();
+  return out;
 }
 
 Status Engine::Heartbeat(const AttemptRef& ref) {

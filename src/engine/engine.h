@@ -165,9 +165,21 @@ class Engine {
   // A worker (re)connected and named the attempts it still holds (running, or finished with the
   // outcome not yet acknowledged). Every other attempt the engine has running on that worker
   // never reached it or is gone with it: each ends as lost now, instead of when its lease runs
-  // out. Returns how many. O(jobs in memory): for connects, which are rare.
-  size_t ReleaseWorker(const std::string& worker_id, const std::vector<AttemptId>& held);
+  // out. An attempt it names that the engine does not have running on it is ignored: a worker
+  // cannot claim another's attempt. Returns the attempts confirmed as held (with their job's
+  // type) and how many were lost. O(jobs in memory): for connects, which are rare.
+  struct Release {
+    std::vector<std::pair<AttemptId, std::string>> held;
+    size_t lost = 0;
+  };
+  Release ReleaseWorker(const std::string& worker_id, const std::vector<AttemptId>& held);
 
+  // Ok when `ref` names the job's current, running attempt and its worker holds it (the rule for
+  // a worker's file requests: input downloads and output uploads); else the error a worker
+  // message naming it would get (not_found, stale_attempt, permission_denied).
+  Status Holds(const AttemptRef& ref) const;
+
+  // Fenced, and only from the worker holding the attempt (AttemptRef).
   Status Heartbeat(const AttemptRef& ref);
   Status Progress(const AttemptRef& ref, double fraction, const std::string& message);
   Status Complete(const AttemptRef& ref, Completion completion);
@@ -265,7 +277,8 @@ class Engine {
   Status CheckParent(const JobSpec& spec, uint32_t added) const;
   // The job, or NotFound naming it (it may have finished and left memory; the store has it).
   Result<Job*> FindActive(JobId id) const;
-  Result<Job*> FindForAttempt(const AttemptRef& ref, std::string_view command);
+  Result<Job*> FindForAttempt(const AttemptRef& ref, std::string_view command) const;
+  Status CheckHolder(const Job& job, const AttemptRef& ref, std::string_view command) const;
 
   void SetState(Job& job, JobState state, Outcome outcome, std::string_view message);
   void MarkDirty(Job& job);

@@ -378,7 +378,7 @@ TEST_F(ChildrenTest, FinishedChildrenSurviveARestoreAndReachTheAggregator) {
   fresh.Tick(engine_.now_ms());
   std::vector<Assignment> last = fresh.Dispatch(DispatchRequest{"wc", {"c"}, 1});
   ASSERT_EQ(last.size(), 1u);
-  ASSERT_TRUE(fresh.Complete(Ref(last[0]), Ok(R"({"i":2})")).ok());
+  ASSERT_TRUE(fresh.Complete(RefFrom(last[0], "wc"), Ok(R"({"i":2})")).ok());
   RecordBatch after;
   fresh.TakeRecords(&after);  // evicts what it may: the children are kept for the aggregator
   std::vector<Assignment> agg = fresh.Dispatch(DispatchRequest{"wa", {"agg"}, 1});

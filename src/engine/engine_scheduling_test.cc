@@ -1,6 +1,7 @@
 // Scheduling policies, as tables of commands and the decisions they give: priorities, fair
 // shares, quotas, concurrency keys, rate limits, resources and labels, pause and drain, and how
 // they combine.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -638,6 +639,78 @@ TEST_F(SchedulingTest, ForgetDeletesJobsNoLongerInMemoryAndOldEvents) {
   EXPECT_EQ(b.job_deletes, std::vector<JobId>{4242});
   EXPECT_EQ(b.events_before, 17u);
   EXPECT_EQ(Take().events_before, 0u);  // once
+}
+
+// Private pools: a user's own worker is offered only the user's jobs (and those of the account's
+// end users, "alice/2"), never another's, whatever their priority; a shared worker serves all.
+TEST_F(SchedulingTest, APrivateWorkerIsOfferedOnlyItsAccountsJobs) {
+  WorkerInfo own{"alice:own", ++connection_, {"t", "u"}, {}, {}, "alice"};
+  ASSERT_TRUE(engine_.ConnectWorker(own).ok());
+  Connect("pool:shared", {"t", "u"});
+  const JobId bob_high = SubmitAs("bob", "t", 100);
+  const JobId alice = SubmitAs("alice", "t");
+  const JobId end_user = SubmitAs("alice/2", "u");
+  const JobId alicia = SubmitAs("alicia", "t", 50);  // a name that only starts like the account
+  const auto mine = Dispatch("alice:own", {"t", "u"}, 10);
+  std::set<JobId> got;
+  for (const Assignment& a : mine) got.insert(a.job_id);
+  EXPECT_EQ(got, (std::set<JobId>{alice, end_user}));
+  EXPECT_TRUE(Dispatch("alice:own", {"t", "u"}, 10).empty()) << "nothing else is its to take";
+  const auto shared = Dispatch("pool:shared", {"t", "u"}, 10);
+  std::set<JobId> rest;
+  for (const Assignment& a : shared) rest.insert(a.job_id);
+  EXPECT_EQ(rest, (std::set<JobId>{bob_high, alicia}));
+}
+
+TEST_F(SchedulingTest, APrivateWorkerWithNoJobsOfItsAccountGetsNothing) {
+  ASSERT_TRUE(
+      engine_.ConnectWorker(WorkerInfo{"carol:own", ++connection_, {"t"}, {}, {}, "carol"}).ok());
+  SubmitAs("bob");
+  EXPECT_TRUE(Dispatch("carol:own", {"t"}, 10).empty());
+  EXPECT_EQ(Dispatch("any", {"t"}, 10).size(), 1u);
+}
+
+// A private connection that takes over an id that once served a shared pool cannot keep, or act
+// on, other users' attempts held under that id: they are released as lost at its hello.
+TEST_F(SchedulingTest, APrivateConnectionCannotHoldAnotherAccountsAttempt) {
+  Connect("alice:w", {"t"});
+  SubmitAs("bob");
+  SubmitAs("alice");
+  const auto a = Dispatch("alice:w", {"t"}, 2);
+  ASSERT_EQ(a.size(), 2u);
+  const Assignment& bobs = Job(a[0].job_id).spec.owner == "bob" ? a[0] : a[1];
+  const Assignment& alices = &bobs == &a[0] ? a[1] : a[0];
+  ASSERT_TRUE(
+      engine_.ConnectWorker(WorkerInfo{"alice:w", ++connection_, {"t"}, {}, {}, "alice"}).ok());
+  EXPECT_EQ(engine_.Heartbeat(RefFrom(bobs, "alice:w")).code(), StatusCode::kPermissionDenied);
+  const Engine::Release r = engine_.ReleaseWorker("alice:w", {bobs.attempt_id, alices.attempt_id});
+  ASSERT_EQ(r.held.size(), 1u);
+  EXPECT_EQ(r.held[0].first, alices.attempt_id);
+  EXPECT_EQ(r.lost, 1u);
+  EXPECT_EQ(State(bobs.job_id), JobState::kRetryWait);
+  EXPECT_TRUE(engine_.Heartbeat(RefFrom(alices, "alice:w")).ok());
+}
+
+// A worker's hello that names another worker's attempt holds nothing of it: the attempt keeps
+// running on its own worker, which alone may complete it.
+TEST_F(SchedulingTest, AHelloCannotClaimAnotherWorkersAttempt) {
+  SubmitAs("alice");
+  const Assignment a = DispatchOne("w1");
+  const Engine::Release r = engine_.ReleaseWorker("w2", {a.attempt_id});
+  EXPECT_TRUE(r.held.empty());
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(State(a.job_id), JobState::kRunning);
+  EXPECT_EQ(engine_.Complete(RefFrom(a, "w2"), Ok()).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(engine_.Complete(RefFrom(a, "w1"), Ok()).ok());
+}
+
+TEST(InAccountTest, AnAccountHoldsItselfAndItsEndUsers) {
+  EXPECT_TRUE(InAccount("webapp", "webapp"));
+  EXPECT_TRUE(InAccount("webapp/2", "webapp"));
+  EXPECT_FALSE(InAccount("webapps", "webapp"));
+  EXPECT_FALSE(InAccount("web", "webapp"));
+  EXPECT_FALSE(InAccount("webapp", "webapp/2"));
+  EXPECT_FALSE(InAccount("other/webapp", "webapp"));
 }
 
 }  // namespace

@@ -239,5 +239,105 @@ TEST(EngineTableCoverage, EveryStateHasEveryCommand) {
   }
 }
 
+// A worker acts only on the attempts it holds: every command of an attempt, sent by a worker that
+// does not hold it, is refused with permission_denied naming the attempt, and changes nothing.
+enum class AttemptCmd { kHeartbeat, kProgress, kCompleteOk, kCompleteError, kDecline, kSpawn };
+constexpr AttemptCmd kAttemptCmds[] = {AttemptCmd::kHeartbeat,  AttemptCmd::kProgress,
+                                       AttemptCmd::kCompleteOk, AttemptCmd::kCompleteError,
+                                       AttemptCmd::kDecline,    AttemptCmd::kSpawn};
+
+struct HolderRow {
+  AttemptCmd cmd;
+  const char* name;
+  const char* sender;  // who sends it for w1's attempt
+  StatusCode code;
+};
+
+// clang-format off
+const HolderRow kHolderTable[] = {
+  {AttemptCmd::kHeartbeat,     "heartbeat",      "w1", kOk},
+  {AttemptCmd::kHeartbeat,     "heartbeat",      "w2", C::kPermissionDenied},
+  {AttemptCmd::kHeartbeat,     "heartbeat",      "",   C::kPermissionDenied},
+  {AttemptCmd::kProgress,      "progress",       "w1", kOk},
+  {AttemptCmd::kProgress,      "progress",       "w2", C::kPermissionDenied},
+  {AttemptCmd::kCompleteOk,    "complete_ok",    "w1", kOk},
+  {AttemptCmd::kCompleteOk,    "complete_ok",    "w2", C::kPermissionDenied},
+  {AttemptCmd::kCompleteOk,    "complete_ok",    "W1", C::kPermissionDenied},
+  {AttemptCmd::kCompleteError, "complete_error", "w1", kOk},
+  {AttemptCmd::kCompleteError, "complete_error", "w2", C::kPermissionDenied},
+  {AttemptCmd::kDecline,       "decline",        "w1", kOk},
+  {AttemptCmd::kDecline,       "decline",        "w2", C::kPermissionDenied},
+  {AttemptCmd::kSpawn,         "spawn",          "w1", kOk},
+  {AttemptCmd::kSpawn,         "spawn",          "w2", C::kPermissionDenied},
+};
+// clang-format on
+
+class EngineHolderTest : public EngineTest, public ::testing::WithParamInterface<HolderRow> {};
+
+TEST_P(EngineHolderTest, OnlyTheHolderActsOnAnAttempt) {
+  const HolderRow& row = GetParam();
+  const JobId id = MakeJobIn(JobState::kRunning);  // dispatched to w1
+  ASSERT_EQ(Job(id).status.worker_id, "w1");
+  const JobRecord before = Job(id);
+  const EventSeq seq_before = engine_.Stats().event_seq_last;
+  const AttemptRef ref{id, before.status.attempt_id, row.sender};
+  Status status;
+  switch (row.cmd) {
+    case AttemptCmd::kHeartbeat:
+      status = engine_.Heartbeat(ref);
+      break;
+    case AttemptCmd::kProgress:
+      status = engine_.Progress(ref, 0.5, "half");
+      break;
+    case AttemptCmd::kCompleteOk:
+      status = engine_.Complete(ref, Ok(R"({"forged":true})"));
+      break;
+    case AttemptCmd::kCompleteError:
+      status = engine_.Complete(ref, Error());
+      break;
+    case AttemptCmd::kDecline:
+      status = engine_.Complete(ref, Decline());
+      break;
+    case AttemptCmd::kSpawn:
+      status = engine_.Spawn(ref, {Spec("child")}).status();
+      break;
+  }
+  EXPECT_EQ(status.code(), row.code) << status.ToString();
+  EXPECT_EQ(engine_.Holds(ref).code() == kOk,
+            row.code == kOk && Job(id).status.state == JobState::kRunning);
+  if (row.code == kOk) return;
+  EXPECT_EQ(status.message(), "attempt " + std::to_string(ref.attempt_id) + " of job " +
+                                  std::to_string(id) + " is not held by worker " + row.sender +
+                                  "; its " +
+                                  (row.cmd == AttemptCmd::kSpawn       ? "spawn"
+                                   : row.cmd == AttemptCmd::kHeartbeat ? "heartbeat"
+                                   : row.cmd == AttemptCmd::kProgress  ? "progress"
+                                                                       : "completion") +
+                                  " was refused");
+  EXPECT_EQ(Job(id), before);
+  EXPECT_EQ(engine_.Stats().event_seq_last, seq_before);
+  EXPECT_FALSE(engine_.HasRecords());
+  EXPECT_TRUE(Notices().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryAttemptCommand, EngineHolderTest, ::testing::ValuesIn(kHolderTable),
+                         [](const ::testing::TestParamInfo<HolderRow>& info) {
+                           std::string sender = info.param.sender;
+                           return std::string(info.param.name) + "_from_" +
+                                  (sender.empty() ? "nobody" : sender);
+                         });
+
+TEST(EngineHolderCoverage, EveryAttemptCommandIsTriedByTheHolderAndAnother) {
+  for (AttemptCmd c : kAttemptCmds) {
+    int holder = 0, other = 0;
+    for (const HolderRow& row : kHolderTable) {
+      if (row.cmd != c) continue;
+      (std::string(row.sender) == "w1" ? holder : other) += 1;
+    }
+    EXPECT_EQ(holder, 1) << static_cast<int>(c);
+    EXPECT_GE(other, 1) << static_cast<int>(c);
+  }
+}
+
 }  // namespace
 }  // namespace baton::engine::testing

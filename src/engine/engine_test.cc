@@ -276,7 +276,7 @@ TEST_F(EngineTest, JitterReplaysFromTheSeed) {
     for (int i = 0; i < 20; ++i) {
       JobId id = e.Submit(Spec()).value().job_id;
       Assignment a = e.Dispatch(DispatchRequest{"w", {"t"}, 1}).at(0);
-      EXPECT_TRUE(e.Complete(Ref(a), Error()).ok());
+      EXPECT_TRUE(e.Complete(RefFrom(a, "w"), Error()).ok());
       out.push_back(e.Find(id)->status.ready_at_ms);
     }
     return out;
@@ -362,7 +362,11 @@ TEST_F(EngineTest, AReconnectingWorkerLosesTheAttemptsItDoesNotHold) {
   ASSERT_EQ(a_gone.job_id, gone);
   Take();
   // w1 comes back holding only the first attempt: the second ends as lost at once, w2's stays.
-  EXPECT_EQ(engine_.ReleaseWorker("w1", {a_kept.attempt_id}), 1u);
+  const Engine::Release r = engine_.ReleaseWorker("w1", {a_kept.attempt_id});
+  EXPECT_EQ(r.lost, 1u);
+  ASSERT_EQ(r.held.size(), 1u);
+  EXPECT_EQ(r.held[0].first, a_kept.attempt_id);
+  EXPECT_EQ(r.held[0].second, "t");
   EXPECT_EQ(State(kept), JobState::kRunning);
   EXPECT_EQ(State(other), JobState::kRunning);
   EXPECT_EQ(State(gone), JobState::kRetryWait);
@@ -376,7 +380,7 @@ TEST_F(EngineTest, AReconnectingWorkerLosesTheAttemptsItDoesNotHold) {
   EXPECT_EQ(engine_.Complete(Ref(a_gone), Ok()).code(), StatusCode::kStaleAttempt);
   EXPECT_TRUE(engine_.Complete(Ref(a_kept), Ok()).ok());
   // Nothing held elsewhere: a second call finds nothing more.
-  EXPECT_EQ(engine_.ReleaseWorker("w1", {}), 0u);
+  EXPECT_EQ(engine_.ReleaseWorker("w1", {}).lost, 0u);
 }
 
 TEST_F(EngineTest, HeartbeatsAreWrittenOnlyEveryHalfLease) {
@@ -503,11 +507,11 @@ TEST_F(EngineTest, TooManyDeclinesCountAsAnError) {
   JobId id = e.Submit(Spec()).value().job_id;
   for (int i = 0; i < 2; ++i) {
     Assignment a = e.Dispatch(DispatchRequest{"w", {"t"}, 1}).at(0);
-    ASSERT_TRUE(e.Complete(Ref(a), Decline()).ok());
+    ASSERT_TRUE(e.Complete(RefFrom(a, "w"), Decline()).ok());
     ASSERT_EQ(e.Find(id)->status.state, JobState::kQueued);
   }
   Assignment a = e.Dispatch(DispatchRequest{"w", {"t"}, 1}).at(0);
-  ASSERT_TRUE(e.Complete(Ref(a), Decline()).ok());
+  ASSERT_TRUE(e.Complete(RefFrom(a, "w"), Decline()).ok());
   EXPECT_EQ(e.Find(id)->status.state, JobState::kRetryWait);
   EXPECT_EQ(e.Find(id)->status.attempts_used, 1u);
   EXPECT_THAT(e.Find(id)->status.error, HasSubstr("declined 3 times"));
@@ -722,7 +726,7 @@ TEST_F(EngineTest, IdempotencyKeySurvivesTheJobAndExpiresAfterItsTtl) {
   spec.idempotency_key = "k";
   JobId id = e.Submit(spec).value().job_id;
   Assignment a = e.Dispatch(DispatchRequest{"w", {"t"}, 1}).at(0);
-  ASSERT_TRUE(e.Complete(Ref(a), Ok()).ok());
+  ASSERT_TRUE(e.Complete(RefFrom(a, "w"), Ok()).ok());
   RecordBatch b;
   e.TakeRecords(&b);
   EXPECT_EQ(e.Find(id), nullptr);  // finished and evicted
@@ -833,7 +837,7 @@ TEST_F(EngineTest, FinishedJobsAreEvictedBeyondTheCache) {
   std::vector<JobId> ids;
   for (int i = 0; i < 4; ++i) ids.push_back(e.Submit(Spec()).value().job_id);
   for (const Assignment& a : e.Dispatch(DispatchRequest{"w", {"t"}, 4})) {
-    ASSERT_TRUE(e.Complete(Ref(a), Ok()).ok());
+    ASSERT_TRUE(e.Complete(RefFrom(a, "w"), Ok()).ok());
   }
   EXPECT_EQ(e.Stats().jobs_in_memory, 4u);  // evicted only after their records are taken
   RecordBatch b;
@@ -897,7 +901,7 @@ TEST_F(EngineTest, RestoreRebuildsQueuesTimersLeasesAndKeys) {
   EXPECT_EQ(fb.events.front().seq, store.events.back().seq + 1);
   // Children still count towards their parent.
   Assignment ka = fresh.Dispatch(DispatchRequest{"w", {"c"}, 1}).at(0);
-  ASSERT_TRUE(fresh.Complete(Ref(ka), Ok()).ok());
+  ASSERT_TRUE(fresh.Complete(RefFrom(ka, "w"), Ok()).ok());
   EXPECT_EQ(fresh.Find(parent)->status.state, JobState::kSucceeded);
   EXPECT_GT(ka.attempt_id, more[1].attempt_id);
 }
@@ -911,7 +915,7 @@ TEST_F(EngineTest, AnEvictedJobCanBeLoadedBackAndRetried) {
   spec.attempts_max = 1;
   JobId id = e.Submit(spec).value().job_id;
   Assignment a = e.Dispatch({"w", {"t"}, 1}).at(0);
-  ASSERT_TRUE(e.Complete(Ref(a), Error()).ok());
+  ASSERT_TRUE(e.Complete(RefFrom(a, "w"), Error()).ok());
   RecordBatch b;
   e.TakeRecords(&b);
   JobRecord stored = b.inserts.at(0);

@@ -57,8 +57,20 @@ class EngineTest : public ::testing::Test {
     return a.empty() ? Assignment{} : a.front();
   }
 
-  static AttemptRef Ref(const Assignment& a) { return AttemptRef{a.job_id, a.attempt_id}; }
-  AttemptRef CurrentRef(JobId id) { return AttemptRef{id, Job(id).status.attempt_id}; }
+  // The attempt of an assignment, spoken for by the worker it went to (the job's current worker:
+  // the one it was dispatched to, as long as no later attempt started).
+  AttemptRef Ref(const Assignment& a) {
+    const JobRecord* r = engine_.Find(a.job_id);
+    return AttemptRef{a.job_id, a.attempt_id, r != nullptr ? r->status.worker_id.str() : ""};
+  }
+  // The same attempt, spoken for by another worker.
+  static AttemptRef RefFrom(const Assignment& a, std::string worker) {
+    return AttemptRef{a.job_id, a.attempt_id, std::move(worker)};
+  }
+  AttemptRef CurrentRef(JobId id) {
+    const JobStatus& s = Job(id).status;
+    return AttemptRef{id, s.attempt_id, s.worker_id.str()};
+  }
 
   static Completion Ok(std::string result = R"({"ok":true})") {
     return Completion{Outcome::kSucceeded, std::move(result), "", true};

@@ -337,10 +337,10 @@ TEST_F(WorkflowTest, AWorkflowContinuesAfterARestore) {
   fresh.Tick(engine_.now_ms());
   std::vector<Assignment> as = fresh.Dispatch(DispatchRequest{"w", {"s", "scan"}, 10});
   ASSERT_EQ(as.size(), 2u);  // b and the plugin, which was added before the restore
-  for (const Assignment& a : as) ASSERT_TRUE(fresh.Complete(Ref(a), Ok()).ok());
+  for (const Assignment& a : as) ASSERT_TRUE(fresh.Complete(RefFrom(a, "w"), Ok()).ok());
   std::vector<Assignment> post = fresh.Dispatch(DispatchRequest{"w", {"s"}, 10});
   ASSERT_EQ(post.size(), 1u);
-  ASSERT_TRUE(fresh.Complete(Ref(post[0]), Ok()).ok());
+  ASSERT_TRUE(fresh.Complete(RefFrom(post[0], "w"), Ok()).ok());
   EXPECT_EQ(fresh.FindWorkflow(id)->status.state, WorkflowState::kSucceeded);
 }
 

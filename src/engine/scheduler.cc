@@ -101,6 +101,7 @@ struct SchedType {
 
 struct SchedWorker {
   std::string id;
+  std::string owner;  // a private pool's account; empty: shared
   uint64_t connection = 0;
   bool connected = false;  // else known only for the jobs it runs (say, after a restart)
   std::vector<std::string> types;
@@ -248,6 +249,7 @@ SchedUser& Scheduler::UserOf(const std::string& name) {
     it->second->running_max = p != policy_.users.end() && p->second.running_max
                                   ? *p->second.running_max
                                   : policy_.user_running_max;
+    accounts_[name.substr(0, name.find('/'))].push_back(it->second.get());
   }
   return *it->second;
 }
@@ -506,6 +508,7 @@ Status Scheduler::ConnectWorker(WorkerInfo info) {
   if (!slot) slot = std::make_unique<SchedWorker>();
   SchedWorker& w = *slot;
   w.id = info.id;
+  w.owner = std::move(info.owner);
   w.connection = info.connection;
   w.connected = true;
   w.types = std::move(info.types);
@@ -550,6 +553,16 @@ void Scheduler::PauseType(const std::string& type, bool paused) {
   }
 }
 
+std::string_view Scheduler::WorkerOwner(const std::string& id) const {
+  const SchedWorker* w = FindWorker(id);
+  return w == nullptr ? std::string_view() : std::string_view(w->owner);
+}
+
+bool Scheduler::MayHold(const SchedEntry& e, std::string_view owner) {
+  return e.running_on == nullptr || e.running_on->owner.empty() ||
+         InAccount(owner, e.running_on->owner);
+}
+
 const SchedWorker* Scheduler::FindWorker(const std::string& id) const {
   auto it = workers_.find(id);
   return it == workers_.end() ? nullptr : it->second.get();
@@ -571,6 +584,11 @@ Scheduler::Pass Scheduler::Begin(const DispatchRequest& request) {
   }
   std::sort(pass.types_.begin(), pass.types_.end());
   pass.types_.erase(std::unique(pass.types_.begin(), pass.types_.end()), pass.types_.end());
+  if (pass.worker_ != nullptr && !pass.worker_->owner.empty()) {
+    static const std::vector<SchedUser*> kNobody;
+    auto account = accounts_.find(pass.worker_->owner);
+    pass.account_ = account == accounts_.end() ? &kNobody : &account->second;
+  }
   return pass;
 }
 
@@ -601,8 +619,21 @@ SchedEntry* Scheduler::Pass::Next() {
     SchedLane* best = nullptr;
     for (SchedType* t : types_) {
       if (t->lanes.empty() || !s_->TypeOpen(*t)) continue;
-      SchedLane* candidate = t->lanes.top();
-      if (best == nullptr || LaneLess{}(candidate, best)) best = candidate;
+      if (account_ == nullptr) {
+        SchedLane* candidate = t->lanes.top();
+        if (best == nullptr || LaneLess{}(candidate, best)) best = candidate;
+        continue;
+      }
+      // A private worker: the account's lanes of the type that may start (those in the type's
+      // heap), never another user's. O(the account's lanes of the worker's types).
+      for (SchedUser* u : *account_) {
+        auto ut = u->by_type.find(t);
+        if (ut == u->by_type.end()) continue;
+        for (SchedLane* candidate : ut->second.lanes) {
+          if (candidate->pos < 0) continue;
+          if (best == nullptr || LaneLess{}(candidate, best)) best = candidate;
+        }
+      }
     }
     if (best == nullptr) return nullptr;
     SchedEntry* e = best->jobs.top().entry;
@@ -676,15 +707,23 @@ std::string Scheduler::WhyWaiting(const SchedEntry& e, const JobSpec& spec,
     return "worker " + e.reserved->id + " is being kept free for it (it needs " + DemandText(lane) +
            ")";
   }
-  size_t of_type = 0, undrained = 0, matching = 0;
+  size_t of_type = 0, undrained = 0, matching = 0, private_others = 0;
   for (const auto& [id, w] : workers_) {
     if (!w->connected || std::find(w->types.begin(), w->types.end(), run_type) == w->types.end()) {
+      continue;
+    }
+    if (!w->owner.empty() && !InAccount(u.name, w->owner)) {
+      ++private_others;  // another user's own worker: never this job's
       continue;
     }
     ++of_type;
     if (drained_.contains(id)) continue;
     ++undrained;
     if (HasLabels(w.get(), lane.labels) && FitsTotal(w.get(), lane.resources)) ++matching;
+  }
+  if (of_type == 0 && private_others > 0) {
+    return "no connected worker of type " + run_type + " serves user " + u.name +
+           " (those connected are other users' own)";
   }
   if (of_type == 0) return "no connected worker runs type " + run_type;
   if (undrained == 0) return "every connected worker of type " + run_type + " is drained";

@@ -14,6 +14,10 @@
 // of a lane are held back by the same things, so a quota or key at its limit takes the whole lane
 // out of the running (and puts it back when a job ends) instead of being met job by job.
 //
+// Private pools: a worker of a user's own (WorkerInfo::owner) takes only that account's jobs; a
+// pass for it looks only at the account's lanes of its types, so other users' jobs are never
+// offered to it.
+//
 // Resources: a job goes only to a worker that carries its labels and has its resources free, and
 // holds them while it runs. A job that no connected worker has enough for in total waits, and
 // status says so. A job that fits a worker in total but not in what is free now reserves that
@@ -96,6 +100,11 @@ class Scheduler {
   // across its reconnects (not across server restarts).
   void DrainWorker(const std::string& id, bool drain);
   bool Drained(const std::string& id) const { return drained_.contains(id); }
+  // The account of a private worker (WorkerInfo::owner); empty for a shared or unknown one.
+  std::string_view WorkerOwner(const std::string& id) const;
+  // Whether the worker the job runs on may hold a job of `owner`: a shared worker any, a private
+  // one only its account's. O(1), for the hot path of every attempt command.
+  static bool MayHold(const SchedEntry& e, std::string_view owner);
 
   void PauseType(const std::string& type, bool paused);
   bool Paused(const std::string& type) const { return paused_.contains(type); }
@@ -120,6 +129,8 @@ class Scheduler {
     Scheduler* s_;
     SchedWorker* worker_;  // null: a worker the scheduler does not know (no resources, no labels)
     std::vector<SchedType*> types_;
+    // A private worker's account: its users, whose lanes alone the pass looks at. Null: shared.
+    const std::vector<SchedUser*>* account_ = nullptr;
     std::vector<SchedLane*> aside_;
     bool done_ = false;
   };
@@ -160,6 +171,8 @@ class Scheduler {
   std::unordered_map<std::string, std::unique_ptr<SchedType>> types_;
   std::vector<SchedType*> type_order_;  // in the order first seen
   std::unordered_map<std::string, std::unique_ptr<SchedUser>> users_;
+  // Account -> its users (the account itself and its "account/N" end users), for private pools.
+  std::unordered_map<std::string, std::vector<SchedUser*>> accounts_;
   std::unordered_map<std::string, std::unique_ptr<SchedKey>> keys_;
   std::unordered_map<std::string, std::unique_ptr<SchedLane>> lanes_;
   std::unordered_map<std::string, std::unique_ptr<SchedWorker>> workers_;

@@ -165,4 +165,10 @@ std::optional<Labels> ParseLabelsText(std::string_view text) {
   });
 }
 
+bool InAccount(std::string_view owner, std::string_view account) {
+  if (owner.size() == account.size()) return owner == account;
+  return owner.size() > account.size() && owner[account.size()] == '/' &&
+         owner.substr(0, account.size()) == account;
+}
+
 }  // namespace baton::engine

@@ -392,11 +392,13 @@ struct Assignment {
   std::vector<std::string> input_files;  // JobSpec::input_files
 };
 
-// Names the attempt a worker speaks for. A command whose attempt is not the job's current one is
-// refused (fencing).
+// Names the attempt a worker speaks for, and the worker speaking. A command whose attempt is not
+// the job's current one is refused (fencing: stale_attempt); one from a worker that does not hold
+// the attempt is refused too (permission_denied), so a worker acts only on its own attempts.
 struct AttemptRef {
   JobId job_id = 0;
   AttemptId attempt_id = 0;
+  std::string worker_id;  // the worker that sends the command
 };
 
 // What a worker reports at the end of an attempt: kSucceeded, kError or kDeclined.
@@ -457,6 +459,10 @@ struct SchedulingPolicy {
   bool operator==(const SchedulingPolicy&) const = default;
 };
 
+// Whether a job's owner belongs to an account: the account itself, or one of its end users
+// ("webapp/2" belongs to "webapp").
+bool InAccount(std::string_view owner, std::string_view account);
+
 // A connected worker as the scheduler sees it (from its hello).
 struct WorkerInfo {
   std::string id;
@@ -464,6 +470,9 @@ struct WorkerInfo {
   std::vector<std::string> types;
   Resources resources;
   Labels labels;
+  // A private pool's account (a user's own worker token): the worker gets, and may act on, only
+  // that account's jobs. Empty: a shared worker, serving every user.
+  std::string owner;
 };
 
 struct DispatchRequest {

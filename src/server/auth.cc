@@ -63,21 +63,23 @@ Result<Identity> Auth::Authenticate(std::string_view authorization) {
   Result<std::optional<store::TokenRecord>> found = tokens_->Find(hash);
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Unauthenticated("the token is not valid");
-  Identity id{(*found)->user, (*found)->admin, (*found)->worker};
+  Identity id{(*found)->user, (*found)->admin, (*found)->worker, (*found)->private_pool};
   std::lock_guard lock(mu_);
   cache_[hash] = id;
   return id;
 }
 
-Result<std::string> Auth::Create(const std::string& user, bool admin, bool worker) {
-  BATON_RETURN_IF_ERROR(ValidateUser(user));
+Result<std::string> Auth::Create(const Identity& who) {
+  BATON_RETURN_IF_ERROR(ValidateUser(who.user));
+  BATON_CHECK(!who.private_pool || (who.worker && !who.admin));
   Result<std::string> secret = RandomHex(32);
   if (!secret.ok()) return secret.status().WithContext("create a token");
   std::string token = "bt_" + *secret;
-  store::TokenRecord record{Hash(token), user, admin, worker, clock_->NowMs()};
+  store::TokenRecord record{Hash(token), who.user,         who.admin,
+                            who.worker,  who.private_pool, clock_->NowMs()};
   BATON_RETURN_IF_ERROR(tokens_->Put(record));
   std::lock_guard lock(mu_);
-  cache_[record.hash] = Identity{user, admin, worker};
+  cache_[record.hash] = who;
   return token;
 }
 

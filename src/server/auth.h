@@ -21,6 +21,9 @@ struct Identity {
   std::string user;
   bool admin = false;
   bool worker = false;
+  // A worker token of the user's own pool (store::TokenRecord::private_pool): its workers get
+  // only this user's jobs.
+  bool private_pool = false;
 };
 
 class Auth {
@@ -30,8 +33,9 @@ class Auth {
   // The value of an Authorization header ("Bearer <token>") -> who is calling.
   Result<Identity> Authenticate(std::string_view authorization);
 
-  // Creates a token and returns it; it is shown once and never stored.
-  Result<std::string> Create(const std::string& user, bool admin, bool worker);
+  // Creates a token and returns it; it is shown once and never stored. `who.private_pool` needs
+  // `who.worker` and not `who.admin`.
+  Result<std::string> Create(const Identity& who);
 
   static std::string Hash(std::string_view token);
   // Ok for 1 to 64 letters, digits and . _ - @

@@ -29,7 +29,7 @@ class AuthTest : public ::testing::Test {
 
 TEST_F(AuthTest, ACreatedTokenAuthenticatesItsUserAndOnlyItsHashIsStored) {
   Auth auth(tokens_.get(), &clock_);
-  Result<std::string> token = auth.Create("alice", false, false);
+  Result<std::string> token = auth.Create({"alice", false, false});
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   EXPECT_EQ(token->rfind("bt_", 0), 0u);
   EXPECT_EQ(token->size(), 3u + 64u);
@@ -43,7 +43,21 @@ TEST_F(AuthTest, ACreatedTokenAuthenticatesItsUserAndOnlyItsHashIsStored) {
   // A second Auth (a restarted server) knows it from the store.
   Auth again(tokens_.get(), &clock_);
   EXPECT_TRUE(again.Authenticate("Bearer " + *token)->admin == false);
-  EXPECT_NE(*auth.Create("alice", false, false), *token);  // every token is new
+  EXPECT_NE(*auth.Create({"alice", false, false}), *token);  // every token is new
+}
+
+TEST_F(AuthTest, APrivateWorkerTokenKeepsItsPoolAcrossARestart) {
+  Auth auth(tokens_.get(), &clock_);
+  Result<std::string> own = auth.Create({"alice", false, true, true});
+  Result<std::string> shared = auth.Create({"pool", false, true, false});
+  ASSERT_TRUE(own.ok() && shared.ok());
+  Auth again(tokens_.get(), &clock_);  // read from the store, not the cache
+  Result<Identity> a = again.Authenticate("Bearer " + *own);
+  Result<Identity> b = again.Authenticate("Bearer " + *shared);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(a->worker && a->private_pool);
+  EXPECT_EQ(a->user, "alice");
+  EXPECT_TRUE(b->worker && !b->private_pool);
 }
 
 TEST_F(AuthTest, MissingMalformedAndUnknownTokensAreRefused) {
@@ -56,10 +70,10 @@ TEST_F(AuthTest, MissingMalformedAndUnknownTokensAreRefused) {
 
 TEST_F(AuthTest, UserNamesAreChecked) {
   Auth auth(tokens_.get(), &clock_);
-  EXPECT_EQ(auth.Create("", false, false).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(auth.Create("a b", false, false).status().message(),
+  EXPECT_EQ(auth.Create({"", false, false}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(auth.Create({"a b", false, false}).status().message(),
             "user: may hold only letters, digits and . _ - @");
-  EXPECT_TRUE(auth.Create("ops@example.com", true, false).ok());
+  EXPECT_TRUE(auth.Create({"ops@example.com", true, false}).ok());
 }
 
 TEST(AuthHashTest, IsSha256InHex) {

@@ -61,7 +61,7 @@ TEST(RuntimeTest, CommandsDuringACommitShareTheNextTransaction) {
   auto done = (*rt)->Call([](Engine& e) {
     int n = 0;
     for (const auto& a : e.Dispatch({"w", {"t"}, 100})) {
-      n += e.Complete({a.job_id, a.attempt_id}, {Outcome::kSucceeded, "1", "", true}).ok();
+      n += e.Complete({a.job_id, a.attempt_id, "w"}, {Outcome::kSucceeded, "1", "", true}).ok();
     }
     return n;
   });
@@ -172,7 +172,7 @@ TEST(RuntimeTest, StartRecoversFromTheStore) {
   EXPECT_EQ(states->first, JobState::kQueued);
   EXPECT_EQ(states->second, JobState::kRunning);
   // The worker's attempt carries on across the restart.
-  Status hb = (*rt)->Call([&](Engine& e) { return e.Heartbeat({running, attempt}); }).get();
+  Status hb = (*rt)->Call([&](Engine& e) { return e.Heartbeat({running, attempt, "w"}); }).get();
   EXPECT_TRUE(hb.ok()) << hb.ToString();
   std::filesystem::remove_all(dir);
 }

@@ -124,6 +124,10 @@ class Server {
                  const Reply& reply);
   void InputFile(const Identity& who, engine::JobId id, const std::string& name,
                  const HttpRequest& request, const Reply& reply);
+  // The worker a worker's file request speaks for: its token's user and the Baton-Worker header
+  // (QualifiedWorkerId); PermissionDenied naming `what` for any other caller.
+  Result<std::string> WorkerOf(const Identity& who, const HttpRequest& request,
+                               std::string_view what) const;
   // PUT /v1/jobs/{id}/attempts/{attempt}/files/{name}: a worker uploads an output file.
   void PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
                  const std::string& name, HttpRequest&& request, const Reply& reply);

@@ -266,55 +266,98 @@ void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest&
   });
 }
 
+Result<std::string> Server::WorkerOf(const Identity& who, const HttpRequest& request,
+                                     std::string_view what) const {
+  const std::string_view name = request["Baton-Worker"];
+  if (!who.worker && !who.admin) {
+    return PermissionDenied(std::string(what) + ": only a worker may do this");
+  }
+  if (!ValidWorkerId(name)) {
+    return PermissionDenied(std::string(what) +
+                            ": a worker names itself in the Baton-Worker header (the worker of "
+                            "its hello), and must hold the attempt");
+  }
+  return QualifiedWorkerId(who.user, name);
+}
+
 void Server::InputFile(const Identity& who, engine::JobId id, const std::string& name,
                        const HttpRequest& request, const Reply& reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
   if (Status s = ValidateFileName(name); !s.ok()) {
-    return reply(ErrorResponse(s, request.version(), request.keep_alive()));
+    return reply(ErrorResponse(s, version, keep_alive));
   }
-  // The owner, an administrator, and workers (which fetch the inputs of the attempts they run).
-  Identity reader = who;
-  reader.admin = who.admin || who.worker;
-  FindJob(reader, id, [this, id, name, request, reply](Result<engine::JobRecord> job) {
-    if (!job.ok())
-      return reply(ErrorResponse(job.status(), request.version(), request.keep_alive()));
-    Result<std::string> data = files_->ReadInput(job->spec.input_dir, name);
+  // On the blocking pool.
+  auto send = [this, id, name, request, reply](const std::string& input_dir) {
+    Result<std::string> data = files_->ReadInput(input_dir, name);
     if (!data.ok()) {
       return reply(ErrorResponse(data.status().WithContext("job " + std::to_string(id)),
                                  request.version(), request.keep_alive()));
     }
     reply(BytesResponse(std::move(*data), "application/octet-stream", name, request));
-  });
+  };
+  // The owner and administrators read a job's inputs; a worker only those of the attempt it
+  // holds now (a worker token sees no other job, and a private worker only its user's).
+  if (!who.worker || who.admin) {
+    return FindJob(who, id, [send, reply, version, keep_alive](Result<engine::JobRecord> job) {
+      if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+      send(job->spec.input_dir.str());
+    });
+  }
+  const std::string what = "inputs of job " + std::to_string(id);
+  Result<std::string> worker = WorkerOf(who, request, what);
+  if (!worker.ok()) return reply(ErrorResponse(worker.status(), version, keep_alive));
+  auto held = std::make_shared<Result<std::string>>(Status(StatusCode::kInternal, "not run"));
+  runtime_->Execute(
+      [held, id, what, worker = *worker](engine::Engine& e) {
+        const engine::JobRecord* job = e.Find(id);
+        Status s = job == nullptr ? JobNotFound(id)
+                                  : e.Holds(engine::AttemptRef{id, job->status.attempt_id, worker});
+        if (!s.ok()) {
+          *held = PermissionDenied(what +
+                                   ": only the worker holding its running attempt may "
+                                   "read them (" +
+                                   s.message() + ")");
+        } else {
+          *held = job->spec.input_dir.str();
+        }
+      },
+      [this, held, send, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        if (!held->ok()) return reply(ErrorResponse(held->status(), version, keep_alive));
+        Blocking([send, held] { send(**held); });
+      });
 }
 
 void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
                        const std::string& name, HttpRequest&& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (!who.worker && !who.admin) {
-    return reply(
-        ErrorResponse(PermissionDenied("only workers upload output files"), version, keep_alive));
-  }
+  const std::string what =
+      "output of attempt " + std::to_string(attempt) + " of job " + std::to_string(id);
+  Result<std::string> worker = WorkerOf(who, request, what);
+  if (!worker.ok()) return reply(ErrorResponse(worker.status(), version, keep_alive));
   if (Status s = ValidateFileName(name); !s.ok()) {
     return reply(ErrorResponse(s, version, keep_alive));
   }
   auto body = std::make_shared<std::string>(std::move(request.body()));
-  Blocking([this, id, attempt, name, body, reply, version, keep_alive] {
-    // Written first, then checked: only the job's current, running attempt may add files. A
-    // refused file is removed again, and an attempt's files count only if it succeeds.
+  Blocking([this, id, attempt, name, body, reply, version, keep_alive, worker = *worker] {
+    // Written first, then checked: only the job's current, running attempt may add files, and
+    // only from the worker that holds it. A refused file is removed again, and an attempt's files
+    // count only if it succeeds.
     Status written = files_->WriteOutput(id, attempt, name, *body);
     if (!written.ok()) return reply(ErrorResponse(written, version, keep_alive));
     auto current = std::make_shared<Status>(Status::Ok());
     runtime_->Execute(
-        [current, id, attempt](engine::Engine& e) {
-          const engine::JobRecord* job = e.Find(id);
-          if (job == nullptr) {
-            *current = JobNotFound(id);
-          } else if (job->status.state != engine::JobState::kRunning ||
-                     job->status.attempt_id != attempt) {
-            *current =
-                FailedPrecondition("attempt " + std::to_string(attempt) + " of job " +
+        [current, id, attempt, worker](engine::Engine& e) {
+          Status s = e.Holds(engine::AttemptRef{id, attempt, worker});
+          if (s.code() == StatusCode::kStaleAttempt) {
+            s = FailedPrecondition("attempt " + std::to_string(attempt) + " of job " +
                                    std::to_string(id) + " is not running: it may not add files");
+          } else if (s.code() == StatusCode::kNotFound) {
+            s = JobNotFound(id);
           }
+          *current = s;
         },
         [this, current, id, attempt, name, body, reply, version,
          keep_alive](const Status& committed) {

@@ -87,9 +87,10 @@ void Server::OperationsCommand(const Identity& who, const std::string& what,
   }
   const bool on = action == "pause" || action == "drain";
   if (what == "workers") {
-    if (!ValidWorkerId(name)) {
+    if (!ValidQualifiedWorkerId(name)) {
       return reply(ErrorResponse(
-          InvalidArgument("worker: must be 1 to 128 letters, digits and . _ - : @ (a worker's id)"),
+          InvalidArgument("worker: must be a worker's id as GET /v1/workers lists it: its token's "
+                          "user, ':' and its name (1 to 128 letters, digits and . _ - : @)"),
           version, keep_alive));
     }
     hub_->SetDrained(name, on);

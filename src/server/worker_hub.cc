@@ -48,12 +48,14 @@ Result<uint64_t> Uint(const json::object& o, std::string_view key, std::string_v
                          ": must be a non-negative integer");
 }
 
-Result<engine::AttemptRef> Ref(const json::object& o, std::string_view where) {
+// The attempt a message names, spoken for by the connection's worker.
+Result<engine::AttemptRef> Ref(const json::object& o, std::string_view where,
+                               const std::string& worker_id) {
   Result<uint64_t> job = Uint(o, "job", where);
   if (!job.ok()) return job.status();
   Result<uint64_t> attempt = Uint(o, "attempt", where);
   if (!attempt.ok()) return attempt.status();
-  return engine::AttemptRef{*job, *attempt};
+  return engine::AttemptRef{*job, *attempt, worker_id};
 }
 
 Status OnlyFields(const json::object& o, std::initializer_list<std::string_view> known,
@@ -74,6 +76,20 @@ bool ValidWorkerId(std::string_view id) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' ||
            ch == ':' || ch == '@';
   });
+}
+
+std::string QualifiedWorkerId(std::string_view user, std::string_view name) {
+  std::string id;
+  id.reserve(user.size() + 1 + name.size());
+  id.append(user).append(1, ':').append(name);
+  return id;
+}
+
+bool ValidQualifiedWorkerId(std::string_view id) {
+  const size_t colon = id.find(':');
+  return colon != std::string_view::npos &&
+         Auth::ValidateUser(std::string(id.substr(0, colon))).ok() &&
+         ValidWorkerId(id.substr(colon + 1));
 }
 
 Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
@@ -136,7 +152,9 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
     return InvalidArgument(
         "hello.worker: must be 1 to 128 letters, digits and . _ - : @ (the worker's id)");
   }
-  w.dispatch.worker_id = std::string(id->as_string());
+  // Worker ids are per token user: a worker token of one user can never speak for, or replace,
+  // a worker of another.
+  w.dispatch.worker_id = QualifiedWorkerId(c->who.user, id->as_string());
   const json::value* types = o.if_contains("types");
   if (types == nullptr || !types->is_array() || types->as_array().empty() ||
       types->as_array().size() > options_.worker_types_max) {
@@ -182,9 +200,8 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
     if (!r->is_array()) return InvalidArgument("hello.running: must be an array");
     for (const json::value& a : r->as_array()) {
       if (!a.is_object()) return InvalidArgument("hello.running: each must be {job, attempt}");
-      Result<engine::AttemptRef> ref = Ref(a.as_object(), "hello.running[]");
+      Result<engine::AttemptRef> ref = Ref(a.as_object(), "hello.running[]", "");
       if (!ref.ok()) return ref.status();
-      w.running.emplace(ref->attempt_id, "");
       held.push_back(ref->attempt_id);
     }
   }
@@ -232,50 +249,66 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
   w.user = c->who.user;
   w.connected_ms = clock_->NowMs();
   w.connection = c;
+  info.id = w.dispatch.worker_id;
+  info.connection = c->serial;
+  info.types = w.dispatch.types;
+  if (c->who.private_pool) info.owner = c->who.user;
+  w.info = info;
+  w.registrations = plugins;
+  if (runtime_ == nullptr) w.hello_applied = !(w.logs_held = false);  // nothing to wait for
   std::shared_ptr<Connection> replaced;
+  {
+    // The same worker again (it reconnected before the server noticed it had gone): the new
+    // connection takes over, and the old one gets nothing more.
+    std::lock_guard lock(mu_);
+    auto it = workers_.find(w.dispatch.worker_id);
+    if (it != workers_.end()) replaced = it->second.connection;
+    c->worker_id = w.dispatch.worker_id;
+    workers_[c->worker_id] = std::move(w);
+  }
+  if (replaced) replaced->Close("replaced by a new connection of the same worker");
   if (runtime_) {
     // What the engine has running on this worker and the worker does not hold (an assignment
-    // lost with an old connection, or a server restart) ends now rather than at its lease. The
-    // old connection gets nothing more, and the new one nothing before the release has run on
-    // the engine thread (hello_applied), so only attempts that can never arrive are released; the
-    // worker's re-sent outcomes, read after this hello, come after it.
-    {
-      std::lock_guard lock(mu_);
-      auto it = workers_.find(w.dispatch.worker_id);
-      if (it != workers_.end()) it->second.draining = true;
-    }
-    info.id = w.dispatch.worker_id;
-    info.connection = c->serial;
-    info.types = w.dispatch.types;
-    w.info = info;
-    w.registrations = plugins;
+    // lost with an old connection, or a server restart) ends now rather than at its lease; what
+    // it names and does not have (another worker's attempt) is not taken. The new connection gets
+    // nothing before this has run on the engine thread (hello_applied), so only attempts that can
+    // never arrive are released; the worker's re-sent outcomes, read after this hello, come after
+    // it. Its log chunks wait (held_logs) until the attempts it holds are known.
     runtime_->Execute(
-        [info = std::move(info), held = std::move(held), plugins = std::move(plugins),
-         applied = w.hello_applied](engine::Engine& e) mutable {
+        [this, c, info = std::move(info), held = std::move(held),
+         plugins = std::move(plugins)](engine::Engine& e) mutable {
           const std::string id = info.id;
           // Checked above against the same limits: a refusal here is a bug, not bad input.
           BATON_CHECK(e.ConnectWorker(std::move(info)).ok());
-          e.ReleaseWorker(id, held);
+          engine::Engine::Release release = e.ReleaseWorker(id, held);
           e.RegisterPlugins(id, std::move(plugins));
-          applied->store(true);
+          std::lock_guard lock(mu_);
+          Worker* w = Own(*c);
+          if (w == nullptr) return;
+          for (auto& [attempt, type] : release.held) w->running.emplace(attempt, std::move(type));
+          w->hello_applied = true;
         },
-        [](const Status&) {});
+        [this, c](const Status&) {
+          std::lock_guard lock(mu_);
+          if (Worker* w = Own(*c)) FlushHeldLogs(*w);
+        });
   }
-  {
-    std::lock_guard lock(mu_);
-    const std::string worker_id = w.dispatch.worker_id;
-    auto it = workers_.find(worker_id);
-    if (it != workers_.end()) replaced = it->second.connection;
-    c->worker_id = worker_id;
-    workers_[worker_id] = std::move(w);
-  }
-  // The same worker again (it reconnected before the server noticed it had gone): the new
-  // connection takes over.
-  if (replaced) replaced->Close("replaced by a new connection of the same worker");
   c->Send(R"({"type":"welcome","worker":)" + Quote(c->worker_id) + R"(,"server_ms":)" +
           std::to_string(clock_->NowMs()) + "}");
   if (runtime_) runtime_->Wake();  // a dispatch pass for the new slots
   return Status::Ok();
+}
+
+void WorkerHub::FlushHeldLogs(Worker& w) {
+  // Under mu_, so that no chunk read later is written before these (rare: only right after a
+  // hello that follows chunks).
+  for (HeldLog& l : w.held_logs) {
+    if (w.running.contains(l.attempt) && logs_) logs_(l.job, l.attempt, l.stream, l.data);
+  }
+  w.held_logs.clear();
+  w.held_logs.shrink_to_fit();
+  w.held_log_bytes = 0;
+  w.logs_held = false;
 }
 
 Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array& messages) {
@@ -304,14 +337,14 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       }
       for (const json::value& a : list->as_array()) {
         if (!a.is_object()) return InvalidArgument("heartbeat.attempts: each must be an object");
-        Result<engine::AttemptRef> ref = Ref(a.as_object(), "heartbeat.attempts[]");
+        Result<engine::AttemptRef> ref = Ref(a.as_object(), "heartbeat.attempts[]", c->worker_id);
         if (!ref.ok()) return ref.status();
         ops->push_back(Op{Op::kHeartbeat, *ref});
       }
     } else if (type == "progress") {
       BATON_RETURN_IF_ERROR(
           OnlyFields(o, {"type", "job", "attempt", "progress", "message"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where);
+      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
       if (!ref.ok()) return ref.status();
       Op op{Op::kProgress, *ref};
       const json::value* p = o.if_contains("progress");
@@ -327,7 +360,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
     } else if (type == "complete") {
       BATON_RETURN_IF_ERROR(OnlyFields(
           o, {"type", "job", "attempt", "outcome", "result", "error", "retryable"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where);
+      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
       if (!ref.ok()) return ref.status();
       Op op{Op::kComplete, *ref};
       const json::value* outcome = o.if_contains("outcome");
@@ -356,7 +389,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       ops->push_back(std::move(op));
     } else if (type == "spawn") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "request", "jobs"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where);
+      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
       if (!ref.ok()) return ref.status();
       Result<uint64_t> request = Uint(o, "request", where);
       if (!request.ok()) return request.status();
@@ -396,7 +429,7 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       ops->push_back(std::move(op));
     } else if (type == "log") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "stream", "data"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where);
+      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
       if (!ref.ok()) return ref.status();
       const json::value* stream = o.if_contains("stream");
       const json::value* data = o.if_contains("data");
@@ -410,9 +443,22 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
       {
         std::lock_guard lock(mu_);
         Worker* w = Own(*c);
+        if (w != nullptr && w->logs_held) {
+          // Before the hello is applied the attempts it holds are not known yet: kept (bounded)
+          // until they are, then written or dropped.
+          const size_t size = data->as_string().size();
+          if (w->held_log_bytes + size <= options_.held_log_bytes_max) {
+            w->held_log_bytes += size;
+            w->held_logs.push_back(HeldLog{ref->job_id, ref->attempt_id,
+                                           std::string(stream->as_string()),
+                                           std::string(data->as_string())});
+          }
+          continue;
+        }
         mine = w != nullptr && w->running.contains(ref->attempt_id);
       }
-      // Only the worker running the attempt writes its log; a late chunk is dropped.
+      // Only the worker running the attempt writes its log; a late chunk, or one for an attempt
+      // this worker does not hold, is dropped.
       if (mine && logs_) {
         logs_(ref->job_id, ref->attempt_id, std::string(stream->as_string()),
               std::string(data->as_string()));
@@ -555,7 +601,7 @@ void WorkerHub::OnPass(engine::Engine& engine,
                        std::vector<std::function<void(const Status&)>>* after) {
   std::lock_guard lock(mu_);
   for (auto& [id, w] : workers_) {
-    if (w.draining || !w.hello_applied->load() || w.running.size() >= w.capacity) continue;
+    if (w.draining || !w.hello_applied || w.running.size() >= w.capacity) continue;
     w.dispatch.capacity = static_cast<uint32_t>(w.capacity - w.running.size());
     std::vector<engine::Assignment> assigned = engine.Dispatch(w.dispatch);
     if (assigned.empty()) continue;
@@ -611,8 +657,10 @@ json::array WorkerHub::Workers() {
   json::array out;
   for (const auto& [id, w] : workers_) {
     json::object o;
-    o["id"] = w.dispatch.worker_id;
+    o["id"] = w.dispatch.worker_id;  // "user:name"
+    o["name"] = w.dispatch.worker_id.substr(w.user.size() + 1);
     o["user"] = w.user;
+    o["private"] = !w.info.owner.empty();
     json::array types;
     for (const std::string& t : w.dispatch.types) types.emplace_back(t);
     o["types"] = std::move(types);

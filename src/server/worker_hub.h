@@ -28,10 +28,19 @@ struct WorkerHubOptions {
   uint32_t capacity_max = 10000;  // attempts one worker may run at once
   size_t resources_max = 64;      // resources in a hello, and as many labels
   size_t spawn_jobs_max = 10000;  // sub-jobs in one spawn message
+  // Log chunks of one connection kept between its hello and the engine applying it (then the
+  // attempts it holds are known); past this they are dropped.
+  size_t held_log_bytes_max = 4 << 20;
 };
 
-// A worker's id (hello.worker, POST /v1/workers/{id}/drain): 1 to 128 letters, digits and . _ - : @
+// A worker's name (hello.worker, a file request's Baton-Worker header): 1 to 128 letters, digits
+// and . _ - : @
 bool ValidWorkerId(std::string_view id);
+// A worker's id on the server is its token's user and its name: "alice:w1". Worker ids are
+// therefore per user, and no token can speak for another user's workers.
+std::string QualifiedWorkerId(std::string_view user, std::string_view name);
+// "user:name" with a valid user and name (POST /v1/workers/{id}/drain).
+bool ValidQualifiedWorkerId(std::string_view id);
 
 class WorkerHub {
  public:
@@ -85,6 +94,11 @@ class WorkerHub {
 
  private:
   struct Connection;
+  struct HeldLog {
+    engine::JobId job;
+    engine::AttemptId attempt;
+    std::string stream, data;
+  };
   struct Worker {
     // Its id and types, kept ready for every dispatch pass (which sets the free slots).
     engine::DispatchRequest dispatch;
@@ -97,12 +111,18 @@ class WorkerHub {
     std::vector<engine::PluginRegistration> registrations;
     bool draining = false;
     // Set on the engine thread once this connection's hello has been applied there (the worker
-    // connected, the attempts it does not hold released). Until then no dispatch pass gives it
-    // anything: an attempt dispatched before the release would be released as never arrived.
-    std::shared_ptr<std::atomic<bool>> hello_applied = std::make_shared<std::atomic<bool>>(false);
+    // connected, the attempts it does not hold released, the ones it holds confirmed into
+    // `running`). Until then no dispatch pass gives it anything: an attempt dispatched before the
+    // release would be released as never arrived.
+    bool hello_applied = false;
+    // Log chunks read before the attempts it holds were confirmed, written once they are (after
+    // the hello's commit), in order.
+    bool logs_held = true;
+    std::vector<HeldLog> held_logs;
+    size_t held_log_bytes = 0;
     int64_t connected_ms = 0;
     std::shared_ptr<Connection> connection;
-    std::unordered_map<engine::AttemptId, std::string> running;  // attempt -> type
+    std::unordered_map<engine::AttemptId, std::string> running;  // attempt -> its job's type
   };
 
   SpecCheck check_specs_;
@@ -116,6 +136,8 @@ class WorkerHub {
   // The frame's messages after hello, applied together on the engine thread.
   Status Apply(const std::shared_ptr<Connection>& c, const boost::json::array& messages);
   void Fail(const std::shared_ptr<Connection>& c, const Status& why);
+  // Writes the log chunks held since the hello, for the attempts the worker holds. Under mu_.
+  void FlushHeldLogs(Worker& w);
   // The worker this connection speaks for, or null once a newer connection of the same worker
   // has replaced it (or it is gone). Under mu_.
   Worker* Own(const Connection& c);

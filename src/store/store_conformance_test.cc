@@ -394,7 +394,7 @@ TEST_P(StoreConformanceTest, EngineRecordsRecoverToTheEngineState) {
   e.TakeRecords(&b);
   MustApply(b);
   for (size_t i = 0; i < as.size(); ++i) {
-    engine::AttemptRef ref{as[i].job_id, as[i].attempt_id};
+    engine::AttemptRef ref{as[i].job_id, as[i].attempt_id, "w"};
     if (i % 3 == 0) {
       ASSERT_TRUE(e.Complete(ref, {Outcome::kSucceeded, "1", "", true}).ok());
     } else if (i % 3 == 1) {

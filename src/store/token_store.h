@@ -15,6 +15,9 @@ struct TokenRecord {
   std::string user;
   bool admin = false;
   bool worker = false;
+  // A worker token of the user's own pool: its workers get only this user's jobs. Else a worker
+  // token serves every user's jobs (a shared pool, made by an administrator).
+  bool private_pool = false;
   int64_t created_ms = 0;
 
   bool operator==(const TokenRecord&) const = default;

@@ -214,7 +214,7 @@ TEST_F(ChaosTest, NothingAcknowledgedIsLostAndNothingRunsTwiceAsSuccess) {
           if (r.status != 200) return false;
           const json::value job = Json(r);
           if (job.at("state").as_string() != "running" || !job.at("worker_id").is_string() ||
-              job.at("worker_id").as_string() != "sleeper") {
+              job.at("worker_id").as_string() != "admin:sleeper") {
             return false;
           }
           attempt = job.at("attempt_id").to_number<uint64_t>();

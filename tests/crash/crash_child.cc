@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
                         std::vector<engine::JobId> out;
                         for (const engine::Assignment& a : *assigned) {
                           const std::string result = R"({"job":)" + std::to_string(a.job_id) + "}";
-                          if (e.Complete({a.job_id, a.attempt_id},
+                          if (e.Complete({a.job_id, a.attempt_id, name},
                                          {engine::Outcome::kSucceeded, result, "", true})
                                   .ok()) {
                             out.push_back(a.job_id);

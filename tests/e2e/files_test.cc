@@ -179,8 +179,13 @@ TEST_F(FilesTest, AnotherUsersFilesAreNotFound) {
   HttpResult put = Call(bob, "PUT", "/v1/jobs/" + id + "/attempts/1/files/x.txt", "x");
   EXPECT_EQ(put.status, 403) << put.body;
   const std::string attempt = std::to_string(GetJob(std::stoull(id)).at("attempt_id").as_int64());
-  HttpResult late =
-      Call(admin_, "PUT", "/v1/jobs/" + id + "/attempts/" + attempt + "/files/x.txt", "x");
+  const std::string target = "/v1/jobs/" + id + "/attempts/" + attempt + "/files/x.txt";
+  // Not as a worker (no Baton-Worker header): refused whatever the attempt's state.
+  HttpResult anonymous = Call(admin_, "PUT", target, "x");
+  EXPECT_EQ(anonymous.status, 403) << anonymous.body;
+  // As the worker that ran it, but the attempt has ended.
+  HttpResult late = testing::HttpCall(
+      port_, "PUT", target, "x", {{"Authorization", "Bearer " + admin_}, {"Baton-Worker", "w1"}});
   EXPECT_EQ(late.status, 409) << late.body;
   EXPECT_NE(late.body.find("is not running"), std::string::npos) << late.body;
   HttpResult files = Call(alice, "GET", "/v1/jobs/" + id + "/result");

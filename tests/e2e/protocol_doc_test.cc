@@ -2,9 +2,6 @@
 // (every "> " line is sent as written, with the job and attempt ids of the run; every "< " line
 // must match what comes back: the same message types and the same fields), and the error frame
 // for a broken hello. If the document and the server drift apart, this fails.
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 #include <fstream>
 #include <regex>
@@ -12,13 +9,11 @@
 #include <sstream>
 
 #include "util/server_fixture.h"
+#include "util/ws_client.h"
 
 namespace baton {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace json = boost::json;
 
 class ProtocolDocTest : public testing::ServerFixture {
@@ -44,21 +39,16 @@ class ProtocolDocTest : public testing::ServerFixture {
     return lines;
   }
 
+  // As a worker of the shared pool whose token's user is "pool" (the document's worker).
   void Connect() {
-    ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(ioc_);
-    beast::get_lowest_layer(*ws_).connect(
-        net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
-    beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(30));
-    ws_->set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
-      req.set(beast::http::field::authorization, "Bearer " + admin_);
-    }));
-    ws_->handshake("127.0.0.1", "/v1/workers/connect");
+    if (token_.empty()) token_ = NewWorkerToken("pool");
+    ASSERT_TRUE(ws_.Connect(port_, token_)) << ws_.error();
   }
-  void Send(const std::string& text) { ws_->write(net::buffer(text)); }
+  void Send(const std::string& text) { ws_.Send(text); }
   json::value Receive() {
-    beast::flat_buffer buffer;
-    ws_->read(buffer);
-    return json::parse(beast::buffers_to_string(buffer.data()));
+    std::optional<json::value> v = ws_.Receive();
+    EXPECT_TRUE(v.has_value()) << ws_.error();
+    return v.value_or(json::value());
   }
 
   // Same type and the same fields, recursively through objects and the first element of arrays.
@@ -83,8 +73,8 @@ class ProtocolDocTest : public testing::ServerFixture {
     }
   }
 
-  net::io_context ioc_;
-  std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
+  std::string token_;
+  testing::WsClient ws_;
 };
 
 TEST_F(ProtocolDocTest, TheSessionRunsAsDocumented) {

@@ -118,7 +118,7 @@ resources_max = { gpu = 2 }
   auto gpu =
       StartWorker("gpu", "shell", "2", "shell", {"--resource", "gpu=1", "--label", "zone=eu"});
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
-  EXPECT_EQ(GetJob(id).at("worker_id"), "gpu");
+  EXPECT_EQ(GetJob(id).at("worker_id"), "admin:gpu");
   // A worker may not claim more than the policy allows.
   CliResult big = Cli({"worker", "--types", "shell", "--id", "big", "--resource", "gpu=3"});
   EXPECT_NE(big.exit_code, 0);
@@ -149,11 +149,12 @@ TEST_F(SchedulingE2eTest, APausedTypeStaysPausedAcrossARestart) {
 
 TEST_F(SchedulingE2eTest, ADrainedWorkerGetsNothingNew) {
   auto w = StartWorker("w1", "shell", "2", "shell");
-  EXPECT_EQ(Cli({"drain", "w1"}).out, "draining worker w1\n");
+  EXPECT_EQ(Cli({"drain", "w1"}).exit_code, 2);  // a worker id is its token's user and its name
+  EXPECT_EQ(Cli({"drain", "admin:w1"}).out, "draining worker admin:w1\n");
   const uint64_t id = Submit(R"({"type":"shell","payload":{"command":"true"}})");
   EXPECT_EQ(GetJob(id).at("waiting_for"), "every connected worker of type shell is drained");
   EXPECT_NE(Call(admin_, "GET", "/v1/workers").body.find("\"drained\":true"), std::string::npos);
-  EXPECT_EQ(Cli({"drain", "w1", "--undo"}).out, "undrained worker w1\n");
+  EXPECT_EQ(Cli({"drain", "admin:w1", "--undo"}).out, "undrained worker admin:w1\n");
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
 }
 

@@ -37,7 +37,7 @@ TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
   const uint64_t id = 1;
   json::object job = GetJob(id);
   EXPECT_EQ(job.at("state").as_string(), "succeeded");
-  EXPECT_EQ(job.at("worker_id").as_string(), "w1");
+  EXPECT_EQ(job.at("worker_id").as_string(), "admin:w1");  // its token's user, its name
   const json::array& files = job.at("result").at("files").as_array();
   std::vector<std::string> names;
   for (const json::value& f : files) names.emplace_back(f.as_string());
@@ -161,13 +161,13 @@ TEST_F(WorkerTest, AJobOfAKilledWorkerRunsAgainOnAnother) {
   // The first attempt's process outlives its SIGKILLed worker; it goes when the test ends, by its
   // PID alone (tests run in parallel, and others have their own sleeps).
   std::unique_ptr<pid_t, void (*)(pid_t*)> reap(&orphan, [](pid_t* p) { ::kill(*p, SIGKILL); });
-  EXPECT_EQ(GetJob(id).at("worker_id").as_string(), "first");
+  EXPECT_EQ(GetJob(id).at("worker_id").as_string(), "admin:first");
   first->Kill(SIGKILL);
   first->Wait();
   auto second = StartWorker("second");
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state").as_string() == "succeeded"; }));
   json::object job = GetJob(id);
-  EXPECT_EQ(job.at("worker_id").as_string(), "second");
+  EXPECT_EQ(job.at("worker_id").as_string(), "admin:second");
   EXPECT_EQ(job.at("attempts_used").to_number<int>(), 2);
   EXPECT_EQ(job.at("last_outcome").as_string(), "succeeded");
   // Its history: the lost attempt on the killed worker, then the success on the other.
@@ -176,10 +176,10 @@ TEST_F(WorkerTest, AJobOfAKilledWorkerRunsAgainOnAnother) {
   const json::value history = Json(attempts);
   const json::array& list = history.at("attempts").as_array();
   ASSERT_EQ(list.size(), 2u) << attempts.body;
-  EXPECT_EQ(list[0].at("worker"), "first");
+  EXPECT_EQ(list[0].at("worker"), "admin:first");
   EXPECT_EQ(list[0].at("outcome"), "lost");
   EXPECT_EQ(list[0].at("number"), 1);
-  EXPECT_EQ(list[1].at("worker"), "second");
+  EXPECT_EQ(list[1].at("worker"), "admin:second");
   EXPECT_EQ(list[1].at("outcome"), "succeeded");
   EXPECT_EQ(Call(NewToken("eve"), "GET", "/v1/jobs/" + std::to_string(id) + "/attempts").status,
             404);

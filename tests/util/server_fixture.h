@@ -70,6 +70,17 @@ class ServerFixture : public ::testing::Test {
     return std::string(boost::json::parse(r.body).at("token").as_string());
   }
 
+  // A worker token of a shared pool (made by the administrator), or, with `own_user`'s token, of
+  // that user's private pool.
+  std::string NewWorkerToken(const std::string& user, const std::string& own_user_token = "") {
+    HttpResult r =
+        own_user_token.empty()
+            ? Call(admin_, "POST", "/v1/tokens", R"({"user":")" + user + R"(","worker":true})")
+            : Call(own_user_token, "POST", "/v1/tokens", R"({"worker":true})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(boost::json::parse(r.body).at("token").as_string());
+  }
+
   static boost::json::value Json(const HttpResult& r) { return boost::json::parse(r.body); }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }

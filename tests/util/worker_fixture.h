@@ -35,13 +35,21 @@ class WorkerFixture : public ServerFixture {
                                             const std::string& capacity = "2",
                                             const std::string& types = "shell",
                                             const std::vector<std::string>& extra = {}) {
+    return StartWorkerAs(admin_, id, executor, capacity, types, extra);
+  }
+  // The same with another token: a worker token of a shared or a private pool.
+  std::unique_ptr<ChildProcess> StartWorkerAs(const std::string& token, const std::string& id,
+                                              const std::string& executor = "shell",
+                                              const std::string& capacity = "2",
+                                              const std::string& types = "shell",
+                                              const std::vector<std::string>& extra = {}) {
     auto w = std::make_unique<ChildProcess>();
     // Stopped, not killed, at the end: a stopping worker ends its jobs' process groups, where
     // SIGKILL would leave them running.
     w->StopWith({SIGTERM, SIGINT});
     std::vector<std::string> argv = {BATON_PATH,   "worker",
                                      "--server",   url(),
-                                     "--token",    admin_,
+                                     "--token",    token,
                                      "--types",    types,
                                      "--id",       id,
                                      "--capacity", capacity,

@@ -184,6 +184,9 @@ CREATE TABLE paused_types (type TEXT PRIMARY KEY);
   {8, "retention", R"sql(
 ALTER TABLE jobs ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},
+  {9, "private worker tokens", R"sql(
+ALTER TABLE tokens ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 // clang-format on
 

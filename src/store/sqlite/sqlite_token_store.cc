@@ -37,15 +37,17 @@ SqliteTokenStore::~SqliteTokenStore() { sqlite3_close_v2(db_); }
 Status SqliteTokenStore::Put(const TokenRecord& t) {
   std::lock_guard lock(mu_);
   Stmt st;
-  int rc = sqlite3_prepare_v2(
-      db_, "INSERT INTO tokens (hash, user, admin, worker, created_ms) VALUES (?, ?, ?, ?, ?)", -1,
-      &st.s, nullptr);
+  int rc = sqlite3_prepare_v2(db_,
+                              "INSERT INTO tokens (hash, user, admin, worker, private, created_ms) "
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              -1, &st.s, nullptr);
   if (rc != SQLITE_OK) return Error(db_, rc, "prepare token insert");
   sqlite3_bind_text(st.s, 1, t.hash.c_str(), -1, SQLITE_STATIC);
   sqlite3_bind_text(st.s, 2, t.user.c_str(), -1, SQLITE_STATIC);
   sqlite3_bind_int(st.s, 3, t.admin ? 1 : 0);
   sqlite3_bind_int(st.s, 4, t.worker ? 1 : 0);
-  sqlite3_bind_int64(st.s, 5, t.created_ms);
+  sqlite3_bind_int(st.s, 5, t.private_pool ? 1 : 0);
+  sqlite3_bind_int64(st.s, 6, t.created_ms);
   rc = sqlite3_step(st.s);
   if (rc != SQLITE_DONE) return Error(db_, rc, "insert token for user " + t.user);
   return Status::Ok();
@@ -55,8 +57,8 @@ Result<std::optional<TokenRecord>> SqliteTokenStore::Find(const std::string& has
   std::lock_guard lock(mu_);
   Stmt st;
   int rc = sqlite3_prepare_v2(
-      db_, "SELECT hash, user, admin, worker, created_ms FROM tokens WHERE hash = ?", -1, &st.s,
-      nullptr);
+      db_, "SELECT hash, user, admin, worker, private, created_ms FROM tokens WHERE hash = ?", -1,
+      &st.s, nullptr);
   if (rc != SQLITE_OK) return Error(db_, rc, "prepare token lookup");
   sqlite3_bind_text(st.s, 1, hash.c_str(), -1, SQLITE_STATIC);
   rc = sqlite3_step(st.s);
@@ -67,7 +69,8 @@ Result<std::optional<TokenRecord>> SqliteTokenStore::Find(const std::string& has
   t.user = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 1));
   t.admin = sqlite3_column_int(st.s, 2) != 0;
   t.worker = sqlite3_column_int(st.s, 3) != 0;
-  t.created_ms = sqlite3_column_int64(st.s, 4);
+  t.private_pool = sqlite3_column_int(st.s, 4) != 0;
+  t.created_ms = sqlite3_column_int64(st.s, 5);
   return std::optional<TokenRecord>(std::move(t));
 }
 
