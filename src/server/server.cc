@@ -20,7 +20,6 @@
 
 namespace baton::server {
 
-namespace {
 // The whole of `text` as a number in [min, max], or nothing.
 std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max) {
   uint64_t v = 0;
@@ -30,8 +29,9 @@ std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_
   }
   return v;
 }
+namespace {
 bool MayTouch(const Identity& who, const engine::JobRecord& job) {
-  return who.admin || job.spec.owner == who.user;
+  return who.admin || engine::InAccount(job.spec.owner, who.user);
 }
 }  // namespace
 
@@ -241,9 +241,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   const bool keep_alive = request.keep_alive();
   const std::string target(request.target());
   const http::verb method = request.method();
-  if (target == "/healthz" && method == http::verb::get) {
+  if ((target == "/healthz" || target == "/health") && method == http::verb::get) {
     // Healthy means the engine thread answers and the store commits. It needs no token: it tells
-    // nothing but that.
+    // nothing but that. /health is job-orchestrator's name for it.
     runtime_->Execute(
         [](engine::Engine&) {},
         [reply, version, keep_alive](const Status& s) {
@@ -867,7 +867,7 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
     if (!found.ok() && found.status().code() != StatusCode::kNotFound) {
       return fail(found.status());
     }
-    if (!found.ok() || (!who.admin && found->owner != who.user)) {
+    if (!found.ok() || (!who.admin && !engine::InAccount(found->owner, who.user))) {
       return fail(NotFound("workflow " + std::to_string(workflow) + ": not found"));
     }
   }

@@ -55,6 +55,11 @@ Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
 
 // Whether the request's body is multipart (a submit with files).
 bool IsMultipart(const HttpRequest& request);
+// A file name as job-orchestrator's /upload takes it: the last segment of the path ("../../x",
+// "/etc/x", "a/b/x" and "a\\x" are "x"); nothing left (or "." or "..") is "file".
+std::string CompatFileName(std::string_view name);
+// The whole of `text` as a number in [min, max], or nothing.
+std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max);
 // How a job that is missing, or not the caller's, is answered: the two look the same.
 Status JobNotFound(engine::JobId id);
 

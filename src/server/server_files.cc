@@ -47,11 +47,17 @@ HttpResponse BytesResponse(std::string body, std::string_view content_type,
   return res;
 }
 
-// The file parts of a multipart body as input files, checked: a file part needs a file name.
-Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts) {
+// The file parts of a multipart body as input files, checked: a file part needs a file name
+// (unless `compat`: /upload names each by CompatFileName).
+Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts,
+                                        bool compat = false) {
   std::vector<FileData> files;
   for (const MultipartPart& p : parts) {
     if (!p.is_file) continue;
+    if (compat) {
+      files.push_back({CompatFileName(p.filename), p.data});
+      continue;
+    }
     if (p.filename.empty()) {
       return InvalidArgument("multipart part \"" + std::string(p.name) +
                              "\": a file part needs a file name (filename=\"...\")");
@@ -62,6 +68,13 @@ Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts)
 }
 
 }  // namespace
+
+std::string CompatFileName(std::string_view name) {
+  const size_t slash = name.find_last_of("/\\");
+  std::string base(slash == std::string_view::npos ? name : name.substr(slash + 1));
+  if (base.empty() || base == "." || base == "..") return "file";
+  return base;
+}
 
 bool IsMultipart(const HttpRequest& request) {
   return boost::algorithm::istarts_with(request[http::field::content_type], "multipart/");
@@ -175,10 +188,17 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
     return fail(InvalidArgument("service: required, the job type that runs the upload"));
   }
   if (!user_id || user_id->empty()) return fail(InvalidArgument("user_id: required"));
-  if (baton::json::InvalidUtf8At(*user_id) != std::string_view::npos) {
-    return fail(InvalidArgument("user_id: must be UTF-8 text"));
+  // The web app's end user: a number, as job-orchestrator takes it. Quoted only when it is text
+  // (an error message is JSON, and must stay valid UTF-8).
+  if (!ParseNumber(*user_id, 0, std::numeric_limits<int64_t>::max())) {
+    return fail(InvalidArgument(
+        "user_id: must be a number" +
+        (baton::json::InvalidUtf8At(*user_id) == std::string_view::npos && user_id->size() <= 64
+             ? ", got \"" + *user_id + "\""
+             : std::string())));
   }
-  Result<std::vector<FileData>> files = FileParts(*parts);
+  // File names as job-orchestrator takes them: the last segment of the path the browser sent.
+  Result<std::vector<FileData>> files = FileParts(*parts, /*compat=*/true);
   if (!files.ok()) return fail(files.status());
   bool has_run = false;
   for (const FileData& f : *files) has_run |= f.name == "run.sh";
@@ -187,7 +207,9 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
   specs[0].type = *service;
   if (Status s = ApplyTypes(specs, false); !s.ok()) return fail(s);
   engine::JobSpec spec = std::move(specs[0]);
-  spec.owner = who.user;
+  // One token serves a web app's many end users: each is a user of the caller's account
+  // ("webapp/2"), with a quota and a turn of its own, and the caller sees all of them.
+  spec.owner = who.user + "/" + *user_id;
   spec.tags.push_back("user_id:" + *user_id);
   SubmitWithInputs(
       std::move(spec), *files,

@@ -17,7 +17,7 @@ Status WorkflowNotFound(engine::WorkflowId id) {
 }
 
 bool MayTouchWorkflow(const Identity& who, const engine::WorkflowRecord& w) {
-  return who.admin || w.owner == who.user;
+  return who.admin || engine::InAccount(w.owner, who.user);
 }
 
 const char* KindName(engine::StepPlan::Kind k) {

@@ -23,7 +23,9 @@ struct EventQuery {
   engine::EventSeq through = 0;        // and seq <= through; 0: no upper bound
   engine::JobId job_id = 0;            // 0: every job
   engine::WorkflowId workflow_id = 0;  // only this workflow's (its own and its jobs'); 0: all
-  std::string owner;  // only events of this owner's jobs (and workflows); empty: all
+  // Only events of this account's jobs (and workflows): the owner itself and its end users
+  // ("webapp/2", engine::InAccount); empty: all.
+  std::string owner;
   size_t limit = 1000;
 };
 
@@ -31,7 +33,7 @@ struct EventQuery {
 // per page, so a page costs bounded work whatever the filters; `next` then says where to go on.
 struct JobQuery {
   engine::JobId before = 0;  // jobs with id < before; 0: from the newest
-  std::string owner;         // empty: every owner
+  std::string owner;         // an account, as EventQuery::owner; empty: every owner
   std::string type;          // empty: every type
   std::optional<engine::JobState> state;
   size_t limit = 100;

@@ -163,6 +163,29 @@ TEST_P(StoreConformanceTest, EventsCanBeListedForOneOwner) {
   EXPECT_TRUE(store_->ListEvents({.owner = "carol"}).value().empty());
 }
 
+// An owner filter names an account: the owner itself and its end users ("webapp/2"), never a
+// name that only starts the same ("webapps", "webapp0").
+TEST_P(StoreConformanceTest, AnOwnerFilterHoldsTheAccountsEndUsers) {
+  engine::RecordBatch b;
+  const char* owners[] = {"webapp", "webapp/2", "webapps", "webapp0", "webapp/10", "web"};
+  for (engine::JobId id = 1; id <= 6; ++id) {
+    JobRecord job = testing::FullJob(id);
+    job.spec.owner = owners[id - 1];
+    b.inserts.push_back(job);
+    b.events.push_back(
+        Event{id, id, 1, engine::EventKind::kState, JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  }
+  MustApply(b);
+  std::vector<engine::JobId> jobs, events;
+  const JobPage page = store_->ListJobs({.owner = "webapp"}).value();
+  for (const JobRecord& j : page.jobs) jobs.push_back(j.id);
+  const std::vector<Event> listed = store_->ListEvents({.owner = "webapp"}).value();
+  for (const Event& e : listed) events.push_back(e.job_id);
+  EXPECT_EQ(jobs, (std::vector<engine::JobId>{5, 2, 1}));
+  EXPECT_EQ(events, (std::vector<engine::JobId>{1, 2, 5}));
+  EXPECT_EQ(store_->ListJobs({.owner = "webapp/2"}).value().jobs.size(), 1u);
+}
+
 TEST_P(StoreConformanceTest, RecoverReturnsActiveJobsKeysAndLargestIds) {
   engine::RecordBatch b;
   JobRecord queued = testing::FullJob(1);

@@ -36,6 +36,9 @@ TEST_F(ApiTest, NoTokenNoAccess) {
   EXPECT_NE(none.body.find("Authorization: Bearer <token>"), std::string::npos) << none.body;
   EXPECT_EQ(Call("bt_nope", "GET", "/v1/jobs/1").status, 401);
   EXPECT_EQ(Call("", "GET", "/healthz").status, 200);  // the one open endpoint
+  HttpResult health = Call("", "GET", "/health");      // under job-orchestrator's name too
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, R"({"status":"ok"})");
 }
 
 TEST_F(ApiTest, SubmitThenReadAJob) {

@@ -155,6 +155,92 @@ TEST_F(FilesTest, TheJobOrchestratorFileApi) {
   EXPECT_EQ(Call(admin_, "GET", "/download/999").status, 404);
 }
 
+// A web app uses one token and names its end users by user_id: each is a user of the app's account
+// ("webapp/7"), with its own quota and turn; the app sees all of them, another user none.
+TEST_F(FilesTest, AWebAppsEndUsersAreUsersOfItsAccount) {
+  StopServer();
+  std::ofstream(dir_ + "/baton.toml") << "[scheduling]\nuser_running_max = 1\n";
+  StartServer({"--config", dir_ + "/baton.toml"});
+  auto worker = StartWorker("w1", "shell", "4");
+  const std::string webapp = NewToken("webapp"), other = NewToken("other");
+  // Each job waits for its own file to appear, so the test decides when it ends.
+  auto upload = [&](const std::string& user_id, const std::string& name) {
+    const std::string run = Write(
+        name + "/run.sh", "while [ ! -f " + dir_ + "/go-" + name + " ]; do sleep 0.02; done\n");
+    CliResult up = Curl(webapp, {"-F", "file=@" + run, "-F", "user_id=" + user_id, "-F",
+                                 "service=shell", url() + "/upload"});
+    EXPECT_EQ(CurlStatus(up), 201) << up.out;
+    return CurlJson(up).at("id").to_number<uint64_t>();
+  };
+  const uint64_t a1 = upload("1", "a1"), a2 = upload("1", "a2"), b1 = upload("2", "b1");
+  EXPECT_EQ(GetJob(a1).at("owner"), "webapp/1");
+  EXPECT_EQ(GetJob(b1).at("owner"), "webapp/2");
+  // User 1 has its one running job; user 2's runs beside it: two users, not one.
+  ASSERT_TRUE(WaitUntil(
+      [&] { return GetJob(a1).at("state") == "running" && GetJob(b1).at("state") == "running"; }));
+  EXPECT_EQ(GetJob(a2).at("state"), "queued");
+  EXPECT_EQ(GetJob(a2).at("waiting_for"), "user webapp/1 runs 1 jobs, the user's running_max");
+  std::ofstream(dir_ + "/go-a1") << "";
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(a2).at("state") == "running"; }));
+  std::ofstream(dir_ + "/go-a2") << "";
+  std::ofstream(dir_ + "/go-b1") << "";
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(b1).at("state") == "succeeded"; }));
+  // The app's token reads, lists and downloads its end users' jobs; another user's does not.
+  const std::string id = std::to_string(b1);
+  EXPECT_EQ(Call(webapp, "GET", "/v1/jobs/" + id).status, 200);
+  EXPECT_EQ(Call(webapp, "GET", "/download/" + id).status, 200);
+  EXPECT_EQ(Json(Call(webapp, "GET", "/v1/jobs")).at("jobs").as_array().size(), 3u);
+  EXPECT_EQ(Call(other, "GET", "/v1/jobs/" + id).status, 404);
+  EXPECT_EQ(Call(other, "GET", "/download/" + id).status, 404);
+  EXPECT_TRUE(Json(Call(other, "GET", "/v1/jobs")).at("jobs").as_array().empty());
+
+  // user_id must be a number, and a refused upload makes nothing.
+  const std::string run = Write("run.sh", "true\n");
+  CliResult abc = Curl(webapp, {"-F", "file=@" + run, "-F", "user_id=abc", "-F", "service=shell",
+                                url() + "/upload"});
+  EXPECT_EQ(CurlStatus(abc), 400);
+  EXPECT_NE(abc.out.find(R"(user_id: must be a number, got \"abc\")"), std::string::npos)
+      << abc.out;
+  EXPECT_EQ(Json(Call(webapp, "GET", "/v1/jobs")).at("jobs").as_array().size(), 3u);
+}
+
+// Names on /upload are taken as job-orchestrator takes them; the native API keeps refusing them.
+TEST_F(FilesTest, UploadedFileNamesAreTheirLastSegment) {
+  auto worker = StartWorker("w1");
+  const std::string body = Multipart({{"user_id", "3"}, {"service", "shell"}},
+                                     {{"run.sh", "ls > out/names.txt\n"},
+                                      {"../../x.txt", "x"},
+                                      {"/etc/y.txt", "y"},
+                                      {"a/b/z.txt", "z"},
+                                      {"///", "sep"},
+                                      {"donn\xc3\xa9es-\xe2\x9c\x93.txt", "u"}});
+  HttpResult up = PostMultipart(admin_, "/upload", body);
+  ASSERT_EQ(up.status, 201) << up.body;
+  const uint64_t id = Json(up).at("id").to_number<uint64_t>();
+  const json::array names = GetJob(id).at("input_files").as_array();
+  std::vector<std::string> got;
+  for (const json::value& n : names) got.emplace_back(n.as_string());
+  EXPECT_EQ(got, (std::vector<std::string>{"run.sh", "x.txt", "y.txt", "z.txt", "file",
+                                           "donn\xc3\xa9es-\xe2\x9c\x93.txt"}));
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
+  const std::string listed =
+      Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/names.txt").body;
+  EXPECT_NE(listed.find("donn\xc3\xa9es-\xe2\x9c\x93.txt\n"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("file\n"), std::string::npos) << listed;
+  // An empty name alone becomes "file" too.
+  HttpResult empty = PostMultipart(
+      admin_, "/upload",
+      Multipart({{"user_id", "3"}, {"service", "shell"}}, {{"run.sh", "true\n"}, {"", "e"}}));
+  ASSERT_EQ(empty.status, 201) << empty.body;
+  EXPECT_EQ(json::serialize(GetJob(Json(empty).at("id").to_number<uint64_t>()).at("input_files")),
+            R"(["run.sh","file"])");
+  // The native API refuses what /upload forgives.
+  HttpResult native = PostMultipart(
+      admin_, "/v1/jobs",
+      Multipart({{"job", R"({"type":"shell","payload":{"command":"true"}})"}}, {{"../x", "x"}}));
+  EXPECT_EQ(native.status, 400) << native.body;
+}
+
 TEST_F(FilesTest, AnotherUsersFilesAreNotFound) {
   auto worker = StartWorker("w1");
   const std::string alice = NewToken("alice"), bob = NewToken("bob");

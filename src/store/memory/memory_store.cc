@@ -122,7 +122,7 @@ Result<std::vector<engine::Event>> MemoryStore::ListEvents(const EventQuery& q) 
       const std::string* owner = job != jobs_.end()       ? &job->second.spec.owner
                                  : wf != workflows_.end() ? &wf->second.owner
                                                           : nullptr;
-      if (owner == nullptr || *owner != q.owner) continue;
+      if (owner == nullptr || !engine::InAccount(*owner, q.owner)) continue;
     }
     out.push_back(it->second);
   }
@@ -139,7 +139,7 @@ Result<JobPage> MemoryStore::ListJobs(const JobQuery& q) {
     --it;
     if (it->first < floor) break;
     const engine::JobRecord& r = it->second;
-    if ((!q.owner.empty() && r.spec.owner != q.owner) ||
+    if ((!q.owner.empty() && !engine::InAccount(r.spec.owner, q.owner)) ||
         (!q.type.empty() && r.spec.type != q.type) || (q.state && r.status.state != *q.state) ||
         (q.parent_id != 0 && r.spec.parent_id != q.parent_id)) {
       continue;

@@ -1137,7 +1137,11 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   if (q.through != 0) sql += " AND e.seq <= ?";
   if (q.job_id != 0) sql += " AND e.job_id = ?";
   if (q.workflow_id != 0) sql += " AND e.workflow_id = ?";
-  if (!q.owner.empty()) sql += " AND coalesce(j.owner, w.owner) = ?";
+  if (!q.owner.empty()) {
+    sql +=
+        " AND (coalesce(j.owner, w.owner) = ? OR (coalesce(j.owner, w.owner) > ? AND "
+        "coalesce(j.owner, w.owner) < ?))";
+  }
   sql += " ORDER BY e.seq LIMIT ?";
   Result<std::unique_ptr<Statement>> st = Statement::Make(db_, sql);
   if (!st.ok()) return st.status();
@@ -1146,7 +1150,13 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
   if (q.through != 0) (*st)->Bind(i++, static_cast<int64_t>(q.through));
   if (q.job_id != 0) (*st)->Bind(i++, static_cast<int64_t>(q.job_id));
   if (q.workflow_id != 0) (*st)->Bind(i++, static_cast<int64_t>(q.workflow_id));
-  if (!q.owner.empty()) (*st)->Bind(i++, q.owner);
+  // (Bound without a copy: the range's ends must outlive the statement's steps.)
+  const std::string account_first = q.owner + "/", account_end = q.owner + "0";
+  if (!q.owner.empty()) {
+    (*st)->Bind(i++, q.owner);
+    (*st)->Bind(i++, account_first);
+    (*st)->Bind(i++, account_end);
+  }
   (*st)->Bind(i++, static_cast<int64_t>(q.limit));
   std::vector<Event> out;
   for (;;) {
@@ -1184,7 +1194,8 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
       q.parent_id != 0 ? 1 : std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
   std::string where = "WHERE j.id < ? AND j.id >= ?";
   if (q.parent_id != 0) where += " AND j.parent_id = ? AND j.parent_id != 0";
-  if (!q.owner.empty()) where += " AND j.owner = ?";
+  // The account and its end users: "webapp", then "webapp/..." (a range: '/' + 1 is '0').
+  if (!q.owner.empty()) where += " AND (j.owner = ? OR (j.owner > ? AND j.owner < ?))";
   if (!q.type.empty()) where += " AND j.type = ?";
   if (q.state) where += " AND s.state = ?";
   where += " ORDER BY j.id DESC LIMIT ?";
@@ -1195,7 +1206,13 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
   s.Bind(i++, top);
   s.Bind(i++, floor);
   if (q.parent_id != 0) s.Bind(i++, static_cast<int64_t>(q.parent_id));
-  if (!q.owner.empty()) s.Bind(i++, q.owner);
+  // (Bound without a copy: the range's ends must outlive the statement's steps.)
+  const std::string account_first = q.owner + "/", account_end = q.owner + "0";
+  if (!q.owner.empty()) {
+    s.Bind(i++, q.owner);
+    s.Bind(i++, account_first);
+    s.Bind(i++, account_end);
+  }
   if (!q.type.empty()) s.Bind(i++, q.type);
   if (q.state) s.Bind(i++, engine::JobStateName(*q.state));
   s.Bind(i++, static_cast<int64_t>(q.limit));
