@@ -488,7 +488,7 @@ int main(int argc, char** argv) {
   std::string type, payload_text, command_text, idempotency_key, reason, out_dir;
   std::vector<std::string> params, files;
   int32_t priority = 0;
-  double timeout_s = 0;
+  std::string timeout_text;
   int retries = -1;
   bool wait = false, follow = false, admin = false, worker_token = false, private_pool = false;
   uint64_t id = 0;
@@ -504,8 +504,9 @@ int main(int argc, char** argv) {
                      "an input file, PATH or NAME=PATH (repeatable); a run.sh is what shell "
                      "workers run when there is no --command");
   submit->add_option("--priority", priority, "higher runs first")->check(CLI::Range(-1000, 1000));
-  submit->add_option("--timeout", timeout_s, "seconds one attempt may run")
-      ->check(CLI::Range(0.001, 7.0 * 24 * 3600));
+  submit->add_option("--timeout", timeout_text,
+                     "how long one attempt may run: seconds (90), a duration (2h30m), or none (as "
+                     "long as it heartbeats)");
   submit->add_option("--retries", retries, "attempts after the first")->check(CLI::Range(0, 99));
   submit->add_option("--idempotency-key", idempotency_key, "a second submit returns the first job");
   std::string run_after_text, run_by_text, concurrency_key, keep_text;
@@ -901,7 +902,23 @@ int main(int argc, char** argv) {
     if (!payload.ok()) return Fail(name, payload.status());
     json::object job{{"type", type}, {"payload", std::move(*payload)}};
     if (priority != 0) job["priority"] = priority;
-    if (timeout_s > 0) job["timeout_ms"] = static_cast<int64_t>(timeout_s * 1000);
+    if (timeout_text == "none") {
+      job["timeout_ms"] = nullptr;
+    } else if (!timeout_text.empty()) {
+      // Seconds, as before, or a duration with its unit.
+      std::optional<int64_t> ms = baton::ParseDurationMs(timeout_text);
+      char* end = nullptr;
+      const double seconds = std::strtod(timeout_text.c_str(), &end);
+      if (!ms && end == timeout_text.c_str() + timeout_text.size() && seconds > 0) {
+        ms = static_cast<int64_t>(seconds * 1000);
+      }
+      if (!ms || *ms <= 0) {
+        return Fail(name, baton::InvalidArgument(
+                              "--timeout: expected seconds (90), a duration (2h30m) or none, got \"" +
+                              timeout_text + "\""));
+      }
+      job["timeout_ms"] = *ms;
+    }
     if (retries >= 0) job["attempts_max"] = retries + 1;
     if (!idempotency_key.empty()) job["idempotency_key"] = idempotency_key;
     for (auto [flag, text, field] : {std::tuple{"--run-after", &run_after_text, "run_after_ms"},

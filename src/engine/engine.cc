@@ -195,9 +195,10 @@ Status Engine::Validate(JobSpec& spec) const {
     }
   }
   if (spec.timeout_ms == 0) spec.timeout_ms = config_.timeout_ms_default;
-  if (spec.timeout_ms < 0 || spec.timeout_ms > lim.timeout_ms_max) {
+  if ((spec.timeout_ms < 0 && spec.timeout_ms != kNoTimeout) ||
+      spec.timeout_ms > lim.timeout_ms_max) {
     return InvalidArgument("timeout: must be between 1 and " + std::to_string(lim.timeout_ms_max) +
-                           " ms, got " + std::to_string(spec.timeout_ms));
+                           " ms, or none, got " + std::to_string(spec.timeout_ms));
   }
   if (spec.heartbeat_timeout_ms == 0) {
     spec.heartbeat_timeout_ms = config_.heartbeat_timeout_ms_default;
@@ -361,8 +362,10 @@ Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
   s.progress = 0;
   s.progress_message.clear();
   job.lease_persisted_ms = s.lease_expires_ms;
-  ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, now_ms_ + spec.timeout_ms));
+  ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, AttemptDeadlineMs(job.rec)));
   SetState(job, JobState::kRunning, Outcome::kNone, worker_id);
+  // A client drawing a bar sees both of its ends: 0 as each attempt starts, 1 as the job succeeds.
+  EmitEvent(job, EventKind::kProgress, Outcome::kNone, "");
   return Assignment{job.rec.id,      s.attempt_id,    s.attempts_started,        RunType(spec),
                     spec.payload,    spec.timeout_ms, spec.heartbeat_timeout_ms, s.lease_expires_ms,
                     spec.input_files};
@@ -636,7 +639,14 @@ void Engine::Finish(Job& job, JobState state, Outcome outcome, std::string_view 
   DisarmTimer(job, kStateTimer);
   DisarmTimer(job, kDeadlineTimer);
   s.finished_ms = now_ms_;
-  if (state != JobState::kSucceeded) s.error = std::string(message);
+  if (state != JobState::kSucceeded) {
+    s.error = std::string(message);
+  } else {
+    // The bar's other end, before the state event that ends a client's wait.
+    s.progress = 1;
+    s.progress_message.clear();
+    EmitEvent(job, EventKind::kProgress, Outcome::kNone, "");
+  }
   SetState(job, state, outcome, message);
   // The reasons below are built only when needed: this runs for every job that ends.
   if (s.helper_id != 0) CancelHelper(job, "job " + Num(job.rec.id) + " " + Str(state));
@@ -954,8 +964,9 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
       return Status::Ok();
     }
     if (spec.verify) {
-      // The attempt stays open until the verdict, which must come within the job's timeout.
-      ArmTimer(job, kStateTimer, now_ms_ + spec.timeout_ms);
+      // The attempt stays open until the verdict, which must come within the job's timeout (if
+      // it has one).
+      if (spec.timeout_ms != kNoTimeout) ArmTimer(job, kStateTimer, now_ms_ + spec.timeout_ms);
       SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
       return Status::Ok();
     }
@@ -1125,7 +1136,7 @@ void Engine::FireTimer(Job& job, TimerSlot slot) {
       SetState(job, JobState::kQueued, Outcome::kNone, "");
       return;
     case JobState::kRunning: {
-      const int64_t deadline_ms = s.attempt_started_ms + spec.timeout_ms;
+      const int64_t deadline_ms = AttemptDeadlineMs(job.rec);
       if (now_ms_ >= deadline_ms) {
         const std::string why =
             "attempt ran longer than its timeout of " + std::to_string(spec.timeout_ms) + " ms";
@@ -1282,14 +1293,15 @@ Status Engine::Restore(RecoveredState state) {
         Enqueue(job);
         break;
       case JobState::kRunning:
-        ArmTimer(job, kStateTimer,
-                 std::min(s.lease_expires_ms, s.attempt_started_ms + job.rec.spec.timeout_ms));
+        ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, AttemptDeadlineMs(job.rec)));
         scheduler_.Started(job, job.rec.spec, RunType(job.rec.spec), s.worker_id);
         break;
       case JobState::kSubmitted:
         // The verdict timer restarts: how long the verifier already had is not stored. A
         // verifier job has its own timers.
-        if (s.helper_id == 0) ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.timeout_ms);
+        if (s.helper_id == 0 && job.rec.spec.timeout_ms != kNoTimeout) {
+          ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.timeout_ms);
+        }
         break;
       case JobState::kWaitingChildren:
       case JobState::kSucceeded:

@@ -44,16 +44,44 @@ TEST_F(EngineTest, ChangesWhileACommitIsInFlightCoalesceIntoOneRow) {
   ASSERT_EQ(b.attempts.size(), 1u);
   EXPECT_EQ(b.attempts[0].outcome, Outcome::kSucceeded);
   EXPECT_EQ(b.attempts[0].worker_id, "w1");
-  ASSERT_EQ(b.events.size(), 3u);  // but every transition keeps its event
+  ASSERT_EQ(b.events.size(), 5u);  // but every transition keeps its event
   EXPECT_EQ(b.events[0].state, JobState::kQueued);
   EXPECT_EQ(b.events[1].state, JobState::kRunning);
-  EXPECT_EQ(b.events[2].state, JobState::kSucceeded);
+  // Progress at both ends of the bar: 0 as the attempt starts, 1 before the job's success.
+  EXPECT_EQ(b.events[2].kind, EventKind::kProgress);
+  EXPECT_EQ(b.events[2].progress, 0.0);
+  EXPECT_EQ(b.events[3].kind, EventKind::kProgress);
+  EXPECT_EQ(b.events[3].progress, 1.0);
+  EXPECT_EQ(b.events[4].state, JobState::kSucceeded);
+  EXPECT_EQ(b.events[4].kind, EventKind::kState);
+  EXPECT_EQ(b.inserts[0].status.progress, 1.0);
 
   ASSERT_TRUE(engine_.Reject(id, "bad").ok());
   b = Take();
   EXPECT_TRUE(b.inserts.empty());
   ASSERT_EQ(b.updates.size(), 1u);  // later changes are updates
   EXPECT_EQ(b.updates[0].status.state, JobState::kRetryWait);
+}
+
+TEST_F(EngineTest, ProgressStartsAtZeroForEachAttemptAndEndsAtOneOnlyOnSuccess) {
+  JobSpec spec = Spec();
+  spec.attempts_max = 2;
+  const JobId id = Submit(spec);
+  Assignment first = DispatchOne();
+  ASSERT_TRUE(engine_.Progress(Ref(first), 0.7, "most").ok());
+  ASSERT_TRUE(engine_.Complete(Ref(first), Error()).ok());
+  Take();
+  Advance(10'000);  // the back-off
+  Assignment second = DispatchOne();
+  RecordBatch b = Take();
+  ASSERT_FALSE(b.events.empty());
+  EXPECT_EQ(b.events.back().kind, EventKind::kProgress) << "the new attempt starts at 0";
+  EXPECT_EQ(b.events.back().progress, 0.0);
+  EXPECT_EQ(Job(id).status.progress, 0.0);
+  ASSERT_TRUE(engine_.Complete(Ref(second), Error()).ok());  // failed for good
+  b = Take();
+  for (const Event& e : b.events) EXPECT_NE(e.kind, EventKind::kProgress) << "no 1 on failure";
+  EXPECT_EQ(State(id), JobState::kFailed);
 }
 
 TEST_F(EngineTest, ABatchIsAllOrNothing) {
@@ -96,9 +124,10 @@ TEST_F(EngineTest, EventSequenceIsGapFreeAcrossJobs) {
     ASSERT_TRUE(engine_.Complete(Ref(a), Ok()).ok());
   }
   RecordBatch b = Take();
-  ASSERT_EQ(b.events.size(), 20u);
+  // Per job: queued, running, progress 0, progress 0.5, progress 1, succeeded.
+  ASSERT_EQ(b.events.size(), 30u);
   for (size_t i = 0; i < b.events.size(); ++i) EXPECT_EQ(b.events[i].seq, i + 1);
-  EXPECT_EQ(engine_.Stats().event_seq_last, 20u);
+  EXPECT_EQ(engine_.Stats().event_seq_last, 30u);
 }
 
 TEST_F(EngineTest, ValidationNamesTheFieldAndChangesNothing) {
@@ -309,6 +338,40 @@ TEST_F(EngineTest, RetryOnSaysWhichOutcomesRetry) {
 
 // ---------------------------------------------------------------------------------------------
 // Timeouts, leases, deadlines
+
+// timeout_ms = kNoTimeout (the API's null): an attempt runs for as long as it heartbeats, far
+// past any timeout; it ends only when its worker falls silent.
+TEST_F(EngineTest, AJobWithNoTimeoutRunsAsLongAsItHeartbeats) {
+  JobSpec spec = Spec();
+  spec.timeout_ms = kNoTimeout;
+  const JobId id = Submit(spec);
+  EXPECT_EQ(Job(id).spec.timeout_ms, kNoTimeout) << "not replaced by the default";
+  Assignment a = DispatchOne();
+  for (int hour = 0; hour < 30; ++hour) {  // 30 hours, a heartbeat every 5 s
+    for (int i = 0; i < 720; ++i) {
+      Advance(5'000);
+      ASSERT_TRUE(engine_.Heartbeat(Ref(a)).ok()) << "hour " << hour;
+    }
+  }
+  EXPECT_EQ(State(id), JobState::kRunning);
+  Advance(10'001);  // the lease, with no heartbeat
+  EXPECT_EQ(State(id), JobState::kRetryWait);
+  EXPECT_EQ(Job(id).status.last_outcome, Outcome::kLost);
+  // A verified job with no timeout waits for its verdict with no deadline.
+  JobSpec verify = Spec();
+  verify.timeout_ms = kNoTimeout;
+  verify.verify = true;
+  const JobId v = Submit(verify);
+  Advance(1);
+  Assignment va = Dispatch("w2", {"t"}, 10).back();
+  ASSERT_EQ(va.job_id, v);
+  ASSERT_TRUE(engine_.Complete(Ref(va), Ok()).ok());
+  Advance(7LL * 24 * 3600 * 1000);  // a week with no verdict: still waiting for one
+  EXPECT_EQ(State(v), JobState::kSubmitted);
+  JobSpec bad = Spec();
+  bad.timeout_ms = -2;
+  EXPECT_EQ(engine_.Submit(bad).status().code(), StatusCode::kInvalidArgument);
+}
 
 TEST_F(EngineTest, AttemptTimeoutEndsTheAttemptTellsTheWorkerAndRetries) {
   JobSpec spec = Spec();

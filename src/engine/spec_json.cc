@@ -221,6 +221,8 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
           Int(v, field, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
       if (!n.ok()) return n.status();
       spec.priority = static_cast<int32_t>(*n);
+    } else if (key == "timeout_ms" && v.is_null()) {
+      spec.timeout_ms = kNoTimeout;  // no timeout: as long as it heartbeats
     } else if (key == "run_after_ms" || key == "run_by_ms" || key == "timeout_ms" ||
                key == "heartbeat_timeout_ms") {
       auto n = Int(v, field, 0, kMax);

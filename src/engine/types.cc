@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <limits>
 #include <string>
 
 namespace baton::engine {
@@ -169,6 +170,11 @@ bool InAccount(std::string_view owner, std::string_view account) {
   if (owner.size() == account.size()) return owner == account;
   return owner.size() > account.size() && owner[account.size()] == '/' &&
          owner.substr(0, account.size()) == account;
+}
+
+int64_t AttemptDeadlineMs(const JobRecord& job) {
+  if (job.spec.timeout_ms == kNoTimeout) return std::numeric_limits<int64_t>::max();
+  return job.status.attempt_started_ms + job.spec.timeout_ms;
 }
 
 }  // namespace baton::engine

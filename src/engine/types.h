@@ -108,6 +108,10 @@ std::optional<Labels> ParseLabelsText(std::string_view text);
 // A resource or label name, or a label value: 1 to 64 of a-z A-Z 0-9 _ - . / (no '=' or ',').
 bool ValidSchedulingName(std::string_view s);
 
+// A job's timeout_ms for "no timeout": an attempt runs for as long as its worker heartbeats
+// (hours-long jobs). The API writes it as null.
+inline constexpr int64_t kNoTimeout = -1;
+
 // What a submitter asks for. Zero / empty optional fields take the engine's defaults at submit;
 // the stored spec always holds the concrete values. Immutable once the job exists.
 struct JobSpec {
@@ -117,7 +121,7 @@ struct JobSpec {
   int32_t priority = 0;              // higher runs first; FIFO within a priority
   int64_t run_after_ms = 0;          // not before this time (epoch ms); 0: now
   int64_t run_by_ms = 0;             // deadline (epoch ms): fail if not finished by then; 0: none
-  int64_t timeout_ms = 0;            // per attempt
+  int64_t timeout_ms = 0;            // per attempt; kNoTimeout: as long as it heartbeats
   int64_t heartbeat_timeout_ms = 0;  // the lease: how long a worker may stay silent
   uint32_t attempts_max = 0;
   std::optional<RetryPolicy> retry;
@@ -196,6 +200,9 @@ struct JobRecord {
 
   bool operator==(const JobRecord&) const = default;
 };
+
+// When the job's current attempt runs out of time: INT64_MAX without a timeout.
+int64_t AttemptDeadlineMs(const JobRecord& job);
 
 struct JobUpdate {
   JobId id = 0;

@@ -67,7 +67,11 @@ json::object JobToJson(const engine::JobRecord& job) {
   o["finished_ms"] = s.finished_ms;
   o["run_after_ms"] = spec.run_after_ms;
   o["run_by_ms"] = spec.run_by_ms;
-  o["timeout_ms"] = spec.timeout_ms;
+  if (spec.timeout_ms == engine::kNoTimeout) {
+    o["timeout_ms"] = nullptr;  // none: as long as it heartbeats
+  } else {
+    o["timeout_ms"] = spec.timeout_ms;
+  }
   o["heartbeat_timeout_ms"] = spec.heartbeat_timeout_ms;
   o["attempts_max"] = spec.attempts_max;
   o["attempts_used"] = s.attempts_used;

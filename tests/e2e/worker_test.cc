@@ -55,17 +55,36 @@ TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
   const uint64_t second = Submit(
       R"({"type":"shell","payload":{"command":"echo '::progress 0.25 a quarter'; echo done"}})");
   std::vector<json::object> events = EventsUntilEnd(second);
-  bool saw_progress = false;
+  // Both ends of the bar as progress events: 0 when the attempt starts, 1 before the success.
+  std::vector<double> progress;
   for (const json::object& e : events) {
-    if (e.at("kind").as_string() == "progress") {
-      saw_progress = true;
-      EXPECT_DOUBLE_EQ(e.at("progress").to_number<double>(), 0.25);
-      EXPECT_EQ(e.at("message").as_string(), "a quarter");
-    }
+    if (e.at("kind").as_string() != "progress") continue;
+    progress.push_back(e.at("progress").to_number<double>());
+    if (progress.back() == 0.25) EXPECT_EQ(e.at("message").as_string(), "a quarter");
   }
-  EXPECT_TRUE(saw_progress);
+  EXPECT_EQ(progress, (std::vector<double>{0.0, 0.25, 1.0}));
   EXPECT_EQ(events.back().at("state").as_string(), "succeeded");
+  EXPECT_EQ(GetJob(second).at("progress").to_number<double>(), 1.0);
   EXPECT_EQ(Cli({"result", std::to_string(second)}).out, "{\"exit_code\":0,\"files\":[]}\n");
+}
+
+// timeout_ms null (`--timeout none`): no timeout, as long as the worker heartbeats; the CLI takes
+// seconds or a duration too, and says what it cannot read.
+TEST_F(WorkerTest, AJobMayHaveNoTimeout) {
+  auto worker = StartWorker("w1");
+  CliResult none = Cli({"submit", "shell", "-c", "true", "--timeout", "none", "--wait"});
+  EXPECT_EQ(none.exit_code, 0) << none.out;
+  EXPECT_TRUE(GetJob(1).at("timeout_ms").is_null());
+  const uint64_t api = Submit(R"({"type":"shell","payload":{"command":"true"},"timeout_ms":null})");
+  EXPECT_TRUE(GetJob(api).at("timeout_ms").is_null());
+  EXPECT_EQ(Cli({"submit", "shell", "-c", "true", "--timeout", "2h30m"}).exit_code, 0);
+  EXPECT_EQ(GetJob(3).at("timeout_ms").to_number<int64_t>(), 9'000'000);
+  EXPECT_EQ(Cli({"submit", "shell", "-c", "true", "--timeout", "90"}).exit_code, 0);
+  EXPECT_EQ(GetJob(4).at("timeout_ms").to_number<int64_t>(), 90'000);
+  CliResult bad = Cli({"submit", "shell", "-c", "true", "--timeout", "ten"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs")).at("jobs").as_array().size(), 4u);
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(api).at("state") == "succeeded"; }));
 }
 
 // `baton logs -f` and GET .../logs?follow=1: the log as it grows, ending when the job ends.
