@@ -141,16 +141,18 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
     if (!out) return client::Outcome::Error("cannot write " + (dir / "payload.json").string());
   }
   // A run.sh with a "#!" line runs as a program (its interpreter chosen by it); else with sh.
+  // Either way it replaces the shell that starts it (exec), so that the job's own process gets
+  // the stop's SIGTERM and its grace period, not a wrapper that would die at once.
   std::string text = command != nullptr                ? std::string(command->as_string())
                      : typed != options.commands.end() ? typed->second
-                                                       : "sh ./run.sh";
+                                                       : "exec sh ./run.sh";
   if (command == nullptr && typed == options.commands.end()) {
     std::ifstream script(dir / "run.sh");
     char magic[2] = {};
     script.read(magic, 2);
     if (magic[0] == '#' && magic[1] == '!') {
       fs::permissions(dir / "run.sh", fs::perms::owner_exec, fs::perm_options::add, ec);
-      text = "./run.sh";
+      text = "exec ./run.sh";
     }
   }
 
@@ -198,9 +200,12 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   int64_t term_sent_ms = 0;
   bool killed = false, timed_out = false;
   int status = 0;
-  bool exited = false;
+  bool exited = false, done = false;
   char buffer[16384];
-  while (!exited) {
+  // Until the job's process has exited and, once it was told to stop, until the rest of its group
+  // has too (or the grace period is over): a job cleaning up in a child of its own gets the
+  // whole grace period, however its first process ends.
+  while (!done) {
     ::poll(fds, 2, 50);
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP)) == 0) continue;
@@ -212,7 +217,7 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
         fds[i].fd = -1;
       }
     }
-    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) exited = ::waitpid(pid, &status, WNOHANG) == pid;
     const int64_t now = NowMs();
     if (!timed_out && context.timeout_ms() > 0 && now - started > context.timeout_ms()) {
       timed_out = true;  // the server times it out too; this stops it even if it cannot say so
@@ -221,10 +226,11 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
       ::kill(-pid, SIGTERM);
       term_sent_ms = now;
     }
-    if (term_sent_ms != 0 && !killed && !exited && now - term_sent_ms >= options.grace_ms) {
+    if (term_sent_ms != 0 && !killed && now - term_sent_ms >= options.grace_ms) {
       ::kill(-pid, SIGKILL);
       killed = true;
     }
+    done = exited && (term_sent_ms == 0 || killed || ::kill(-pid, 0) != 0);
   }
   // What the job left running in its group goes with it; then the last of its output.
   ::kill(-pid, SIGKILL);

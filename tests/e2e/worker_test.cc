@@ -120,6 +120,52 @@ TEST_F(WorkerTest, FollowingALogStreamsItUntilTheJobEnds) {
   EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/logs?follow=2").status, 400);
 }
 
+// A cancelled job's own process gets SIGTERM and the grace period to clean up, however it was
+// started: an uploaded run.sh (with and without a #! line) as much as a payload command. The
+// cleanup runs in a child of the trap, after the first process could have been reaped.
+TEST_F(WorkerTest, EveryKindOfJobGetsItsGracePeriod) {
+  auto worker = StartWorker("w1", "shell", "3", "shell", {"--grace-ms", "30000"});
+  const std::string script =
+      "trap 'sleep 0.3; echo cleaned > \"$MARK\"; exit 0' TERM\n"
+      "echo started > \"$MARK.started\"\n"
+      "while :; do sleep 0.05; done\n";
+  struct Case {
+    std::string name;
+    uint64_t id = 0;
+  };
+  std::vector<Case> cases = {{"plain"}, {"shebang"}, {"command"}};
+  for (Case& c : cases) {
+    const std::string mark = dir_ + "/mark-" + c.name;
+    const std::string body = "MARK=" + mark + "\n" + script;
+    if (c.name == "command") {
+      json::object job{{"type", "shell"}, {"payload", {{"command", body}}}};
+      c.id = Submit(json::serialize(job));
+    } else {
+      const std::string run = (c.name == "shebang" ? "#!/bin/sh\n" : "") + body;
+      HttpResult posted = PostMultipart(
+          admin_, "/v1/jobs", Multipart({{"job", R"({"type":"shell"})"}}, {{"run.sh", run}}));
+      ASSERT_EQ(posted.status, 201) << posted.body;
+      c.id = Json(posted).at("id").to_number<uint64_t>();
+    }
+  }
+  for (const Case& c : cases) {
+    ASSERT_TRUE(WaitUntil([&] {
+      return std::filesystem::exists(dir_ + "/mark-" + c.name + ".started");
+    })) << c.name;
+    EXPECT_EQ(Cli({"cancel", std::to_string(c.id)}).exit_code, 0);
+  }
+  for (const Case& c : cases) {
+    const std::string mark = dir_ + "/mark-" + c.name;
+    ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(mark); }))
+        << c.name << ": its cleanup never ran (killed before the grace period was over)";
+    std::ifstream in(mark);
+    std::string text;
+    std::getline(in, text);
+    EXPECT_EQ(text, "cleaned") << c.name;
+    EXPECT_EQ(GetJob(c.id).at("state"), "cancelled");
+  }
+}
+
 TEST_F(WorkerTest, CancelEndsTheWholeProcessTree) {
   auto worker = StartWorker("w1");
   const std::string pids = dir_ + "/pids";

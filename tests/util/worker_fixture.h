@@ -54,8 +54,11 @@ class WorkerFixture : public ServerFixture {
                                      "--id",       id,
                                      "--capacity", capacity,
                                      "--workdir",  dir_ + "/work-" + id,
-                                     "--grace-ms", "500",
                                      "--executor", executor};
+    // A short grace period, unless the test chooses its own.
+    if (std::find(extra.begin(), extra.end(), "--grace-ms") == extra.end()) {
+      argv.insert(argv.end(), {"--grace-ms", "500"});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     EXPECT_TRUE(w->Start(argv));
     EXPECT_TRUE(WaitUntil([&] {
