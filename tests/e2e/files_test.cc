@@ -82,7 +82,7 @@ TEST_F(FilesTest, ARunShJobWithInputFilesByCliAndByCurl) {
   for (const json::object& e : events) {
     if (e.at("kind").as_string() == "progress") progress.push_back(e.at("progress").as_double());
   }
-  EXPECT_EQ(progress, (std::vector<double>{0.3, 0.9}));
+  EXPECT_EQ(progress, (std::vector<double>{0, 0.3, 0.9, 1}));  // from 0, what it said, to 1
   ASSERT_EQ(events.back().at("state").as_string(), "succeeded");
   const std::string zip = dir_ + "/out.zip";
   CliResult fetched =
