@@ -913,9 +913,10 @@ int main(int argc, char** argv) {
         ms = static_cast<int64_t>(seconds * 1000);
       }
       if (!ms || *ms <= 0) {
-        return Fail(name, baton::InvalidArgument(
-                              "--timeout: expected seconds (90), a duration (2h30m) or none, got \"" +
-                              timeout_text + "\""));
+        return Fail(name,
+                    baton::InvalidArgument(
+                        "--timeout: expected seconds (90), a duration (2h30m) or none, got \"" +
+                        timeout_text + "\""));
       }
       job["timeout_ms"] = *ms;
     }

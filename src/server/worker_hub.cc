@@ -613,9 +613,10 @@ void WorkerHub::OnPass(engine::Engine& engine,
       if (i > 0) frame += ',';
       frame += "{" + AttemptKey(a.job_id, a.attempt_id) + R"(,"number":)" +
                std::to_string(a.attempt) + R"(,"type":)" + Quote(a.type) + R"(,"payload":)" +
-               a.payload + R"(,"timeout_ms":)" + std::to_string(std::max<int64_t>(a.timeout_ms, 0)) +
-               R"(,"heartbeat_timeout_ms":)" + std::to_string(a.heartbeat_timeout_ms) +
-               R"(,"lease_expires_ms":)" + std::to_string(a.lease_expires_ms);
+               a.payload + R"(,"timeout_ms":)" +
+               std::to_string(std::max<int64_t>(a.timeout_ms, 0)) + R"(,"heartbeat_timeout_ms":)" +
+               std::to_string(a.heartbeat_timeout_ms) + R"(,"lease_expires_ms":)" +
+               std::to_string(a.lease_expires_ms);
       if (!a.input_files.empty()) {
         frame += R"(,"files":[)";
         for (size_t f = 0; f < a.input_files.size(); ++f) {
