@@ -1627,6 +1627,17 @@ bool Mandatory(const StepPlan& plan) { return !plan.optional; }
 
 bool Failed(StepState s) { return s == StepState::kFailed || s == StepState::kCancelled; }
 
+// A failed step as a roll-up names it: its name and its own error text, cut (at a character's
+// start, so the text stays UTF-8) to keep the group's message bounded.
+std::string FailedStepText(const std::string& name, const std::string& error) {
+  constexpr size_t kErrorBytesMax = 300;
+  if (error.empty()) return name;
+  if (error.size() <= kErrorBytesMax) return name + " (" + error + ")";
+  size_t cut = kErrorBytesMax;
+  while (cut > 0 && (static_cast<unsigned char>(error[cut]) & 0xC0) == 0x80) --cut;
+  return name + " (" + error.substr(0, cut) + "...)";
+}
+
 // The roll-up of a group of steps (an activity, or its plugins) into `group`: skipped if all were
 // skipped; failed if a mandatory one failed; else succeeded, with a warning naming the optional
 // ones that failed (or that succeeded with warnings of their own).
@@ -1640,10 +1651,10 @@ void RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
     if (st.state != StepState::kSkipped) all_skipped = false;
     if (Failed(st.state)) {
       std::string& list = Mandatory(plan.steps[m]) ? failed : warned;
-      list += (list.empty() ? "" : ", ") + plan.steps[m].name;
+      list += (list.empty() ? "" : ", ") + FailedStepText(plan.steps[m].name, st.message);
     }
     if (st.state == StepState::kSucceeded && st.warning) {
-      warned += (warned.empty() ? "" : ", ") + plan.steps[m].name;
+      warned += (warned.empty() ? "" : ", ") + FailedStepText(plan.steps[m].name, st.message);
     }
   }
   if (all_skipped) {
