@@ -1654,7 +1654,12 @@ void RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
       list += (list.empty() ? "" : ", ") + FailedStepText(plan.steps[m].name, st.message);
     }
     if (st.state == StepState::kSucceeded && st.warning) {
-      warned += (warned.empty() ? "" : ", ") + FailedStepText(plan.steps[m].name, st.message);
+      // A group that succeeded with warnings of its own (an activity's plugins): the optional
+      // steps it names, each with its error, rather than the group's name.
+      constexpr std::string_view kWarned = "warning: optional steps failed: ";
+      const bool nested = st.message.compare(0, kWarned.size(), kWarned) == 0;
+      warned += (warned.empty() ? "" : ", ") +
+                (nested ? st.message.substr(kWarned.size()) : plan.steps[m].name);
     }
   }
   if (all_skipped) {
@@ -1798,7 +1803,23 @@ void Engine::Advance(Workflow& wf) {
         moved = true;
         continue;
       }
-      if (st.state != StepState::kWaiting) continue;
+      if (plan.kind == StepPlan::kGate && st.state == StepState::kWaiting && !wf.cancelling) {
+        // An activity reads running from its first step's start until it rolls up.
+        bool started = false, all_done = true;
+        for (uint32_t m : plan.members) {
+          started = started || steps[m].state != StepState::kWaiting;
+          all_done = all_done && IsTerminal(steps[m].state);
+        }
+        if (started && !all_done) {
+          st.state = StepState::kRunning;
+          EmitWorkflowEvent(wf, 0, "activity " + plan.name + ": running");
+          moved = true;
+          continue;
+        }
+      }
+      // A running activity rolls up once its steps are done, as a waiting step starts.
+      const bool gate_running = plan.kind == StepPlan::kGate && st.state == StepState::kRunning;
+      if (st.state != StepState::kWaiting && !gate_running) continue;
       if (wf.cancelling) {
         st.state = StepState::kCancelled;
         st.message = "the workflow was cancelled";

@@ -287,6 +287,31 @@ TEST_F(WorkflowTest, ActivitiesRollUpAsTheTableSays) {
   }
 }
 
+// While any step of an activity runs, the activity reads running (not waiting), and it rolls up
+// as before once its steps are done.
+TEST_F(WorkflowTest, AnActivityReadsRunningWhileItsStepsRun) {
+  WorkflowId id = SubmitWorkflow(R"({"steps":[)" + StepJson("first") +
+                                 R"(],"activities":[{"name":"deploy","depends_on":["first"],)" +
+                                 R"("pre":[)" + StepJson("p") + R"(],"parallel":[)" +
+                                 StepJson("a") + "," + StepJson("b") + "]}]}");
+  EXPECT_EQ(Step(id, "deploy"), StepState::kWaiting);  // nothing of it has started
+  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne("w", "s")), Ok()).ok());  // first
+  EXPECT_EQ(Step(id, "deploy"), StepState::kRunning);                    // p runs
+  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne("w", "s")), Ok()).ok());  // p
+  std::vector<Assignment> both = Dispatch("w", {"s"}, 10);
+  ASSERT_EQ(both.size(), 2u);
+  ASSERT_TRUE(engine_.Complete(Ref(both[0]), Ok()).ok());
+  EXPECT_EQ(Step(id, "deploy"), StepState::kRunning);  // one parallel step still runs
+  ASSERT_TRUE(engine_.Complete(Ref(both[1]), Ok()).ok());
+  EXPECT_EQ(Step(id, "deploy"), StepState::kSucceeded);
+  EXPECT_EQ(Wf(id).status.state, WorkflowState::kSucceeded);
+  bool said = false;
+  for (const Event& e : Take().events) {
+    said = said || (e.kind == EventKind::kWorkflow && e.message == "activity deploy: running");
+  }
+  EXPECT_TRUE(said);
+}
+
 TEST_F(WorkflowTest, CancellingAWorkflowCancelsItsRunningJobsAndEverythingAfter) {
   WorkflowId id = SubmitWorkflow(R"({"steps":[)" + StepJson("a") + "," +
                                  StepJson("b", R"("depends_on":["a"])") + "]}");
