@@ -255,7 +255,10 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
   if (c->who.private_pool) info.owner = c->who.user;
   w.info = info;
   w.registrations = plugins;
-  if (runtime_ == nullptr) w.hello_applied = !(w.logs_held = false);  // nothing to wait for
+  if (runtime_ == nullptr) {  // no engine to wait for
+    w.hello_applied = true;
+    w.logs_held = false;
+  }
   std::shared_ptr<Connection> replaced;
   {
     // The same worker again (it reconnected before the server noticed it had gone): the new
