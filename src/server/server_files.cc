@@ -190,7 +190,9 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
   if (!user_id || user_id->empty()) return fail(InvalidArgument("user_id: required"));
   // The web app's end user: a number, as job-orchestrator takes it. Quoted only when it is text
   // (an error message is JSON, and must stay valid UTF-8).
-  if (!ParseNumber(*user_id, 0, std::numeric_limits<int64_t>::max())) {
+  const std::optional<uint64_t> end_user =
+      ParseNumber(*user_id, 0, std::numeric_limits<int64_t>::max());
+  if (!end_user) {
     return fail(InvalidArgument(
         "user_id: must be a number" +
         (baton::json::InvalidUtf8At(*user_id) == std::string_view::npos && user_id->size() <= 64
@@ -200,6 +202,8 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
   // File names as job-orchestrator takes them: the last segment of the path the browser sent.
   Result<std::vector<FileData>> files = FileParts(*parts, /*compat=*/true);
   if (!files.ok()) return fail(files.status());
+  // One end user, one name: "007" is user 7.
+  *user_id = std::to_string(*end_user);
   bool has_run = false;
   for (const FileData& f : *files) has_run |= f.name == "run.sh";
   if (!has_run) return fail(InvalidArgument("file: one of the files must be run.sh"));

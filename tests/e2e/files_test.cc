@@ -172,7 +172,8 @@ TEST_F(FilesTest, AWebAppsEndUsersAreUsersOfItsAccount) {
     EXPECT_EQ(CurlStatus(up), 201) << up.out;
     return CurlJson(up).at("id").to_number<uint64_t>();
   };
-  const uint64_t a1 = upload("1", "a1"), a2 = upload("1", "a2"), b1 = upload("2", "b1");
+  const uint64_t a1 = upload("1", "a1"), a2 = upload("01", "a2"), b1 = upload("2", "b1");
+  EXPECT_EQ(GetJob(a2).at("owner"), "webapp/1") << "one end user, one name";
   EXPECT_EQ(GetJob(a1).at("owner"), "webapp/1");
   EXPECT_EQ(GetJob(b1).at("owner"), "webapp/2");
   // User 1 has its one running job; user 2's runs beside it: two users, not one.
