@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/json.h"
 
@@ -35,21 +36,52 @@ json::value Scalar(const YAML::Node& node) {
   return json::string(s);
 }
 
-json::value FromYaml(const YAML::Node& node) {
+// What a YAML document may expand to. Aliases share nodes, so a few hundred bytes of anchors can
+// stand for gigabytes of JSON ("billion laughs"), and an anchor may even contain its own alias;
+// both are refused rather than expanded (found by fuzz/documents_fuzz).
+constexpr int kYamlMaxDepth = 128;
+constexpr size_t kYamlMaxExpandedBytes = size_t{16} << 20;
+
+struct YamlBudget {
+  size_t bytes = 0;  // scalars and keys expanded so far, plus 8 per node
+
+  void Spend(size_t n) {
+    bytes += n + 8;
+    if (bytes > kYamlMaxExpandedBytes) {
+      throw std::length_error("the document expands to more than " +
+                              std::to_string(kYamlMaxExpandedBytes >> 20) +
+                              " MiB of JSON (through its aliases?)");
+    }
+  }
+};
+
+json::value FromYaml(const YAML::Node& node, YamlBudget& budget, int depth) {
+  if (depth > kYamlMaxDepth) {
+    throw std::length_error("the document nests deeper than " + std::to_string(kYamlMaxDepth) +
+                            " levels (or an anchor holds its own alias)");
+  }
   switch (node.Type()) {
     case YAML::NodeType::Map: {
+      budget.Spend(0);
       json::object o;
-      for (const auto& kv : node) o[kv.first.as<std::string>()] = FromYaml(kv.second);
+      for (const auto& kv : node) {
+        auto key = kv.first.as<std::string>();
+        budget.Spend(key.size());
+        o[key] = FromYaml(kv.second, budget, depth + 1);
+      }
       return o;
     }
     case YAML::NodeType::Sequence: {
+      budget.Spend(0);
       json::array a;
-      for (const auto& item : node) a.push_back(FromYaml(item));
+      for (const auto& item : node) a.push_back(FromYaml(item, budget, depth + 1));
       return a;
     }
     case YAML::NodeType::Scalar:
+      budget.Spend(node.Scalar().size());
       return Scalar(node);
     default:
+      budget.Spend(0);
       return nullptr;
   }
 }
@@ -111,9 +143,12 @@ Result<std::string> DocumentToJson(std::string_view text, DocumentFormat format)
         return InvalidArgument("YAML: a NUL byte at byte " + std::to_string(nul));
       }
       try {
-        return json::serialize(FromYaml(YAML::Load(std::string(text))));
+        YamlBudget budget;
+        return json::serialize(FromYaml(YAML::Load(std::string(text)), budget, 0));
       } catch (const YAML::Exception& e) {
         return InvalidArgument("YAML, line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+      } catch (const std::length_error& e) {
+        return InvalidArgument(std::string("YAML: ") + e.what());
       }
     case DocumentFormat::kToml:
       try {

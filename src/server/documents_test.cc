@@ -78,6 +78,41 @@ TEST(DocumentsTest, TextThatIsNotUtf8IsRefusedWithItsOffset) {
   EXPECT_EQ(*ok, "{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\xbc\"}");
 }
 
+// Found by fuzz/documents_fuzz: aliases share nodes, so a short document can stand for an
+// exponential one ("billion laughs"), and an anchor can hold its own alias. Both are refused
+// with a clear error instead of exhausting memory or the stack.
+TEST(DocumentsTest, AYamlDocumentThatExpandsWithoutBoundIsRefused) {
+  std::string laughs = "a0: &a0 [\"" + std::string(1000, 'x') + "\"]\n";
+  for (int i = 1; i <= 30; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    laughs +=
+        "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev + ", " + prev + "]\n";
+  }
+  Result<std::string> r = DocumentToJson(laughs, DocumentFormat::kYaml);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "YAML: the document expands to more than 16 MiB of JSON (through its aliases?)");
+
+  const std::string too_deep =
+      "YAML: the document nests deeper than 128 levels (or an anchor holds its own alias)";
+  Result<std::string> self = DocumentToJson("a: &x [1, *x]\n", DocumentFormat::kYaml);
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.status().message(), too_deep);
+  std::string deep(200, '[');
+  deep += std::string(200, ']');
+  Result<std::string> nested = DocumentToJson(deep, DocumentFormat::kYaml);
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.status().message(), too_deep);
+  std::string fine(100, '[');
+  fine += std::string(100, ']');
+  EXPECT_TRUE(DocumentToJson(fine, DocumentFormat::kYaml).ok());
+
+  // A few aliases, well within the bound, are expanded as before.
+  Result<std::string> ok = DocumentToJson("base: &b {x: 1}\nuse: *b\n", DocumentFormat::kYaml);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(*ok, "{\"base\":{\"x\":1},\"use\":{\"x\":1}}");
+}
+
 TEST(DocumentsTest, FormatsComeFromExtensionsAndContentTypes) {
   EXPECT_EQ(FormatOfPath("flow.yaml"), DocumentFormat::kYaml);
   EXPECT_EQ(FormatOfPath("flow.yml"), DocumentFormat::kYaml);
