@@ -140,6 +140,8 @@ engine::JobSpec Simulation::MakeSpec(uint32_t n) {
   if (rng_.Chance(0.1)) s.run_after_ms = now_ + static_cast<int64_t>(rng_.Below(5000));
   if (rng_.Chance(0.1)) s.run_by_ms = std::max(now_, s.run_after_ms) + 500 + rng_.Below(60000);
   s.verify = rng_.Chance(0.1);
+  // A verdict may be lost with a crash: past its deadline the job fails rather than waiting on.
+  if (s.verify) s.verdict_timeout_ms = 3000 + static_cast<int64_t>(rng_.Below(7000));
   s.idempotency_key = "job-" + std::to_string(n);
   return s;
 }

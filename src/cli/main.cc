@@ -311,13 +311,13 @@ int WaitForWorkflow(baton::client::Client& c, uint64_t id, const Target& t) {
         std::fflush(stdout);
       }
     }
-    if (state != "running") {
+    if (state != "running" && state != "partial") {
       if (t.json) {
         std::printf("%s\n", Pretty(*w).c_str());
       } else {
         PrintWorkflow(w->as_object());
       }
-      return state == "succeeded" || state == "warning" ? 0 : 1;
+      return state == "succeeded" || state == "optional_failed" ? 0 : 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -524,6 +524,14 @@ int main(int argc, char** argv) {
                      "at most --concurrency-limit jobs of this key (yours) run at once");
   submit->add_option("--concurrency-limit", concurrency_limit, "for --concurrency-key (default 1)")
       ->check(CLI::Range(1u, 1000000u));
+  bool verify = false;
+  std::string verdict_timeout_text;
+  submit->add_flag("--verify", verify,
+                   "a verdict (baton accept / reject) must follow the result; the job reads "
+                   "submitted until then (baton list --status submitted)");
+  submit->add_option("--verdict-timeout", verdict_timeout_text,
+                     "with --verify: fail the job, its result kept, when no verdict came this long "
+                     "after the result (1h, 2d; default: wait for as long as it takes)");
   submit->add_flag("--wait,-w", wait, "wait for the job to end, showing its progress");
   add_target(submit);
 
@@ -548,6 +556,10 @@ int main(int argc, char** argv) {
   logs->add_flag("--follow,-f", follow, "keep printing until the job ends");
   CLI::App* cancel = job_command("cancel", "cancel a job (and its sub-jobs)");
   cancel->add_option("--reason", reason, "why");
+  CLI::App* accept = job_command("accept", "accept the result of a submitted job (--verify)");
+  CLI::App* reject =
+      job_command("reject", "reject a job's result: the attempt fails and the job may run again");
+  reject->add_option("--reason", reason, "why");
   CLI::App* retry = app.add_subcommand(
       "retry", "run a failed or cancelled job again; or, with --failed, many (dead letters)");
   retry->add_option("id", id, "job id");
@@ -954,6 +966,17 @@ int main(int argc, char** argv) {
       }
       job["retention_ms"] = *keep;
     }
+    if (verify) job["verify"] = true;
+    if (!verdict_timeout_text.empty()) {
+      std::optional<int64_t> ms = baton::ParseDurationMs(verdict_timeout_text);
+      if (!ms || *ms <= 0) {
+        return Fail(name, baton::InvalidArgument(
+                              "--verdict-timeout: expected a duration such as 1h or 2d, got \"" +
+                              verdict_timeout_text + "\""));
+      }
+      if (!verify) return Fail(name, baton::InvalidArgument("--verdict-timeout: needs --verify"));
+      job["verdict_timeout_ms"] = *ms;
+    }
     if (!concurrency_key.empty()) {
       job["concurrency"] = {{"key", concurrency_key},
                             {"limit", concurrency_limit == 0 ? 1u : concurrency_limit}};
@@ -1055,8 +1078,12 @@ int main(int argc, char** argv) {
     std::fwrite(answer->body.data(), 1, answer->body.size(), stdout);
     return 0;
   }
-  if (cancel->parsed() || retry->parsed()) {
-    return print(c.Command(id, cancel->parsed() ? "cancel" : "retry", reason),
+  if (cancel->parsed() || retry->parsed() || accept->parsed() || reject->parsed()) {
+    const char* action = cancel->parsed()   ? "cancel"
+                         : retry->parsed()  ? "retry"
+                         : accept->parsed() ? "accept"
+                                            : "reject";
+    return print(c.Command(id, action, reason),
                  [](const json::value& v) { PrintJob(v.as_object()); });
   }
   if (result->parsed()) {

@@ -129,6 +129,7 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   fs::remove_all(dir, ec);
   fs::create_directories(dir / "out", ec);
   if (ec) return client::Outcome::Error("cannot create " + dir.string() + ": " + ec.message());
+  context.SetSnapshotDir(dir.string());  // a partial result is this directory as it is then
   if (!inputs.empty()) {
     if (Status s = context.FetchInputs(dir.string()); !s.ok()) {
       if (!options.keep_workdirs) fs::remove_all(dir, ec);
@@ -247,6 +248,7 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
   err.Finish();
 
   auto finish = [&](client::Outcome outcome) {
+    context.SetSnapshotDir("");
     if (!options.keep_workdirs) fs::remove_all(dir, ec);
     return outcome;
   };
@@ -259,8 +261,31 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
     return finish(client::Outcome::Error("killed by signal " + std::to_string(WTERMSIG(status)) +
                                          " (" + strsignal(WTERMSIG(status)) + ")"));
   }
+  // out/NAME read as JSON, if the job wrote it.
+  auto read_json = [&](const char* name) -> Result<std::optional<json::value>> {
+    const fs::path path = dir / "out" / name;
+    if (!fs::exists(path, ec)) return std::optional<json::value>();
+    if (!ResolvesInside(path, dir)) {
+      return InvalidArgument(std::string("out/") + name +
+                             ": a symbolic link to a file outside the job's directory");
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    boost::system::error_code jec;
+    json::value v = json::parse(text, jec);
+    if (jec) return InvalidArgument(std::string("out/") + name + ": not JSON: " + jec.message());
+    return std::optional<json::value>(std::move(v));
+  };
   const int code = WEXITSTATUS(status);
-  if (code != 0) return finish(client::Outcome::Error("exit code " + std::to_string(code)));
+  if (code != 0) {
+    // A failed job keeps what it handed in (an ordered list of messages, say) as its result.
+    std::string error = "exit code " + std::to_string(code);
+    Result<std::optional<json::value>> handed = read_json("result.json");
+    if (!handed.ok())
+      return finish(client::Outcome::Error(error + "; " + handed.status().message()));
+    if (handed->has_value()) return finish(client::Outcome::Failed(error, std::move(**handed)));
+    return finish(client::Outcome::Error(error));
+  }
   // Success: the files under out/ go to the server before the outcome does.
   json::array files;
   std::vector<fs::path> paths;
@@ -286,20 +311,6 @@ client::Outcome RunShell(client::AttemptContext& context, const ShellOptions& op
     files.emplace_back(name);
   }
   // Sub-jobs, then the result: both read before the success is reported.
-  auto read_json = [&](const char* name) -> Result<std::optional<json::value>> {
-    const fs::path path = dir / "out" / name;
-    if (!fs::exists(path, ec)) return std::optional<json::value>();
-    if (!ResolvesInside(path, dir)) {
-      return InvalidArgument(std::string("out/") + name +
-                             ": a symbolic link to a file outside the job's directory");
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    boost::system::error_code jec;
-    json::value v = json::parse(text, jec);
-    if (jec) return InvalidArgument(std::string("out/") + name + ": not JSON: " + jec.message());
-    return std::optional<json::value>(std::move(v));
-  };
   Result<std::optional<json::value>> children = read_json("children.json");
   if (!children.ok()) return finish(client::Outcome::Error(children.status().message(), false));
   if (children->has_value()) {

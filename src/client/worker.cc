@@ -12,6 +12,8 @@
 #include <optional>
 #include <thread>
 
+#include "common/zip.h"
+
 namespace baton::client {
 
 namespace net = boost::asio;
@@ -120,6 +122,61 @@ class Worker::Impl {
     std::string message;
   };
   std::vector<Completed> completed_;
+  // Partial results being zipped and sent, each on a thread of its own (joined when Run ends).
+  static constexpr int kSnapshotsMax = 4;
+  struct SnapshotThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<SnapshotThread> snapshot_threads_;  // io thread
+
+  // The server asks for a partial result of an attempt: a zip of its directory, sent by PUT off
+  // the io thread; what cannot be sent is said in a snapshot message instead.
+  void Snapshot(const json::object& m) {
+    const uint64_t job = U64(m, "job"), attempt = U64(m, "attempt"), request = U64(m, "request");
+    auto refuse = [&](const std::string& why) {
+      outbox_.push_back(json::serialize(json::object{{"type", "snapshot"},
+                                                     {"job", job},
+                                                     {"attempt", attempt},
+                                                     {"request", request},
+                                                     {"error", why}}));
+      Flush();
+    };
+    auto it = running_.find(attempt);
+    if (it == running_.end())
+      return refuse("attempt " + std::to_string(attempt) + " is not running on this worker");
+    const std::string dir = it->second.context->snapshot_dir();
+    if (dir.empty()) return refuse("the attempt has no working directory to take a snapshot of");
+    std::erase_if(snapshot_threads_, [](SnapshotThread& t) {
+      if (!t.done->load()) return false;
+      t.thread.join();
+      return true;
+    });
+    if (snapshot_threads_.size() >= kSnapshotsMax) {
+      return refuse("the worker is sending " + std::to_string(kSnapshotsMax) +
+                    " snapshots already");
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, dir, job, attempt, request, done] {
+      Client http(options_.server, options_.token);
+      http.SetWorker(options_.id);
+      const std::string target = "/v1/jobs/" + std::to_string(job) + "/attempts/" +
+                                 std::to_string(attempt) + "/snapshot/" + std::to_string(request);
+      Result<std::string> zip =
+          ZipDirectory(dir, options_.snapshot_files_max, options_.snapshot_bytes_max);
+      if (zip.ok()) {
+        (void)http.Call("PUT", target, *zip, "application/zip");
+      } else {
+        Send(json::serialize(json::object{{"type", "snapshot"},
+                                          {"job", job},
+                                          {"attempt", attempt},
+                                          {"request", request},
+                                          {"error", zip.status().message()}}));
+      }
+      done->store(true);
+    });
+    snapshot_threads_.push_back({std::move(thread), std::move(done)});
+  }
 
   void Send(std::string message) {
     net::post(ioc_, [this, message = std::move(message)]() mutable {
@@ -305,6 +362,8 @@ class Worker::Impl {
       for (const json::value& j : m.at("jobs").as_array()) Assigned(j.as_object());
     } else if (t == "stop") {
       StopAttempt(U64(m, "attempt"), std::string(m.at("reason").as_string()));
+    } else if (t == "snapshot") {
+      Snapshot(m);
     } else if (t == "ack") {
       unacked_.erase(U64(m, "attempt"));
       CheckDrained();
@@ -434,6 +493,8 @@ class Worker::Impl {
           message += R"(,"outcome":"error","error":)" +
                      json::serialize(json::string(outcome.error)) +
                      (outcome.retryable ? "" : R"(,"retryable":false)");
+          if (!outcome.result.is_null())
+            message += R"(,"result":)" + json::serialize(outcome.result);
           break;
         case Outcome::kDeclined:
           message += R"(,"outcome":"declined")";
@@ -546,6 +607,48 @@ Status AttemptContext::UploadOutput(const std::string& name, const std::string& 
   return Status::Ok();
 }
 
+void AttemptContext::SetSnapshotDir(std::string dir) {
+  std::lock_guard lock(mu_);
+  snapshot_dir_ = std::move(dir);
+}
+
+std::string AttemptContext::snapshot_dir() const {
+  std::lock_guard lock(mu_);
+  return snapshot_dir_;
+}
+
+Result<std::string> ZipDirectory(const std::string& dir, size_t files_max, size_t bytes_max) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> paths;
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    // Links are not followed: a snapshot holds what the job wrote, nothing it points at.
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+    paths.push_back(it->path());
+    if (paths.size() > files_max) {
+      return ResourceExhausted("the working directory holds more than " +
+                               std::to_string(files_max) + " files (snapshot_files_max)");
+    }
+  }
+  if (ec) return Unavailable("read " + dir + ": " + ec.message());
+  std::sort(paths.begin(), paths.end());
+  ZipWriter zip;
+  size_t bytes = 0;
+  for (const fs::path& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), {});
+    if (!in && !in.eof()) continue;  // gone or unreadable since it was listed: left out
+    bytes += data.size();
+    if (bytes > bytes_max) {
+      return ResourceExhausted("the working directory holds more than " +
+                               std::to_string(bytes_max) + " bytes (snapshot_bytes_max)");
+    }
+    zip.Add(path.lexically_relative(dir).generic_string(), data);
+  }
+  return zip.Finish();
+}
+
 Status Worker::Run() {
   Impl& m = *impl_;
   if (m.handlers_.empty())
@@ -567,6 +670,8 @@ Status Worker::Run() {
   m.pool_cv_.notify_all();
   for (std::thread& t : m.pool_) t.join();
   m.pool_.clear();
+  for (auto& t : m.snapshot_threads_) t.thread.join();
+  m.snapshot_threads_.clear();
   return m.fatal_.code() == StatusCode::kUnauthenticated ||
                  m.fatal_.code() == StatusCode::kPermissionDenied ||
                  m.fatal_.code() == StatusCode::kInvalidArgument

@@ -47,6 +47,9 @@ struct WorkerOptions {
   int64_t reconnect_delay_ms_max = 2000;
   // A frame carries at most this many queued messages (progress, logs, outcomes).
   size_t frame_messages_max = 1000;
+  // A partial result (the server's snapshot request) holds at most this many files and bytes.
+  size_t snapshot_files_max = 1000;
+  size_t snapshot_bytes_max = 64 << 20;
 };
 
 // What a handler gets for one attempt. Thread rules: used by the handler's thread; Progress and
@@ -83,6 +86,12 @@ class AttemptContext {
   // job's result files (GET /v1/jobs/{id}/files/{name}); upload them before returning.
   Status UploadOutput(const std::string& name, const std::string& data);
 
+  // The directory the attempt works in: when someone asks for a partial result of the running
+  // job (GET /v1/jobs/{id}/partial.zip), the worker sends a zip of it as it is then. Without
+  // one the request is answered with an error. Any thread.
+  void SetSnapshotDir(std::string dir);
+  std::string snapshot_dir() const;
+
  private:
   friend class Worker;
   class Worker* worker_ = nullptr;
@@ -98,11 +107,16 @@ class AttemptContext {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string stop_reason_;
+  std::string snapshot_dir_;  // under mu_
 };
+
+// A zip of the files under `dir` (paths relative to it, sorted), for a partial result: at most
+// `files_max` files and `bytes_max` bytes in all, or an error saying which limit it passed.
+Result<std::string> ZipDirectory(const std::string& dir, size_t files_max, size_t bytes_max);
 
 struct Outcome {
   enum Kind { kSucceeded, kError, kDeclined } kind = kSucceeded;
-  boost::json::value result;  // kSucceeded
+  boost::json::value result;  // kSucceeded; with kError what the attempt handed in (null: none)
   std::string error;          // kError
   bool retryable = true;      // kError
 
@@ -111,6 +125,11 @@ struct Outcome {
   }
   static Outcome Error(std::string error, bool retryable = true) {
     return {kError, nullptr, std::move(error), retryable};
+  }
+  // A failure that still hands in a result (a list of messages, say): the job keeps it next to
+  // the error.
+  static Outcome Failed(std::string error, boost::json::value result, bool retryable = true) {
+    return {kError, std::move(result), std::move(error), retryable};
   }
   static Outcome Declined() { return {kDeclined, nullptr, "", true}; }
 };

@@ -165,6 +165,11 @@ Status Engine::Validate(JobSpec& spec) const {
   if (spec.children_policy->kind == ChildrenPolicy::kQuorum && spec.children_policy->n == 0) {
     return InvalidArgument("children_policy.quorum: must be at least 1");
   }
+  if (spec.verdict_timeout_ms != 0 && (!spec.verify || !spec.verifier.empty())) {
+    return InvalidArgument(
+        "verdict_timeout_ms: only with verify: true, for a verdict by API (a verifier job has "
+        "its own timeout)");
+  }
   BATON_RETURN_IF_ERROR(ValidateDemand(spec));
   if (spec.owner.empty()) return InvalidArgument("owner: must not be empty");
   if (spec.owner.size() > lim.owner_bytes_max) {
@@ -361,6 +366,8 @@ Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
   s.lease_expires_ms = now_ms_ + spec.heartbeat_timeout_ms;
   s.progress = 0;
   s.progress_message.clear();
+  s.result.clear();  // a failed attempt before it may have left one
+  s.outputs = "{}";
   job.lease_persisted_ms = s.lease_expires_ms;
   ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, AttemptDeadlineMs(job.rec)));
   SetState(job, JobState::kRunning, Outcome::kNone, worker_id);
@@ -371,11 +378,12 @@ Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
                     spec.input_files};
 }
 
-void Engine::EndAttempt(Job& job, Outcome outcome, std::string_view error) {
+void Engine::EndAttempt(Job& job, Outcome outcome, std::string_view error,
+                        std::string_view result) {
   const JobStatus& s = job.rec.status;
   pending_.attempts.push_back(AttemptRecord{s.attempt_id, job.rec.id, s.attempts_started,
                                             s.worker_id, s.attempt_started_ms, now_ms_, outcome,
-                                            std::string(error)});
+                                            std::string(error), std::string(result)});
   job.rec.status.last_outcome = outcome;
 }
 
@@ -603,7 +611,7 @@ void Engine::AcceptResult(Job& job) {
 
 void Engine::RejectResult(Job& job, std::string_view reason) {
   DisarmTimer(job, kStateTimer);
-  EndAttempt(job, Outcome::kRejected, reason);
+  EndAttempt(job, Outcome::kRejected, reason, job.rec.status.result);  // what was rejected
   job.rec.status.result.clear();
   RetryOrFail(job, Outcome::kRejected, reason);
 }
@@ -855,6 +863,21 @@ Status Engine::Holds(const AttemptRef& ref) const {
   return FindForAttempt(ref, "file request").status();
 }
 
+Status Engine::RecordOutput(const AttemptRef& ref, std::string_view name, uint64_t size) {
+  Result<Job*> found = FindForAttempt(ref, "file request");
+  if (!found.ok()) return found.status();
+  Job& job = **found;
+  JobStatus& s = job.rec.status;
+  boost::system::error_code ec;
+  boost::json::value manifest = boost::json::parse(s.outputs.view(), ec);
+  if (ec || !manifest.is_object()) manifest = boost::json::object();
+  manifest.as_object()[name] = size;  // a file uploaded again replaces the first
+  s.outputs = boost::json::serialize(manifest);
+  s.updated_ms = now_ms_;
+  MarkDirty(job);
+  return Status::Ok();
+}
+
 Engine::Release Engine::ReleaseWorker(const std::string& worker_id,
                                       const std::vector<AttemptId>& held) {
   // Collected first: ending attempts may finish jobs, which may evict others from jobs_.
@@ -934,6 +957,9 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
         return TooLong("error", c.error.size(), config_.limits.error_bytes_max);
       }
       if (c.error.empty()) c.error = "the attempt failed without a message";
+      if (c.result.size() > config_.limits.result_bytes_max) {
+        return TooLong("result", c.result.size(), config_.limits.result_bytes_max);
+      }
       break;
     case Outcome::kDeclined:
       break;
@@ -964,9 +990,11 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
       return Status::Ok();
     }
     if (spec.verify) {
-      // The attempt stays open until the verdict, which must come within the job's timeout (if
-      // it has one).
-      if (spec.timeout_ms != kNoTimeout) ArmTimer(job, kStateTimer, now_ms_ + spec.timeout_ms);
+      // The attempt stays open until the verdict: a result handed in is work done, so it waits
+      // for as long as it takes, unless the job set a verdict deadline.
+      if (spec.verdict_timeout_ms > 0) {
+        ArmTimer(job, kStateTimer, now_ms_ + spec.verdict_timeout_ms);
+      }
       SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
       return Status::Ok();
     }
@@ -975,7 +1003,11 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
     return Status::Ok();
   }
   if (c.outcome == Outcome::kError) {
-    EndAttempt(job, Outcome::kError, c.error);
+    // What a failed attempt handed in stays, as the attempt's result and, until the next attempt
+    // starts, the job's: the error is one line, the structure lives in the result.
+    if (c.result == "null") c.result.clear();
+    EndAttempt(job, Outcome::kError, c.error, c.result);
+    s.result = c.result;
     if (!c.retryable) {
       Finish(job, JobState::kFailed, Outcome::kError, c.error + " (not retryable)");
     } else {
@@ -1155,11 +1187,12 @@ void Engine::FireTimer(Job& job, TimerSlot slot) {
       return;
     }
     case JobState::kSubmitted: {
+      // The work is not done again: the job fails with its result kept for whoever looks.
       const std::string why =
-          "no verdict on the result within " + std::to_string(spec.timeout_ms) + " ms";
-      EndAttempt(job, Outcome::kTimeout, why);
-      s.result.clear();
-      RetryOrFail(job, Outcome::kTimeout, why);
+          "no verdict: the result waited longer than its verdict_timeout_ms of " +
+          std::to_string(spec.verdict_timeout_ms) + " ms";
+      EndAttempt(job, Outcome::kTimeout, why, s.result);
+      Finish(job, JobState::kFailed, Outcome::kTimeout, why);
       return;
     }
     default:
@@ -1299,8 +1332,8 @@ Status Engine::Restore(RecoveredState state) {
       case JobState::kSubmitted:
         // The verdict timer restarts: how long the verifier already had is not stored. A
         // verifier job has its own timers.
-        if (s.helper_id == 0 && job.rec.spec.timeout_ms != kNoTimeout) {
-          ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.timeout_ms);
+        if (s.helper_id == 0 && job.rec.spec.verdict_timeout_ms > 0) {
+          ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.verdict_timeout_ms);
         }
         break;
       case JobState::kWaitingChildren:
@@ -1638,17 +1671,32 @@ std::string FailedStepText(const std::string& name, const std::string& error) {
   return name + " (" + error.substr(0, cut) + "...)";
 }
 
-// The roll-up of a group of steps (an activity, or its plugins) into `group`: skipped if all were
-// skipped; failed if a mandatory one failed; else succeeded, with a warning naming the optional
-// ones that failed (or that succeeded with warnings of their own).
+// Whether every mandatory step of a group is done (ended, or partial): then the group rolls up,
+// to its end or to partial.
+bool MandatoryDone(const WorkflowPlan& plan, const WorkflowStatus& status,
+                   const std::vector<uint32_t>& members) {
+  return std::all_of(members.begin(), members.end(), [&](uint32_t m) {
+    return !Mandatory(plan.steps[m]) || Settled(status.steps[m].state);
+  });
+}
+
+// The roll-up of a group of steps (an activity, or its plugins) into `group`, once its mandatory
+// steps are done (docs/api.md has it as a table): skipped if all were skipped; failed if a
+// mandatory one failed, whatever the optional ones show; partial while optional ones (or a
+// partial group) still run; else succeeded, with a warning naming the optional ones that failed
+// (or that succeeded with warnings of their own), which reads optional_failed.
 void RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
             const std::vector<uint32_t>& members, StepStatus& group) {
   group.warning = false;
   bool all_skipped = !members.empty();
-  std::string failed, warned;
+  std::string failed, warned, running;
   for (uint32_t m : members) {
     const StepStatus& st = status.steps[m];
     if (st.state != StepState::kSkipped) all_skipped = false;
+    if (!IsTerminal(st.state)) {
+      running += (running.empty() ? "" : ", ") + plan.steps[m].name;
+      continue;
+    }
     if (Failed(st.state)) {
       std::string& list = Mandatory(plan.steps[m]) ? failed : warned;
       list += (list.empty() ? "" : ", ") + FailedStepText(plan.steps[m].name, st.message);
@@ -1668,6 +1716,10 @@ void RollUp(const WorkflowPlan& plan, const WorkflowStatus& status,
   } else if (!failed.empty()) {
     group.state = StepState::kFailed;
     group.message = "failed: " + failed + (warned.empty() ? "" : "; warnings: " + warned);
+  } else if (!running.empty()) {
+    group.state = StepState::kPartial;
+    group.message = "mandatory completed; still running: " + running +
+                    (warned.empty() ? "" : "; optional steps failed: " + warned);
   } else {
     group.state = StepState::kSucceeded;
     group.warning = !warned.empty();
@@ -1780,57 +1832,79 @@ void Engine::StartStep(Workflow& wf, uint32_t i) {
   EmitWorkflowEvent(wf, job.rec.id, "step " + plan.name + ": running");
 }
 
+bool Engine::RolledUpAgain(Workflow& wf, const std::vector<uint32_t>& members, StepStatus& group) {
+  const StepState state = group.state;
+  const std::string message = group.message;
+  RollUp(wf.plan, wf.rec.status, members, group);
+  return group.state != state || group.message != message;
+}
+
 void Engine::Advance(Workflow& wf) {
   if (IsTerminal(wf.rec.status.state)) return;
   MarkDirty(wf);
+  const WorkflowState read_before = ReadState(wf.plan, wf.rec.status);
   std::vector<StepStatus>& steps = wf.rec.status.steps;
   for (bool moved = true; moved;) {
     moved = false;
     for (uint32_t i = 0; i < steps.size(); ++i) {
       const StepPlan& plan = wf.plan.steps[i];
       StepStatus& st = steps[i];
-      if (st.state == StepState::kRunning && plan.kind == StepPlan::kPlugins) {
+      if ((st.state == StepState::kRunning || st.state == StepState::kPartial) &&
+          plan.kind == StepPlan::kPlugins) {
+        // It rolls up once its mandatory plugins are done: to partial while optional ones run.
         std::vector<uint32_t> mine;
-        bool done = true;
         for (uint32_t k = 0; k < steps.size(); ++k) {
-          if (steps[k].plugin_of != i + 1) continue;
-          mine.push_back(k);
-          done = done && IsTerminal(steps[k].state);
+          if (steps[k].plugin_of == i + 1) mine.push_back(k);
         }
-        if (!done) continue;
-        RollUp(wf.plan, wf.rec.status, mine, st);
-        EmitWorkflowEvent(wf, 0, "step " + plan.name + ": " + std::string(StepStateName(st.state)));
+        if (!MandatoryDone(wf.plan, wf.rec.status, mine)) continue;
+        if (!RolledUpAgain(wf, mine, st)) continue;
+        EmitWorkflowEvent(wf, 0,
+                          "step " + plan.name + ": " + std::string(StepReadName(st)) +
+                              (st.state == StepState::kPartial ? " (" + st.message + ")" : ""));
         moved = true;
         continue;
       }
       if (plan.kind == StepPlan::kGate && st.state == StepState::kWaiting && !wf.cancelling) {
         // An activity reads running from its first step's start until it rolls up.
-        bool started = false, all_done = true;
-        for (uint32_t m : plan.members) {
-          started = started || steps[m].state != StepState::kWaiting;
-          all_done = all_done && IsTerminal(steps[m].state);
-        }
-        if (started && !all_done) {
+        bool started = false;
+        for (uint32_t m : plan.members) started = started || steps[m].state != StepState::kWaiting;
+        if (started && !MandatoryDone(wf.plan, wf.rec.status, plan.members)) {
           st.state = StepState::kRunning;
           EmitWorkflowEvent(wf, 0, "activity " + plan.name + ": running");
           moved = true;
           continue;
         }
       }
-      // A running activity rolls up once its steps are done, as a waiting step starts.
-      const bool gate_running = plan.kind == StepPlan::kGate && st.state == StepState::kRunning;
-      if (st.state != StepState::kWaiting && !gate_running) continue;
+      // A running (or partial) activity rolls up once its mandatory steps are done.
+      const bool gate_open = plan.kind == StepPlan::kGate &&
+                             (st.state == StepState::kRunning || st.state == StepState::kPartial);
+      if (st.state != StepState::kWaiting && !gate_open) continue;
       if (wf.cancelling) {
         st.state = StepState::kCancelled;
         st.message = "the workflow was cancelled";
         moved = true;
         continue;
       }
+      if (plan.kind == StepPlan::kGate) {
+        if (!MandatoryDone(wf.plan, wf.rec.status, plan.members)) continue;
+        if (!RolledUpAgain(wf, plan.members, st)) continue;
+        moved = true;
+        EmitWorkflowEvent(wf, 0,
+                          "activity " + plan.name + ": " + std::string(StepReadName(st)) +
+                              (st.message.empty() ? "" : " (" + st.message + ")"));
+        continue;
+      }
       bool ready = true, all_ok = true, any_failed = false;
       std::string why;
       for (uint32_t d : plan.depends_on) {
         const StepState ds = steps[d].state;
-        if (!IsTerminal(ds)) {
+        if (!Settled(ds)) {
+          // An optional step of an activity's parallel stage does not hold up what follows: the
+          // stage is done ("partial") once its mandatory steps are.
+          const StepPlan& dp = wf.plan.steps[d];
+          if (dp.optional && dp.stage == StepPlan::kParallel && ds == StepState::kRunning) {
+            continue;
+          }
           ready = false;
           break;
         }
@@ -1861,13 +1935,6 @@ void Engine::Advance(Workflow& wf) {
           break;
       }
       moved = true;
-      if (plan.kind == StepPlan::kGate) {
-        RollUp(wf.plan, wf.rec.status, plan.members, st);
-        EmitWorkflowEvent(wf, 0,
-                          "activity " + plan.name + ": " + std::string(StepStateName(st.state)) +
-                              (st.message.empty() ? "" : " (" + st.message + ")"));
-        continue;
-      }
       if (plan.kind == StepPlan::kPlugins) {
         // Every plugin registered for the activity, lower order first; only those that always
         // run when the stage is skipped.
@@ -1920,7 +1987,14 @@ void Engine::Advance(Workflow& wf) {
     }
   }
   for (const StepStatus& st : steps) {
-    if (!IsTerminal(st.state)) return;
+    if (!IsTerminal(st.state)) {
+      // Still running; partial once only optional steps are left (it says so when that changes).
+      const WorkflowState read = ReadState(wf.plan, wf.rec.status);
+      if (read != read_before) {
+        EmitWorkflowEvent(wf, 0, "workflow: " + std::string(WorkflowStateName(read)));
+      }
+      return;
+    }
   }
   FinishWorkflow(wf);
 }
@@ -1944,7 +2018,7 @@ void Engine::FinishWorkflow(Workflow& wf) {
     s.message =
         "steps failed: " + failed + (warned.empty() ? "" : "; optional steps failed: " + warned);
   } else if (!warned.empty()) {
-    s.state = WorkflowState::kWarning;
+    s.state = WorkflowState::kOptionalFailed;
     s.message = "optional steps failed: " + warned;
   } else {
     s.state = WorkflowState::kSucceeded;
@@ -2001,9 +2075,9 @@ Status Engine::CancelWorkflow(WorkflowId id, std::string reason) {
     const Outcome ended = EndOpenAttempt(*job, Outcome::kCancelled, reason);
     Finish(*job, JobState::kCancelled, ended, reason);
   }
-  // Plugins steps still running, and whatever waits.
+  // Plugins steps still running (or partial), and whatever waits.
   for (StepStatus& st : wf->rec.status.steps) {
-    if (st.state == StepState::kRunning) {
+    if (st.state == StepState::kRunning || st.state == StepState::kPartial) {
       st.state = StepState::kCancelled;
       st.message = reason;
     }
@@ -2019,7 +2093,8 @@ Status Engine::RetryWorkflow(WorkflowId id) {
   if (s.state == WorkflowState::kRunning || s.state == WorkflowState::kSucceeded) {
     return FailedPrecondition("workflow " + Num(id) + " is " +
                               std::string(WorkflowStateName(s.state)) +
-                              "; only a failed, cancelled or warning workflow can be retried");
+                              "; only a failed, cancelled or optional_failed workflow can be "
+                              "retried");
   }
   // The failed steps, and everything downstream of them (in plan order, upstream comes first).
   std::vector<bool> again(s.steps.size(), false);

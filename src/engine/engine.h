@@ -178,6 +178,10 @@ class Engine {
   // a worker's file requests: input downloads and output uploads); else the error a worker
   // message naming it would get (not_found, stale_attempt, permission_denied).
   Status Holds(const AttemptRef& ref) const;
+  // Records an output file that the holder of `ref` uploaded, with its size (checked as Holds),
+  // in the job's output manifest (JobStatus::outputs): committed before the upload is
+  // acknowledged, so a download can tell a file lost from the disk from one never handed in.
+  Status RecordOutput(const AttemptRef& ref, std::string_view name, uint64_t size);
 
   // Fenced, and only from the worker holding the attempt (AttemptRef).
   Status Heartbeat(const AttemptRef& ref);
@@ -264,6 +268,8 @@ class Engine {
   void MarkDirty(Workflow& wf);
   void EmitWorkflowEvent(Workflow& wf, JobId job, std::string message);
   // Starts, skips or resolves every step that can move, until none can.
+  // Rolls `group` up over `members` again; true if its state or message changed.
+  bool RolledUpAgain(Workflow& wf, const std::vector<uint32_t>& members, StepStatus& group);
   void Advance(Workflow& wf);
   void StartStep(Workflow& wf, uint32_t step);
   void StepJobFinished(const Job& job);
@@ -289,7 +295,8 @@ class Engine {
   void DisarmTimer(Job& job, TimerSlot slot);
   void FireTimer(Job& job, TimerSlot slot);
   Assignment StartAttempt(Job& job, const std::string& worker_id);
-  void EndAttempt(Job& job, Outcome outcome, std::string_view error);
+  // Records the attempt's end, with what it handed in if it failed (`result`, JSON, or "").
+  void EndAttempt(Job& job, Outcome outcome, std::string_view error, std::string_view result = {});
   void StopRunningAttempt(Job& job, Outcome reason);
   // Ends the job's open attempt (running or submitted) as `reason`, telling a running worker to
   // stop; returns `reason`, or kNone when no attempt was open.

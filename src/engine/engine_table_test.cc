@@ -241,10 +241,19 @@ TEST(EngineTableCoverage, EveryStateHasEveryCommand) {
 
 // A worker acts only on the attempts it holds: every command of an attempt, sent by a worker that
 // does not hold it, is refused with permission_denied naming the attempt, and changes nothing.
-enum class AttemptCmd { kHeartbeat, kProgress, kCompleteOk, kCompleteError, kDecline, kSpawn };
-constexpr AttemptCmd kAttemptCmds[] = {AttemptCmd::kHeartbeat,  AttemptCmd::kProgress,
-                                       AttemptCmd::kCompleteOk, AttemptCmd::kCompleteError,
-                                       AttemptCmd::kDecline,    AttemptCmd::kSpawn};
+enum class AttemptCmd {
+  kHeartbeat,
+  kProgress,
+  kCompleteOk,
+  kCompleteError,
+  kDecline,
+  kSpawn,
+  kRecordOutput
+};
+constexpr AttemptCmd kAttemptCmds[] = {AttemptCmd::kHeartbeat,   AttemptCmd::kProgress,
+                                       AttemptCmd::kCompleteOk,  AttemptCmd::kCompleteError,
+                                       AttemptCmd::kDecline,     AttemptCmd::kSpawn,
+                                       AttemptCmd::kRecordOutput};
 
 struct HolderRow {
   AttemptCmd cmd;
@@ -269,6 +278,8 @@ const HolderRow kHolderTable[] = {
   {AttemptCmd::kDecline,       "decline",        "w2", C::kPermissionDenied},
   {AttemptCmd::kSpawn,         "spawn",          "w1", kOk},
   {AttemptCmd::kSpawn,         "spawn",          "w2", C::kPermissionDenied},
+  {AttemptCmd::kRecordOutput,  "record_output",  "w1", kOk},
+  {AttemptCmd::kRecordOutput,  "record_output",  "w2", C::kPermissionDenied},
 };
 // clang-format on
 
@@ -301,6 +312,10 @@ TEST_P(EngineHolderTest, OnlyTheHolderActsOnAnAttempt) {
     case AttemptCmd::kSpawn:
       status = engine_.Spawn(ref, {Spec("child")}).status();
       break;
+    case AttemptCmd::kRecordOutput:
+      status = engine_.RecordOutput(ref, "report.pdf", 1024);
+      if (status.ok()) EXPECT_EQ(Job(id).status.outputs, R"({"report.pdf":1024})");
+      break;
   }
   EXPECT_EQ(status.code(), row.code) << status.ToString();
   EXPECT_EQ(engine_.Holds(ref).code() == kOk,
@@ -309,10 +324,11 @@ TEST_P(EngineHolderTest, OnlyTheHolderActsOnAnAttempt) {
   EXPECT_EQ(status.message(), "attempt " + std::to_string(ref.attempt_id) + " of job " +
                                   std::to_string(id) + " is not held by worker " + row.sender +
                                   "; its " +
-                                  (row.cmd == AttemptCmd::kSpawn       ? "spawn"
-                                   : row.cmd == AttemptCmd::kHeartbeat ? "heartbeat"
-                                   : row.cmd == AttemptCmd::kProgress  ? "progress"
-                                                                       : "completion") +
+                                  (row.cmd == AttemptCmd::kSpawn          ? "spawn"
+                                   : row.cmd == AttemptCmd::kHeartbeat    ? "heartbeat"
+                                   : row.cmd == AttemptCmd::kProgress     ? "progress"
+                                   : row.cmd == AttemptCmd::kRecordOutput ? "file request"
+                                                                          : "completion") +
                                   " was refused");
   EXPECT_EQ(Job(id), before);
   EXPECT_EQ(engine_.Stats().event_seq_last, seq_before);

@@ -607,26 +607,95 @@ TEST_F(EngineTest, VerifiedJobWaitsForItsVerdict) {
   EXPECT_EQ(Job(id).status.result, R"("second")");
 }
 
-TEST_F(EngineTest, AVerdictThatNeverComesTimesTheAttemptOut) {
+// A result handed in is work done: it waits for its verdict for as long as it takes, whatever the
+// attempt's timeout, unless the job set a verdict deadline. Past that the job fails with its
+// result kept, and the work is not done again.
+TEST_F(EngineTest, AVerdictThatNeverComesFailsTheJobWithItsResultKept) {
+  JobSpec patient = Spec();
+  patient.verify = true;
+  patient.timeout_ms = 5'000;
+  const JobId waits = Submit(patient);
+  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok(R"("waits")")).ok());
+  Advance(3'600'000);
+  EXPECT_EQ(State(waits), JobState::kSubmitted);
+  ASSERT_TRUE(engine_.Accept(waits).ok());
+
   JobSpec spec = Spec();
   spec.verify = true;
   spec.timeout_ms = 5'000;
+  spec.verdict_timeout_ms = 60'000;
   JobId id = Submit(spec);
-  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok()).ok());
-  Advance(4'999);
+  ASSERT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok(R"({"rows":3})")).ok());
+  Advance(59'999);
   EXPECT_EQ(State(id), JobState::kSubmitted);
+  Take();
   Advance(1);
-  EXPECT_EQ(State(id), JobState::kRetryWait);
+  EXPECT_EQ(State(id), JobState::kFailed);
   EXPECT_EQ(Job(id).status.last_outcome, Outcome::kTimeout);
-  EXPECT_EQ(Job(id).status.error, "no verdict on the result within 5000 ms");
-  EXPECT_EQ(Job(id).status.result, "");
+  EXPECT_EQ(Job(id).status.error,
+            "no verdict: the result waited longer than its verdict_timeout_ms of 60000 ms");
+  EXPECT_EQ(Job(id).status.result, R"({"rows":3})");
+  EXPECT_EQ(Job(id).status.attempts_used, 1u);  // not run again
+  RecordBatch b = Take();
+  ASSERT_EQ(b.attempts.size(), 1u);
+  EXPECT_EQ(b.attempts[0].outcome, Outcome::kTimeout);
+  EXPECT_EQ(b.attempts[0].result, R"({"rows":3})");
   EXPECT_EQ(engine_.Accept(id).code(), StatusCode::kFailedPrecondition);
+
+  // Only with verify, and not with a verifier job (which has a timeout of its own).
+  JobSpec stray = Spec();
+  stray.verdict_timeout_ms = 1'000;
+  EXPECT_EQ(engine_.Submit(stray).status().message(),
+            "verdict_timeout_ms: only with verify: true, for a verdict by API (a verifier job has "
+            "its own timeout)");
+}
+
+// A failed attempt keeps what it handed in: as the attempt's result, and as the job's until the
+// next attempt starts; the error stays the one line it was.
+TEST_F(EngineTest, AFailedAttemptKeepsTheResultItHandedIn) {
+  JobSpec spec = Spec();
+  spec.attempts_max = 2;
+  const JobId id = Submit(spec);
+  Assignment a = DispatchOne();
+  ASSERT_TRUE(engine_.RecordOutput(Ref(a), "log.txt", 12).ok());
+  ASSERT_TRUE(engine_.RecordOutput(Ref(a), "log.txt", 14).ok());  // uploaded again: replaced
+  ASSERT_TRUE(engine_.RecordOutput(Ref(a), "a.csv", 3).ok());
+  EXPECT_EQ(Job(id).status.outputs, R"({"log.txt":14,"a.csv":3})");
+  Completion failed = Error("exit code 2");
+  failed.result = R"({"messages":[{"severity":"error","text":"no input","object":7}]})";
+  Take();
+  ASSERT_TRUE(engine_.Complete(Ref(a), failed).ok());
+  EXPECT_EQ(State(id), JobState::kRetryWait);
+  EXPECT_EQ(Job(id).status.error, "exit code 2");
+  EXPECT_EQ(Job(id).status.result, failed.result);
+  RecordBatch b = Take();
+  ASSERT_EQ(b.attempts.size(), 1u);
+  EXPECT_EQ(b.attempts[0].result, failed.result);
+
+  Advance(60'000);
+  Assignment second = DispatchOne();
+  ASSERT_EQ(second.job_id, id);
+  EXPECT_EQ(Job(id).status.result, "");  // the new attempt has handed in nothing yet
+  EXPECT_EQ(Job(id).status.outputs, "{}");
+  Completion bare = Error("exit code 3");  // no result: "null" is none
+  ASSERT_TRUE(engine_.Complete(Ref(second), bare).ok());
+  EXPECT_EQ(State(id), JobState::kFailed);
+  EXPECT_EQ(Job(id).status.result, "");
+  EXPECT_EQ(Take().attempts.at(0).result, "");
+
+  Completion huge = Error("x");
+  huge.result = "\"" + std::string(TestConfig().limits.result_bytes_max, 'x') + "\"";
+  const JobId other = Submit(Spec());
+  Assignment c = DispatchOne();
+  ASSERT_EQ(c.job_id, other);
+  EXPECT_EQ(engine_.Complete(Ref(c), huge).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(State(other), JobState::kRunning);
 }
 
 TEST_F(EngineTest, AVerdictInTimeStopsTheVerdictTimer) {
   JobSpec spec = Spec();
   spec.verify = true;
-  spec.timeout_ms = 5'000;
+  spec.verdict_timeout_ms = 5'000;
   JobId id = Submit(spec);
   ASSERT_TRUE(engine_.Complete(Ref(DispatchOne()), Ok()).ok());
   ASSERT_TRUE(engine_.Accept(id).ok());

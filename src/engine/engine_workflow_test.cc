@@ -24,6 +24,16 @@ class WorkflowTest : public EngineTest {
     return r.ok() ? "" : r.status().message();
   }
   const WorkflowRecord& Wf(WorkflowId id) { return *engine_.FindWorkflow(id); }
+  // What the workflow and a step read as in the API.
+  std::string WfReads(WorkflowId id) {
+    return std::string(WorkflowStateName(ReadState(PlanOf(Wf(id)).value(), Wf(id).status)));
+  }
+  std::string Reads(WorkflowId id, const std::string& name) {
+    Result<WorkflowPlan> plan = PlanOf(Wf(id));
+    const int32_t i = plan->Find(name);
+    EXPECT_GE(i, 0) << name;
+    return i < 0 ? "" : std::string(StepReadName(Wf(id).status.steps[static_cast<size_t>(i)]));
+  }
   StepState Step(WorkflowId id, const std::string& doc_name) {
     const WorkflowRecord& w = Wf(id);
     Result<WorkflowPlan> plan = WorkflowPlan::Parse(w.document);
@@ -35,9 +45,12 @@ class WorkflowTest : public EngineTest {
   // Runs every job of type "s" or a plugin type until none is left: a job whose payload names
   // a step in `fail` (or a plugin in it) fails for good; the others succeed with `results` or
   // {"ok":true}. Returns the names run, in order.
+  // Those named in `hold` are left running, in `held`.
   std::vector<std::string> RunAll(const std::set<std::string>& fail,
                                   const std::map<std::string, std::string>& results = {},
-                                  std::vector<std::string> types = {"s"}) {
+                                  std::vector<std::string> types = {"s"},
+                                  const std::set<std::string>& hold = {},
+                                  std::vector<Assignment>* held = nullptr) {
     std::vector<std::string> ran;
     for (;;) {
       std::vector<Assignment> as = Dispatch("w", types, 100);
@@ -47,6 +60,10 @@ class WorkflowTest : public EngineTest {
         const std::string name(p.contains("plugin") ? p.at("plugin").as_string()
                                                     : p.at("n").as_string());
         ran.push_back(name);
+        if (hold.contains(name)) {
+          held->push_back(a);
+          continue;
+        }
         auto r = results.find(name);
         EXPECT_TRUE(
             engine_
@@ -132,7 +149,7 @@ TEST_F(WorkflowTest, AFailingOptionalStepWarnsAndWhatDependsOnItRuns) {
   EXPECT_EQ(RunAll({"a"}), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(Step(id, "a"), StepState::kFailed);
   EXPECT_EQ(Step(id, "b"), StepState::kSucceeded);
-  EXPECT_EQ(Wf(id).status.state, WorkflowState::kWarning);
+  EXPECT_EQ(Wf(id).status.state, WorkflowState::kOptionalFailed);
   EXPECT_EQ(Wf(id).status.message, "optional steps failed: a");
 }
 
@@ -222,7 +239,7 @@ TEST_F(WorkflowTest, ActivitiesRollUpAsTheTableSays) {
        {},
        {"first", "p1", "a", "b", "z"},
        StepState::kSucceeded,
-       WorkflowState::kWarning},
+       WorkflowState::kOptionalFailed},
       {"an optional post step fails: a warning",
        R"("parallel":[)" + StepJson("a") + R"(],"post":[)" + StepJson("z", R"("optional":true)") +
            "]",
@@ -230,8 +247,9 @@ TEST_F(WorkflowTest, ActivitiesRollUpAsTheTableSays) {
        {},
        {"first", "a", "z"},
        StepState::kSucceeded,
-       WorkflowState::kWarning},
-      {"plugins run in the parallel stage, lower order first, and post waits for them",
+       WorkflowState::kOptionalFailed},
+      {"plugins run in the parallel stage, lower order first, and post waits for the mandatory "
+       "ones",
        R"("plugins":true,)" + stages,
        {},
        {reg("scan", true, 2), reg("lint", false, 1)},
@@ -251,7 +269,7 @@ TEST_F(WorkflowTest, ActivitiesRollUpAsTheTableSays) {
        {reg("lint", false, 1)},
        {"first", "p1", "p2", "a", "b", "lint", "z"},
        StepState::kSucceeded,
-       WorkflowState::kWarning},
+       WorkflowState::kOptionalFailed},
       {"a pre step fails: only the always_run plugins run",
        R"("plugins":true,)" + stages,
        {"p1"},
@@ -277,7 +295,15 @@ TEST_F(WorkflowTest, ActivitiesRollUpAsTheTableSays) {
     EXPECT_EQ(RunAll(row.fail, {}, types), row.ran);
     EXPECT_EQ(Step(id, "deploy"), row.activity_state) << Wf(id).status.message;
     EXPECT_EQ(Wf(id).status.state, row.workflow_state) << Wf(id).status.message;
-    if (row.activity_state == StepState::kFailed || row.workflow_state == WorkflowState::kWarning) {
+    // An activity that succeeded while optional steps of it failed reads optional_failed, as the
+    // workflow does.
+    EXPECT_EQ(Reads(id, "deploy"), row.workflow_state == WorkflowState::kOptionalFailed &&
+                                           row.activity_state == StepState::kSucceeded
+                                       ? "optional_failed"
+                                       : StepStateName(row.activity_state));
+    EXPECT_EQ(WfReads(id), WorkflowStateName(row.workflow_state));
+    if (row.activity_state == StepState::kFailed ||
+        row.workflow_state == WorkflowState::kOptionalFailed) {
       // The roll-up names the failing task and quotes its own error, not only its name.
       const int32_t gate = WorkflowPlan::Parse(Wf(id).document)->Find("deploy");
       const std::string& message = Wf(id).status.steps[static_cast<size_t>(gate)].message;
@@ -285,6 +311,173 @@ TEST_F(WorkflowTest, ActivitiesRollUpAsTheTableSays) {
     }
     Take();
   }
+}
+
+// The partial rows of the roll-up table in docs/api.md, one each: a stage whose mandatory tasks are
+// done while optional ones run reads partial, as do the activity and the workflow rolled up from
+// it; the next stage starts at once; once the optional tasks end the roll-up is final.
+TEST_F(WorkflowTest, APartialStageLetsTheNextStageStartAndRollsUpWhenItsOptionalTasksEnd) {
+  struct Row {
+    std::string what;
+    std::string activity;  // the activity's fields after "name"
+    std::vector<PluginRegistration> plugins;
+    std::set<std::string> hold;    // left running
+    std::set<std::string> fail;    // fail while the others run
+    std::vector<std::string> ran;  // what ran (or runs) while the held ones run
+    std::string plugins_reads;     // the plugins step ("" for an activity without plugins)
+    std::string activity_reads;    // while the held ones run
+    std::string workflow_reads;
+    std::set<std::string> fail_later;  // of the held ones
+    std::string activity_final;
+    std::string workflow_final;
+  };
+  auto reg = [](std::string type, bool mandatory, int order) {
+    return PluginRegistration{"deploy", std::move(type), mandatory, order, false};
+  };
+  const std::string plugins =
+      R"("plugins":true,"parallel":[)" + StepJson("a") + R"(],"post":[)" + StepJson("z") + "]";
+  const std::string optional_step = R"("parallel":[)" + StepJson("a") + "," +
+                                    StepJson("o", R"("optional":true)") + R"(],"post":[)" +
+                                    StepJson("z") + "]";
+  const Row rows[] = {
+      {"mandatory plugins done, an optional one runs: partial, and post starts at once",
+       plugins,
+       {reg("scan", true, 1), reg("lint", false, 2)},
+       {"lint"},
+       {},
+       {"first", "a", "scan", "lint", "z"},
+       "partial",
+       "partial",
+       "partial",
+       {},
+       "succeeded",
+       "succeeded"},
+      {"... and the optional one then fails: optional_failed",
+       plugins,
+       {reg("scan", true, 1), reg("lint", false, 2)},
+       {"lint"},
+       {},
+       {"first", "a", "scan", "lint", "z"},
+       "partial",
+       "partial",
+       "partial",
+       {"lint"},
+       "optional_failed",
+       "optional_failed"},
+      {"a mandatory plugin still runs: running, post waits",
+       plugins,
+       {reg("scan", true, 1), reg("lint", false, 2)},
+       {"scan"},
+       {},
+       {"first", "a", "scan", "lint"},
+       "running",
+       "running",
+       "running",
+       {},
+       "succeeded",
+       "succeeded"},
+      {"a mandatory plugin fails while an optional one runs: the stage fails at once",
+       plugins,
+       {reg("scan", true, 1), reg("lint", false, 2)},
+       {"lint"},
+       {"scan"},
+       {"first", "a", "scan", "lint"},
+       "failed",
+       "failed",
+       "running",
+       {},
+       "failed",
+       "failed"},
+      {"only optional plugins, running: the stage is partial at once",
+       plugins,
+       {reg("lint", false, 1)},
+       {"lint"},
+       {},
+       {"first", "a", "lint", "z"},
+       "partial",
+       "partial",
+       "partial",
+       {},
+       "succeeded",
+       "succeeded"},
+      {"an optional parallel step runs: post starts, the activity reads partial",
+       optional_step,
+       {},
+       {"o"},
+       {},
+       {"first", "a", "o", "z"},
+       "",
+       "partial",
+       "partial",
+       {"o"},
+       "optional_failed",
+       "optional_failed"},
+      {"an optional parallel step runs and a mandatory one fails: failed",
+       optional_step,
+       {},
+       {"o"},
+       {"a"},
+       {"first", "a", "o"},
+       "",
+       "failed",
+       "running",
+       {},
+       "failed",
+       "failed"},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.what);
+    engine_.RegisterPlugins("w", row.plugins);
+    std::vector<std::string> types = {"s"};
+    for (const PluginRegistration& p : row.plugins) types.push_back(p.type);
+    WorkflowId id = SubmitWorkflow(R"({"steps":[)" + StepJson("first") +
+                                   R"(],"activities":[{"name":"deploy",)" + row.activity + "}]}");
+    std::vector<Assignment> held;
+    EXPECT_EQ(RunAll(row.fail, {}, types, row.hold, &held), row.ran);
+    ASSERT_EQ(held.size(), row.hold.size());
+    if (!row.plugins_reads.empty()) EXPECT_EQ(Reads(id, "deploy:plugins"), row.plugins_reads);
+    EXPECT_EQ(Reads(id, "deploy"), row.activity_reads) << Wf(id).status.message;
+    EXPECT_EQ(WfReads(id), row.workflow_reads);
+    EXPECT_FALSE(IsTerminal(Wf(id).status.state));  // the held tasks still run
+    for (const Assignment& a : held) {
+      json::object p = json::parse(a.payload).as_object();
+      const std::string name(p.contains("plugin") ? p.at("plugin").as_string()
+                                                  : p.at("n").as_string());
+      ASSERT_TRUE(
+          engine_.Complete(Ref(a), row.fail_later.contains(name) ? Error("broken", false) : Ok())
+              .ok());
+    }
+    RunAll({}, {}, types);  // a post stage held back by a mandatory plugin runs now
+    EXPECT_EQ(Reads(id, "deploy"), row.activity_final) << Wf(id).status.message;
+    EXPECT_EQ(WfReads(id), row.workflow_final) << Wf(id).status.message;
+    EXPECT_TRUE(IsTerminal(Wf(id).status.state));
+    Take();
+  }
+}
+
+// A partial group says so in its message and in an event, naming what still runs.
+TEST_F(WorkflowTest, APartialActivitySaysWhatStillRuns) {
+  engine_.RegisterPlugins("w", {PluginRegistration{"deploy", "scan", true, 1, false},
+                                PluginRegistration{"deploy", "lint", false, 2, false}});
+  WorkflowId id = SubmitWorkflow(R"({"steps":[)" + StepJson("first") +
+                                 R"(],"activities":[{"name":"deploy","plugins":true,"post":[)" +
+                                 StepJson("z") + "]}]}");
+  std::vector<Assignment> held;
+  RunAll({}, {}, {"s", "scan", "lint"}, {"lint"}, &held);
+  const int32_t gate = PlanOf(Wf(id))->Find("deploy");
+  EXPECT_EQ(Wf(id).status.steps[static_cast<size_t>(gate)].message,
+            "mandatory completed; still running: deploy:plugins");
+  std::set<std::string> said;
+  for (const Event& e : Take().events) {
+    if (e.kind == EventKind::kWorkflow) said.insert(e.message);
+  }
+  EXPECT_TRUE(said.contains(
+      "step deploy:plugins: partial (mandatory completed; still running: deploy:plugins:lint)"));
+  EXPECT_TRUE(said.contains(
+      "activity deploy: partial (mandatory completed; still running: deploy:plugins)"));
+  EXPECT_TRUE(said.contains("workflow: partial"));
+  ASSERT_TRUE(engine_.Complete(Ref(held.at(0)), Ok()).ok());
+  EXPECT_EQ(Wf(id).status.state, WorkflowState::kSucceeded);
 }
 
 // While any step of an activity runs, the activity reads running (not waiting), and it rolls up

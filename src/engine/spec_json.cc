@@ -273,6 +273,10 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
       auto n = Int(v, field, 0, kMax);
       if (!n.ok()) return n.status();
       spec.retention_ms = *n;
+    } else if (key == "verdict_timeout_ms") {
+      auto n = Int(v, field, 0, kMax);
+      if (!n.ok()) return n.status();
+      spec.verdict_timeout_ms = *n;
     } else if (key == "resources") {
       auto r = ParseResourcesJson(v, field);
       if (!r.ok()) return r.status();
@@ -306,7 +310,8 @@ Result<JobSpec> ParseJobSpec(const json::value& value, const std::string& path) 
           ": unknown field (known: type, payload, priority, run_after_ms, "
           "run_by_ms, timeout_ms, heartbeat_timeout_ms, attempts_max, retry, "
           "idempotency_key, tags, parent_id, verify, splitter, aggregator, "
-          "verifier, children_policy, resources, labels, concurrency, retention_ms)");
+          "verifier, children_policy, resources, labels, concurrency, retention_ms, "
+          "verdict_timeout_ms)");
     }
   }
   if (!has_type) return InvalidArgument(Prefix(path, "type") + ": is required");

@@ -129,6 +129,9 @@ struct JobSpec {
   std::vector<std::string> tags;
   JobId parent_id = 0;
   bool verify = false;  // a verdict (Accept / Reject) must follow the result
+  // With verify: how long a result may wait for its verdict before the job fails ("no verdict",
+  // the result kept); 0: for as long as it takes.
+  int64_t verdict_timeout_ms = 0;
   // Job types of the helpers (empty: none). A splitter runs in the job's place and spawns its
   // sub-jobs; the aggregator runs over the finished sub-jobs and its result becomes the job's; the
   // verifier judges each result (and implies verify).
@@ -187,6 +190,9 @@ struct JobStatus {
   uint32_t children_done = 0;    // children in a terminal state
   uint32_t children_failed = 0;  // of those, the ones that did not succeed
   JobId helper_id = 0;           // the aggregator or verifier job at work for this job
+  // The output files the current attempt handed in, as JSON {"name": size}, each recorded as its
+  // upload was acknowledged; "" for jobs from before the store kept them (nothing to compare).
+  Text outputs;
 
   bool operator==(const JobStatus&) const = default;
 };
@@ -219,6 +225,7 @@ struct AttemptRecord {
   int64_t ended_ms = 0;
   Outcome outcome = Outcome::kNone;
   std::string error;
+  std::string result;  // JSON the attempt handed in, a failed one's too; "" for none
 
   bool operator==(const AttemptRecord&) const = default;
 };
@@ -246,16 +253,41 @@ struct Event {
 };
 
 // Workflows (workflow.h holds the plan).
-enum class StepState : uint8_t { kWaiting, kRunning, kSucceeded, kFailed, kSkipped, kCancelled };
+// kPartial ("mandatory completed"): a group (an activity, its plugins) whose mandatory steps are
+// done while optional ones still run. It has not ended, but what depends on it may start.
+enum class StepState : uint8_t {
+  kWaiting,
+  kRunning,
+  kSucceeded,
+  kFailed,
+  kSkipped,
+  kCancelled,
+  kPartial
+};
 std::string_view StepStateName(StepState s);
 std::optional<StepState> ParseStepState(std::string_view name);
-inline bool IsTerminal(StepState s) { return s != StepState::kWaiting && s != StepState::kRunning; }
+inline bool IsTerminal(StepState s) {
+  return s != StepState::kWaiting && s != StepState::kRunning && s != StepState::kPartial;
+}
+// Done as far as the steps after it are concerned: ended, or partial.
+inline bool Settled(StepState s) { return IsTerminal(s) || s == StepState::kPartial; }
 
-// kWarning: finished, and only optional steps failed.
-enum class WorkflowState : uint8_t { kRunning, kSucceeded, kWarning, kFailed, kCancelled };
+// kOptionalFailed: finished, and only optional steps failed (stored as "warning" before issue 17,
+// and still read so). kPartial is never stored: a running workflow reads partial while all that
+// is mandatory in it is done and only optional steps run (ReadState in workflow.h).
+enum class WorkflowState : uint8_t {
+  kRunning,
+  kSucceeded,
+  kOptionalFailed,
+  kFailed,
+  kCancelled,
+  kPartial
+};
 std::string_view WorkflowStateName(WorkflowState s);
 std::optional<WorkflowState> ParseWorkflowState(std::string_view name);
-inline bool IsTerminal(WorkflowState s) { return s != WorkflowState::kRunning; }
+inline bool IsTerminal(WorkflowState s) {
+  return s != WorkflowState::kRunning && s != WorkflowState::kPartial;
+}
 
 struct StepStatus {
   StepState state = StepState::kWaiting;
@@ -411,7 +443,7 @@ struct AttemptRef {
 // What a worker reports at the end of an attempt: kSucceeded, kError or kDeclined.
 struct Completion {
   Outcome outcome = Outcome::kSucceeded;
-  std::string result = "null";  // JSON, with kSucceeded
+  std::string result = "null";  // JSON, with kSucceeded; with kError what it handed in ("": none)
   std::string error;            // with kError
   bool retryable = true;        // with kError: false fails the job at once
 };

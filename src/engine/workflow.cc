@@ -14,10 +14,10 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kStepStateNames = {"waiting", "running", "succeeded",
-                                                             "failed",  "skipped", "cancelled"};
-constexpr std::array<std::string_view, 5> kWorkflowStateNames = {"running", "succeeded", "warning",
-                                                                 "failed", "cancelled"};
+constexpr std::array<std::string_view, 7> kStepStateNames = {
+    "waiting", "running", "succeeded", "failed", "skipped", "cancelled", "partial"};
+constexpr std::array<std::string_view, 6> kWorkflowStateNames = {
+    "running", "succeeded", "optional_failed", "failed", "cancelled", "partial"};
 
 template <typename E, size_t N>
 std::optional<E> ByName(const std::array<std::string_view, N>& names, std::string_view name) {
@@ -198,7 +198,31 @@ std::string_view WorkflowStateName(WorkflowState s) {
   return kWorkflowStateNames[static_cast<size_t>(s)];
 }
 std::optional<WorkflowState> ParseWorkflowState(std::string_view name) {
+  if (name == "warning") return WorkflowState::kOptionalFailed;  // its name before issue 17
   return ByName<WorkflowState>(kWorkflowStateNames, name);
+}
+
+std::string_view StepReadName(const StepStatus& st) {
+  if (st.state == StepState::kSucceeded && st.warning) return "optional_failed";
+  return StepStateName(st.state);
+}
+
+WorkflowState ReadState(const WorkflowPlan& plan, const WorkflowStatus& status) {
+  if (IsTerminal(status.state)) return status.state;
+  bool optional_running = false;
+  for (size_t i = 0; i < status.steps.size() && i < plan.steps.size(); ++i) {
+    const StepPlan& p = plan.steps[i];
+    const StepState s = status.steps[i].state;
+    const bool failed = s == StepState::kFailed || s == StepState::kCancelled;
+    if (failed && !p.optional && p.kind != StepPlan::kGate) return WorkflowState::kRunning;
+    if (IsTerminal(s)) continue;
+    if (s == StepState::kPartial || (p.optional && s == StepState::kRunning)) {
+      optional_running = true;
+      continue;
+    }
+    return WorkflowState::kRunning;  // mandatory work is not done
+  }
+  return optional_running ? WorkflowState::kPartial : WorkflowState::kRunning;
 }
 
 std::string FillReferences(const std::string& payload, const StepLookup& steps) {

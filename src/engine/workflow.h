@@ -124,4 +124,11 @@ StepPlan PluginStep(const WorkflowPlan& plan, uint32_t plugins_step, const StepS
 // A stored workflow's plan: its document's, then its plugin steps. DataLoss if they disagree.
 Result<WorkflowPlan> PlanOf(const WorkflowRecord& rec);
 
+// What a step reads as in the API: its state, or "optional_failed" for a group that succeeded
+// while optional steps of it failed.
+std::string_view StepReadName(const StepStatus& st);
+// What a workflow reads as: its state, or kPartial while it runs, no mandatory step has failed,
+// every mandatory step is done and only optional steps (or partial groups) still run.
+WorkflowState ReadState(const WorkflowPlan& plan, const WorkflowStatus& status);
+
 }  // namespace baton::engine

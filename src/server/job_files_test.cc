@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "server/zip.h"
+#include "common/zip.h"
 
 namespace baton::server {
 namespace {

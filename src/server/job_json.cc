@@ -91,6 +91,7 @@ json::object JobToJson(const engine::JobRecord& job) {
   o["idempotency_key"] = spec.idempotency_key.view();
   o["parent_id"] = spec.parent_id;
   o["verify"] = spec.verify;
+  o["verdict_timeout_ms"] = spec.verdict_timeout_ms;
   json::object children;
   children["total"] = s.children_total;
   children["done"] = s.children_done;

@@ -127,6 +127,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->hub_->SetResourceCheck([self](const engine::Resources& r) {
     return engine::CheckWorkerResources(self->config_.scheduling, r);
   });
+  s->hub_->SetSnapshotSink(
+      [self](uint64_t number, const engine::AttemptRef& from, const std::string& error) {
+        std::optional<PendingSnapshot> p = self->TakeSnapshot(number, from);
+        if (!p) return;
+        p->reply(ErrorResponse(Unavailable("job " + std::to_string(from.job_id) +
+                                           ": its worker sent no partial result: " + error),
+                               p->version, p->keep_alive));
+      });
   RuntimeOptions runtime_options = s->options_.runtime;
   runtime_options.on_engine = [self](engine::Engine& e) {
     e.SetTypes(self->types_.EngineDefaults());
@@ -215,6 +223,7 @@ void Server::Stop() {
   StopCleaner();
   if (http_) http_->StopAccepting();
   if (hub_) hub_->CloseAll();
+  AbandonSnapshots();  // their timers would hold up the blocking pool's join
   if (runtime_) runtime_->Stop();
   if (blocking_) blocking_->join();  // what the last commits handed over finishes
   if (http_ && !http_->WaitIdle(kStopAnswersMs)) {
@@ -340,6 +349,14 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   const engine::JobId id = *parsed;
   if (compat) {
     if (segments[0] == "download" && (method == http::verb::get || method == http::verb::head)) {
+      // ?partial=1: the running attempt's directory as it is now, as job-orchestrator gives it.
+      for (const auto& param : url->params()) {
+        if (param.key != "partial" || (param.value != "0" && param.value != "1")) {
+          return fail(InvalidArgument("download: the one parameter is partial=0|1, got \"" +
+                                      std::string(url->encoded_query()) + "\""));
+        }
+        if (param.value == "1") return PartialZip(*who, id, request, reply);
+      }
       return Download(*who, id, request, reply);
     }
     if (segments[0] == "terminate" && method == http::verb::post) {
@@ -404,6 +421,9 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   if (action == "output.zip" && get && segments.size() == 4) {
     return OutputZip(*who, id, request, reply);
   }
+  if (action == "partial.zip" && get && segments.size() == 4) {
+    return PartialZip(*who, id, request, reply);
+  }
   if (action == "files" && get && segments.size() >= 5) {
     return OutputFile(*who, id, rest_from(4), request, reply);
   }
@@ -411,12 +431,20 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     return InputFile(*who, id, rest_from(4), request, reply);
   }
   if (action == "attempts" && method == http::verb::put && segments.size() >= 7 &&
-      segments[5] == "files") {
+      (segments[5] == "files" || (segments[5] == "snapshot" && segments.size() == 7))) {
     std::optional<uint64_t> attempt =
         ParseNumber(segments[4], 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
     if (!attempt) {
       return fail(
           InvalidArgument("attempt id: must be a positive number, got \"" + segments[4] + "\""));
+    }
+    if (segments[5] == "snapshot") {
+      std::optional<uint64_t> number = ParseNumber(segments[6], 1, UINT64_MAX);
+      if (!number) {
+        return fail(InvalidArgument("snapshot request: must be a positive number, got \"" +
+                                    segments[6] + "\""));
+      }
+      return PutSnapshot(*who, id, *attempt, *number, std::move(request), reply);
     }
     return PutOutput(*who, id, *attempt, rest_from(6), std::move(request), reply);
   }
@@ -769,7 +797,8 @@ void Server::ListAttempts(const Identity& who, engine::JobId id, const HttpReque
                      {"started_ms", a.started_ms},
                      {"ended_ms", a.ended_ms},
                      {"outcome", engine::OutcomeName(a.outcome)},
-                     {"error", a.error}});
+                     {"error", a.error},
+                     {"result", EmbeddedJson(a.result)}});
     }
     boost::json::object o{{"job", id}, {"attempts", std::move(out)}};
     reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));

@@ -4,14 +4,17 @@
 // Thread rules: Start and Stop from one thread; the parts run their own threads.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/clock.h"
@@ -48,6 +51,8 @@ struct ServerOptions {
   std::string config_file;    // config.h: scheduling policy; empty: no limits
   bool strict_types = false;  // refuse types the registry does not declare
   int blocking_threads = 2;   // file reads and writes, reads of the store for HTTP requests
+  // How long a reader of a partial result (GET /v1/jobs/{id}/partial.zip) waits for the worker.
+  int64_t snapshot_timeout_ms = 30'000;
 };
 
 // "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
@@ -117,9 +122,35 @@ class Server {
   // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
   void SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
                         std::function<void(Result<engine::SubmitResult>)> done);
-  // The attempt's output files as a zip answer (GET /v1/jobs/{id}/output.zip, /download/{id}).
-  Result<HttpResponse> ZipOfOutputs(engine::JobId id, engine::AttemptId attempt,
-                                    const HttpRequest& request) const;
+  // The output files of the job's current attempt as its manifest records them (each upload
+  // committed before its 201), checked against the disk: one that is missing or changed size is
+  // data_loss naming it, never left out. A job from before the manifest takes the disk as it is.
+  Result<std::vector<FileInfo>> CheckedOutputs(const engine::JobRecord& job) const;
+  // Those files as a zip answer (GET /v1/jobs/{id}/output.zip, /download/{id}).
+  Result<HttpResponse> ZipOfOutputs(const engine::JobRecord& job, const HttpRequest& request) const;
+  // GET /v1/jobs/{id}/partial.zip, /download/{id}?partial=1: asks the worker running the job's
+  // attempt for a zip of its directory as it is now, and answers with it when it comes (404 when
+  // no attempt runs). PUT /v1/jobs/{id}/attempts/{a}/snapshot/{request}: that zip, from the
+  // worker holding the attempt. The reader waits at most snapshot_timeout_ms.
+  void PartialZip(const Identity& who, engine::JobId id, const HttpRequest& request,
+                  const Reply& reply);
+  void PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptId attempt,
+                   uint64_t number, HttpRequest&& request, const Reply& reply);
+  // Ends a waiting snapshot request with `answer` (for a snapshot sent, refused or timed out),
+  // if `worker` is the one it asked (empty: any); false if there is none.
+  struct PendingSnapshot {
+    engine::JobId job = 0;
+    engine::AttemptId attempt = 0;
+    std::string worker;
+    Reply reply;
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;
+    std::shared_ptr<boost::asio::steady_timer> timer;
+  };
+  std::optional<PendingSnapshot> TakeSnapshot(uint64_t number, const engine::AttemptRef& from);
+  // Answers every waiting reader 503 (the server is stopping).
+  void AbandonSnapshots();
   // GET /v1/jobs/{id}/result, /files/{name}, /output.zip; GET /v1/jobs/{id}/inputs/{name}.
   void JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
                  const Reply& reply);
@@ -201,6 +232,9 @@ class Server {
   std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<WorkerHub> hub_;
   std::unique_ptr<EventStreams> events_;
+  std::mutex snapshots_mu_;
+  std::unordered_map<uint64_t, PendingSnapshot> snapshots_;  // by request number
+  uint64_t snapshot_requests_ = 0;                           // under snapshots_mu_
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<store::SqliteStore> cleaner_reader_;  // the cleaner's own connection

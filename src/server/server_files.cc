@@ -1,13 +1,14 @@
 // The Server's file endpoints: submits with input files (multipart), results and output files,
 // the worker's uploads and downloads, and the job-orchestrator file API.
+#include <algorithm>
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "common/zip.h"
 #include "server/job_json.h"
 #include "server/multipart.h"
 #include "server/server.h"
-#include "server/zip.h"
 
 namespace baton::server {
 
@@ -80,17 +81,58 @@ bool IsMultipart(const HttpRequest& request) {
   return boost::algorithm::istarts_with(request[http::field::content_type], "multipart/");
 }
 
-Result<HttpResponse> Server::ZipOfOutputs(engine::JobId id, engine::AttemptId attempt,
+Result<std::vector<FileInfo>> Server::CheckedOutputs(const engine::JobRecord& job) const {
+  const engine::JobId id = job.id;
+  const engine::AttemptId attempt = job.status.attempt_id;
+  Result<std::vector<FileInfo>> on_disk = files_->ListOutputs(id, attempt);
+  if (!on_disk.ok()) return on_disk.status();
+  if (job.status.outputs.empty()) return on_disk;  // stored before manifests were kept
+  boost::system::error_code ec;
+  const boost::json::value manifest = boost::json::parse(job.status.outputs.view(), ec);
+  if (ec || !manifest.is_object()) {
+    return DataLoss("job " + std::to_string(id) + ": its output manifest is unreadable");
+  }
+  std::vector<FileInfo> out;
+  for (const auto& [key, size] : manifest.as_object()) {
+    const std::string name(key);
+    const auto disk = std::find_if(on_disk->begin(), on_disk->end(),
+                                   [&name](const FileInfo& f) { return f.name == name; });
+    if (!size.is_uint64() && !(size.is_int64() && size.as_int64() >= 0)) {
+      return DataLoss("job " + std::to_string(id) + ": its output manifest is unreadable");
+    }
+    const uint64_t want =
+        size.is_uint64() ? size.as_uint64() : static_cast<uint64_t>(size.as_int64());
+    const std::string what = "output file \"" + name + "\" of job " + std::to_string(id) +
+                             " (attempt " + std::to_string(attempt) + ")";
+    if (disk == on_disk->end()) {
+      return DataLoss(what + " is missing from the server's disk: it was handed in, and is lost");
+    }
+    if (disk->size != want) {
+      return DataLoss(what + " has " + std::to_string(disk->size) + " bytes on disk, " +
+                      std::to_string(want) + " were handed in");
+    }
+    out.push_back(*disk);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+Result<HttpResponse> Server::ZipOfOutputs(const engine::JobRecord& job,
                                           const HttpRequest& request) const {
-  Result<std::vector<FileInfo>> files = files_->ListOutputs(id, attempt);
+  Result<std::vector<FileInfo>> files = CheckedOutputs(job);
   if (!files.ok()) return files.status();
   ZipWriter zip;
   for (const FileInfo& f : *files) {
-    Result<std::string> data = files_->ReadOutput(id, attempt, f.name);
+    Result<std::string> data = files_->ReadOutput(job.id, job.status.attempt_id, f.name);
+    if (data.status().code() == StatusCode::kNotFound) {
+      return DataLoss("output file \"" + f.name + "\" of job " + std::to_string(job.id) +
+                      " went missing from the server's disk while it was read");
+    }
     if (!data.ok()) return data.status();
     zip.Add(f.name, *data);
   }
-  return BytesResponse(zip.Finish(), "application/zip", "job-" + std::to_string(id) + ".zip",
+  return BytesResponse(zip.Finish(), "application/zip", "job-" + std::to_string(job.id) + ".zip",
                        request);
 }
 
@@ -237,15 +279,24 @@ void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest&
   const bool keep_alive = request.keep_alive();
   FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-    Result<engine::AttemptId> attempt = ResultAttempt(*job);
-    if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
-    Result<std::vector<FileInfo>> files = files_->ListOutputs(id, *attempt);
-    if (!files.ok()) return reply(ErrorResponse(files.status(), version, keep_alive));
+    const engine::JobState state = job->status.state;
     boost::json::object o;
     o["id"] = id;
-    o["state"] = engine::JobStateName(job->status.state);
-    o["attempt_id"] = *attempt;
+    o["state"] = engine::JobStateName(state);
+    o["attempt_id"] = job->status.attempt_id;
     o["result"] = EmbeddedJson(job->status.result);
+    o["error"] = job->status.error.view();
+    // A failed attempt that handed in a result keeps it, next to its one-line error; its output
+    // files do not count (only a successful attempt's do).
+    if ((state == engine::JobState::kFailed || state == engine::JobState::kRetryWait) &&
+        !job->status.result.empty()) {
+      o["files"] = boost::json::array();
+      return reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+    }
+    Result<engine::AttemptId> attempt = ResultAttempt(*job);
+    if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
+    Result<std::vector<FileInfo>> files = CheckedOutputs(*job);
+    if (!files.ok()) return reply(ErrorResponse(files.status(), version, keep_alive));
     boost::json::array list;
     for (const FileInfo& f : *files) {
       boost::json::object entry;
@@ -269,7 +320,19 @@ void Server::OutputFile(const Identity& who, engine::JobId id, const std::string
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, request.keep_alive()));
     Result<engine::AttemptId> attempt = ResultAttempt(*job);
     if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, request.keep_alive()));
+    Result<std::vector<FileInfo>> files = CheckedOutputs(*job);
+    if (!files.ok()) return reply(ErrorResponse(files.status(), version, request.keep_alive()));
+    if (std::none_of(files->begin(), files->end(),
+                     [&](const FileInfo& f) { return f.name == name; })) {
+      return reply(
+          ErrorResponse(NotFound("job " + std::to_string(id) + ": no output file \"" + name + "\""),
+                        version, request.keep_alive()));
+    }
     Result<std::string> data = files_->ReadOutput(id, *attempt, name);
+    if (data.status().code() == StatusCode::kNotFound) {
+      data = DataLoss("output file \"" + name + "\" of job " + std::to_string(id) +
+                      " went missing from the server's disk while it was read");
+    }
     if (!data.ok()) {
       return reply(ErrorResponse(data.status().WithContext("job " + std::to_string(id)), version,
                                  request.keep_alive()));
@@ -286,7 +349,7 @@ void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest&
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
     Result<engine::AttemptId> attempt = ResultAttempt(*job);
     if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
-    Result<HttpResponse> zip = ZipOfOutputs(id, *attempt, request);
+    Result<HttpResponse> zip = ZipOfOutputs(*job, request);
     if (!zip.ok()) return reply(ErrorResponse(zip.status(), version, keep_alive));
     reply(std::move(*zip));
   });
@@ -375,8 +438,9 @@ void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId 
     if (!written.ok()) return reply(ErrorResponse(written, version, keep_alive));
     auto current = std::make_shared<Status>(Status::Ok());
     runtime_->Execute(
-        [current, id, attempt, worker](engine::Engine& e) {
-          Status s = e.Holds(engine::AttemptRef{id, attempt, worker});
+        [current, id, attempt, worker, name, size = body->size()](engine::Engine& e) {
+          // Recorded in the job's output manifest, committed before the 201.
+          Status s = e.RecordOutput(engine::AttemptRef{id, attempt, worker}, name, size);
           if (s.code() == StatusCode::kStaleAttempt) {
             s = FailedPrecondition("attempt " + std::to_string(attempt) + " of job " +
                                    std::to_string(id) + " is not running: it may not add files");
@@ -404,6 +468,125 @@ void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId 
   });
 }
 
+std::optional<Server::PendingSnapshot> Server::TakeSnapshot(uint64_t number,
+                                                            const engine::AttemptRef& from) {
+  std::lock_guard lock(snapshots_mu_);
+  auto it = snapshots_.find(number);
+  if (it == snapshots_.end()) return std::nullopt;
+  const PendingSnapshot& p = it->second;
+  // Only the worker that was asked, about the attempt it was asked about.
+  if (!from.worker_id.empty() &&
+      (p.job != from.job_id || p.attempt != from.attempt_id || p.worker != from.worker_id)) {
+    return std::nullopt;
+  }
+  PendingSnapshot taken = std::move(it->second);
+  snapshots_.erase(it);
+  if (taken.timer) taken.timer->cancel();
+  return taken;
+}
+
+void Server::AbandonSnapshots() {
+  std::unordered_map<uint64_t, PendingSnapshot> pending;
+  {
+    std::lock_guard lock(snapshots_mu_);
+    pending.swap(snapshots_);
+  }
+  for (auto& [number, p] : pending) {
+    if (p.timer) p.timer->cancel();
+    p.reply(ErrorResponse(
+        Unavailable("job " + std::to_string(p.job) + ": the server is stopping; ask again"),
+        p.version, p.keep_alive));
+  }
+}
+
+void Server::PartialZip(const Identity& who, engine::JobId id, const HttpRequest& request,
+                        const Reply& reply) {
+  const bool head = request.method() == http::verb::head;
+  FindJob(
+      who, id,
+      [this, id, head, version = request.version(), keep_alive = request.keep_alive(),
+       reply](Result<engine::JobRecord> job) {
+        if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+        const engine::JobStatus& s = job->status;
+        if (s.state != engine::JobState::kRunning) {
+          return reply(ErrorResponse(
+              NotFound("job " + std::to_string(id) + " is " +
+                       std::string(engine::JobStateName(s.state)) +
+                       ": no attempt runs, so there is no partial result (the result of a finished "
+                       "job is GET /v1/jobs/" +
+                       std::to_string(id) + "/output.zip)"),
+              version, keep_alive));
+        }
+        const std::string worker = s.worker_id.str();
+        uint64_t number;
+        auto timer = std::make_shared<boost::asio::steady_timer>(
+            blocking_->get_executor(), std::chrono::milliseconds(options_.snapshot_timeout_ms));
+        {
+          std::lock_guard lock(snapshots_mu_);
+          number = ++snapshot_requests_;
+          snapshots_.emplace(number, PendingSnapshot{id, s.attempt_id, worker, reply, version,
+                                                     keep_alive, head, timer});
+        }
+        const engine::AttemptRef ref{id, s.attempt_id, ""};
+        if (!hub_->RequestSnapshot(worker, id, s.attempt_id, number)) {
+          if (std::optional<PendingSnapshot> p = TakeSnapshot(number, ref)) {
+            p->reply(ErrorResponse(Unavailable("job " + std::to_string(id) + ": its worker " +
+                                               worker + " is not connected; try again"),
+                                   version, keep_alive));
+          }
+          return;
+        }
+        timer->async_wait([this, number, ref, worker](const boost::system::error_code& ec) {
+          if (ec) return;  // answered
+          if (std::optional<PendingSnapshot> p = TakeSnapshot(number, ref)) {
+            p->reply(
+                ErrorResponse(Unavailable("job " + std::to_string(ref.job_id) + ": its worker " +
+                                          worker + " sent no partial result within " +
+                                          std::to_string(options_.snapshot_timeout_ms) + " ms"),
+                              p->version, p->keep_alive));
+          }
+        });
+      });
+}
+
+void Server::PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptId attempt,
+                         uint64_t number, HttpRequest&& request, const Reply& reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  const std::string what =
+      "snapshot of attempt " + std::to_string(attempt) + " of job " + std::to_string(id);
+  Result<std::string> worker = WorkerOf(who, request, what);
+  if (!worker.ok()) return reply(ErrorResponse(worker.status(), version, keep_alive));
+  // Bounded like the attempt's outputs (and, before that, by the request body limit).
+  if (request.body().size() > options_.files.output_bytes_max) {
+    return reply(
+        ErrorResponse(ResourceExhausted(what + ": " + std::to_string(request.body().size()) +
+                                        " bytes, more than output_bytes_max (" +
+                                        std::to_string(options_.files.output_bytes_max) + ")"),
+                      version, keep_alive));
+  }
+  std::optional<PendingSnapshot> p = TakeSnapshot(number, engine::AttemptRef{id, attempt, *worker});
+  if (!p) {
+    return reply(
+        ErrorResponse(NotFound(what + ": no reader waits for snapshot " + std::to_string(number) +
+                               " from this worker (it timed out, or was never asked)"),
+                      version, keep_alive));
+  }
+  HttpResponse res{http::status::ok, p->version};
+  res.set(http::field::content_type, "application/zip");
+  res.set(http::field::server, "baton");
+  res.set(http::field::content_disposition,
+          "attachment; filename=\"job-" + std::to_string(id) + "-partial.zip\"");
+  res.keep_alive(p->keep_alive);
+  const size_t size = request.body().size();
+  if (!p->head) res.body() = std::move(request.body());
+  res.prepare_payload();
+  if (p->head) res.content_length(size);
+  p->reply(std::move(res));
+  boost::json::object o{{"size", size}};
+  reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
+}
+
 void Server::Download(const Identity& who, engine::JobId id, const HttpRequest& request,
                       Reply reply) {
   FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
@@ -421,7 +604,7 @@ void Server::Download(const Identity& who, engine::JobId id, const HttpRequest& 
     if (!job.ok()) return send(ErrorResponse(job.status(), version, keep_alive));
     const std::string_view status = CompatStatusName(job->status.state);
     if (status == "Completed") {
-      Result<HttpResponse> zip = ZipOfOutputs(id, job->status.attempt_id, request);
+      Result<HttpResponse> zip = ZipOfOutputs(*job, request);
       if (!zip.ok()) return send(ErrorResponse(zip.status(), version, keep_alive));
       return send(std::move(*zip));
     }

@@ -1,6 +1,7 @@
 // The Server's workflow endpoints: POST /v1/workflows, GET /v1/workflows/{id}, and
 // POST /v1/workflows/{id}/cancel and /retry. The engine runs workflows (engine/workflow.h).
 #include <boost/json.hpp>
+#include <unordered_map>
 
 #include "server/documents.h"
 #include "server/job_json.h"
@@ -46,17 +47,22 @@ const char* StageName(engine::StepPlan::Stage s) {
 
 }  // namespace
 
-boost::json::object WorkflowToJson(const engine::WorkflowRecord& w) {
+// `jobs`: the states of the running steps' jobs, as the engine has them now; a running job step
+// reads its job's state (queued while its job waits on a paused type, say).
+boost::json::object WorkflowToJson(
+    const engine::WorkflowRecord& w,
+    const std::unordered_map<engine::JobId, engine::JobState>& jobs = {}) {
   boost::json::object o;
   o["id"] = w.id;
   o["name"] = w.name;
   o["owner"] = w.owner;
-  o["state"] = engine::WorkflowStateName(w.status.state);
+  Result<engine::WorkflowPlan> plan = engine::PlanOf(w);
+  o["state"] =
+      engine::WorkflowStateName(plan.ok() ? engine::ReadState(*plan, w.status) : w.status.state);
   o["message"] = w.status.message;
   o["created_ms"] = w.created_ms;
   o["updated_ms"] = w.status.updated_ms;
   o["finished_ms"] = w.status.finished_ms;
-  Result<engine::WorkflowPlan> plan = engine::PlanOf(w);
   boost::json::array steps, activities;
   for (size_t i = 0; i < w.status.steps.size(); ++i) {
     const engine::StepStatus& st = w.status.steps[i];
@@ -79,12 +85,17 @@ boost::json::object WorkflowToJson(const engine::WorkflowRecord& w) {
       if (p.kind == engine::StepPlan::kGate) {
         boost::json::object a;
         a["name"] = p.name;
-        a["state"] = engine::StepStateName(st.state);
+        a["state"] = engine::StepReadName(st);
         a["message"] = st.message;
         activities.push_back(std::move(a));
       }
     }
-    s["state"] = engine::StepStateName(st.state);
+    auto job = jobs.find(st.job_id);
+    if (st.state == engine::StepState::kRunning && st.job_id != 0 && job != jobs.end()) {
+      s["state"] = engine::JobStateName(job->second);
+    } else {
+      s["state"] = engine::StepReadName(st);
+    }
     s["job"] = st.job_id;
     s["runs"] = st.runs;
     s["result"] = EmbeddedJson(st.result);
@@ -145,12 +156,21 @@ void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpR
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto found = std::make_shared<std::optional<engine::WorkflowRecord>>();
+  auto jobs = std::make_shared<std::unordered_map<engine::JobId, engine::JobState>>();
   runtime_->Execute(
-      [found, id](engine::Engine& e) {
-        if (const engine::WorkflowRecord* w = e.FindWorkflow(id)) *found = *w;
+      [found, jobs, id](engine::Engine& e) {
+        const engine::WorkflowRecord* w = e.FindWorkflow(id);
+        if (w == nullptr) return;
+        *found = *w;
+        for (const engine::StepStatus& st : w->status.steps) {
+          if (st.state != engine::StepState::kRunning || st.job_id == 0) continue;
+          if (const engine::JobRecord* job = e.Find(st.job_id)) {
+            (*jobs)[st.job_id] = job->status.state;
+          }
+        }
       },
-      [this, found, id, who, reply, version, keep_alive](const Status& committed) {
-        Blocking([this, found, id, who, committed, reply, version, keep_alive] {
+      [this, found, jobs, id, who, reply, version, keep_alive](const Status& committed) {
+        Blocking([this, found, jobs, id, who, committed, reply, version, keep_alive] {
           if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
           if (!found->has_value()) {
             std::lock_guard lock(reader_mu_);
@@ -161,8 +181,9 @@ void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpR
           if (!MayTouchWorkflow(who, **found)) {
             return reply(ErrorResponse(WorkflowNotFound(id), version, keep_alive));
           }
-          reply(JsonResponse(http::status::ok, boost::json::serialize(WorkflowToJson(**found)),
-                             version, keep_alive));
+          reply(JsonResponse(http::status::ok,
+                             boost::json::serialize(WorkflowToJson(**found, *jobs)), version,
+                             keep_alive));
         });
       });
 }

@@ -380,6 +380,9 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
           return InvalidArgument("complete.error: must be a string saying what went wrong");
         }
         op.completion.error = std::string(error->as_string());
+        // What the failed attempt handed in, if anything: kept next to the error.
+        const json::value* result = o.if_contains("result");
+        op.completion.result = result != nullptr ? json::serialize(*result) : "";
         if (const json::value* r = o.if_contains("retryable")) {
           if (!r->is_bool()) return InvalidArgument("complete.retryable: must be true or false");
           op.completion.retryable = r->as_bool();
@@ -430,6 +433,18 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
         }
       }
       ops->push_back(std::move(op));
+    } else if (type == "snapshot") {
+      // The worker cannot send the partial result it was asked for; the waiting reader is told.
+      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "request", "error"}, where));
+      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
+      if (!ref.ok()) return ref.status();
+      Result<uint64_t> request = Uint(o, "request", where);
+      if (!request.ok()) return request.status();
+      const json::value* error = o.if_contains("error");
+      if (error == nullptr || !error->is_string()) {
+        return InvalidArgument("snapshot.error: must be a string saying why there is none");
+      }
+      if (snapshot_sink_) snapshot_sink_(*request, *ref, std::string(error->as_string()));
     } else if (type == "log") {
       BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "stream", "data"}, where));
       Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
@@ -654,6 +669,16 @@ void WorkerHub::Notify(const std::vector<engine::Notice>& notices) {
                                 R"(,"reason":")" + std::string(engine::OutcomeName(n.reason)) +
                                 "\"}");
   }
+}
+
+bool WorkerHub::RequestSnapshot(const std::string& worker_id, engine::JobId job,
+                                engine::AttemptId attempt, uint64_t request) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return false;
+  it->second.connection->Send(R"({"type":"snapshot",)" + AttemptKey(job, attempt) +
+                              R"(,"request":)" + std::to_string(request) + "}");
+  return true;
 }
 
 json::array WorkerHub::Workers() {

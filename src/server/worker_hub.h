@@ -79,6 +79,16 @@ class WorkerHub {
   // Commit thread: tells workers to stop attempts (RuntimeOptions::on_notices).
   void Notify(const std::vector<engine::Notice>& notices);
 
+  // Asks the worker running an attempt for a snapshot of its working directory (a partial
+  // result), which it PUTs to /v1/jobs/{job}/attempts/{attempt}/snapshot/{request}; false when
+  // that worker is not connected. Any thread.
+  bool RequestSnapshot(const std::string& worker_id, engine::JobId job, engine::AttemptId attempt,
+                       uint64_t request);
+  // Where a worker's answer that it cannot send a snapshot goes: the request, the attempt (its
+  // worker_id the sender), and why. Set once, before the first connection.
+  using SnapshotSink = std::function<void(uint64_t, const engine::AttemptRef&, const std::string&)>;
+  void SetSnapshotSink(SnapshotSink sink) { snapshot_sink_ = std::move(sink); }
+
   // GET /v1/workers and GET /v1/types.
   boost::json::array Workers();
   // The types the connected workers serve, with the worker count and running attempts of each.
@@ -127,6 +137,7 @@ class WorkerHub {
 
   SpecCheck check_specs_;
   ResourceCheck check_resources_;
+  SnapshotSink snapshot_sink_;
   std::set<std::string> drained_;  // under mu_
   std::atomic<uint64_t> next_serial_{0};
 

@@ -106,7 +106,8 @@ TEST_P(StoreConformanceTest, InsertAndUpdateInOneBatchApplyInOrder) {
 TEST_P(StoreConformanceTest, AttemptsAreReplacedByIdAndListedInOrder) {
   engine::RecordBatch b;
   b.inserts.push_back(testing::FullJob(1));
-  b.attempts.push_back(AttemptRecord{7, 1, 1, "w1", 10, 20, Outcome::kError, "boom"});
+  b.attempts.push_back(
+      AttemptRecord{7, 1, 1, "w1", 10, 20, Outcome::kError, "boom", R"({"messages":[]})"});
   b.attempts.push_back(AttemptRecord{9, 1, 2, "w2", 30, 40, Outcome::kSucceeded, ""});
   b.attempts.push_back(AttemptRecord{8, 5, 1, "w1", 10, 20, Outcome::kLost, "gone"});
   MustApply(b);
@@ -116,7 +117,8 @@ TEST_P(StoreConformanceTest, AttemptsAreReplacedByIdAndListedInOrder) {
   Result<std::vector<AttemptRecord>> list = store_->ListAttempts(1);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
-  EXPECT_EQ((*list)[0], (AttemptRecord{7, 1, 1, "w1", 10, 20, Outcome::kError, "boom"}));
+  EXPECT_EQ((*list)[0],
+            (AttemptRecord{7, 1, 1, "w1", 10, 20, Outcome::kError, "boom", R"({"messages":[]})"}));
   EXPECT_EQ((*list)[1], (AttemptRecord{9, 1, 2, "w2", 30, 50, Outcome::kRejected, "no"}));
   EXPECT_TRUE(store_->ListAttempts(2).value().empty());
 }
@@ -307,7 +309,7 @@ TEST_P(StoreConformanceTest, WorkflowsRoundTripRecoverAndOwnTheirEvents) {
   EXPECT_TRUE(store_->ListEvents({.owner = "alice"}).value().empty());
   EXPECT_EQ(store_->ListEvents({.workflow_id = 3}).value().at(0).workflow_id, 3u);
 
-  w.status.state = engine::WorkflowState::kWarning;
+  w.status.state = engine::WorkflowState::kOptionalFailed;
   w.status.finished_ms = 200;
   w.status.message = "optional steps failed: scan";
   engine::RecordBatch u;

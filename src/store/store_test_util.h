@@ -63,6 +63,7 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   s.concurrency_key = "customer-42";
   s.concurrency_limit = 3;
   s.retention_ms = 86'400'000;
+  s.verdict_timeout_ms = 3'600'000;
   engine::JobStatus& st = r.status;
   st.state = engine::JobState::kRunning;
   st.attempts_used = 2;
@@ -85,6 +86,7 @@ inline engine::JobRecord FullJob(engine::JobId id) {
   st.children_done = 2;
   st.children_failed = 1;
   st.helper_id = 78;
+  st.outputs = R"({"report.pdf":1024,"tiles/5.png":77})";
   return r;
 }
 

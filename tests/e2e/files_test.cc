@@ -319,6 +319,145 @@ TEST_F(FilesTest, BadFilesAreRefusedAndNothingIsStored) {
   EXPECT_TRUE(fs::is_empty(dir_ + "/data/inputs"));
 }
 
+// An output file that was handed in (its upload acknowledged) and is then lost from the server's
+// disk is reported as lost, naming it, by every download; never a 200 with a shorter archive.
+TEST_F(FilesTest, AnOutputFileMissingOnDiskIsDataLossNamingIt) {
+  auto worker = StartWorker("w1");
+  const std::string run =
+      Write("run.sh", "#!/bin/sh\necho one > out/a.txt\necho two > out/b.txt\n");
+  CliResult up = Curl(
+      admin_, {"-F", "file=@" + run, "-F", "user_id=1", "-F", "service=shell", url() + "/upload"});
+  ASSERT_EQ(CurlStatus(up), 201) << up.out;
+  const uint64_t id = CurlJson(up).at("id").to_number<uint64_t>();
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }))
+      << json::serialize(GetJob(id));
+  const std::string job = std::to_string(id);
+  const std::string attempt = std::to_string(GetJob(id).at("attempt_id").to_number<uint64_t>());
+  ASSERT_EQ(Call(admin_, "GET", "/download/" + job).status, 200);
+  ASSERT_EQ(Call(admin_, "GET", "/v1/jobs/" + job + "/files/b.txt").body, "two\n");
+
+  const fs::path lost = fs::path(dir_) / "data/outputs" / job / attempt / "b.txt";
+  ASSERT_TRUE(fs::remove(lost)) << lost;
+  const std::string message = "output file \\\"b.txt\\\" of job " + job + " (attempt " + attempt +
+                              ") is missing from the server's disk";
+  for (const std::string path :
+       {"/download/" + job, "/v1/jobs/" + job + "/output.zip", "/v1/jobs/" + job + "/files/b.txt",
+        "/v1/jobs/" + job + "/result", "/v1/jobs/" + job + "/files/a.txt"}) {
+    HttpResult r = Call(admin_, "GET", path);
+    EXPECT_EQ(r.status, 500) << path << ": " << r.body;
+    EXPECT_NE(r.body.find(R"("code":"data_loss")"), std::string::npos) << path << ": " << r.body;
+    EXPECT_NE(r.body.find(message), std::string::npos) << path << ": " << r.body;
+  }
+  // A file of another size than was handed in is lost too; a name never handed in is not found.
+  std::ofstream(lost, std::ios::binary) << "changed\n";
+  HttpResult changed = Call(admin_, "GET", "/v1/jobs/" + job + "/output.zip");
+  EXPECT_EQ(changed.status, 500);
+  EXPECT_NE(changed.body.find("has 8 bytes on disk, 4 were handed in"), std::string::npos)
+      << changed.body;
+  std::ofstream(lost, std::ios::binary) << "two\n";
+  std::ofstream(lost.parent_path() / "stray.txt", std::ios::binary) << "never uploaded\n";
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + job + "/files/stray.txt").status, 404);
+  HttpResult whole = Call(admin_, "GET", "/download/" + job);
+  ASSERT_EQ(whole.status, 200);
+  std::ofstream(dir_ + "/whole.zip", std::ios::binary) << whole.body;
+  EXPECT_EQ(Run({"unzip", "-Z1", dir_ + "/whole.zip"}).out, "a.txt\nb.txt\n");
+}
+
+// A partial result of a running job: its worker sends a zip of the attempt's directory as it is
+// now; 404 when no attempt runs; another user sees nothing, and another worker cannot answer.
+TEST_F(FilesTest, APartialResultIsTheRunningAttemptsDirectoryAsItIsNow) {
+  auto worker = StartWorker("w1");
+  const std::string run = Write("partial/run.sh",
+                                "#!/bin/sh\necho 'step 1 of 2' > out/report.txt\n"
+                                "echo '::progress 0.5 halfway'\nexec sleep 60\n");
+  CliResult up = Curl(
+      admin_, {"-F", "file=@" + run, "-F", "user_id=3", "-F", "service=shell", url() + "/upload"});
+  ASSERT_EQ(CurlStatus(up), 201) << up.out;
+  const uint64_t id = CurlJson(up).at("id").to_number<uint64_t>();
+  const std::string job = std::to_string(id);
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("progress") == 0.5; }))
+      << json::serialize(GetJob(id));
+
+  for (const std::string path :
+       {"/v1/jobs/" + job + "/partial.zip", "/download/" + job + "?partial=1"}) {
+    HttpResult zip = Call(admin_, "GET", path);
+    ASSERT_EQ(zip.status, 200) << path << ": " << zip.body;
+    const std::string file = dir_ + "/partial.zip";
+    std::ofstream(file, std::ios::binary) << zip.body;
+    EXPECT_EQ(Run({"unzip", "-p", file, "out/report.txt"}).out, "step 1 of 2\n") << path;
+    EXPECT_NE(Run({"unzip", "-Z1", file}).out.find("run.sh"), std::string::npos) << path;
+  }
+  // Another user's token: no such job. Another user's worker: no reader waits for it.
+  const std::string mallory = NewToken("mallory");
+  EXPECT_EQ(Call(mallory, "GET", "/v1/jobs/" + job + "/partial.zip").status, 404);
+  const std::string worker_token = NewWorkerToken("mallory");
+  const std::string attempt = std::to_string(GetJob(id).at("attempt_id").to_number<uint64_t>());
+  HttpResult forged = testing::HttpCall(
+      port_, "PUT", "/v1/jobs/" + job + "/attempts/" + attempt + "/snapshot/3", "PK forged",
+      {{"Authorization", "Bearer " + worker_token}, {"Baton-Worker", "w1"}});
+  EXPECT_EQ(forged.status, 404) << forged.body;
+  EXPECT_EQ(Call(admin_, "GET", "/download/" + job + "?partial=yes").status, 400);
+
+  ASSERT_EQ(Call(admin_, "POST", "/v1/jobs/" + job + "/cancel").status, 200);
+  HttpResult ended = Call(admin_, "GET", "/v1/jobs/" + job + "/partial.zip");
+  EXPECT_EQ(ended.status, 404) << ended.body;
+  EXPECT_NE(ended.body.find("job " + job + " is cancelled: no attempt runs"), std::string::npos)
+      << ended.body;
+}
+
+// A handler with no working directory cannot give a partial result, and its reader is told so at
+// once rather than waiting.
+TEST_F(FilesTest, APartialResultOfAnAttemptWithoutADirectoryIsRefused) {
+  Hold hold("t");
+  InProcessWorker worker(url(), admin_, "w", 1, {{"t", [&](client::AttemptContext&) {
+                                                    hold.At("t");
+                                                    return client::Outcome::Succeeded();
+                                                  }}});
+  const uint64_t id = Submit(R"({"type":"t"})");
+  ASSERT_TRUE(hold.WaitEntered());
+  HttpResult r = Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/partial.zip");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("its worker sent no partial result: the attempt has no working directory"),
+            std::string::npos)
+      << r.body;
+  hold.Release();
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
+}
+
+// A job that exits non-zero after writing out/result.json keeps that document as the attempt's
+// result, next to its one-line error: the result endpoint and the attempts list show both.
+TEST_F(FilesTest, AFailedJobKeepsTheResultItWrote) {
+  auto worker = StartWorker("w1");
+  const std::string messages =
+      R"({"messages":[{"severity":"error","text":"pipe 3 has no diameter","object_id":"pipe-3"},)"
+      R"({"severity":"warning","text":"unit assumed","object_id":null}]})";
+  const std::string run = Write(
+      "fails/run.sh", "#!/bin/sh\ncat > out/result.json <<'EOF'\n" + messages + "\nEOF\nexit 3\n");
+  CliResult r = Cli({"submit", "shell", "--file", run, "--retries", "0", "--wait"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  const uint64_t id = 1;
+  ASSERT_EQ(GetJob(id).at("state"), "failed") << json::serialize(GetJob(id));
+  HttpResult result = Call(admin_, "GET", "/v1/jobs/1/result");
+  ASSERT_EQ(result.status, 200) << result.body;
+  json::object o = Json(result).as_object();
+  EXPECT_EQ(o.at("state"), "failed");
+  EXPECT_EQ(o.at("error"), "exit code 3 (attempts used up: 1 of 1)");
+  EXPECT_EQ(o.at("result"), json::parse(messages));
+  EXPECT_EQ(GetJob(id).at("result"), json::parse(messages));
+  HttpResult attempts = Call(admin_, "GET", "/v1/jobs/1/attempts");
+  ASSERT_EQ(attempts.status, 200) << attempts.body;
+  const json::object first = Json(attempts).at("attempts").at(0).as_object();
+  EXPECT_EQ(first.at("error"), "exit code 3");
+  EXPECT_EQ(first.at("result"), json::parse(messages));
+
+  // Without a result.json a failure has none, and its result endpoint says why.
+  CliResult bare = Cli({"submit", "shell", "--retries", "0", "--wait", "-c", "exit 4"});
+  EXPECT_NE(bare.exit_code, 0) << bare.out;
+  HttpResult none = Call(admin_, "GET", "/v1/jobs/2/result");
+  EXPECT_EQ(none.status, 409) << none.body;
+  EXPECT_NE(none.body.find("job 2 is failed: it has no result"), std::string::npos) << none.body;
+}
+
 // A job runs with the worker's rights but not with its secrets: the worker's token is neither in
 // the job's environment nor readable from the worker's command line, and a symbolic link under
 // out/ cannot hand the server a file from outside the job's directory.

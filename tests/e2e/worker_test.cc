@@ -87,6 +87,51 @@ TEST_F(WorkerTest, AJobMayHaveNoTimeout) {
   ASSERT_TRUE(WaitUntil([&] { return GetJob(api).at("state") == "succeeded"; }));
 }
 
+// A result waiting for a verdict is work handed in: it waits for as long as it takes, is listed for
+// the human who judges it, and fails with its result kept only past a verdict deadline it asked
+// for; the work is never done again for want of a verdict.
+TEST_F(WorkerTest, AResultAwaitingAVerdictWaitsUnlessItHasADeadline) {
+  auto worker = StartWorker("w1");
+  const std::string command = R"(echo '{"rows":3}' > out/result.json)";
+  CliResult patient = Cli({"submit", "shell", "--verify", "--timeout", "1", "-c", command});
+  ASSERT_EQ(patient.exit_code, 0) << patient.out;
+  CliResult hasty = Cli({"submit", "shell", "--verify", "--verdict-timeout", "2s", "-c", command});
+  ASSERT_EQ(hasty.exit_code, 0) << hasty.out;
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(1).at("state") == "submitted"; }))
+      << json::serialize(GetJob(1));
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(2).at("state") == "submitted"; }));
+  CliResult listed = Cli({"list", "--status", "submitted"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.out;
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 3) << listed.out;
+
+  // Job 2's deadline passes: it fails, its result kept, run once.
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(2).at("state") == "failed"; }))
+      << json::serialize(GetJob(2));
+  json::object failed = GetJob(2);
+  EXPECT_EQ(failed.at("error"),
+            "no verdict: the result waited longer than its verdict_timeout_ms of 2000 ms");
+  EXPECT_EQ(failed.at("result"), json::parse(R"({"rows":3})"));
+  EXPECT_EQ(failed.at("attempts_used"), 1);
+  EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs/2/result")).at("result"),
+            json::parse(R"({"rows":3})"));
+  // Job 1 (a 1 s attempt timeout, no verdict deadline) waited as long, and waits on.
+  EXPECT_EQ(GetJob(1).at("state"), "submitted");
+  EXPECT_EQ(GetJob(1).at("attempts_used"), 1);
+  ASSERT_EQ(Cli({"accept", "1"}).exit_code, 0);
+  EXPECT_EQ(GetJob(1).at("state"), "succeeded");
+
+  // Refused, and nothing is submitted.
+  EXPECT_EQ(Cli({"submit", "shell", "--verdict-timeout", "1h", "-c", "true"}).exit_code, 2);
+  EXPECT_EQ(
+      Cli({"submit", "shell", "--verify", "--verdict-timeout", "soon", "-c", "true"}).exit_code, 2);
+  HttpResult api = Call(admin_, "POST", "/v1/jobs",
+                        R"({"type":"shell","payload":{"command":"true"},"verdict_timeout_ms":5})");
+  EXPECT_EQ(api.status, 400);
+  EXPECT_NE(api.body.find("verdict_timeout_ms: only with verify: true"), std::string::npos)
+      << api.body;
+  EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs")).at("jobs").as_array().size(), 2u);
+}
+
 // `baton logs -f` and GET .../logs?follow=1: the log as it grows, ending when the job ends.
 TEST_F(WorkerTest, FollowingALogStreamsItUntilTheJobEnds) {
   auto worker = StartWorker("w1");

@@ -187,6 +187,11 @@ ALTER TABLE jobs ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;
   {9, "private worker tokens", R"sql(
 ALTER TABLE tokens ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
 )sql"},
+  {10, "output manifests, failed attempts' results, verdict deadlines", R"sql(
+ALTER TABLE job_status ADD COLUMN outputs TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN result TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN verdict_timeout_ms INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 // clang-format on
 
@@ -229,15 +234,32 @@ constexpr const char* kJobSpecColumns[] = {"id",
                                            "labels",
                                            "concurrency_key",
                                            "concurrency_limit",
-                                           "retention_ms"};
-constexpr int kJobSpecCount = 37;
-constexpr const char* kJobStatusColumns[] = {
-    "state",       "attempts_used",      "attempts_started", "declines",         "attempt_id",
-    "worker_id",   "attempt_started_ms", "lease_expires_ms", "ready_at_ms",      "updated_ms",
-    "finished_ms", "last_outcome",       "progress",         "progress_message", "result",
-    "error",       "declined_by",        "children_total",   "children_done",    "children_failed",
-    "helper_id"};
-constexpr int kJobStatusCount = 21;
+                                           "retention_ms",
+                                           "verdict_timeout_ms"};
+constexpr int kJobSpecCount = 38;
+constexpr const char* kJobStatusColumns[] = {"state",
+                                             "attempts_used",
+                                             "attempts_started",
+                                             "declines",
+                                             "attempt_id",
+                                             "worker_id",
+                                             "attempt_started_ms",
+                                             "lease_expires_ms",
+                                             "ready_at_ms",
+                                             "updated_ms",
+                                             "finished_ms",
+                                             "last_outcome",
+                                             "progress",
+                                             "progress_message",
+                                             "result",
+                                             "error",
+                                             "declined_by",
+                                             "children_total",
+                                             "children_done",
+                                             "children_failed",
+                                             "helper_id",
+                                             "outputs"};
+constexpr int kJobStatusCount = 22;
 
 // "p.a, p.b" (with prefix "p.") or "a = ?, b = ?" (with suffix " = ?").
 template <size_t N>
@@ -362,6 +384,7 @@ int BindStatus(Stmt& st, int first, const JobStatus& s, std::string_view outcome
   st.Bind(i++, static_cast<int64_t>(s.children_done));
   st.Bind(i++, static_cast<int64_t>(s.children_failed));
   st.Bind(i++, static_cast<int64_t>(s.helper_id));
+  st.Bind(i++, s.outputs);
   return i;
 }
 
@@ -428,6 +451,7 @@ Result<JobRecord> ReadJob(Stmt& st) {
   spec.concurrency_key = st.Text(c++);
   spec.concurrency_limit = static_cast<uint32_t>(st.Int(c++));
   spec.retention_ms = st.Int(c++);
+  spec.verdict_timeout_ms = st.Int(c++);
 
   JobStatus& s = r.status;
   std::string state = st.Text(c++);
@@ -459,6 +483,7 @@ Result<JobRecord> ReadJob(Stmt& st) {
   s.children_done = static_cast<uint32_t>(st.Int(c++));
   s.children_failed = static_cast<uint32_t>(st.Int(c++));
   s.helper_id = static_cast<JobId>(st.Int(c++));
+  s.outputs = st.Text(c++);
   return r;
 }
 
@@ -532,6 +557,7 @@ int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
   st.Bind(i++, s.concurrency_key);
   st.Bind(i++, static_cast<int64_t>(s.concurrency_limit));
   st.Bind(i++, s.retention_ms);
+  st.Bind(i++, s.verdict_timeout_ms);
   return i;
 }
 
@@ -549,6 +575,7 @@ int BindAttempt(Stmt& st, int i, const AttemptRecord& a) {
   st.Bind(i++, a.ended_ms);
   st.Bind(i++, engine::OutcomeName(a.outcome));
   st.Bind(i++, a.error);
+  st.Bind(i++, a.result);
   return i;
 }
 
@@ -802,11 +829,11 @@ Status SqliteStore::Prepare() {
   const std::string kInsertStatus =
       "INSERT INTO job_status (id, " + JoinColumns(kJobStatusColumns, "", "") + ") VALUES ";
   const std::string kInsertAttempts =
-      "INSERT INTO attempts (id, job_id, number, worker_id, started_ms, ended_ms, outcome, error) "
-      "VALUES ";
+      "INSERT INTO attempts (id, job_id, number, worker_id, started_ms, ended_ms, outcome, error, "
+      "result) VALUES ";
   const std::string kUpsertAttempts =
       " ON CONFLICT (id) DO UPDATE SET ended_ms = excluded.ended_ms, outcome = excluded.outcome, "
-      "error = excluded.error";
+      "error = excluded.error, result = excluded.result";
   const std::string kInsertEvents =
       "INSERT INTO events (seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, "
       "message, workflow_id) VALUES ";
@@ -817,14 +844,15 @@ Status SqliteStore::Prepare() {
       {&insert_statuses_,
        kInsertStatus + RowsOfPlaceholders(kRowsPerStatement, 1 + kJobStatusCount)},
       {&update_job_, update_sql},
-      {&upsert_attempt_, kInsertAttempts + RowsOfPlaceholders(1, 8) + kUpsertAttempts},
+      {&upsert_attempt_, kInsertAttempts + RowsOfPlaceholders(1, 9) + kUpsertAttempts},
       {&upsert_attempts_,
-       kInsertAttempts + RowsOfPlaceholders(kRowsPerStatement, 8) + kUpsertAttempts},
+       kInsertAttempts + RowsOfPlaceholders(kRowsPerStatement, 9) + kUpsertAttempts},
       {&insert_event_, kInsertEvents + RowsOfPlaceholders(1, 10)},
       {&insert_events_, kInsertEvents + RowsOfPlaceholders(kRowsPerStatement, 10)},
       {&get_job_, SelectJobSql("WHERE j.id = ?")},
       {&list_attempts_,
-       "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error FROM attempts "
+       "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error, result FROM "
+       "attempts "
        "WHERE job_id = ? ORDER BY id"},
       {&insert_workflow_,
        "INSERT INTO workflows (id, owner, name, document, created_ms) VALUES (?, ?, ?, ?, ?)"},
@@ -1120,7 +1148,7 @@ Result<std::vector<AttemptRecord>> SqliteStore::ListAttempts(JobId id) {
     }
     out.push_back(AttemptRecord{static_cast<engine::AttemptId>(s.Int(0)),
                                 static_cast<JobId>(s.Int(1)), static_cast<uint32_t>(s.Int(2)),
-                                s.Text(3), s.Int(4), s.Int(5), *outcome, s.Text(7)});
+                                s.Text(3), s.Int(4), s.Int(5), *outcome, s.Text(7), s.Text(8)});
   }
   return out;
 }

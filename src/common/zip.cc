@@ -1,8 +1,8 @@
-#include "server/zip.h"
+#include "common/zip.h"
 
 #include <boost/crc.hpp>
 
-namespace baton::server {
+namespace baton {
 
 namespace {
 void Put16(std::string& out, uint32_t v) {
@@ -72,4 +72,4 @@ std::string ZipWriter::Finish() {
   return std::move(out_);
 }
 
-}  // namespace baton::server
+}  // namespace baton

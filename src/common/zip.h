@@ -1,6 +1,6 @@
-// A ZIP archive of stored (uncompressed) entries, as `GET /v1/jobs/{id}/output.zip` serves it:
-// any unzip reads it, and storing costs no CPU on the server. No ZIP64: the caller keeps every
-// entry and the whole archive under 4 GiB (the server's file limits do).
+// A ZIP archive of stored (uncompressed) entries, as `GET /v1/jobs/{id}/output.zip` serves it and
+// a worker sends a running attempt's snapshot: any unzip reads it, and storing costs no CPU. No
+// ZIP64: the caller keeps every entry and the whole archive under 4 GiB (the file limits do).
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace baton::server {
+namespace baton {
 
 class ZipWriter {
  public:
@@ -29,4 +29,4 @@ class ZipWriter {
   std::vector<Entry> entries_;
 };
 
-}  // namespace baton::server
+}  // namespace baton
