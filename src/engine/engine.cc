@@ -367,7 +367,7 @@ Assignment Engine::StartAttempt(Job& job, const std::string& worker_id) {
   s.progress = 0;
   s.progress_message.clear();
   s.result.clear();  // a failed attempt before it may have left one
-  s.outputs = "{}";
+  s.outputs.clear();
   job.lease_persisted_ms = s.lease_expires_ms;
   ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, AttemptDeadlineMs(job.rec)));
   SetState(job, JobState::kRunning, Outcome::kNone, worker_id);
@@ -869,7 +869,8 @@ Status Engine::RecordOutput(const AttemptRef& ref, std::string_view name, uint64
   Job& job = **found;
   JobStatus& s = job.rec.status;
   boost::system::error_code ec;
-  boost::json::value manifest = boost::json::parse(s.outputs.view(), ec);
+  boost::json::value manifest =
+      s.outputs.empty() ? boost::json::object() : boost::json::parse(s.outputs.view(), ec);
   if (ec || !manifest.is_object()) manifest = boost::json::object();
   manifest.as_object()[name] = size;  // a file uploaded again replaces the first
   s.outputs = boost::json::serialize(manifest);

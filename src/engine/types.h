@@ -168,6 +168,9 @@ struct JobSpec {
 };
 
 // The changing part of a job.
+// JobStatus::outputs of a job stored before output manifests were kept (migration 10).
+inline constexpr std::string_view kOutputsUnknown = "unknown";
+
 struct JobStatus {
   JobState state = JobState::kPending;
   uint32_t attempts_used = 0;     // attempts that count against attempts_max
@@ -191,7 +194,8 @@ struct JobStatus {
   uint32_t children_failed = 0;  // of those, the ones that did not succeed
   JobId helper_id = 0;           // the aggregator or verifier job at work for this job
   // The output files the current attempt handed in, as JSON {"name": size}, each recorded as its
-  // upload was acknowledged; "" for jobs from before the store kept them (nothing to compare).
+  // upload was acknowledged; "" for none (no allocation on the hot path), kOutputsUnknown for
+  // jobs stored before the manifest was kept (their disk is taken as it is).
   Text outputs;
 
   bool operator==(const JobStatus&) const = default;

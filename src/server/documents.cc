@@ -40,7 +40,7 @@ json::value Scalar(const YAML::Node& node) {
 // stand for gigabytes of JSON ("billion laughs"), and an anchor may even contain its own alias;
 // both are refused rather than expanded (found by fuzz/documents_fuzz).
 constexpr int kYamlMaxDepth = 128;
-constexpr size_t kYamlMaxExpandedBytes = size_t{16} << 20;
+constexpr size_t kYamlMaxExpandedBytes = size_t{4} << 20;  // 4x the largest workflow document
 
 struct YamlBudget {
   size_t bytes = 0;  // scalars and keys expanded so far, plus 8 per node

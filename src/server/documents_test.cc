@@ -91,7 +91,7 @@ TEST(DocumentsTest, AYamlDocumentThatExpandsWithoutBoundIsRefused) {
   Result<std::string> r = DocumentToJson(laughs, DocumentFormat::kYaml);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            "YAML: the document expands to more than 16 MiB of JSON (through its aliases?)");
+            "YAML: the document expands to more than 4 MiB of JSON (through its aliases?)");
 
   const std::string too_deep =
       "YAML: the document nests deeper than 128 levels (or an anchor holds its own alias)";

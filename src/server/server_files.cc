@@ -86,7 +86,8 @@ Result<std::vector<FileInfo>> Server::CheckedOutputs(const engine::JobRecord& jo
   const engine::AttemptId attempt = job.status.attempt_id;
   Result<std::vector<FileInfo>> on_disk = files_->ListOutputs(id, attempt);
   if (!on_disk.ok()) return on_disk.status();
-  if (job.status.outputs.empty()) return on_disk;  // stored before manifests were kept
+  if (job.status.outputs == engine::kOutputsUnknown) return on_disk;  // from before manifests
+  if (job.status.outputs.empty()) return std::vector<FileInfo>();     // nothing handed in
   boost::system::error_code ec;
   const boost::json::value manifest = boost::json::parse(job.status.outputs.view(), ec);
   if (ec || !manifest.is_object()) {

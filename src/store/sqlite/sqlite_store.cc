@@ -188,7 +188,7 @@ ALTER TABLE jobs ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
 )sql"},
   {10, "output manifests, failed attempts' results, verdict deadlines", R"sql(
-ALTER TABLE job_status ADD COLUMN outputs TEXT NOT NULL DEFAULT '';
+ALTER TABLE job_status ADD COLUMN outputs TEXT NOT NULL DEFAULT 'unknown';
 ALTER TABLE attempts ADD COLUMN result TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN verdict_timeout_ms INTEGER NOT NULL DEFAULT 0;
 )sql"},

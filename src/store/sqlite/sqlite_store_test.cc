@@ -57,6 +57,37 @@ TEST_F(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   EXPECT_EQ((*again)->SchemaVersion().value(), SqliteMigrations().back().version);
 }
 
+// Migration 10 on a database that already holds jobs: their output manifest reads "unknown" (the
+// disk is taken as it is), a failed attempt has no result, a verdict no deadline.
+TEST_F(SqliteStoreTest, JobsFromBeforeMigration10HaveAnUnknownOutputManifest) {
+  {
+    auto store = SqliteStore::Open(Path());
+    ASSERT_TRUE(store.ok());
+    engine::RecordBatch b;
+    b.inserts.push_back(testing::FullJob(5));
+    b.attempts.push_back(engine::AttemptRecord{31, 5, 1, "w", 1, 2, engine::Outcome::kError, "boom",
+                                               R"({"kept":true})"});
+    ASSERT_TRUE((*store)->Apply(b).ok());
+  }
+  // Back to schema 9, as a database of the previous release is.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+  for (const char* sql :
+       {"ALTER TABLE job_status DROP COLUMN outputs", "ALTER TABLE attempts DROP COLUMN result",
+        "ALTER TABLE jobs DROP COLUMN verdict_timeout_ms",
+        "DELETE FROM schema_migrations WHERE version = 10"}) {
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
+  sqlite3_close(db);
+  auto store = SqliteStore::Open(Path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->SchemaVersion().value(), 10);
+  engine::JobRecord job = (*store)->GetJob(5).value();
+  EXPECT_EQ(job.status.outputs, engine::kOutputsUnknown);
+  EXPECT_EQ(job.spec.verdict_timeout_ms, 0);
+  EXPECT_EQ((*store)->ListAttempts(5).value().at(0).result, "");
+}
+
 TEST_F(SqliteStoreTest, ANewerSchemaIsRefusedWithAClearMessage) {
   { ASSERT_TRUE(SqliteStore::Open(Path()).ok()); }
   sqlite3* db = nullptr;
