@@ -39,162 +39,6 @@ int64_t NowMs() {
       .count();
 }
 
-// clang-format off
-const std::vector<Migration> kMigrations = {
-  {1, "jobs, attempts, events", R"sql(
-CREATE TABLE jobs (
-  id INTEGER PRIMARY KEY,
-  type TEXT NOT NULL,
-  owner TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  run_after_ms INTEGER NOT NULL,
-  run_by_ms INTEGER NOT NULL,
-  timeout_ms INTEGER NOT NULL,
-  heartbeat_timeout_ms INTEGER NOT NULL,
-  attempts_max INTEGER NOT NULL,
-  retry_delay_ms_initial INTEGER NOT NULL,
-  retry_multiplier REAL NOT NULL,
-  retry_delay_ms_max INTEGER NOT NULL,
-  retry_jitter REAL NOT NULL,
-  retry_on INTEGER NOT NULL,
-  idempotency_key TEXT,
-  tags TEXT NOT NULL,
-  parent_id INTEGER NOT NULL,
-  verify INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL
-);
-CREATE INDEX jobs_idempotency ON jobs(created_ms) WHERE idempotency_key IS NOT NULL;
-CREATE TABLE job_status (
-  id INTEGER PRIMARY KEY,
-  state TEXT NOT NULL,
-  attempts_used INTEGER NOT NULL,
-  attempts_started INTEGER NOT NULL,
-  declines INTEGER NOT NULL,
-  attempt_id INTEGER NOT NULL,
-  worker_id TEXT NOT NULL,
-  attempt_started_ms INTEGER NOT NULL,
-  lease_expires_ms INTEGER NOT NULL,
-  ready_at_ms INTEGER NOT NULL,
-  updated_ms INTEGER NOT NULL,
-  finished_ms INTEGER NOT NULL,
-  last_outcome TEXT NOT NULL,
-  progress REAL NOT NULL,
-  progress_message TEXT NOT NULL,
-  result TEXT NOT NULL,
-  error TEXT NOT NULL,
-  declined_by TEXT NOT NULL,
-  children_total INTEGER NOT NULL,
-  children_done INTEGER NOT NULL,
-  children_failed INTEGER NOT NULL
-);
-CREATE TABLE attempts (
-  id INTEGER PRIMARY KEY,
-  job_id INTEGER NOT NULL,
-  number INTEGER NOT NULL,
-  worker_id TEXT NOT NULL,
-  started_ms INTEGER NOT NULL,
-  ended_ms INTEGER NOT NULL,
-  outcome TEXT NOT NULL,
-  error TEXT NOT NULL
-);
-CREATE INDEX attempts_job ON attempts(job_id);
-CREATE TABLE events (
-  seq INTEGER PRIMARY KEY,
-  job_id INTEGER NOT NULL,
-  at_ms INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  state TEXT NOT NULL,
-  attempt_id INTEGER NOT NULL,
-  outcome TEXT NOT NULL,
-  progress REAL NOT NULL,
-  message TEXT NOT NULL
-);
-)sql"},
-  {2, "tokens", R"sql(
-CREATE TABLE tokens (
-  hash TEXT PRIMARY KEY,
-  user TEXT NOT NULL,
-  admin INTEGER NOT NULL,
-  worker INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL
-);
-)sql"},
-  {3, "input files", R"sql(
-ALTER TABLE jobs ADD COLUMN input_dir TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN input_files TEXT NOT NULL DEFAULT '[]';
-CREATE INDEX jobs_input_dir ON jobs(input_dir) WHERE input_dir != '';
-)sql"},
-  {4, "sub-jobs, aggregators, verifiers, splitters", R"sql(
-ALTER TABLE jobs ADD COLUMN splitter TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN aggregator TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN verifier TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN children_policy TEXT NOT NULL DEFAULT 'all';
-ALTER TABLE jobs ADD COLUMN parent_attempt INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN role TEXT NOT NULL DEFAULT 'job';
-ALTER TABLE jobs ADD COLUMN subject_id INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN subject_attempt INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE job_status ADD COLUMN helper_id INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX jobs_parent ON jobs(parent_id) WHERE parent_id != 0;
-)sql"},
-  {5, "workflows", R"sql(
-CREATE TABLE workflows (
-  id INTEGER PRIMARY KEY,
-  owner TEXT NOT NULL,
-  name TEXT NOT NULL,
-  document TEXT NOT NULL,
-  created_ms INTEGER NOT NULL
-);
-CREATE TABLE workflow_status (
-  id INTEGER PRIMARY KEY,
-  state TEXT NOT NULL,
-  updated_ms INTEGER NOT NULL,
-  finished_ms INTEGER NOT NULL,
-  message TEXT NOT NULL,
-  steps TEXT NOT NULL
-);
-ALTER TABLE jobs ADD COLUMN workflow_id INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE jobs ADD COLUMN workflow_step INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE events ADD COLUMN workflow_id INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX events_workflow ON events(workflow_id) WHERE workflow_id != 0;
-)sql"},
-  {6, "resources, labels, concurrency keys", R"sql(
-ALTER TABLE jobs ADD COLUMN resources TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN labels TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN concurrency_key TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN concurrency_limit INTEGER NOT NULL DEFAULT 0;
-)sql"},
-  {7, "schedules, paused types", R"sql(
-CREATE TABLE schedules (
-  name TEXT PRIMARY KEY,
-  owner TEXT NOT NULL,
-  cron TEXT NOT NULL,
-  time_zone TEXT NOT NULL,
-  catch_up TEXT NOT NULL,
-  job TEXT NOT NULL,
-  paused INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
-  last_tick_ms INTEGER NOT NULL,
-  jobs_created INTEGER NOT NULL,
-  last_job_id INTEGER NOT NULL,
-  last_error TEXT NOT NULL
-);
-CREATE TABLE paused_types (type TEXT PRIMARY KEY);
-)sql"},
-  {8, "retention", R"sql(
-ALTER TABLE jobs ADD COLUMN retention_ms INTEGER NOT NULL DEFAULT 0;
-)sql"},
-  {9, "private worker tokens", R"sql(
-ALTER TABLE tokens ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
-)sql"},
-  {10, "output manifests, failed attempts' results, verdict deadlines", R"sql(
-ALTER TABLE job_status ADD COLUMN outputs TEXT NOT NULL DEFAULT 'unknown';
-ALTER TABLE attempts ADD COLUMN result TEXT NOT NULL DEFAULT '';
-ALTER TABLE jobs ADD COLUMN verdict_timeout_ms INTEGER NOT NULL DEFAULT 0;
-)sql"},
-};
-// clang-format on
-
 // A job is two rows: its spec in `jobs`, written once, and its status in `job_status`, rewritten
 // on every change. Updates then rewrite only the narrow row (measured: this split is what keeps
 // durable lifecycles fast; an UPDATE of the whole 40-column row cost more than all other writes).
@@ -698,8 +542,6 @@ constexpr const char* kSelectWorkflow =
 
 }  // namespace
 
-const std::vector<Migration>& SqliteMigrations() { return kMigrations; }
-
 SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
 
 SqliteStore::~SqliteStore() {
@@ -767,13 +609,13 @@ Status SqliteStore::Migrate() {
            "name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"));
   Result<int> current = SchemaVersion();
   if (!current.ok()) return current.status();
-  const int latest = kMigrations.back().version;
+  const int latest = SqliteMigrations().back().version;
   if (*current > latest) {
     return FailedPrecondition("the database has schema version " + std::to_string(*current) +
                               ", newer than this baton knows (" + std::to_string(latest) +
                               "); run a newer baton");
   }
-  for (const Migration& m : kMigrations) {
+  for (const Migration& m : SqliteMigrations()) {
     if (m.version <= *current) continue;
     BATON_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     Status s = Exec(m.sql);

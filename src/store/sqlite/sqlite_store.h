@@ -72,7 +72,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statement> begin_, commit_, rollback_;
 };
 
-// The migrations, in order; exposed for the migration test.
+// The migrations, in order: src/store/sqlite/migrations/NNNN_name.sql, embedded at build time
+// (cmake/embed_migrations.cmake writes their definition). A new migration is a new file.
 struct Migration {
   int version;
   const char* name;

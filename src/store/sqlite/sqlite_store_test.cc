@@ -88,6 +88,21 @@ TEST_F(SqliteStoreTest, JobsFromBeforeMigration10HaveAnUnknownOutputManifest) {
   EXPECT_EQ((*store)->ListAttempts(5).value().at(0).result, "");
 }
 
+// The migrations embedded from src/store/sqlite/migrations/*.sql: numbered from 1 without a gap,
+// each named by its file's first line, none empty.
+TEST(SqliteMigrationsTest, AreTheEmbeddedFilesInOrder) {
+  const std::vector<Migration>& all = SqliteMigrations();
+  ASSERT_GE(all.size(), 10u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].version, static_cast<int>(i + 1));
+    EXPECT_NE(std::string_view(all[i].name), "");
+    EXPECT_EQ(std::string_view(all[i].sql).rfind("-- " + std::string(all[i].name) + "\n", 0), 0u)
+        << all[i].version;
+  }
+  EXPECT_EQ(std::string_view(all[0].name), "jobs, attempts, events");
+  EXPECT_NE(std::string_view(all[9].sql).find("ADD COLUMN outputs"), std::string_view::npos);
+}
+
 TEST_F(SqliteStoreTest, ANewerSchemaIsRefusedWithAClearMessage) {
   { ASSERT_TRUE(SqliteStore::Open(Path()).ok()); }
   sqlite3* db = nullptr;

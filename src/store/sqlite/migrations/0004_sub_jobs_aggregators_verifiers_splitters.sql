@@ -1,0 +1,11 @@
+-- sub-jobs, aggregators, verifiers, splitters
+ALTER TABLE jobs ADD COLUMN splitter TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN aggregator TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN verifier TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN children_policy TEXT NOT NULL DEFAULT 'all';
+ALTER TABLE jobs ADD COLUMN parent_attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN role TEXT NOT NULL DEFAULT 'job';
+ALTER TABLE jobs ADD COLUMN subject_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN subject_attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_status ADD COLUMN helper_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_parent ON jobs(parent_id) WHERE parent_id != 0;

@@ -1,0 +1,2 @@
+-- private worker tokens
+ALTER TABLE tokens ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
