@@ -110,7 +110,7 @@ struct LifecycleResult {
 // call returns only after the commit that holds it.
 LifecycleResult StoreLifecycles(const Options& o, uint64_t jobs) {
   const std::string path = FreshDb(o, "lifecycle");
-  store::SqliteOptions so;
+  store::DatabaseOptions so;
   so.synchronous = o.synchronous;
   auto store = store::SqliteStore::Open(path, so);
   if (!store.ok()) std::abort();

@@ -128,7 +128,7 @@ struct World {
     server::ServerOptions options;
     options.data_dir = dir + "/data";
     options.port = 0;
-    options.sqlite.synchronous = "OFF";  // durability is not what this target checks
+    options.database.synchronous = "OFF";  // durability is not what this target checks
     Result<std::unique_ptr<server::Server>> started = server::Server::Start(std::move(options));
     FUZZ_CHECK(started.ok());
     server = std::move(*started);

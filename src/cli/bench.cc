@@ -121,7 +121,7 @@ int RunBench(const BenchOptions& o) {
   so.data_dir = (dir / "data").string();
   so.port = 0;
   so.batch_max = std::max<size_t>(so.batch_max, o.batch);
-  so.sqlite.synchronous = o.synchronous;
+  so.database.synchronous = o.synchronous;
   // fanout: a parent type whose aggregator counts its children.
   so.types_file = (dir / "types.json").string();
   std::ofstream(so.types_file)

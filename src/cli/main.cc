@@ -29,9 +29,12 @@
 
 namespace {
 
-int RunServer(baton::server::ServerOptions options, const std::string& listen) {
-  const std::string data = options.data_dir;
+int RunServer(baton::server::ServerOptions options, const std::string& listen, bool data_given) {
   if (auto s = baton::server::ParseListen(listen, &options.host, &options.port); !s.ok()) {
+    std::fprintf(stderr, "baton server: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (auto s = baton::server::ResolveStore(options, data_given); !s.ok()) {
     std::fprintf(stderr, "baton server: %s\n", s.message().c_str());
     return 2;
   }
@@ -48,8 +51,9 @@ int RunServer(baton::server::ServerOptions options, const std::string& listen) {
     std::fprintf(stderr, "baton server: %s\n", server.status().ToString().c_str());
     return 1;
   }
-  std::printf("baton server: listening on http://%s:%u (data in %s)\n", options.host.c_str(),
-              static_cast<unsigned>((*server)->port()), data.c_str());
+  std::printf("baton server: listening on http://%s:%u (store %s, files in %s)\n",
+              options.host.c_str(), static_cast<unsigned>((*server)->port()),
+              (*server)->store_description().c_str(), options.data_dir.c_str());
   std::printf("baton server: the administrator's token is in %s\n",
               (*server)->admin_token_path().c_str());
   std::fflush(stdout);
@@ -421,8 +425,13 @@ int main(int argc, char** argv) {
   baton::server::ServerOptions options;
   std::string listen = "127.0.0.1:7070";
   CLI::App* server = app.add_subcommand("server", "run the Baton server");
-  server->add_option("--data", options.data_dir, "data directory (SQLite database)")
-      ->capture_default_str();
+  CLI::Option* data_option =
+      server
+          ->add_option("--data", options.data_dir,
+                       "data directory: files, logs, the admin token (and the default store)")
+          ->capture_default_str();
+  server->add_option("--store", options.store,
+                     "the database: sqlite:DIR (default: sqlite:DATA) or memory: (nothing kept)");
   server->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   baton::server::HttpLimits& http = options.http;
@@ -479,7 +488,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   server
-      ->add_option("--synchronous", options.sqlite.synchronous,
+      ->add_option("--synchronous", options.database.synchronous,
                    "SQLite durability: FULL, NORMAL or OFF")
       ->capture_default_str()
       ->check(CLI::IsMember({"FULL", "NORMAL", "EXTRA", "OFF"}));
@@ -765,7 +774,7 @@ int main(int argc, char** argv) {
     if (bench_options.what == "load") return baton::cli::RunLoad(bench_options);
     return baton::cli::RunBench(bench_options);
   }
-  if (server->parsed()) return RunServer(std::move(options), listen);
+  if (server->parsed()) return RunServer(std::move(options), listen, data_option->count() > 0);
   if (worker->parsed()) {
     for (const std::string& spec : plugin_specs) {
       baton::client::PluginOptions p;

@@ -4,8 +4,7 @@
 
 #include <filesystem>
 
-#include "store/sqlite/sqlite_store.h"
-#include "store/sqlite/sqlite_token_store.h"
+#include "store/database.h"
 #include "store/store_test_util.h"
 
 namespace baton::server {
@@ -15,16 +14,23 @@ class AuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = store::testing::TempDir("auth");
-    ASSERT_TRUE(store::SqliteStore::Open(dir_ + "/baton.db").ok());
-    auto t = store::SqliteTokenStore::Open(dir_ + "/baton.db");
+    auto db = store::OpenDatabase("sqlite:" + dir_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    database_ = std::move(*db);
+    auto t = database_->ConnectTokens();
     ASSERT_TRUE(t.ok());
     tokens_ = std::move(*t);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    tokens_.reset();
+    database_.reset();
+    std::filesystem::remove_all(dir_);
+  }
 
   std::string dir_;
   ManualClock clock_{1000};
-  std::unique_ptr<store::SqliteTokenStore> tokens_;
+  std::unique_ptr<store::Database> database_;
+  std::unique_ptr<store::TokenStore> tokens_;
 };
 
 TEST_F(AuthTest, ACreatedTokenAuthenticatesItsUserAndOnlyItsHashIsStored) {

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "store/database.h"
 #include "store/memory/memory_store.h"
-#include "store/sqlite/sqlite_store.h"
 #include "store/store_test_util.h"
 
 namespace baton::server {
@@ -148,7 +148,9 @@ TEST(RuntimeTest, StartRecoversFromTheStore) {
   engine::JobId queued = 0, running = 0;
   engine::AttemptId attempt = 0;
   {
-    auto store = store::SqliteStore::Open(dir + "/b.db");
+    auto db = store::OpenDatabase("sqlite:" + dir);
+    ASSERT_TRUE(db.ok());
+    auto store = (*db)->Connect();
     ASSERT_TRUE(store.ok());
     auto rt = Runtime::Start(store->get(), &clock, {});
     ASSERT_TRUE(rt.ok());
@@ -158,7 +160,9 @@ TEST(RuntimeTest, StartRecoversFromTheStore) {
     attempt = as->at(0).attempt_id;
     queued = (*rt)->Call([](Engine& e) { return e.Submit(Spec("k")); }).get()->job_id;
   }
-  auto store = store::SqliteStore::Open(dir + "/b.db");
+  auto db = store::OpenDatabase("sqlite:" + dir);
+  ASSERT_TRUE(db.ok());
+  auto store = (*db)->Connect();
   ASSERT_TRUE(store.ok());
   auto rt = Runtime::Start(store->get(), &clock, {});
   ASSERT_TRUE(rt.ok());

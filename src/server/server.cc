@@ -70,7 +70,26 @@ Result<std::string> ParseReason(const std::string& body) {
   return reason;
 }
 
-namespace {}  // namespace
+Status ResolveStore(ServerOptions& options, bool data_given) {
+  if (options.store.empty()) {
+    options.store = "sqlite:" + options.data_dir;
+    return Status::Ok();
+  }
+  if (!options.store.starts_with("sqlite:")) return Status::Ok();
+  const std::string dir = options.store.substr(7);
+  auto normal = [](const std::string& path) {
+    std::string p = std::filesystem::path(path).lexically_normal().string();
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    return p;
+  };
+  if (data_given && !dir.empty() && normal(dir) != normal(options.data_dir)) {
+    return InvalidArgument("--store " + options.store + " and --data " + options.data_dir +
+                           " name two directories; a sqlite store is the data directory, so "
+                           "give one of them");
+  }
+  if (!dir.empty()) options.data_dir = dir;
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::unique_ptr<Server> s(new Server(std::move(options)));
@@ -86,19 +105,24 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     if (!config.ok()) return config.status();
     s->config_ = std::move(*config);
   }
+  BATON_RETURN_IF_ERROR(ResolveStore(s->options_, false));
+  // The database first: a store it cannot open leaves nothing behind.
+  auto database = store::OpenDatabase(s->options_.store, s->options_.database);
+  if (!database.ok()) return database.status();
+  s->database_ = std::move(*database);
   std::error_code ec;
   std::filesystem::create_directories(s->options_.data_dir, ec);
   if (ec) {
     return Unavailable("--data " + s->options_.data_dir + ": cannot create it: " + ec.message());
   }
   ::chmod(s->options_.data_dir.c_str(), 0700);  // the data is the users' jobs: owner only
-  auto store = store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  auto store = s->database_->Connect();
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
-  auto reader = store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  auto reader = s->database_->Connect();
   if (!reader.ok()) return reader.status();
   s->reader_ = std::move(*reader);
-  auto tokens = store::SqliteTokenStore::Open(s->options_.data_dir + "/baton.db");
+  auto tokens = s->database_->ConnectTokens();
   if (!tokens.ok()) return tokens.status();
   s->tokens_ = std::move(*tokens);
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
@@ -111,13 +135,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!files.ok()) return files.status();
   s->files_ = std::move(*files);
   // Inputs of a submit that crashed before its commit: no job names them.
+  auto admin = s->database_->ConnectAdmin();
+  if (!admin.ok()) return admin.status();
   Result<size_t> orphans = s->files_->RemoveOrphanInputs(
-      [&s](const std::string& key) { return s->reader_->InputDirInUse(key); });
+      [&admin](const std::string& key) { return (*admin)->InputDirInUse(key); });
   if (!orphans.ok()) return orphans.status().WithContext("clean up input files");
   s->blocking_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, s->options_.blocking_threads)));
-  auto event_reader =
-      store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  auto event_reader = s->database_->Connect();
   if (!event_reader.ok()) return event_reader.status();
   s->events_ = std::make_unique<EventStreams>(std::move(*event_reader), 0, s->options_.events);
   s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
@@ -180,8 +205,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       });
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
-  auto cleaner_reader =
-      store::SqliteStore::Open(s->options_.data_dir + "/baton.db", s->options_.sqlite);
+  auto cleaner_reader = s->database_->Connect();
   if (!cleaner_reader.ok()) return cleaner_reader.status();
   s->cleaner_reader_ = std::move(*cleaner_reader);
   s->StartCleaner();
@@ -243,6 +267,7 @@ void Server::Stop() {
   cleaner_reader_.reset();
   auth_.reset();
   tokens_.reset();
+  database_.reset();
 }
 
 void Server::Handle(HttpRequest&& request, Reply reply) {

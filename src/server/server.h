@@ -1,5 +1,5 @@
-// Server: Baton's server process, assembled: the SQLite store in a data directory, the runtime
-// (engine + group commit) over it, and the HTTP API in front.
+// Server: Baton's server process, assembled: the database (a store URL, by default SQLite in the
+// data directory), the runtime (engine + group commit) over it, and the HTTP API in front.
 //
 // Thread rules: Start and Stop from one thread; the parts run their own threads.
 #pragma once
@@ -28,20 +28,23 @@
 #include "server/job_types.h"
 #include "server/runtime.h"
 #include "server/worker_hub.h"
-#include "store/sqlite/sqlite_store.h"
-#include "store/sqlite/sqlite_token_store.h"
+#include "store/database.h"
 
 namespace baton::server {
 
 struct ServerOptions {
+  // Files, logs and the admin token; with the default store, the database too.
   std::string data_dir = "./baton-data";
+  // The database's URL (store/database.h); empty: sqlite:DATA_DIR. A sqlite:DIR store is the
+  // data directory (ResolveStore).
+  std::string store;
+  store::DatabaseOptions database;
   std::string host = "127.0.0.1";
   uint16_t port = 7070;  // 0: any free port
   HttpLimits http;
   size_t batch_max = 1000;        // jobs in one POST /v1/jobs
   size_t retry_jobs_max = 10000;  // jobs one POST /v1/jobs/retry retries
   RuntimeOptions runtime;
-  store::SqliteOptions sqlite;
   WorkerHubOptions workers;
   size_t log_bytes_max = 64 << 20;  // per job; past it, log chunks are dropped
   size_t log_followers_max = 1000;  // GET /v1/jobs/{id}/logs?follow=1 at once
@@ -54,6 +57,11 @@ struct ServerOptions {
   // How long a reader of a partial result (GET /v1/jobs/{id}/partial.zip) waits for the worker.
   int64_t snapshot_timeout_ms = 30'000;
 };
+
+// Fills in the store URL and the data directory from each other: no store is sqlite:DATA_DIR;
+// a sqlite:DIR store puts the data directory in DIR. `data_given`: --data was on the command
+// line, so a sqlite store elsewhere is a contradiction, refused.
+Status ResolveStore(ServerOptions& options, bool data_given);
 
 // "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
@@ -76,6 +84,8 @@ class Server {
   uint16_t port() const { return http_->port(); }
   // Where the administrator's token is (written at the first start, mode 0600).
   std::string admin_token_path() const { return options_.data_dir + "/admin.token"; }
+  // The database, for messages: "sqlite:./baton-data".
+  std::string store_description() const { return database_->description(); }
   // Stops taking requests, commits what was done, closes the store.
   void Stop();
 
@@ -220,11 +230,12 @@ class Server {
 
   ServerOptions options_;
   SystemClock clock_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<store::SqliteTokenStore> tokens_;
+  std::unique_ptr<store::Database> database_;
+  std::unique_ptr<store::Store> store_;  // the committer's
+  std::unique_ptr<store::TokenStore> tokens_;
   std::unique_ptr<Auth> auth_;
   std::mutex reader_mu_;
-  std::unique_ptr<store::SqliteStore> reader_;  // reads from HTTP threads, never the committer's
+  std::unique_ptr<store::Store> reader_;  // reads from HTTP threads, never the committer's
   std::unique_ptr<JobLogs> logs_;
   TypeRegistry types_;
   ServerConfig config_;
@@ -237,7 +248,7 @@ class Server {
   uint64_t snapshot_requests_ = 0;                           // under snapshots_mu_
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<store::SqliteStore> cleaner_reader_;  // the cleaner's own connection
+  std::unique_ptr<store::Store> cleaner_reader_;  // the cleaner's own connection
   std::thread cleaner_;
   std::mutex cleaner_mu_;
   std::condition_variable cleaner_cv_;

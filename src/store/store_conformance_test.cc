@@ -1,14 +1,15 @@
-// One suite, every backend: what any Store must do.
+// One suite, every backend: what any Database and its connections must do. A new backend adds
+// itself to kBackends below (a name, and the URL of a fresh database in a scratch directory).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <thread>
 
 #include "engine/engine.h"
-#include "store/memory/memory_store.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/database.h"
 #include "store/store_test_util.h"
 
 namespace baton::store {
@@ -22,21 +23,37 @@ using engine::Outcome;
 
 struct Backend {
   std::string name;
-  std::function<std::unique_ptr<Store>(const std::string& dir)> open;
+  // The URL of a new, empty database whose files (if any) go under `dir`.
+  std::function<std::string(const std::string& dir)> url;
 };
 
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+
+const Backend kBackends[] = {
+    {"memory", [](const std::string&) { return std::string("memory:"); }},
+    {"sqlite", [](const std::string& dir) { return "sqlite:" + dir + "/db"; }},
+};
 
 class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     dir_ = testing::TempDir("conformance");
-    store_ = GetParam().open(dir_);
+    Result<std::unique_ptr<Database>> db = OpenDatabase(GetParam().url(dir_));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    store_ = Connect();
     ASSERT_NE(store_, nullptr);
   }
   void TearDown() override {
     store_.reset();
+    db_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<Store> Connect() {
+    Result<std::unique_ptr<Store>> s = db_->Connect();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
   }
 
   void MustApply(const engine::RecordBatch& b) {
@@ -45,6 +62,7 @@ class StoreConformanceTest : public ::testing::TestWithParam<Backend> {
   }
 
   std::string dir_;
+  std::unique_ptr<Database> db_;
   std::unique_ptr<Store> store_;
 };
 
@@ -487,17 +505,65 @@ TEST_P(StoreConformanceTest, SchedulesAndPausedTypesRoundTrip) {
   EXPECT_EQ(st->paused_types, std::vector<std::string>{"render"});
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Backends, StoreConformanceTest,
-    ::testing::Values(Backend{"memory",
-                              [](const std::string&) { return std::make_unique<MemoryStore>(); }},
-                      Backend{"sqlite",
-                              [](const std::string& dir) -> std::unique_ptr<Store> {
-                                auto s = SqliteStore::Open(dir + "/baton.db");
-                                EXPECT_TRUE(s.ok()) << s.status().ToString();
-                                return s.ok() ? std::move(*s) : nullptr;
-                              }}),
-    [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformanceTest, ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param.name;
+                         });
+
+TEST_P(StoreConformanceTest, ACommitIsSeenThroughEveryOtherConnection) {
+  std::unique_ptr<Store> reader = Connect();
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->GetJob(1).status().code(), StatusCode::kNotFound);
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  MustApply(b);
+  Result<JobRecord> seen = reader->GetJob(1);
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  EXPECT_EQ(*seen, b.inserts[0]);
+  // A connection opened after the commit, and one from another thread, see it too.
+  std::unique_ptr<Store> later = Connect();
+  ASSERT_NE(later, nullptr);
+  EXPECT_TRUE(later->GetJob(1).ok());
+  Result<JobRecord> from_thread = NotFound("not read");
+  std::thread([&] { from_thread = later->GetJob(1); }).join();
+  EXPECT_TRUE(from_thread.ok()) << from_thread.status().ToString();
+}
+
+TEST_P(StoreConformanceTest, TokensArePutOnceAndFoundByHash) {
+  Result<std::unique_ptr<TokenStore>> tokens = db_->ConnectTokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  const TokenRecord alice{"ab12", "alice", false, true, true, 1000};
+  ASSERT_TRUE((*tokens)->Put(alice).ok());
+  EXPECT_EQ((*tokens)->Put(alice).code(), StatusCode::kAlreadyExists);
+  TokenRecord other = alice;
+  other.user = "mallory";  // the same hash under another name is refused too
+  EXPECT_EQ((*tokens)->Put(other).code(), StatusCode::kAlreadyExists);
+  Result<std::unique_ptr<TokenStore>> second = db_->ConnectTokens();
+  ASSERT_TRUE(second.ok());
+  Result<std::optional<TokenRecord>> found = (*second)->Find("ab12");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, alice);
+  EXPECT_FALSE((*second)->Find("ab13").value().has_value());
+}
+
+TEST_P(StoreConformanceTest, TheAdminConnectionChecksAndFindsInputDirs) {
+  Result<std::unique_ptr<StoreAdmin>> admin = db_->ConnectAdmin();
+  ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+  EXPECT_TRUE((*admin)->IntegrityCheck().ok());
+  EXPECT_TRUE((*admin)->SchemaVersion().ok());
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(5));  // input_dir "in-5"
+  engine::JobRecord none = testing::FullJob(6);
+  none.spec.input_dir.clear();
+  b.inserts.push_back(none);
+  MustApply(b);
+  EXPECT_TRUE((*admin)->InputDirInUse("in-5").value());
+  EXPECT_FALSE((*admin)->InputDirInUse("in-6").value());
+  EXPECT_FALSE((*admin)->InputDirInUse("").value());
+  EXPECT_FALSE(db_->description().empty());
+  EXPECT_EQ(db_->backend(), GetParam().name);
+}
 
 TEST_P(StoreConformanceTest, RetentionListsFinishedJobsAndDeletesThemWithTheirRecords) {
   auto job = [](engine::JobId id, JobState state, engine::JobId parent) {

@@ -261,5 +261,51 @@ TEST_F(ServerTest, BadFlagsAndABusyPortGetClearErrors) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
 }
 
+// --store: sqlite:DIR is the data directory; memory: keeps nothing; a URL it cannot open, or a
+// sqlite store and a --data that disagree, is refused with a message and changes nothing.
+TEST_F(ServerTest, TheStoreIsAUrl) {
+  auto run = [&](std::vector<std::string> args, int* code) {
+    std::string line = std::string(BATON_PATH) + " server --listen 127.0.0.1:0";
+    for (const std::string& a : args) line += " '" + a + "'";
+    ChildProcess p;
+    EXPECT_TRUE(p.Start({"/bin/sh", "-c", "exec " + line + " 2>&1"}));
+    std::string out = p.ReadLine(30s).value_or("");
+    if (out.find("listening") != std::string::npos) {
+      p.Kill(SIGTERM);
+      p.DrainLines();
+    }
+    const int status = p.Wait();
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return out;
+  };
+  int code = 0;
+  std::string out = run({"--store", "sqlite:" + dir_ + "/s"}, &code);
+  EXPECT_NE(out.find("(store sqlite:" + dir_ + "/s, files in " + dir_ + "/s)"), std::string::npos)
+      << out;
+  EXPECT_EQ(code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/s/baton.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/s/admin.token"));
+
+  out = run({"--store", "memory:", "--data", dir_ + "/m"}, &code);
+  EXPECT_NE(out.find("(store memory:, files in " + dir_ + "/m)"), std::string::npos) << out;
+  EXPECT_EQ(code, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/m/baton.db"));
+
+  out = run({"--store", "sqlite:" + dir_ + "/a", "--data", dir_ + "/b"}, &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("name two directories"), std::string::npos) << out;
+  out = run({"--store", "sqlite:" + dir_ + "/same/", "--data", dir_ + "/same"}, &code);
+  EXPECT_EQ(code, 0) << out;  // the same directory, spelled twice
+
+  out = run({"--store", "mysql://db/baton", "--data", dir_ + "/c"}, &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find(R"(--store "mysql://db/baton": expected sqlite:DIR (a directory) or memory:)"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/a"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/b"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/c"));
+}
+
 }  // namespace
 }  // namespace baton

@@ -168,6 +168,14 @@ Result<engine::WorkflowRecord> MemoryStore::GetWorkflow(engine::WorkflowId id) {
   return it->second;
 }
 
+bool MemoryStore::InputDirInUse(const std::string& input_dir) const {
+  if (input_dir.empty()) return false;
+  for (const auto& [id, job] : jobs_) {
+    if (job.spec.input_dir == input_dir) return true;
+  }
+  return false;
+}
+
 void MemoryStore::FailApplies(int count, Status status) {
   fail_count_ = count;
   fail_status_ = std::move(status);

@@ -1,11 +1,13 @@
 // MemoryStore: a Store in plain maps, for tests and the simulation. It can be told to fail its
-// next commits, to test what happens when the disk says no. Thread rules: one thread at a time.
+// next commits, to test what happens when the disk says no. Thread rules: one thread at a time
+// (the `memory:` database shares one among its connections behind a mutex).
 #pragma once
 
 #include <map>
 #include <set>
 #include <string>
 
+#include "store/database.h"
 #include "store/store.h"
 
 namespace baton::store {
@@ -25,6 +27,7 @@ class MemoryStore final : public Store {
   void FailApplies(int count, Status status);
 
   size_t job_count() const { return jobs_.size(); }
+  bool InputDirInUse(const std::string& input_dir) const;
 
   Result<std::vector<FinishedJob>> ListFinished(engine::JobId after, size_t limit) override;
   Result<engine::EventSeq> FirstEventAt(int64_t at_ms) override;
@@ -40,5 +43,8 @@ class MemoryStore final : public Store {
   int fail_count_ = 0;
   Status fail_status_;
 };
+
+// The `memory:` database: each call opens a new, empty one; its connections share it.
+std::unique_ptr<Database> OpenMemoryDatabase();
 
 }  // namespace baton::store

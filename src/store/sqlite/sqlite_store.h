@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "store/database.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -16,20 +17,14 @@ struct sqlite3_stmt;
 
 namespace baton::store {
 
-struct SqliteOptions {
-  // FULL: a commit is on disk before Apply returns (survives power loss). NORMAL: survives a crash
-  // of the process but may lose the last commits on power loss. OFF: for benchmarks only.
-  std::string synchronous = "FULL";
-  int busy_timeout_ms = 5000;
-  int cache_size_kib = 64 * 1024;
-};
-
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public StoreAdmin {
  public:
   // Opens (creating if needed) the database at `path` and brings its schema up to date.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
-                                                   const SqliteOptions& options = {});
+                                                   const DatabaseOptions& options = {});
   ~SqliteStore() override;
+  // Whether `options` are ones SQLite takes (Open checks them first).
+  static Status CheckOptions(const DatabaseOptions& options);
 
   Status Apply(const engine::RecordBatch& batch) override;
   Result<engine::RecoveredState> Recover(int64_t keys_since_ms) override;
@@ -40,13 +35,9 @@ class SqliteStore final : public Store {
   Result<std::array<uint64_t, engine::kJobStateCount>> CountChildren(engine::JobId parent) override;
   Result<engine::WorkflowRecord> GetWorkflow(engine::WorkflowId id) override;
 
-  // The schema version now in the file.
-  Result<int> SchemaVersion();
-  // Whether a job names `input_dir` (JobSpec::input_dir): the server's test for an input
-  // directory left behind by a submit that never committed.
-  Result<bool> InputDirInUse(const std::string& input_dir);
-  // Ok when PRAGMA integrity_check says "ok".
-  Status IntegrityCheck();
+  Result<int> SchemaVersion() override;
+  Result<bool> InputDirInUse(const std::string& input_dir) override;
+  Status IntegrityCheck() override;  // PRAGMA integrity_check
 
   class Statement;
 
@@ -71,6 +62,11 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statement> insert_workflow_, insert_workflow_status_, update_workflow_status_;
   std::unique_ptr<Statement> begin_, commit_, rollback_;
 };
+
+// The database `sqlite:DIR` names: DIR/baton.db, made (with DIR, mode 0700) if missing. Each
+// connection is a SqliteStore of its own on the file; WAL lets readers run beside the writer.
+Result<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& dir,
+                                                     const DatabaseOptions& options);
 
 // The migrations, in order: src/store/sqlite/migrations/NNNN_name.sql, embedded at build time
 // (cmake/embed_migrations.cmake writes their definition). A new migration is a new file.

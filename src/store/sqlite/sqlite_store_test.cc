@@ -32,20 +32,6 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_TRUE((*store)->IntegrityCheck().ok());
 }
 
-TEST_F(SqliteStoreTest, FindsWhetherAJobNamesAnInputDir) {
-  auto store = SqliteStore::Open(Path());
-  ASSERT_TRUE(store.ok());
-  engine::RecordBatch b;
-  b.inserts.push_back(testing::FullJob(5));  // input_dir "in-5"
-  engine::JobRecord none = testing::FullJob(6);
-  none.spec.input_dir.clear();
-  b.inserts.push_back(none);
-  ASSERT_TRUE((*store)->Apply(b).ok());
-  EXPECT_TRUE((*store)->InputDirInUse("in-5").value());
-  EXPECT_FALSE((*store)->InputDirInUse("in-6").value());
-  EXPECT_FALSE((*store)->InputDirInUse("").value());
-}
-
 TEST_F(SqliteStoreTest, MigrationsAreRecordedAndAppliedOnce) {
   {
     auto store = SqliteStore::Open(Path());
@@ -119,7 +105,7 @@ TEST_F(SqliteStoreTest, ANewerSchemaIsRefusedWithAClearMessage) {
 }
 
 TEST_F(SqliteStoreTest, BadOptionsAndPathsGetClearErrors) {
-  SqliteOptions bad;
+  DatabaseOptions bad;
   bad.synchronous = "SOMETIMES";
   auto s = SqliteStore::Open(Path(), bad);
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
