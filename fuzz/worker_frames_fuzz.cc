@@ -3,6 +3,10 @@
 // and engine (over the memory store). Jobs are queued first, so that hellos get attempts and the
 // fuzzer's heartbeats, progress, completions and spawns can name them (ids are small numbers).
 // Only the transport is a stand-in: it records what the hub sends.
+//
+// Both directions are held to the typed protocol (src/protocol/frames.h): every frame the hub
+// sends parses as server messages, and every frame that parses (either way) serializes to text
+// that parses back to the same messages.
 #include <boost/json.hpp>
 #include <memory>
 #include <mutex>
@@ -10,6 +14,7 @@
 
 #include "common/clock.h"
 #include "fuzz/fuzz.h"
+#include "protocol/frames.h"
 #include "server/runtime.h"
 #include "server/worker_hub.h"
 #include "store/memory/memory_store.h"
@@ -18,13 +23,21 @@ namespace {
 
 using namespace baton;
 
+// parse(serialize(m)) == m for every message a frame parsed into.
+template <typename Message, typename Parse>
+void CheckRoundTrip(const std::vector<Message>& messages, Parse parse) {
+  Result<std::vector<Message>> again = parse(protocol::SerializeFrame(messages));
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(*again == messages);
+}
+
 class RecordingSocket final : public server::WebSocket {
  public:
   void Send(std::string text) override {
-    // What the server sends a worker is always JSON.
-    boost::system::error_code ec;
-    boost::json::parse(text, ec);
-    FUZZ_CHECK(!ec);
+    // What the server sends a worker is always a well-formed frame of the protocol.
+    Result<std::vector<protocol::ServerMessage>> messages = protocol::ParseServerFrame(text);
+    FUZZ_CHECK(messages.ok());
+    CheckRoundTrip(*messages, [](const std::string& t) { return protocol::ParseServerFrame(t); });
     std::lock_guard lock(mu_);
     ++sent_;
   }
@@ -79,7 +92,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = AsText(data, size);
   for (int frame = 0; frame < 16 && !text.empty(); ++frame) {
     const size_t nl = text.find('\n');
-    h->on_message(std::string(text.substr(0, nl)));
+    const std::string line(text.substr(0, nl));
+    Result<std::vector<protocol::WorkerMessage>> messages = protocol::ParseWorkerFrame(line);
+    if (messages.ok()) {
+      CheckRoundTrip(*messages, [](const std::string& t) { return protocol::ParseWorkerFrame(t); });
+    }
+    h->on_message(line);
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
   }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/zip.h"
+#include "protocol/frames.h"
 
 namespace baton::client {
 
@@ -23,39 +24,21 @@ namespace json = boost::json;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-std::string Ref(uint64_t job, uint64_t attempt) {
-  return R"("job":)" + std::to_string(job) + R"(,"attempt":)" + std::to_string(attempt);
-}
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              SteadyClock::now().time_since_epoch())
       .count();
 }
-uint64_t U64(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_uint64()) return v->as_uint64();
-  if (v->is_int64()) return static_cast<uint64_t>(v->as_int64());
-  return 0;
-}
 }  // namespace
 
 void AttemptContext::Progress(double fraction, std::string message) {
-  json::object o{{"type", "progress"},
-                 {"job", job_},
-                 {"attempt", attempt_},
-                 {"progress", fraction},
-                 {"message", std::move(message)}};
-  worker_->Send(json::serialize(o));
+  worker_->Send(protocol::Serialize(
+      protocol::WorkerMessage(protocol::Progress{{job_, attempt_}, fraction, std::move(message)})));
 }
 
 void AttemptContext::Log(std::string_view stream, std::string data) {
-  json::object o{{"type", "log"},
-                 {"job", job_},
-                 {"attempt", attempt_},
-                 {"stream", stream},
-                 {"data", std::move(data)}};
-  worker_->Send(json::serialize(o));
+  worker_->Send(protocol::Serialize(protocol::WorkerMessage(
+      protocol::Log{{job_, attempt_}, std::string(stream), std::move(data)})));
 }
 
 std::string AttemptContext::stop_reason() const {
@@ -132,14 +115,16 @@ class Worker::Impl {
 
   // The server asks for a partial result of an attempt: a zip of its directory, sent by PUT off
   // the io thread; what cannot be sent is said in a snapshot message instead.
-  void Snapshot(const json::object& m) {
-    const uint64_t job = U64(m, "job"), attempt = U64(m, "attempt"), request = U64(m, "request");
+  static std::string SnapshotFailed(uint64_t job, uint64_t attempt, uint64_t request,
+                                    std::string why) {
+    return protocol::Serialize(
+        protocol::WorkerMessage(protocol::SnapshotFailed{{job, attempt}, request, std::move(why)}));
+  }
+
+  void Snapshot(const protocol::SnapshotRequest& m) {
+    const uint64_t job = m.key.job, attempt = m.key.attempt, request = m.request;
     auto refuse = [&](const std::string& why) {
-      outbox_.push_back(json::serialize(json::object{{"type", "snapshot"},
-                                                     {"job", job},
-                                                     {"attempt", attempt},
-                                                     {"request", request},
-                                                     {"error", why}}));
+      outbox_.push_back(SnapshotFailed(job, attempt, request, why));
       Flush();
     };
     auto it = running_.find(attempt);
@@ -167,11 +152,7 @@ class Worker::Impl {
       if (zip.ok()) {
         (void)http.Call("PUT", target, *zip, "application/zip");
       } else {
-        Send(json::serialize(json::object{{"type", "snapshot"},
-                                          {"job", job},
-                                          {"attempt", attempt},
-                                          {"request", request},
-                                          {"error", zip.status().message()}}));
+        Send(SnapshotFailed(job, attempt, request, zip.status().message()));
       }
       done->store(true);
     });
@@ -244,45 +225,31 @@ class Worker::Impl {
     reconnect_delay_ms_ = 100;
     // A fresh session: hello first, then every outcome the server has not acknowledged.
     outbox_.clear();
-    json::array types, running;
-    for (const auto& [type, h] : handlers_) types.emplace_back(type);
+    protocol::Hello hello;
+    hello.worker = options_.id;
+    for (const auto& [type, h] : handlers_) hello.types.push_back(type);
+    hello.capacity = options_.capacity;
     // Held: what runs, and what finished without an ack (its outcome follows the hello).
-    for (const auto& [attempt, r] : running_) {
-      running.push_back(json::object{{"job", r.context->job()}, {"attempt", attempt}});
-    }
-    for (const auto& [attempt, u] : unacked_) {
-      running.push_back(json::object{{"job", u.job}, {"attempt", attempt}});
-    }
-    json::object hello{{"type", "hello"},
-                       {"worker", options_.id},
-                       {"types", types},
-                       {"capacity", options_.capacity},
-                       {"running", running}};
+    for (const auto& [attempt, r] : running_) hello.running.push_back({r.context->job(), attempt});
+    for (const auto& [attempt, u] : unacked_) hello.running.push_back({u.job, attempt});
     if (!options_.resources.empty()) {
       json::object resources;
       for (const auto& [name, amount] : options_.resources) resources[name] = amount;
-      hello["resources"] = std::move(resources);
+      hello.resources = std::move(resources);
     }
     if (!options_.labels.empty()) {
       json::object labels;
       for (const auto& [name, value] : options_.labels) labels[name] = value;
-      hello["labels"] = std::move(labels);
+      hello.labels = std::move(labels);
     }
-    if (!options_.plugins.empty()) {
-      json::array plugins;
-      for (const PluginOptions& p : options_.plugins) {
-        plugins.push_back(json::object{{"activity", p.activity},
-                                       {"type", p.type},
-                                       {"mandatory", p.mandatory},
-                                       {"order", p.order},
-                                       {"always_run", p.always_run}});
-      }
-      hello["plugins"] = std::move(plugins);
+    for (const PluginOptions& p : options_.plugins) {
+      hello.plugins.push_back({p.activity, p.type, p.mandatory, p.order, p.always_run});
     }
-    outbox_.push_back(json::serialize(hello));
+    outbox_.push_back(protocol::Serialize(protocol::WorkerMessage(std::move(hello))));
     for (const auto& [attempt, u] : unacked_) outbox_.push_back(u.message);
     for (const auto& [request, p] : spawns_) outbox_.push_back(p.message);
-    if (draining_) outbox_.push_back(R"({"type":"drain"})");
+    if (draining_)
+      outbox_.push_back(protocol::Serialize(protocol::WorkerMessage(protocol::Drain{})));
     Read();
     Flush();
   }
@@ -330,16 +297,14 @@ class Worker::Impl {
   }
 
   void OnFrame(const std::string& text) {
-    boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec) return;
-    if (v.is_object()) {
-      OnMessage(v.as_object());
-    } else if (v.is_array()) {
-      for (const json::value& m : v.as_array()) {
-        if (m.is_object()) OnMessage(m.as_object());
-      }
+    Result<std::vector<protocol::ServerMessage>> messages = protocol::ParseServerFrame(text);
+    if (!messages.ok()) {
+      // A server that breaks the protocol: said, and the frame left alone.
+      std::cerr << "baton worker: a frame from the server could not be read: "
+                << messages.status().message() << "\n";
+      return;
     }
+    for (protocol::ServerMessage& m : *messages) OnMessage(m);
   }
 
   void StopAttempt(uint64_t attempt, const std::string& reason) {
@@ -354,82 +319,68 @@ class Worker::Impl {
     c.cv_.notify_all();
   }
 
-  void OnMessage(const json::object& m) {
-    const json::value* type = m.if_contains("type");
-    if (type == nullptr || !type->is_string()) return;
-    const std::string t(type->as_string());
-    if (t == "assign") {
-      for (const json::value& j : m.at("jobs").as_array()) Assigned(j.as_object());
-    } else if (t == "stop") {
-      StopAttempt(U64(m, "attempt"), std::string(m.at("reason").as_string()));
-    } else if (t == "snapshot") {
-      Snapshot(m);
-    } else if (t == "ack") {
-      unacked_.erase(U64(m, "attempt"));
+  void OnMessage(protocol::ServerMessage& message) {
+    if (auto* m = std::get_if<protocol::Assign>(&message)) {
+      for (protocol::AssignedJob& j : m->jobs) Assigned(j);
+    } else if (auto* m = std::get_if<protocol::Stop>(&message)) {
+      StopAttempt(m->key.attempt, m->reason);
+    } else if (auto* m = std::get_if<protocol::SnapshotRequest>(&message)) {
+      Snapshot(*m);
+    } else if (auto* m = std::get_if<protocol::Ack>(&message)) {
+      unacked_.erase(m->key.attempt);
       CheckDrained();
-    } else if (t == "spawned") {
-      auto it = spawns_.find(U64(m, "request"));
+    } else if (auto* m = std::get_if<protocol::Spawned>(&message)) {
+      auto it = spawns_.find(m->request);
       if (it == spawns_.end()) return;
-      std::vector<uint64_t> ids;
-      if (const json::value* jobs = m.if_contains("jobs"); jobs && jobs->is_array()) {
-        for (const json::value& id : jobs->as_array()) ids.push_back(id.to_number<uint64_t>());
-      }
-      it->second.answer->set_value(std::move(ids));
+      it->second.answer->set_value(std::move(m->jobs));
       spawns_.erase(it);
-    } else if (t == "refused") {
-      const std::string command(m.at("command").as_string());
-      if (command == "spawn") {
-        auto it = spawns_.find(U64(m, "request"));
-        if (it == spawns_.end()) return;
-        const json::object& error = m.at("error").as_object();
-        it->second.answer->set_value(Status(ParseStatusCode(error.at("code").as_string()),
-                                            std::string(error.at("message").as_string())));
-        spawns_.erase(it);
-      } else if (command == "complete") {
-        // Final (the attempt ended without it: its lease ran out, it was cancelled, or it was
-        // already reported); said, so that an operator sees work that did not count.
-        std::cerr << "baton worker: the server refused the outcome of job " << U64(m, "job")
-                  << " attempt " << U64(m, "attempt") << ": "
-                  << m.at("error").as_object().at("message").as_string().c_str() << "\n";
-        unacked_.erase(U64(m, "attempt"));
-        CheckDrained();
-      } else {
-        // A heartbeat or progress for an attempt that is no longer ours: stop working on it.
-        StopAttempt(U64(m, "attempt"),
-                    "refused by the server: " +
-                        std::string(m.at("error").as_object().at("message").as_string()));
-      }
-    } else if (t == "welcome") {
+    } else if (auto* m = std::get_if<protocol::Refused>(&message)) {
+      Refused(*m);
+    } else if (std::holds_alternative<protocol::Welcome>(message)) {
       welcomed_ = true;
-    } else if (t == "error") {
-      std::cerr << "baton worker: the server says: " << json::serialize(m) << "\n";
-      const json::value* error = m.if_contains("error");
-      if (!welcomed_ && error != nullptr && error->is_object() &&
-          error->as_object().at("code") == "invalid_argument") {
+    } else if (auto* m = std::get_if<protocol::Error>(&message)) {
+      std::cerr << "baton worker: the server says: " << StatusCodeName(m->code) << ": "
+                << m->message << "\n";
+      if (!welcomed_ && m->code == StatusCode::kInvalidArgument) {
         // The hello itself was refused (say, resources beyond the server's limits): the same
         // hello would be refused again.
-        fatal_ = InvalidArgument("the server refused the worker's hello: " +
-                                 std::string(error->as_object().at("message").as_string()));
+        fatal_ = InvalidArgument("the server refused the worker's hello: " + m->message);
         Finish();
       }
     }
   }
 
-  void Assigned(const json::object& j) {
+  void Refused(const protocol::Refused& m) {
+    if (m.command == "spawn") {
+      auto it = m.request ? spawns_.find(*m.request) : spawns_.end();
+      if (it == spawns_.end()) return;
+      it->second.answer->set_value(Status(m.code, m.message));
+      spawns_.erase(it);
+    } else if (m.command == "complete") {
+      // Final (the attempt ended without it: its lease ran out, it was cancelled, or it was
+      // already reported); said, so that an operator sees work that did not count.
+      std::cerr << "baton worker: the server refused the outcome of job " << m.key.job
+                << " attempt " << m.key.attempt << ": " << m.message << "\n";
+      unacked_.erase(m.key.attempt);
+      CheckDrained();
+    } else {
+      // A heartbeat or progress for an attempt that is no longer ours: stop working on it.
+      StopAttempt(m.key.attempt, "refused by the server: " + m.message);
+    }
+  }
+
+  void Assigned(protocol::AssignedJob& j) {
     auto c = std::make_shared<AttemptContext>();
     c->worker_ = self_;
-    c->job_ = U64(j, "job");
-    c->attempt_ = U64(j, "attempt");
-    c->number_ = static_cast<uint32_t>(U64(j, "number"));
-    c->type_ = std::string(j.at("type").as_string());
-    c->payload_ = j.at("payload");
-    if (const json::value* files = j.if_contains("files"); files && files->is_array()) {
-      for (const json::value& f : files->as_array()) {
-        if (f.is_string()) c->input_files_.emplace_back(f.as_string());
-      }
-    }
-    c->timeout_ms_ = static_cast<int64_t>(U64(j, "timeout_ms"));
-    c->heartbeat_timeout_ms_ = static_cast<int64_t>(U64(j, "heartbeat_timeout_ms"));
+    c->job_ = j.key.job;
+    c->attempt_ = j.key.attempt;
+    c->number_ = j.number;
+    c->type_ = std::move(j.type);
+    boost::system::error_code ec;
+    c->payload_ = json::parse(j.payload, ec);  // JSON: the frame it came in was parsed
+    c->input_files_ = std::move(j.files);
+    c->timeout_ms_ = j.timeout_ms;
+    c->heartbeat_timeout_ms_ = j.heartbeat_timeout_ms;
     running_[c->attempt_] = Running{c, NowMs() + HeartbeatEvery(*c)};
     {
       std::lock_guard lock(pool_mu_);
@@ -447,15 +398,14 @@ class Worker::Impl {
     heartbeat_timer_.async_wait([this](beast::error_code ec) {
       if (ec || done_) return;
       const int64_t now = NowMs();
-      std::string list;
+      protocol::Heartbeat beat;
       for (auto& [attempt, r] : running_) {
         if (now < r.next_heartbeat_ms) continue;
         r.next_heartbeat_ms = now + HeartbeatEvery(*r.context);
-        list += list.empty() ? "{" : ",{";
-        list += Ref(r.context->job(), attempt) + "}";
+        beat.attempts.push_back({r.context->job(), attempt});
       }
-      if (!list.empty() && connected_) {
-        outbox_.push_back(R"({"type":"heartbeat","attempts":[)" + list + "]}");
+      if (!beat.attempts.empty() && connected_) {
+        outbox_.push_back(protocol::Serialize(protocol::WorkerMessage(std::move(beat))));
         Flush();
       }
       ArmHeartbeat();
@@ -484,23 +434,23 @@ class Worker::Impl {
           outcome = Outcome::Error(std::string("the handler threw: ") + e.what());
         }
       }
-      std::string message = R"({"type":"complete",)" + Ref(c->job(), c->attempt());
+      protocol::Complete complete{{c->job(), c->attempt()}};
       switch (outcome.kind) {
         case Outcome::kSucceeded:
-          message += R"(,"outcome":"succeeded","result":)" + json::serialize(outcome.result);
+          complete.outcome = protocol::Complete::kSucceeded;
+          complete.result = json::serialize(outcome.result);
           break;
         case Outcome::kError:
-          message += R"(,"outcome":"error","error":)" +
-                     json::serialize(json::string(outcome.error)) +
-                     (outcome.retryable ? "" : R"(,"retryable":false)");
-          if (!outcome.result.is_null())
-            message += R"(,"result":)" + json::serialize(outcome.result);
+          complete.outcome = protocol::Complete::kError;
+          complete.error = std::move(outcome.error);
+          complete.retryable = outcome.retryable;
+          if (!outcome.result.is_null()) complete.result = json::serialize(outcome.result);
           break;
         case Outcome::kDeclined:
-          message += R"(,"outcome":"declined")";
+          complete.outcome = protocol::Complete::kDeclined;
           break;
       }
-      message += "}";
+      std::string message = protocol::Serialize(protocol::WorkerMessage(std::move(complete)));
       // Handed to the io thread in batches: one wake-up takes every outcome pending by then.
       bool first;
       {
@@ -580,14 +530,11 @@ Status AttemptContext::FetchInputs(const std::string& dir) {
 Result<std::vector<uint64_t>> AttemptContext::Spawn(const boost::json::array& jobs) {
   Worker::Impl& m = *worker_->impl_;
   const uint64_t request = ++m.spawn_requests_;
-  json::object o{{"type", "spawn"},
-                 {"job", job_},
-                 {"attempt", attempt_},
-                 {"request", request},
-                 {"jobs", jobs}};
+  const std::string message = protocol::Serialize(
+      protocol::WorkerMessage(protocol::Spawn{{job_, attempt_}, request, jobs}));
   auto answer = std::make_shared<std::promise<Result<std::vector<uint64_t>>>>();
   std::future<Result<std::vector<uint64_t>>> done = answer->get_future();
-  net::post(m.ioc_, [&m, request, answer, message = json::serialize(o)]() mutable {
+  net::post(m.ioc_, [&m, request, answer, message]() mutable {
     if (m.done_) return answer->set_value(Unavailable("the worker is stopping"));
     m.outbox_.push_back(message);
     m.spawns_[request] = Worker::Impl::PendingSpawn{std::move(message), std::move(answer)};
@@ -683,7 +630,7 @@ void Worker::Drain() {
   net::post(impl_->ioc_, [m = impl_.get()] {
     if (m->draining_) return;
     m->draining_ = true;
-    m->outbox_.push_back(R"({"type":"drain"})");
+    m->outbox_.push_back(protocol::Serialize(protocol::WorkerMessage(protocol::Drain{})));
     m->Flush();
     m->CheckDrained();
   });

@@ -362,7 +362,7 @@ Result<std::string> Server::WorkerOf(const Identity& who, const HttpRequest& req
   if (!who.worker && !who.admin) {
     return PermissionDenied(std::string(what) + ": only a worker may do this");
   }
-  if (!ValidWorkerId(name)) {
+  if (!protocol::ValidWorkerName(name)) {
     return PermissionDenied(std::string(what) +
                             ": a worker names itself in the Baton-Worker header (the worker of "
                             "its hello), and must hold the attempt");

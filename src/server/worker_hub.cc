@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/spec_json.h"
+#include "protocol/frames.h"
 #include "server/job_json.h"
 
 namespace baton::server {
@@ -26,57 +27,9 @@ struct WorkerHub::Connection {
 
 namespace {
 
-std::string Quote(std::string_view s) { return json::serialize(json::string(s)); }
-
-std::string ErrorJson(const Status& s) {
-  return R"({"code":)" + Quote(StatusCodeName(s.code())) + R"(,"message":)" + Quote(s.message()) +
-         "}";
-}
-
-std::string AttemptKey(engine::JobId job, engine::AttemptId attempt) {
-  return R"("job":)" + std::to_string(job) + R"(,"attempt":)" + std::to_string(attempt);
-}
-
-// A whole, non-negative integer field, or an error naming it.
-Result<uint64_t> Uint(const json::object& o, std::string_view key, std::string_view where) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr)
-    return InvalidArgument(std::string(where) + "." + std::string(key) + ": missing");
-  if (v->is_uint64()) return v->as_uint64();
-  if (v->is_int64() && v->as_int64() >= 0) return static_cast<uint64_t>(v->as_int64());
-  return InvalidArgument(std::string(where) + "." + std::string(key) +
-                         ": must be a non-negative integer");
-}
-
-// The attempt a message names, spoken for by the connection's worker.
-Result<engine::AttemptRef> Ref(const json::object& o, std::string_view where,
-                               const std::string& worker_id) {
-  Result<uint64_t> job = Uint(o, "job", where);
-  if (!job.ok()) return job.status();
-  Result<uint64_t> attempt = Uint(o, "attempt", where);
-  if (!attempt.ok()) return attempt.status();
-  return engine::AttemptRef{*job, *attempt, worker_id};
-}
-
-Status OnlyFields(const json::object& o, std::initializer_list<std::string_view> known,
-                  std::string_view where) {
-  for (const auto& [key, value] : o) {
-    if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
-      return InvalidArgument(std::string(where) + "." + std::string(key) + ": unknown field");
-    }
-  }
-  return Status::Ok();
-}
+protocol::AttemptKey KeyOf(const engine::AttemptRef& ref) { return {ref.job_id, ref.attempt_id}; }
 
 }  // namespace
-
-bool ValidWorkerId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-' ||
-           ch == ':' || ch == '@';
-  });
-}
 
 std::string QualifiedWorkerId(std::string_view user, std::string_view name) {
   std::string id;
@@ -89,7 +42,7 @@ bool ValidQualifiedWorkerId(std::string_view id) {
   const size_t colon = id.find(':');
   return colon != std::string_view::npos &&
          Auth::ValidateUser(std::string(id.substr(0, colon))).ok() &&
-         ValidWorkerId(id.substr(colon + 1));
+         protocol::ValidWorkerName(id.substr(colon + 1));
 }
 
 Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
@@ -108,143 +61,61 @@ Result<WebSocketHandlers> WorkerHub::Connect(const Identity& who,
 }
 
 void WorkerHub::Fail(const std::shared_ptr<Connection>& c, const Status& why) {
-  c->Send(R"({"type":"error","error":)" + ErrorJson(why) + "}");
+  c->Send(protocol::Serialize(protocol::ServerMessage(protocol::Error{why.code(), why.message()})));
   c->Close(why.message());
 }
 
 void WorkerHub::OnMessage(const std::shared_ptr<Connection>& c, const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return Fail(c, InvalidArgument("frame: not JSON: " + ec.message()));
-  json::array messages;
-  if (v.is_array()) {
-    messages = std::move(v.as_array());
-  } else if (v.is_object()) {
-    messages.push_back(std::move(v));
-  } else {
-    return Fail(c, InvalidArgument("frame: must be a message object or an array of them"));
-  }
-  for (size_t i = 0; i < messages.size(); ++i) {
-    if (!messages[i].is_object() || !messages[i].as_object().contains("type") ||
-        !messages[i].as_object().at("type").is_string()) {
-      return Fail(c, InvalidArgument("message [" + std::to_string(i) +
-                                     "]: must be an object with a string \"type\""));
-    }
-  }
+  // The whole frame is read before any of it is applied: a broken frame changes nothing.
+  Result<std::vector<protocol::WorkerMessage>> messages = protocol::ParseWorkerFrame(
+      text, {options_.worker_types_max, options_.capacity_max, options_.resources_max, 64});
+  if (!messages.ok()) return Fail(c, messages.status());
+  size_t first = 0;
   if (c->worker_id.empty()) {
-    if (messages.empty() || messages[0].as_object().at("type").as_string() != "hello") {
-      return Fail(c, InvalidArgument("the first message must be hello"));
-    }
-    if (Status s = Hello(c, messages[0].as_object()); !s.ok()) return Fail(c, s);
-    messages.erase(messages.begin());
+    const protocol::Hello* hello =
+        messages->empty() ? nullptr : std::get_if<protocol::Hello>(&(*messages)[0]);
+    if (hello == nullptr) return Fail(c, InvalidArgument("the first message must be hello"));
+    if (Status s = Hello(c, *hello); !s.ok()) return Fail(c, s);
+    first = 1;
   }
-  if (messages.empty()) return;
-  if (Status s = Apply(c, messages); !s.ok()) return Fail(c, s);
+  if (first == messages->size()) return;
+  if (Status s = Apply(c, *messages, first); !s.ok()) return Fail(c, s);
 }
 
-Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object& o) {
-  BATON_RETURN_IF_ERROR(OnlyFields(
-      o, {"type", "worker", "types", "capacity", "resources", "labels", "running", "plugins"},
-      "hello"));
+Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const protocol::Hello& hello) {
   Worker w;
-  const json::value* id = o.if_contains("worker");
-  if (id == nullptr || !id->is_string() || !ValidWorkerId(id->as_string())) {
-    return InvalidArgument(
-        "hello.worker: must be 1 to 128 letters, digits and . _ - : @ (the worker's id)");
-  }
   // Worker ids are per token user: a worker token of one user can never speak for, or replace,
   // a worker of another.
-  w.dispatch.worker_id = QualifiedWorkerId(c->who.user, id->as_string());
-  const json::value* types = o.if_contains("types");
-  if (types == nullptr || !types->is_array() || types->as_array().empty() ||
-      types->as_array().size() > options_.worker_types_max) {
-    return InvalidArgument("hello.types: must be an array of 1 to " +
-                           std::to_string(options_.worker_types_max) + " job type names");
-  }
-  for (const json::value& t : types->as_array()) {
-    if (!t.is_string() || t.as_string().empty() || t.as_string().size() > 128) {
-      return InvalidArgument("hello.types: each must be a job type name of 1 to 128 bytes");
-    }
-    w.dispatch.types.emplace_back(t.as_string());
-  }
-  Result<uint64_t> capacity = Uint(o, "capacity", "hello");
-  if (!capacity.ok()) return capacity.status();
-  if (*capacity > options_.capacity_max) {
-    return InvalidArgument("hello.capacity: at most " + std::to_string(options_.capacity_max) +
-                           ", got " + std::to_string(*capacity));
-  }
-  w.capacity = static_cast<uint32_t>(*capacity);
+  w.dispatch.worker_id = QualifiedWorkerId(c->who.user, hello.worker);
+  w.dispatch.types = hello.types;
+  w.capacity = hello.capacity;
   engine::WorkerInfo info;
-  for (const char* field : {"resources", "labels"}) {
-    const json::value* r = o.if_contains(field);
-    if (r == nullptr) continue;
-    const std::string at = std::string("hello.") + field;
-    if (r->is_object() && r->as_object().size() > options_.resources_max) {
-      return InvalidArgument(at + ": at most " + std::to_string(options_.resources_max));
-    }
-    if (std::string_view(field) == "resources") {
-      Result<engine::Resources> parsed = engine::ParseResourcesJson(*r, at);
-      if (!parsed.ok()) return parsed.status();
-      if (check_resources_) BATON_RETURN_IF_ERROR(check_resources_(*parsed));
-      info.resources = std::move(*parsed);
-      w.resources = r->as_object();
-    } else {
-      Result<engine::Labels> parsed = engine::ParseLabelsJson(*r, at);
-      if (!parsed.ok()) return parsed.status();
-      info.labels = std::move(*parsed);
-      w.labels = r->as_object();
-    }
+  if (hello.resources) {
+    Result<engine::Resources> parsed =
+        engine::ParseResourcesJson(json::value(*hello.resources), "hello.resources");
+    if (!parsed.ok()) return parsed.status();
+    if (check_resources_) BATON_RETURN_IF_ERROR(check_resources_(*parsed));
+    info.resources = std::move(*parsed);
+    w.resources = *hello.resources;
+  }
+  if (hello.labels) {
+    Result<engine::Labels> parsed =
+        engine::ParseLabelsJson(json::value(*hello.labels), "hello.labels");
+    if (!parsed.ok()) return parsed.status();
+    info.labels = std::move(*parsed);
+    w.labels = *hello.labels;
   }
   std::vector<engine::AttemptId> held;
-  if (const json::value* r = o.if_contains("running")) {
-    if (!r->is_array()) return InvalidArgument("hello.running: must be an array");
-    for (const json::value& a : r->as_array()) {
-      if (!a.is_object()) return InvalidArgument("hello.running: each must be {job, attempt}");
-      Result<engine::AttemptRef> ref = Ref(a.as_object(), "hello.running[]", "");
-      if (!ref.ok()) return ref.status();
-      held.push_back(ref->attempt_id);
-    }
-  }
+  held.reserve(hello.running.size());
+  for (const protocol::AttemptKey& k : hello.running) held.push_back(k.attempt);
   std::vector<engine::PluginRegistration> plugins;
-  if (const json::value* list = o.if_contains("plugins")) {
-    if (list->is_array()) w.plugins = list->as_array();
-    if (!list->is_array() || list->as_array().size() > 64) {
-      return InvalidArgument("hello.plugins: must be an array of at most 64 plugins");
-    }
-    for (size_t i = 0; i < list->as_array().size(); ++i) {
-      const std::string at = "hello.plugins[" + std::to_string(i) + "]";
-      const json::value& p = list->as_array()[i];
-      if (!p.is_object()) return InvalidArgument(at + ": must be an object");
-      const json::object& po = p.as_object();
-      BATON_RETURN_IF_ERROR(
-          OnlyFields(po, {"activity", "type", "mandatory", "order", "always_run"}, at));
-      engine::PluginRegistration r;
-      const json::value* activity = po.if_contains("activity");
-      const json::value* type = po.if_contains("type");
-      if (activity == nullptr || !activity->is_string() || activity->as_string().empty()) {
-        return InvalidArgument(at + ".activity: must be the name of an activity");
-      }
-      if (type == nullptr || !type->is_string() ||
-          std::find(w.dispatch.types.begin(), w.dispatch.types.end(), type->as_string()) ==
-              w.dispatch.types.end()) {
-        return InvalidArgument(at + ".type: must be one of this worker's types");
-      }
-      r.activity = std::string(activity->as_string());
-      r.type = std::string(type->as_string());
-      for (const char* flag : {"mandatory", "always_run"}) {
-        if (const json::value* b = po.if_contains(flag)) {
-          if (!b->is_bool()) return InvalidArgument(at + "." + flag + ": must be true or false");
-          (std::string_view(flag) == "mandatory" ? r.mandatory : r.always_run) = b->as_bool();
-        }
-      }
-      if (const json::value* order = po.if_contains("order")) {
-        if (!order->is_int64() || order->as_int64() < -1000000 || order->as_int64() > 1000000) {
-          return InvalidArgument(at + ".order: must be an integer (lower runs first)");
-        }
-        r.order = static_cast<int32_t>(order->as_int64());
-      }
-      plugins.push_back(std::move(r));
-    }
+  for (const protocol::Plugin& p : hello.plugins) {
+    plugins.push_back({p.activity, p.type, p.mandatory, p.order, p.always_run});
+    w.plugins.push_back(json::object{{"activity", p.activity},
+                                     {"type", p.type},
+                                     {"mandatory", p.mandatory},
+                                     {"order", p.order},
+                                     {"always_run", p.always_run}});
   }
   w.user = c->who.user;
   w.connected_ms = clock_->NowMs();
@@ -296,8 +167,8 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const json::object
           if (Worker* w = Own(*c)) FlushHeldLogs(*w);
         });
   }
-  c->Send(R"({"type":"welcome","worker":)" + Quote(c->worker_id) + R"(,"server_ms":)" +
-          std::to_string(clock_->NowMs()) + "}");
+  c->Send(protocol::Serialize(
+      protocol::ServerMessage(protocol::Welcome{c->worker_id, clock_->NowMs()})));
   if (runtime_) runtime_->Wake();  // a dispatch pass for the new slots
   return Status::Ok();
 }
@@ -314,204 +185,148 @@ void WorkerHub::FlushHeldLogs(Worker& w) {
   w.logs_held = false;
 }
 
-Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array& messages) {
-  struct Op {
-    enum Kind { kHeartbeat, kProgress, kComplete, kSpawn } kind;
-    engine::AttemptRef ref;
-    double progress = 0;
-    std::string message;
-    engine::Completion completion;
-    uint64_t request = 0;                // kSpawn: the worker's number for it, echoed back
-    std::vector<engine::JobSpec> specs;  // kSpawn
-    Status refused;                      // kSpawn: refused before the engine saw it
-    std::vector<engine::JobId> ids;      // kSpawn: the sub-jobs, once created
-  };
+// An engine command taken from a worker's frame: applied with the frame's others on the engine
+// thread, and answered after their commit.
+struct WorkerHub::Op {
+  enum Kind { kHeartbeat, kProgress, kComplete, kSpawn } kind;
+  engine::AttemptRef ref;
+  double progress = 0;
+  std::string message;
+  engine::Completion completion;
+  uint64_t request = 0;                // kSpawn: the worker's number for it, echoed back
+  std::vector<engine::JobSpec> specs;  // kSpawn
+  Status refused;                      // kSpawn: refused before the engine saw it
+  std::vector<engine::JobId> ids;      // kSpawn: the sub-jobs, once created
+};
+
+namespace {
+
+engine::Completion CompletionOf(protocol::Complete& m) {
+  engine::Completion c;
+  switch (m.outcome) {
+    case protocol::Complete::kSucceeded:
+      c.outcome = engine::Outcome::kSucceeded;
+      c.result = m.result.empty() ? "null" : std::move(m.result);
+      break;
+    case protocol::Complete::kError:
+      c.outcome = engine::Outcome::kError;
+      c.error = std::move(m.error);
+      c.result = std::move(m.result);  // what the failed attempt handed in, kept with the error
+      c.retryable = m.retryable;
+      break;
+    case protocol::Complete::kDeclined:
+      c.outcome = engine::Outcome::kDeclined;
+      break;
+  }
+  return c;
+}
+
+}  // namespace
+
+WorkerHub::Op WorkerHub::SpawnOp(const engine::AttemptRef& ref, const protocol::Spawn& m) const {
+  Op op{Op::kSpawn, ref};
+  op.request = m.request;
+  // What is wrong with the jobs is the sender's data, not a broken protocol: it is refused, and
+  // the connection stays.
+  if (m.jobs.size() > options_.spawn_jobs_max) {
+    op.refused = InvalidArgument("spawn.jobs: " + std::to_string(m.jobs.size()) +
+                                 " jobs in one spawn, at most " +
+                                 std::to_string(options_.spawn_jobs_max) + " (spawn_jobs_max)");
+    return op;
+  }
+  for (size_t j = 0; j < m.jobs.size(); ++j) {
+    Result<engine::JobSpec> spec =
+        engine::ParseJobSpec(m.jobs[j], "spawn.jobs[" + std::to_string(j) + "]");
+    if (!spec.ok()) {
+      op.refused = spec.status();
+      return op;
+    }
+    // A re-sent spawn (after a reconnect) names the same sub-jobs, not new ones.
+    if (spec->idempotency_key.empty()) {
+      spec->idempotency_key = "spawn:" + std::to_string(ref.attempt_id) + ":" +
+                              std::to_string(m.request) + ":" + std::to_string(j);
+    }
+    op.specs.push_back(std::move(*spec));
+  }
+  if (check_specs_) {
+    if (Status st = check_specs_(op.specs); !st.ok()) {
+      op.refused = Status(st.code(), "spawn.jobs" + st.message());
+    }
+  }
+  return op;
+}
+
+void WorkerHub::TakeLog(const Connection& c, protocol::Log& m) {
+  {
+    std::lock_guard lock(mu_);
+    Worker* w = Own(c);
+    if (w != nullptr && w->logs_held) {
+      // Before the hello is applied the attempts it holds are not known yet: kept (bounded)
+      // until they are, then written or dropped.
+      if (w->held_log_bytes + m.data.size() <= options_.held_log_bytes_max) {
+        w->held_log_bytes += m.data.size();
+        w->held_logs.push_back(
+            HeldLog{m.key.job, m.key.attempt, std::move(m.stream), std::move(m.data)});
+      }
+      return;
+    }
+    // Only the worker running the attempt writes its log; a late chunk, or one for an attempt
+    // this worker does not hold, is dropped.
+    if (w == nullptr || !w->running.contains(m.key.attempt)) return;
+  }
+  if (logs_) logs_(m.key.job, m.key.attempt, m.stream, m.data);
+}
+
+Status WorkerHub::Apply(const std::shared_ptr<Connection>& c,
+                        std::vector<protocol::WorkerMessage>& messages, size_t first) {
   auto ops = std::make_shared<std::vector<Op>>();
   bool wake = false;
-  for (size_t i = 0; i < messages.size(); ++i) {
-    const json::object& o = messages[i].as_object();
-    const std::string type(o.at("type").as_string());
-    const std::string& where = type;
-    if (type == "heartbeat") {
-      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "attempts"}, where));
-      const json::value* list = o.if_contains("attempts");
-      if (list == nullptr || !list->is_array()) {
-        return InvalidArgument("heartbeat.attempts: must be an array of {job, attempt}");
-      }
-      for (const json::value& a : list->as_array()) {
-        if (!a.is_object()) return InvalidArgument("heartbeat.attempts: each must be an object");
-        Result<engine::AttemptRef> ref = Ref(a.as_object(), "heartbeat.attempts[]", c->worker_id);
-        if (!ref.ok()) return ref.status();
-        ops->push_back(Op{Op::kHeartbeat, *ref});
-      }
-    } else if (type == "progress") {
-      BATON_RETURN_IF_ERROR(
-          OnlyFields(o, {"type", "job", "attempt", "progress", "message"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
-      if (!ref.ok()) return ref.status();
-      Op op{Op::kProgress, *ref};
-      const json::value* p = o.if_contains("progress");
-      if (p == nullptr || !p->is_number()) {
-        return InvalidArgument("progress.progress: must be a number from 0 to 1");
-      }
-      op.progress = p->to_number<double>();
-      if (const json::value* m = o.if_contains("message")) {
-        if (!m->is_string()) return InvalidArgument("progress.message: must be a string");
-        op.message = std::string(m->as_string());
-      }
+  auto ref = [&c](const protocol::AttemptKey& k) {
+    return engine::AttemptRef{k.job, k.attempt, c->worker_id};
+  };
+  for (size_t i = first; i < messages.size(); ++i) {
+    protocol::WorkerMessage& message = messages[i];
+    if (auto* m = std::get_if<protocol::Heartbeat>(&message)) {
+      for (const protocol::AttemptKey& k : m->attempts) ops->push_back(Op{Op::kHeartbeat, ref(k)});
+    } else if (auto* m = std::get_if<protocol::Progress>(&message)) {
+      Op op{Op::kProgress, ref(m->key)};
+      op.progress = m->progress;
+      op.message = std::move(m->message);
       ops->push_back(std::move(op));
-    } else if (type == "complete") {
-      BATON_RETURN_IF_ERROR(OnlyFields(
-          o, {"type", "job", "attempt", "outcome", "result", "error", "retryable"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
-      if (!ref.ok()) return ref.status();
-      Op op{Op::kComplete, *ref};
-      const json::value* outcome = o.if_contains("outcome");
-      const std::string name =
-          outcome != nullptr && outcome->is_string() ? std::string(outcome->as_string()) : "";
-      if (name == "succeeded") {
-        op.completion.outcome = engine::Outcome::kSucceeded;
-        const json::value* result = o.if_contains("result");
-        op.completion.result = result != nullptr ? json::serialize(*result) : "null";
-      } else if (name == "error") {
-        op.completion.outcome = engine::Outcome::kError;
-        const json::value* error = o.if_contains("error");
-        if (error == nullptr || !error->is_string()) {
-          return InvalidArgument("complete.error: must be a string saying what went wrong");
-        }
-        op.completion.error = std::string(error->as_string());
-        // What the failed attempt handed in, if anything: kept next to the error.
-        const json::value* result = o.if_contains("result");
-        op.completion.result = result != nullptr ? json::serialize(*result) : "";
-        if (const json::value* r = o.if_contains("retryable")) {
-          if (!r->is_bool()) return InvalidArgument("complete.retryable: must be true or false");
-          op.completion.retryable = r->as_bool();
-        }
-      } else if (name == "declined") {
-        op.completion.outcome = engine::Outcome::kDeclined;
-      } else {
-        return InvalidArgument("complete.outcome: must be succeeded, error or declined");
-      }
+    } else if (auto* m = std::get_if<protocol::Complete>(&message)) {
+      Op op{Op::kComplete, ref(m->key)};
+      op.completion = CompletionOf(*m);
       ops->push_back(std::move(op));
-    } else if (type == "spawn") {
-      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "request", "jobs"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
-      if (!ref.ok()) return ref.status();
-      Result<uint64_t> request = Uint(o, "request", where);
-      if (!request.ok()) return request.status();
-      const json::value* jobs = o.if_contains("jobs");
-      if (jobs == nullptr || !jobs->is_array()) {
-        return InvalidArgument("spawn.jobs: must be an array of jobs (as in POST /v1/jobs)");
-      }
-      Op op{Op::kSpawn, *ref};
-      op.request = *request;
-      // What is wrong with the jobs is the sender's data, not a broken protocol: it is refused,
-      // and the connection stays.
-      const json::array& list = jobs->as_array();
-      if (list.size() > options_.spawn_jobs_max) {
-        op.refused = InvalidArgument("spawn.jobs: " + std::to_string(list.size()) +
-                                     " jobs in one spawn, at most " +
-                                     std::to_string(options_.spawn_jobs_max) + " (spawn_jobs_max)");
-      }
-      for (size_t j = 0; j < list.size() && op.refused.ok(); ++j) {
-        Result<engine::JobSpec> spec =
-            engine::ParseJobSpec(list[j], "spawn.jobs[" + std::to_string(j) + "]");
-        if (!spec.ok()) {
-          op.refused = spec.status();
-          break;
-        }
-        // A re-sent spawn (after a reconnect) names the same sub-jobs, not new ones.
-        if (spec->idempotency_key.empty()) {
-          spec->idempotency_key = "spawn:" + std::to_string(ref->attempt_id) + ":" +
-                                  std::to_string(*request) + ":" + std::to_string(j);
-        }
-        op.specs.push_back(std::move(*spec));
-      }
-      if (op.refused.ok() && check_specs_) {
-        if (Status st = check_specs_(op.specs); !st.ok()) {
-          op.refused = Status(st.code(), "spawn.jobs" + st.message());
-        }
-      }
-      ops->push_back(std::move(op));
-    } else if (type == "snapshot") {
+    } else if (auto* m = std::get_if<protocol::Spawn>(&message)) {
+      ops->push_back(SpawnOp(ref(m->key), *m));
+    } else if (auto* m = std::get_if<protocol::SnapshotFailed>(&message)) {
       // The worker cannot send the partial result it was asked for; the waiting reader is told.
-      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "request", "error"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
-      if (!ref.ok()) return ref.status();
-      Result<uint64_t> request = Uint(o, "request", where);
-      if (!request.ok()) return request.status();
-      const json::value* error = o.if_contains("error");
-      if (error == nullptr || !error->is_string()) {
-        return InvalidArgument("snapshot.error: must be a string saying why there is none");
-      }
-      if (snapshot_sink_) snapshot_sink_(*request, *ref, std::string(error->as_string()));
-    } else if (type == "log") {
-      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "job", "attempt", "stream", "data"}, where));
-      Result<engine::AttemptRef> ref = Ref(o, where, c->worker_id);
-      if (!ref.ok()) return ref.status();
-      const json::value* stream = o.if_contains("stream");
-      const json::value* data = o.if_contains("data");
-      if (stream == nullptr || !stream->is_string() ||
-          (stream->as_string() != "stdout" && stream->as_string() != "stderr")) {
-        return InvalidArgument("log.stream: must be \"stdout\" or \"stderr\"");
-      }
-      if (data == nullptr || !data->is_string())
-        return InvalidArgument("log.data: must be a string");
-      bool mine;
-      {
-        std::lock_guard lock(mu_);
-        Worker* w = Own(*c);
-        if (w != nullptr && w->logs_held) {
-          // Before the hello is applied the attempts it holds are not known yet: kept (bounded)
-          // until they are, then written or dropped.
-          const size_t size = data->as_string().size();
-          if (w->held_log_bytes + size <= options_.held_log_bytes_max) {
-            w->held_log_bytes += size;
-            w->held_logs.push_back(HeldLog{ref->job_id, ref->attempt_id,
-                                           std::string(stream->as_string()),
-                                           std::string(data->as_string())});
-          }
-          continue;
-        }
-        mine = w != nullptr && w->running.contains(ref->attempt_id);
-      }
-      // Only the worker running the attempt writes its log; a late chunk, or one for an attempt
-      // this worker does not hold, is dropped.
-      if (mine && logs_) {
-        logs_(ref->job_id, ref->attempt_id, std::string(stream->as_string()),
-              std::string(data->as_string()));
-      }
-    } else if (type == "capacity") {
-      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type", "capacity"}, where));
-      Result<uint64_t> capacity = Uint(o, "capacity", where);
-      if (!capacity.ok()) return capacity.status();
-      if (*capacity > options_.capacity_max) {
-        return InvalidArgument("capacity.capacity: at most " +
-                               std::to_string(options_.capacity_max));
-      }
+      if (snapshot_sink_) snapshot_sink_(m->request, ref(m->key), m->error);
+    } else if (auto* m = std::get_if<protocol::Log>(&message)) {
+      TakeLog(*c, *m);
+    } else if (auto* m = std::get_if<protocol::Capacity>(&message)) {
       std::lock_guard lock(mu_);
-      if (Worker* w = Own(*c)) w->capacity = static_cast<uint32_t>(*capacity);
+      if (Worker* w = Own(*c)) w->capacity = m->capacity;
       wake = true;
-    } else if (type == "drain") {
-      BATON_RETURN_IF_ERROR(OnlyFields(o, {"type"}, where));
+    } else if (std::holds_alternative<protocol::Drain>(message)) {
       std::lock_guard lock(mu_);
       if (Worker* w = Own(*c)) w->draining = true;
-    } else if (type == "hello") {
-      return InvalidArgument("hello: sent twice");
     } else {
-      return InvalidArgument("message [" + std::to_string(i) + "]: unknown type \"" + type +
-                             "\" (known: heartbeat, progress, log, complete, spawn, capacity, "
-                             "drain)");
+      return InvalidArgument("hello: sent twice");
     }
   }
   if (ops->empty()) {
     if (wake && runtime_) runtime_->Wake();
     return Status::Ok();
   }
+  RunOps(c, std::move(ops));
+  return Status::Ok();
+}
+
+void WorkerHub::RunOps(const std::shared_ptr<Connection>& c, std::shared_ptr<std::vector<Op>> ops) {
   auto statuses = std::make_shared<std::vector<Status>>();
-  const std::string worker_id = c->worker_id;
   runtime_->Execute(
-      [this, ops, statuses, worker_id](engine::Engine& e) {
+      [this, ops, statuses, worker_id = c->worker_id](engine::Engine& e) {
         statuses->reserve(ops->size());
         bool freed = false;
         for (Op& op : *ops) {
@@ -560,41 +375,32 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c, const json::array&
           // worker sends again what is unacknowledged after its next hello.
           return c->Close("the server cannot apply it now: " + committed.message());
         }
-        // Completions are acknowledged once durable; anything refused is said, so the worker
-        // stops an attempt that is no longer its own.
-        std::string frame;
-        for (size_t i = 0; i < ops->size(); ++i) {
-          const Op& op = (*ops)[i];
-          const Status& s = committed.ok() ? (*statuses)[i] : committed;
-          std::string m;
-          const std::string request =
-              op.kind == Op::kSpawn ? R"(,"request":)" + std::to_string(op.request) : "";
-          if (!s.ok()) {
-            const char* command = op.kind == Op::kHeartbeat  ? "heartbeat"
-                                  : op.kind == Op::kProgress ? "progress"
-                                  : op.kind == Op::kSpawn    ? "spawn"
-                                                             : "complete";
-            m = R"({"type":"refused",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) +
-                R"(,"command":")" + command + "\"" + request + R"(,"error":)" + ErrorJson(s) + "}";
-          } else if (op.kind == Op::kSpawn) {
-            m = R"({"type":"spawned",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) + request +
-                R"(,"jobs":[)";
-            for (size_t k = 0; k < op.ids.size(); ++k) {
-              if (k > 0) m += ',';
-              m += std::to_string(op.ids[k]);
-            }
-            m += "]}";
-          } else if (op.kind == Op::kComplete) {
-            m = R"({"type":"ack",)" + AttemptKey(op.ref.job_id, op.ref.attempt_id) + "}";
-          } else {
-            continue;
-          }
-          frame += frame.empty() ? "[" : ",";
-          frame += m;
-        }
-        if (!frame.empty()) c->Send(frame + "]");
+        std::vector<protocol::ServerMessage> answers = Answers(*ops, *statuses, committed);
+        if (!answers.empty()) c->Send(protocol::SerializeFrame(answers));
       });
-  return Status::Ok();
+}
+
+// Completions are acknowledged once durable, spawns answered with their sub-jobs; anything
+// refused is said, so the worker stops an attempt that is no longer its own.
+std::vector<protocol::ServerMessage> WorkerHub::Answers(const std::vector<Op>& ops,
+                                                        const std::vector<Status>& statuses,
+                                                        const Status& committed) {
+  std::vector<protocol::ServerMessage> answers;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    const Status& s = committed.ok() ? statuses[i] : committed;
+    if (!s.ok()) {
+      static constexpr const char* kCommands[] = {"heartbeat", "progress", "complete", "spawn"};
+      protocol::Refused r{KeyOf(op.ref), kCommands[op.kind], std::nullopt, s.code(), s.message()};
+      if (op.kind == Op::kSpawn) r.request = op.request;
+      answers.emplace_back(std::move(r));
+    } else if (op.kind == Op::kSpawn) {
+      answers.emplace_back(protocol::Spawned{KeyOf(op.ref), op.request, op.ids});
+    } else if (op.kind == Op::kComplete) {
+      answers.emplace_back(protocol::Ack{KeyOf(op.ref)});
+    }
+  }
+  return answers;
 }
 
 WorkerHub::Worker* WorkerHub::Own(const Connection& c) {
@@ -623,31 +429,23 @@ void WorkerHub::OnPass(engine::Engine& engine,
     w.dispatch.capacity = static_cast<uint32_t>(w.capacity - w.running.size());
     std::vector<engine::Assignment> assigned = engine.Dispatch(w.dispatch);
     if (assigned.empty()) continue;
-    std::string frame = R"({"type":"assign","jobs":[)";
+    protocol::Assign assign;
+    assign.jobs.reserve(assigned.size());
     std::vector<engine::AttemptId> attempts;
     attempts.reserve(assigned.size());
-    for (size_t i = 0; i < assigned.size(); ++i) {
-      const engine::Assignment& a = assigned[i];
-      if (i > 0) frame += ',';
-      frame += "{" + AttemptKey(a.job_id, a.attempt_id) + R"(,"number":)" +
-               std::to_string(a.attempt) + R"(,"type":)" + Quote(a.type) + R"(,"payload":)" +
-               a.payload + R"(,"timeout_ms":)" +
-               std::to_string(std::max<int64_t>(a.timeout_ms, 0)) + R"(,"heartbeat_timeout_ms":)" +
-               std::to_string(a.heartbeat_timeout_ms) + R"(,"lease_expires_ms":)" +
-               std::to_string(a.lease_expires_ms);
-      if (!a.input_files.empty()) {
-        frame += R"(,"files":[)";
-        for (size_t f = 0; f < a.input_files.size(); ++f) {
-          if (f > 0) frame += ',';
-          frame += Quote(a.input_files[f]);
-        }
-        frame += ']';
-      }
-      frame += '}';
+    for (engine::Assignment& a : assigned) {
       w.running.emplace(a.attempt_id, a.type);
       attempts.push_back(a.attempt_id);
+      assign.jobs.push_back(protocol::AssignedJob{{a.job_id, a.attempt_id},
+                                                  a.attempt,
+                                                  std::move(a.type),
+                                                  std::move(a.payload),
+                                                  std::max<int64_t>(a.timeout_ms, 0),
+                                                  a.heartbeat_timeout_ms,
+                                                  a.lease_expires_ms,
+                                                  std::move(a.input_files)});
     }
-    frame += "]}";
+    std::string frame = protocol::Serialize(protocol::ServerMessage(std::move(assign)));
     // Pushed only once durable: a worker never runs an attempt the store does not know.
     after->push_back([this, c = w.connection, frame = std::move(frame), id = w.dispatch.worker_id,
                       attempts = std::move(attempts)](const Status& committed) {
@@ -665,9 +463,8 @@ void WorkerHub::Notify(const std::vector<engine::Notice>& notices) {
   for (const engine::Notice& n : notices) {
     auto it = workers_.find(n.worker_id);
     if (it == workers_.end()) continue;
-    it->second.connection->Send(R"({"type":"stop",)" + AttemptKey(n.job_id, n.attempt_id) +
-                                R"(,"reason":")" + std::string(engine::OutcomeName(n.reason)) +
-                                "\"}");
+    it->second.connection->Send(protocol::Serialize(protocol::ServerMessage(
+        protocol::Stop{{n.job_id, n.attempt_id}, std::string(engine::OutcomeName(n.reason))})));
   }
 }
 
@@ -676,8 +473,8 @@ bool WorkerHub::RequestSnapshot(const std::string& worker_id, engine::JobId job,
   std::lock_guard lock(mu_);
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) return false;
-  it->second.connection->Send(R"({"type":"snapshot",)" + AttemptKey(job, attempt) +
-                              R"(,"request":)" + std::to_string(request) + "}");
+  it->second.connection->Send(protocol::Serialize(
+      protocol::ServerMessage(protocol::SnapshotRequest{{job, attempt}, request})));
   return true;
 }
 

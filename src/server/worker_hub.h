@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "protocol/frames.h"
 #include "server/auth.h"
 #include "server/http_server.h"
 #include "server/runtime.h"
@@ -33,9 +34,6 @@ struct WorkerHubOptions {
   size_t held_log_bytes_max = 4 << 20;
 };
 
-// A worker's name (hello.worker, a file request's Baton-Worker header): 1 to 128 letters, digits
-// and . _ - : @
-bool ValidWorkerId(std::string_view id);
 // A worker's id on the server is its token's user and its name: "alice:w1". Worker ids are
 // therefore per user, and no token can speak for another user's workers.
 std::string QualifiedWorkerId(std::string_view user, std::string_view name);
@@ -141,11 +139,21 @@ class WorkerHub {
   std::set<std::string> drained_;  // under mu_
   std::atomic<uint64_t> next_serial_{0};
 
+  struct Op;  // an engine command from a frame (worker_hub.cc)
+
   void OnMessage(const std::shared_ptr<Connection>& c, const std::string& text);
   void OnClose(const std::shared_ptr<Connection>& c);
-  Status Hello(const std::shared_ptr<Connection>& c, const boost::json::object& o);
-  // The frame's messages after hello, applied together on the engine thread.
-  Status Apply(const std::shared_ptr<Connection>& c, const boost::json::array& messages);
+  Status Hello(const std::shared_ptr<Connection>& c, const protocol::Hello& hello);
+  // The frame's messages from `first` on (after its hello): the engine commands go to the engine
+  // thread together (RunOps), the rest take effect here.
+  Status Apply(const std::shared_ptr<Connection>& c, std::vector<protocol::WorkerMessage>& messages,
+               size_t first);
+  Op SpawnOp(const engine::AttemptRef& ref, const protocol::Spawn& m) const;
+  void TakeLog(const Connection& c, protocol::Log& m);
+  void RunOps(const std::shared_ptr<Connection>& c, std::shared_ptr<std::vector<Op>> ops);
+  static std::vector<protocol::ServerMessage> Answers(const std::vector<Op>& ops,
+                                                      const std::vector<Status>& statuses,
+                                                      const Status& committed);
   void Fail(const std::shared_ptr<Connection>& c, const Status& why);
   // Writes the log chunks held since the hello, for the attempts the worker holds. Under mu_.
   void FlushHeldLogs(Worker& w);
