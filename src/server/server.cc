@@ -29,11 +29,6 @@ std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_
   }
   return v;
 }
-namespace {
-bool MayTouch(const Identity& who, const engine::JobRecord& job) {
-  return who.admin || engine::InAccount(job.spec.owner, who.user);
-}
-}  // namespace
 
 Status JobNotFound(engine::JobId id) {
   return NotFound("job " + std::to_string(id) + ": not found");
@@ -273,223 +268,34 @@ void Server::Stop() {
 void Server::Handle(HttpRequest&& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  const std::string target(request.target());
-  const http::verb method = request.method();
-  if ((target == "/healthz" || target == "/health") && method == http::verb::get) {
-    // Healthy means the engine thread answers and the store commits. It needs no token: it tells
-    // nothing but that. /health is job-orchestrator's name for it.
-    runtime_->Execute(
-        [](engine::Engine&) {},
-        [reply, version, keep_alive](const Status& s) {
-          if (!s.ok()) return reply(ErrorResponse(s, version, keep_alive));
-          reply(JsonResponse(http::status::ok, R"({"status":"ok"})", version, keep_alive));
-        });
-    return;
-  }
-  Result<Identity> who = auth_->Authenticate(request[http::field::authorization]);
-  if (!who.ok()) return reply(ErrorResponse(who.status(), version, keep_alive));
-
   auto fail = [&](const Status& st) { reply(ErrorResponse(st, version, keep_alive)); };
-  auto no_endpoint = [&] {
-    fail(NotFound(std::string(request.method_string()) + " " + target + ": no such endpoint"));
-  };
-  if (target == "/v1/jobs" && method == http::verb::post) {
-    if (IsMultipart(request)) return SubmitWithFiles(*who, request, reply);
-    return SubmitJobs(*who, request, reply);
+  auto url = boost::urls::parse_origin_form(request.target());
+  std::vector<std::string> segments;  // decoded
+  if (url) segments.assign(url->segments().begin(), url->segments().end());
+  RouteArgs args;
+  RoutePatterns::Match match;
+  const Route<Server>* route = Routes().Find(request.method(), segments, &args, &match);
+  Identity who;
+  if (route == nullptr || route->caller != Caller::kAnyone) {
+    // Every endpoint but the open ones is for a token's holder; one without a token learns not
+    // even whether an endpoint exists.
+    Result<Identity> found = auth_->Authenticate(request[http::field::authorization]);
+    if (!found.ok()) return fail(found.status());
+    who = std::move(*found);
   }
-  if ((target == "/v1/jobs" || target.rfind("/v1/jobs?", 0) == 0) && method == http::verb::get) {
-    return ListJobs(*who, request, reply);
-  }
-  if (target == "/v1/tokens" && method == http::verb::post) {
-    return CreateToken(*who, request, reply);
-  }
-  if ((target == "/v1/events" || target.rfind("/v1/events?", 0) == 0) &&
-      method == http::verb::get) {
-    return StreamEvents(*who, request, reply);
-  }
-  if (target == "/v1/workers" && method == http::verb::get) {
-    boost::json::object o;
-    o["workers"] = hub_->Workers();
-    return reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
-  }
-  if (target == "/v1/types" && method == http::verb::get) return ListTypes(request, reply);
-  if (target == "/upload" && method == http::verb::post) return Upload(*who, request, reply);
-  if (target == "/v1/workflows" && method == http::verb::post) {
-    return SubmitWorkflow(*who, request, reply);
-  }
-  if (target == "/v1/jobs/retry" && method == http::verb::post) {
-    return RetryJobs(*who, request, reply);
-  }
-  if (target == "/v1/scheduling" && method == http::verb::get) return GetScheduling(request, reply);
-  if (target == "/v1/retention/run" && method == http::verb::post) {
-    return RunRetention(*who, request, reply);
-  }
-  if (target == "/v1/schedules" && method == http::verb::post) {
-    return PutSchedule(*who, request, reply);
-  }
-  if (target == "/v1/schedules" && method == http::verb::get) {
-    return ListSchedules(*who, request, reply);
-  }
-
-  // The rest name a job: /v1/jobs/{id}[/action[/...]], /download/{id}, /terminate/{id}.
-  auto url = boost::urls::parse_origin_form(target);
   if (!url) return fail(InvalidArgument("the request target is malformed"));
-  std::vector<std::string> segments(url->segments().begin(), url->segments().end());  // decoded
-  if (segments.size() == 3 && segments[0] == "v1" && segments[1] == "schedules" &&
-      (method == http::verb::get || method == http::verb::delete_)) {
-    return ScheduleCommand(*who, segments[2], method == http::verb::delete_, request, reply);
+  if (route == nullptr) {
+    if (!match.error.ok()) return fail(match.error);
+    return fail(NotFound(std::string(request.method_string()) + " " +
+                         std::string(request.target()) + ": no such endpoint"));
   }
-  if (segments.size() == 4 && segments[0] == "v1" && method == http::verb::post &&
-      ((segments[1] == "types" && (segments[3] == "pause" || segments[3] == "resume")) ||
-       (segments[1] == "workers" && (segments[3] == "drain" || segments[3] == "undrain")))) {
-    return OperationsCommand(*who, segments[1], segments[2], segments[3], request, reply);
+  if (Status s = CheckCaller(who, route->caller,
+                             std::string(request.method_string()) + " " + std::string(url->path()));
+      !s.ok()) {
+    return fail(s);
   }
-  if (segments.size() >= 3 && segments.size() <= 4 && segments[0] == "v1" &&
-      segments[1] == "workflows") {
-    std::optional<uint64_t> wid =
-        ParseNumber(segments[2], 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
-    if (!wid) {
-      return fail(
-          InvalidArgument("workflow id: must be a positive number, got \"" + segments[2] + "\""));
-    }
-    if (segments.size() == 3 && method == http::verb::get) {
-      return GetWorkflow(*who, *wid, request, reply);
-    }
-    if (segments.size() == 4 && method == http::verb::post &&
-        (segments[3] == "cancel" || segments[3] == "retry")) {
-      return WorkflowCommand(*who, *wid, segments[3], request, reply, nullptr);
-    }
-    return no_endpoint();
-  }
-  const bool v1_job = segments.size() >= 3 && segments[0] == "v1" && segments[1] == "jobs";
-  const bool compat =
-      segments.size() == 2 && (segments[0] == "download" || segments[0] == "terminate");
-  if (!v1_job && !compat) return no_endpoint();
-  const std::string& id_text = segments[v1_job ? 2 : 1];
-  std::optional<uint64_t> parsed =
-      ParseNumber(id_text, 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
-  if (!parsed) {
-    return fail(InvalidArgument("job id: must be a positive number, got \"" + id_text + "\""));
-  }
-  const engine::JobId id = *parsed;
-  if (compat) {
-    if (segments[0] == "download" && (method == http::verb::get || method == http::verb::head)) {
-      // ?partial=1: the running attempt's directory as it is now, as job-orchestrator gives it.
-      for (const auto& param : url->params()) {
-        if (param.key != "partial" || (param.value != "0" && param.value != "1")) {
-          return fail(InvalidArgument("download: the one parameter is partial=0|1, got \"" +
-                                      std::string(url->encoded_query()) + "\""));
-        }
-        if (param.value == "1") return PartialZip(*who, id, request, reply);
-      }
-      return Download(*who, id, request, reply);
-    }
-    if (segments[0] == "terminate" && method == http::verb::post) {
-      return JobCommand(
-          *who, id, request, reply,
-          [](engine::Engine& e, engine::JobId j) { return e.Cancel(j, "terminated"); }, nullptr,
-          CompatStatus);
-    }
-    return no_endpoint();
-  }
-  const std::string action = segments.size() > 3 ? segments[3] : "";
-  // A file name is the rest of the path: /v1/jobs/7/files/sub/a.txt names "sub/a.txt".
-  auto rest_from = [&](size_t first) {
-    std::string name;
-    for (size_t i = first; i < segments.size(); ++i) name += (i > first ? "/" : "") + segments[i];
-    return name;
-  };
-  const bool get = method == http::verb::get;
-  if (action.empty() && get && segments.size() == 3) return GetJob(*who, id, request, reply);
-  if (action == "logs" && get && segments.size() == 4) {
-    // ?offset=N: from byte N on; ?follow=1: and then as it grows, until the job ends.
-    uint64_t offset = 0;
-    bool follow = false;
-    for (const auto& param : url->params()) {
-      std::optional<uint64_t> n;
-      if (param.key == "offset") n = ParseNumber(param.value, 0, 1ULL << 40);
-      if (param.key == "follow") n = ParseNumber(param.value, 0, 1);
-      if (!n) {
-        return fail(InvalidArgument("logs: the parameters are offset=BYTES and follow=0|1, got \"" +
-                                    std::string(url->encoded_query()) + "\""));
-      }
-      if (param.key == "offset") {
-        offset = *n;
-      } else {
-        follow = *n == 1;
-      }
-    }
-    return FindJob(
-        *who, id,
-        [this, id, offset, follow, reply, version, keep_alive](Result<engine::JobRecord> job) {
-          if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-          if (follow) return FollowLog(*job, offset, version, reply);
-          Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
-          if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
-          HttpResponse res{http::status::ok, version};
-          res.set(http::field::content_type, "text/plain; charset=utf-8");
-          res.set(http::field::server, "baton");
-          res.keep_alive(keep_alive);
-          res.set("Baton-Job-State", engine::JobStateName(job->status.state));
-          res.body() = std::move(*text);
-          res.prepare_payload();
-          reply(std::move(res));
-        });
-  }
-  if (action == "result" && get && segments.size() == 4) return JobResult(*who, id, request, reply);
-  if (action == "attempts" && get && segments.size() == 4) {
-    return ListAttempts(*who, id, request, reply);
-  }
-  if (action == "children" && get && segments.size() == 4) {
-    return ListChildren(*who, id, request, reply);
-  }
-  if (action == "output.zip" && get && segments.size() == 4) {
-    return OutputZip(*who, id, request, reply);
-  }
-  if (action == "partial.zip" && get && segments.size() == 4) {
-    return PartialZip(*who, id, request, reply);
-  }
-  if (action == "files" && get && segments.size() >= 5) {
-    return OutputFile(*who, id, rest_from(4), request, reply);
-  }
-  if (action == "inputs" && get && segments.size() >= 5) {
-    return InputFile(*who, id, rest_from(4), request, reply);
-  }
-  if (action == "attempts" && method == http::verb::put && segments.size() >= 7 &&
-      (segments[5] == "files" || (segments[5] == "snapshot" && segments.size() == 7))) {
-    std::optional<uint64_t> attempt =
-        ParseNumber(segments[4], 1, static_cast<uint64_t>(std::numeric_limits<int64_t>::max()));
-    if (!attempt) {
-      return fail(
-          InvalidArgument("attempt id: must be a positive number, got \"" + segments[4] + "\""));
-    }
-    if (segments[5] == "snapshot") {
-      std::optional<uint64_t> number = ParseNumber(segments[6], 1, UINT64_MAX);
-      if (!number) {
-        return fail(InvalidArgument("snapshot request: must be a positive number, got \"" +
-                                    segments[6] + "\""));
-      }
-      return PutSnapshot(*who, id, *attempt, *number, std::move(request), reply);
-    }
-    return PutOutput(*who, id, *attempt, rest_from(6), std::move(request), reply);
-  }
-  if (method == http::verb::post && segments.size() == 4 &&
-      (action == "cancel" || action == "retry" || action == "reject" || action == "accept")) {
-    Result<std::string> reason = ParseReason(request.body());
-    if (!reason.ok()) return fail(reason.status());
-    JobCommandFn command;
-    if (action == "cancel") {
-      command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Cancel(j, r); };
-    } else if (action == "retry") {
-      command = [](engine::Engine& e, engine::JobId j) { return e.Retry(j); };
-    } else if (action == "reject") {
-      command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Reject(j, r); };
-    } else {
-      command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
-    }
-    return JobCommand(*who, id, request, reply, command, nullptr);
-  }
-  no_endpoint();
+  Call call{who, args, request, reply, *url};
+  route->handle(*this, call);
 }
 
 void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
@@ -607,7 +413,7 @@ void Server::FindJob(const Identity& who, engine::JobId id,
         Blocking([this, found, id, who, committed, then = std::move(then)] {
           if (!committed.ok()) return then(committed);
           if (!found->has_value()) return then(ReadStoredJob(who, id));  // only the store has it
-          if (!MayTouch(who, **found)) return then(JobNotFound(id));
+          if (!May(who, Access::kRead, (*found)->spec.owner)) return then(JobNotFound(id));
           then(std::move(**found));
         });
       });
@@ -643,7 +449,7 @@ Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::Job
     return reader_->GetJob(id);
   }();
   if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) return stored.status();
-  if (!stored.ok() || !MayTouch(who, *stored)) return JobNotFound(id);
+  if (!stored.ok() || !May(who, Access::kRead, stored->spec.owner)) return JobNotFound(id);
   return stored;
 }
 
@@ -676,7 +482,7 @@ void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest
           out->missing = true;
           return;
         }
-        if (!MayTouch(who, *job)) {
+        if (!May(who, Access::kTouch, job->spec.owner)) {
           out->status = JobNotFound(id);
           return;
         }

@@ -26,6 +26,7 @@
 #include "server/job_files.h"
 #include "server/job_logs.h"
 #include "server/job_types.h"
+#include "server/routes.h"
 #include "server/runtime.h"
 #include "server/worker_hub.h"
 #include "store/database.h"
@@ -73,6 +74,8 @@ bool IsMultipart(const HttpRequest& request);
 std::string CompatFileName(std::string_view name);
 // The whole of `text` as a number in [min, max], or nothing.
 std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max);
+// The body of a job or workflow command: empty, or {"reason": "text"}.
+Result<std::string> ParseReason(const std::string& body);
 // How a job that is missing, or not the caller's, is answered: the two look the same.
 Status JobNotFound(engine::JobId id);
 
@@ -88,18 +91,23 @@ class Server {
   std::string store_description() const { return database_->description(); }
   // Stops taking requests, commits what was done, closes the store.
   void Stop();
+  // The HTTP API: every endpoint, who may call it, and its handler (api_routes.cc).
+  static const RouteTable<Server>& Routes();
 
  private:
   explicit Server(ServerOptions options) : options_(std::move(options)) {}
   Status EnsureAdminToken();
   void Handle(HttpRequest&& request, Reply reply);
+  // Endpoints whose handling is short enough to live in the route table's file (api_routes.cc).
+  void Health(const HttpRequest& request, const Reply& reply);
+  void GetLog(const Identity& who, engine::JobId id, const Call& call);
   void SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
               const Reply& reply);
   // Scheduling and operations (server_scheduling.cc).
   void GetScheduling(const HttpRequest& request, const Reply& reply);
   // `what` "types" (pause, resume) or "workers" (drain, undrain).
-  void OperationsCommand(const Identity& who, const std::string& what, const std::string& name,
+  void OperationsCommand(const std::string& what, const std::string& name,
                          const std::string& action, const HttpRequest& request, const Reply& reply);
   void PutSchedule(const Identity& who, const HttpRequest& request, Reply reply);
   Result<engine::ScheduleRecord> CheckScheduleJob(engine::ScheduleRecord rec) const;
@@ -171,7 +179,8 @@ class Server {
   void InputFile(const Identity& who, engine::JobId id, const std::string& name,
                  const HttpRequest& request, const Reply& reply);
   // The worker a worker's file request speaks for: its token's user and the Baton-Worker header
-  // (QualifiedWorkerId); PermissionDenied naming `what` for any other caller.
+  // (QualifiedWorkerId); PermissionDenied naming `what` without a valid header. The route table
+  // admits only worker (and administrator) tokens to these requests.
   Result<std::string> WorkerOf(const Identity& who, const HttpRequest& request,
                                std::string_view what) const;
   // PUT /v1/jobs/{id}/attempts/{attempt}/files/{name}: a worker uploads an output file.
@@ -223,7 +232,7 @@ class Server {
   Result<RetentionPass> CleanOnce();
   // Deletes the jobs (those still finished), then their files; returns how many went.
   Result<size_t> ForgetJobs(const std::vector<store::FinishedJob>& due);
-  void RunRetention(const Identity& who, const HttpRequest& request, const Reply& reply);
+  void RunRetention(const HttpRequest& request, const Reply& reply);
   // Whether a job read from the store may be loaded into the engine (engine thread only): not
   // while the cleaner deletes it.
   bool MayLoad(engine::JobId id) const { return !forgotten_.contains(id); }

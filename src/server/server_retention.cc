@@ -149,13 +149,10 @@ Result<size_t> Server::ForgetJobs(const std::vector<store::FinishedJob>& due) {
   return deleted->size();
 }
 
-void Server::RunRetention(const Identity& who, const HttpRequest& request, const Reply& reply) {
+void Server::RunRetention(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (!who.admin) {
-    return reply(ErrorResponse(PermissionDenied("retention run: only an administrator may do this"),
-                               version, keep_alive));
-  }
+
   Blocking([this, reply, version, keep_alive] {
     Result<RetentionPass> pass = CleanOnce();
     if (!pass.ok()) return reply(ErrorResponse(pass.status(), version, keep_alive));

@@ -19,11 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-Status AdminOnly(const Identity& who, std::string_view what) {
-  if (who.admin) return Status::Ok();
-  return PermissionDenied(std::string(what) + ": only an administrator may do this");
-}
-
 Status ScheduleNotFound(const std::string& name) {
   return NotFound("schedule " + name + ": not found");
 }
@@ -77,14 +72,11 @@ void Server::GetScheduling(const HttpRequest& request, const Reply& reply) {
       });
 }
 
-void Server::OperationsCommand(const Identity& who, const std::string& what,
-                               const std::string& name, const std::string& action,
-                               const HttpRequest& request, const Reply& reply) {
+void Server::OperationsCommand(const std::string& what, const std::string& name,
+                               const std::string& action, const HttpRequest& request,
+                               const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (Status s = AdminOnly(who, what + " " + action); !s.ok()) {
-    return reply(ErrorResponse(s, version, keep_alive));
-  }
   const bool on = action == "pause" || action == "drain";
   if (what == "workers") {
     if (!ValidQualifiedWorkerId(name)) {
@@ -131,10 +123,10 @@ void Server::PutSchedule(const Identity& who, const HttpRequest& request, Reply 
   if (ec) return fail(InvalidArgument("body: not JSON: " + ec.message()));
   Result<engine::ScheduleRecord> rec = ParseSchedule(v, "");
   if (!rec.ok()) return fail(rec.status());
-  if (!rec->owner.empty() && rec->owner != who.user && !who.admin) {
-    return fail(
-        PermissionDenied("owner: only an administrator may make a schedule for another "
-                         "user"));
+  if (!rec->owner.empty() && !May(who, Access::kTouch, rec->owner)) {
+    return fail(PermissionDenied(
+        "owner: a schedule is made in its maker's name (or an end user's of the maker's "
+        "account); only an administrator may make one for another user"));
   }
   if (rec->owner.empty()) rec->owner = who.user;
   Result<engine::ScheduleRecord> checked = CheckScheduleJob(std::move(*rec));
@@ -180,7 +172,7 @@ void Server::ScheduleCommand(const Identity& who, const std::string& name, bool 
   runtime_->Execute(
       [out, who, name, remove](engine::Engine& e) {
         const engine::ScheduleRecord* r = e.FindSchedule(name);
-        if (r == nullptr || (!who.admin && r->owner != who.user)) {
+        if (r == nullptr || !May(who, remove ? Access::kTouch : Access::kRead, r->owner)) {
           *out = ScheduleNotFound(name);
           return;
         }
@@ -201,7 +193,7 @@ void Server::ListSchedules(const Identity& who, const HttpRequest& request, cons
   runtime_->Execute(
       [out, who](engine::Engine& e) {
         for (const engine::ScheduleRecord* r : e.Schedules()) {
-          if (who.admin || r->owner == who.user) {
+          if (May(who, Access::kRead, r->owner)) {
             out->push_back(ScheduleJson(*r, e.ScheduleNextMs(r->name)));
           }
         }

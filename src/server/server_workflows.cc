@@ -9,16 +9,10 @@
 
 namespace baton::server {
 
-Result<std::string> ParseReason(const std::string& body);  // server.cc
-
 namespace {
 
 Status WorkflowNotFound(engine::WorkflowId id) {
   return NotFound("workflow " + std::to_string(id) + ": not found");
-}
-
-bool MayTouchWorkflow(const Identity& who, const engine::WorkflowRecord& w) {
-  return who.admin || engine::InAccount(w.owner, who.user);
 }
 
 const char* KindName(engine::StepPlan::Kind k) {
@@ -178,7 +172,7 @@ void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpR
             if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
             *found = std::move(*stored);
           }
-          if (!MayTouchWorkflow(who, **found)) {
+          if (!May(who, Access::kRead, (*found)->owner)) {
             return reply(ErrorResponse(WorkflowNotFound(id), version, keep_alive));
           }
           reply(JsonResponse(http::status::ok,
@@ -214,7 +208,7 @@ void Server::WorkflowCommand(const Identity& who, engine::WorkflowId id, const s
           out->missing = true;
           return;
         }
-        if (!MayTouchWorkflow(who, *w)) {
+        if (!May(who, Access::kTouch, w->owner)) {
           out->status = WorkflowNotFound(id);
           return;
         }
@@ -232,7 +226,7 @@ void Server::WorkflowCommand(const Identity& who, engine::WorkflowId id, const s
               return reader_->GetWorkflow(id);
             }();
             if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
-            if (!MayTouchWorkflow(who, *stored)) {
+            if (!May(who, Access::kTouch, stored->owner)) {
               return reply(ErrorResponse(WorkflowNotFound(id), version, keep_alive));
             }
             WorkflowCommand(who, id, action, request, reply,

@@ -1,0 +1,232 @@
+// The HTTP API's route table: every endpoint the server answers, who may call it (access.h), and
+// the handler that answers it. docs/api.md's "Endpoints" table lists the same routes (checked by
+// routes_doc_test.cc). GET /v1/workers/connect is here too: the HTTP server upgrades it to the
+// worker protocol before the table is asked, so the route answers only a request that does not
+// ask for the upgrade.
+#include <boost/json.hpp>
+
+#include "server/job_json.h"
+#include "server/server.h"
+
+namespace baton::server {
+
+namespace {
+
+using V = http::verb;
+
+}  // namespace
+
+void Server::Health(const HttpRequest& request, const Reply& reply) {
+  // Healthy means the engine thread answers and the store commits. It needs no token: it tells
+  // nothing but that. /health is job-orchestrator's name for it.
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  runtime_->Execute(
+      [](engine::Engine&) {},
+      [reply, version, keep_alive](const Status& s) {
+        if (!s.ok()) return reply(ErrorResponse(s, version, keep_alive));
+        reply(JsonResponse(http::status::ok, R"({"status":"ok"})", version, keep_alive));
+      });
+}
+
+void Server::GetLog(const Identity& who, engine::JobId id, const Call& call) {
+  const unsigned version = call.request.version();
+  const bool keep_alive = call.request.keep_alive();
+  // ?offset=N: from byte N on; ?follow=1: and then as it grows, until the job ends.
+  uint64_t offset = 0;
+  bool follow = false;
+  for (const auto& param : call.url.params()) {
+    std::optional<uint64_t> n;
+    if (param.key == "offset") n = ParseNumber(param.value, 0, 1ULL << 40);
+    if (param.key == "follow") n = ParseNumber(param.value, 0, 1);
+    if (!n) {
+      return call.reply(ErrorResponse(
+          InvalidArgument("logs: the parameters are offset=BYTES and follow=0|1, got \"" +
+                          std::string(call.url.encoded_query()) + "\""),
+          version, keep_alive));
+    }
+    if (param.key == "offset") {
+      offset = *n;
+    } else {
+      follow = *n == 1;
+    }
+  }
+  FindJob(who, id,
+          [this, id, offset, follow, reply = call.reply, version,
+           keep_alive](Result<engine::JobRecord> job) {
+            if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+            if (follow) return FollowLog(*job, offset, version, reply);
+            Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
+            if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
+            HttpResponse res{http::status::ok, version};
+            res.set(http::field::content_type, "text/plain; charset=utf-8");
+            res.set(http::field::server, "baton");
+            res.keep_alive(keep_alive);
+            res.set("Baton-Job-State", engine::JobStateName(job->status.state));
+            res.body() = std::move(*text);
+            res.prepare_payload();
+            reply(std::move(res));
+          });
+}
+
+const RouteTable<Server>& Server::Routes() {
+  // POST /v1/jobs/{job}/ACTION, the reason (if any) from the body.
+  auto job_command = [](std::string_view action) {
+    return [action](Server& s, Call& c) {
+      Result<std::string> reason = ParseReason(c.request.body());
+      if (!reason.ok()) {
+        return c.reply(ErrorResponse(reason.status(), c.request.version(), c.request.keep_alive()));
+      }
+      JobCommandFn command;
+      if (action == "cancel") {
+        command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Cancel(j, r); };
+      } else if (action == "retry") {
+        command = [](engine::Engine& e, engine::JobId j) { return e.Retry(j); };
+      } else if (action == "reject") {
+        command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Reject(j, r); };
+      } else {
+        command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
+      }
+      s.JobCommand(c.who, c.args.job, c.request, c.reply, command, nullptr);
+    };
+  };
+  // GET and HEAD /download/{job}: the outputs, or with ?partial=1 the running attempt's directory
+  // as it is now, as job-orchestrator gives it.
+  auto download = [](Server& s, Call& c) {
+    for (const auto& param : c.url.params()) {
+      if (param.key != "partial" || (param.value != "0" && param.value != "1")) {
+        return c.reply(
+            ErrorResponse(InvalidArgument("download: the one parameter is partial=0|1, got \"" +
+                                          std::string(c.url.encoded_query()) + "\""),
+                          c.request.version(), c.request.keep_alive()));
+      }
+      if (param.value == "1") return s.PartialZip(c.who, c.args.job, c.request, c.reply);
+    }
+    s.Download(c.who, c.args.job, c.request, c.reply);
+  };
+  // POST /v1/types/{name}/pause|resume, /v1/workers/{name}/drain|undrain.
+  auto operation = [](std::string what, std::string action) {
+    return [what, action](Server& s, Call& c) {
+      s.OperationsCommand(what, c.args.name, action, c.request, c.reply);
+    };
+  };
+  auto health = [](Server& s, Call& c) { s.Health(c.request, c.reply); };
+  static const RouteTable<Server> table({
+      // Health: no token.
+      {V::get, "/healthz", Caller::kAnyone, health},
+      {V::get, "/health", Caller::kAnyone, health},
+      // Tokens.
+      {V::post, "/v1/tokens", Caller::kUser,
+       [](Server& s, Call& c) { s.CreateToken(c.who, c.request, c.reply); }},
+      // Jobs.
+      {V::post, "/v1/jobs", Caller::kUser,
+       [](Server& s, Call& c) {
+         if (IsMultipart(c.request)) return s.SubmitWithFiles(c.who, c.request, c.reply);
+         s.SubmitJobs(c.who, c.request, c.reply);
+       }},
+      {V::get, "/v1/jobs", Caller::kUser,
+       [](Server& s, Call& c) { s.ListJobs(c.who, c.request, c.reply); }},
+      {V::post, "/v1/jobs/retry", Caller::kUser,
+       [](Server& s, Call& c) { s.RetryJobs(c.who, c.request, c.reply); }},
+      {V::get, "/v1/jobs/{job}", Caller::kUser,
+       [](Server& s, Call& c) { s.GetJob(c.who, c.args.job, c.request, c.reply); }},
+      {V::get, "/v1/jobs/{job}/logs", Caller::kUser,
+       [](Server& s, Call& c) { s.GetLog(c.who, c.args.job, c); }},
+      {V::get, "/v1/jobs/{job}/result", Caller::kUser,
+       [](Server& s, Call& c) { s.JobResult(c.who, c.args.job, c.request, c.reply); }},
+      {V::get, "/v1/jobs/{job}/attempts", Caller::kUser,
+       [](Server& s, Call& c) { s.ListAttempts(c.who, c.args.job, c.request, c.reply); }},
+      {V::get, "/v1/jobs/{job}/children", Caller::kUser,
+       [](Server& s, Call& c) { s.ListChildren(c.who, c.args.job, c.request, c.reply); }},
+      {V::post, "/v1/jobs/{job}/cancel", Caller::kUser, job_command("cancel")},
+      {V::post, "/v1/jobs/{job}/retry", Caller::kUser, job_command("retry")},
+      {V::post, "/v1/jobs/{job}/reject", Caller::kUser, job_command("reject")},
+      {V::post, "/v1/jobs/{job}/accept", Caller::kUser, job_command("accept")},
+      // Files.
+      {V::get, "/v1/jobs/{job}/output.zip", Caller::kUser,
+       [](Server& s, Call& c) { s.OutputZip(c.who, c.args.job, c.request, c.reply); }},
+      {V::get, "/v1/jobs/{job}/partial.zip", Caller::kUser,
+       [](Server& s, Call& c) { s.PartialZip(c.who, c.args.job, c.request, c.reply); }},
+      {V::get, "/v1/jobs/{job}/files/{path...}", Caller::kUser,
+       [](Server& s, Call& c) {
+         s.OutputFile(c.who, c.args.job, c.args.path, c.request, c.reply);
+       }},
+      {V::get, "/v1/jobs/{job}/inputs/{path...}", Caller::kUser,
+       [](Server& s, Call& c) { s.InputFile(c.who, c.args.job, c.args.path, c.request, c.reply); }},
+      {V::put, "/v1/jobs/{job}/attempts/{attempt}/files/{path...}", Caller::kWorker,
+       [](Server& s, Call& c) {
+         s.PutOutput(c.who, c.args.job, c.args.attempt, c.args.path, std::move(c.request), c.reply);
+       }},
+      {V::put, "/v1/jobs/{job}/attempts/{attempt}/snapshot/{request}", Caller::kWorker,
+       [](Server& s, Call& c) {
+         s.PutSnapshot(c.who, c.args.job, c.args.attempt, c.args.request, std::move(c.request),
+                       c.reply);
+       }},
+      // Events.
+      {V::get, "/v1/events", Caller::kUser,
+       [](Server& s, Call& c) { s.StreamEvents(c.who, c.request, c.reply); }},
+      // Workflows.
+      {V::post, "/v1/workflows", Caller::kUser,
+       [](Server& s, Call& c) { s.SubmitWorkflow(c.who, c.request, c.reply); }},
+      {V::get, "/v1/workflows/{workflow}", Caller::kUser,
+       [](Server& s, Call& c) { s.GetWorkflow(c.who, c.args.workflow, c.request, c.reply); }},
+      {V::post, "/v1/workflows/{workflow}/cancel", Caller::kUser,
+       [](Server& s, Call& c) {
+         s.WorkflowCommand(c.who, c.args.workflow, "cancel", c.request, c.reply, nullptr);
+       }},
+      {V::post, "/v1/workflows/{workflow}/retry", Caller::kUser,
+       [](Server& s, Call& c) {
+         s.WorkflowCommand(c.who, c.args.workflow, "retry", c.request, c.reply, nullptr);
+       }},
+      // Workers, types and scheduling.
+      {V::get, "/v1/workers", Caller::kUser,
+       [](Server& s, Call& c) {
+         boost::json::object o;
+         o["workers"] = s.hub_->Workers();
+         c.reply(JsonResponse(http::status::ok, boost::json::serialize(o), c.request.version(),
+                              c.request.keep_alive()));
+       }},
+      {V::get, "/v1/workers/connect", Caller::kWorker,
+       [](Server&, Call& c) {
+         c.reply(ErrorResponse(
+             InvalidArgument("/v1/workers/connect: a worker connects with a WebSocket upgrade "
+                             "(docs/protocol.md)"),
+             c.request.version(), c.request.keep_alive()));
+       }},
+      {V::post, "/v1/workers/{name}/drain", Caller::kAdmin, operation("workers", "drain")},
+      {V::post, "/v1/workers/{name}/undrain", Caller::kAdmin, operation("workers", "undrain")},
+      {V::get, "/v1/types", Caller::kUser,
+       [](Server& s, Call& c) { s.ListTypes(c.request, c.reply); }},
+      {V::post, "/v1/types/{name}/pause", Caller::kAdmin, operation("types", "pause")},
+      {V::post, "/v1/types/{name}/resume", Caller::kAdmin, operation("types", "resume")},
+      {V::get, "/v1/scheduling", Caller::kUser,
+       [](Server& s, Call& c) { s.GetScheduling(c.request, c.reply); }},
+      {V::post, "/v1/schedules", Caller::kUser,
+       [](Server& s, Call& c) { s.PutSchedule(c.who, c.request, c.reply); }},
+      {V::get, "/v1/schedules", Caller::kUser,
+       [](Server& s, Call& c) { s.ListSchedules(c.who, c.request, c.reply); }},
+      {V::get, "/v1/schedules/{name}", Caller::kUser,
+       [](Server& s, Call& c) {
+         s.ScheduleCommand(c.who, c.args.name, false, c.request, c.reply);
+       }},
+      {V::delete_, "/v1/schedules/{name}", Caller::kUser,
+       [](Server& s, Call& c) { s.ScheduleCommand(c.who, c.args.name, true, c.request, c.reply); }},
+      {V::post, "/v1/retention/run", Caller::kAdmin,
+       [](Server& s, Call& c) { s.RunRetention(c.request, c.reply); }},
+      // The job-orchestrator endpoints.
+      {V::post, "/upload", Caller::kUser,
+       [](Server& s, Call& c) { s.Upload(c.who, c.request, c.reply); }},
+      {V::get, "/download/{job}", Caller::kUser, download},
+      {V::head, "/download/{job}", Caller::kUser, download},
+      {V::post, "/terminate/{job}", Caller::kUser,
+       [](Server& s, Call& c) {
+         s.JobCommand(
+             c.who, c.args.job, c.request, c.reply,
+             [](engine::Engine& e, engine::JobId j) { return e.Cancel(j, "terminated"); }, nullptr,
+             CompatStatus);
+       }},
+  });
+  return table;
+}
+
+}  // namespace baton::server
