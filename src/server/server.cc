@@ -101,16 +101,25 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     s->config_ = std::move(*config);
   }
   BATON_RETURN_IF_ERROR(ResolveStore(s->options_, false));
-  // The database first: a store it cannot open leaves nothing behind.
-  auto database = store::OpenDatabase(s->options_.store, s->options_.database);
-  if (!database.ok()) return database.status();
-  s->database_ = std::move(*database);
+  // The data directory, and this server's lock on it, before anything else touches it.
+  const std::string& data = s->options_.data_dir;
   std::error_code ec;
-  std::filesystem::create_directories(s->options_.data_dir, ec);
-  if (ec) {
-    return Unavailable("--data " + s->options_.data_dir + ": cannot create it: " + ec.message());
+  const bool made = std::filesystem::create_directories(data, ec);
+  if (ec) return Unavailable("--data " + data + ": cannot create it: " + ec.message());
+  ::chmod(data.c_str(), 0700);  // the data is the users' jobs: owner only
+  auto lock = DataLock::Acquire(data);
+  if (!lock.ok()) return lock.status();
+  s->lock_ = std::move(*lock);
+  auto database = store::OpenDatabase(s->options_.store, s->options_.database);
+  if (!database.ok()) {
+    if (made) {  // a store it cannot open leaves nothing behind
+      s->lock_.reset();
+      std::filesystem::remove(data + "/server.lock", ec);
+      std::filesystem::remove(data, ec);
+    }
+    return database.status();
   }
-  ::chmod(s->options_.data_dir.c_str(), 0700);  // the data is the users' jobs: owner only
+  s->database_ = std::move(*database);
   auto store = s->database_->Connect();
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
@@ -263,6 +272,7 @@ void Server::Stop() {
   auth_.reset();
   tokens_.reset();
   database_.reset();
+  lock_.reset();  // last: another server may start on the directory now
 }
 
 void Server::Handle(HttpRequest&& request, Reply reply) {

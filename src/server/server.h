@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/data_lock.h"
 #include "server/event_streams.h"
 #include "server/http_server.h"
 #include "server/job_files.h"
@@ -239,6 +240,7 @@ class Server {
 
   ServerOptions options_;
   SystemClock clock_;
+  std::unique_ptr<DataLock> lock_;  // this server's hold on the data directory
   std::unique_ptr<store::Database> database_;
   std::unique_ptr<store::Store> store_;  // the committer's
   std::unique_ptr<store::TokenStore> tokens_;

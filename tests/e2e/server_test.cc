@@ -307,5 +307,34 @@ TEST_F(ServerTest, TheStoreIsAUrl) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/c"));
 }
 
+// One server per data directory: a second is refused, naming the first; once the first has
+// stopped (or died: the kernel drops the lock), the directory is free again.
+TEST_F(ServerTest, ASecondServerOnTheSameDataDirectoryIsRefused) {
+  ASSERT_NE(Start(), 0);
+  auto second = [&](std::string* out) {
+    ChildProcess p;
+    EXPECT_TRUE(p.Start({"/bin/sh", "-c",
+                         "exec " + std::string(BATON_PATH) + " server --data '" + dir_ +
+                             "/data' --listen 127.0.0.1:0 2>&1"}));
+    *out = p.ReadLine(30s).value_or("");
+    if (out->find("listening") != std::string::npos) {
+      p.Kill(SIGTERM);
+      p.DrainLines();
+    }
+    const int status = p.Wait();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  EXPECT_EQ(second(&out), 1) << out;
+  EXPECT_NE(out.find("--data " + dir_ + "/data: another baton server (pid " +
+                     std::to_string(server_.pid()) + ") uses this data directory"),
+            std::string::npos)
+      << out;
+  server_.Kill(SIGKILL);
+  server_.Wait();
+  EXPECT_EQ(second(&out), 0) << out;  // the lock went with the process
+  EXPECT_NE(out.find("listening"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace baton
