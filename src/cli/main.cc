@@ -78,20 +78,7 @@ struct Target {
   bool json = false;
 };
 
-int ExitCodeFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return 0;
-    case StatusCode::kNotFound:
-      return 3;
-    case StatusCode::kUnavailable:
-    case StatusCode::kInternal:
-    case StatusCode::kDataLoss:
-      return 4;
-    default:
-      return 2;
-  }
-}
+int ExitCodeFor(const Status& s) { return baton::ExitCodeOf(s.code()); }
 
 int Fail(const std::string& command, const Status& s) {
   std::fprintf(stderr, "baton %s: %s\n", command.c_str(), s.ToString().c_str());

@@ -210,7 +210,7 @@ class Worker::Impl {
                      "/v1/workers/connect", ec);
       if (ec == websocket::error::upgrade_declined) {
         // The server answered with an HTTP error: a bad token will not get better by retrying.
-        fatal_ = Status(StatusCodeFor(res.result_int()),
+        fatal_ = Status(StatusCodeOfHttp(static_cast<int>(res.result_int())),
                         "the server refused the worker: " + std::string(res.body()));
         if (res.result_int() == 401 || res.result_int() == 403) return Finish();
       }
@@ -252,13 +252,6 @@ class Worker::Impl {
       outbox_.push_back(protocol::Serialize(protocol::WorkerMessage(protocol::Drain{})));
     Read();
     Flush();
-  }
-
-  static StatusCode StatusCodeFor(unsigned http) {
-    if (http == 401) return StatusCode::kUnauthenticated;
-    if (http == 403) return StatusCode::kPermissionDenied;
-    if (http == 400) return StatusCode::kInvalidArgument;
-    return StatusCode::kUnavailable;
   }
 
   void RetryLater(const std::string& why) {

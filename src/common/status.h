@@ -33,6 +33,14 @@ enum class StatusCode : int {
 std::string_view StatusCodeName(StatusCode code);
 // The code a name stands for (what StatusCodeName gives); kInternal for an unknown name.
 StatusCode ParseStatusCode(std::string_view name);
+// What a code means over HTTP (400, 404, 409, ...) and as the CLI's exit code (0; 2 the request
+// or its input was wrong; 3 not found; 4 the server or its store failed), from one table.
+int HttpStatusOf(StatusCode code);
+int ExitCodeOf(StatusCode code);
+// The code an HTTP status stands for when the answer says no more (a refused upgrade): 2xx ok,
+// else the first code with that status; an unknown 5xx is unavailable, anything else
+// invalid_argument.
+StatusCode StatusCodeOfHttp(int http);
 
 class [[nodiscard]] Status {
  public:
@@ -113,6 +121,17 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace baton
+
+// `lhs = *expr` when `expr` (a Result) holds a value; else returns its status from the enclosing
+// function. `lhs` may declare a variable: BATON_ASSIGN_OR_RETURN(auto db, OpenDatabase(url)).
+#define BATON_ASSIGN_OR_RETURN(lhs, expr) \
+  BATON_ASSIGN_OR_RETURN_IMPL(BATON_STATUS_CONCAT(baton_result_, __LINE__), lhs, expr)
+#define BATON_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
+  auto result = (expr);                                \
+  if (!result.ok()) return result.status();            \
+  lhs = std::move(*result)
+#define BATON_STATUS_CONCAT(a, b) BATON_STATUS_CONCAT_IMPL(a, b)
+#define BATON_STATUS_CONCAT_IMPL(a, b) a##b
 
 // Returns from the enclosing function when `expr` (a Status) is not ok.
 #define BATON_RETURN_IF_ERROR(expr)                \

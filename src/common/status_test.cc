@@ -55,5 +55,59 @@ TEST(ResultDeathTest, ValueOfErrorCrashes) {
 
 TEST(ResultDeathTest, ResultFromOkStatusCrashes) { EXPECT_DEATH(Result<int>{Status::Ok()}, ""); }
 
+TEST(StatusCodeTest, EachCodeHasOneNameOneHttpStatusAndOneExitCode) {
+  struct Row {
+    StatusCode code;
+    const char* name;
+    int http;
+    int exit;
+  };
+  const Row rows[] = {
+      {StatusCode::kOk, "ok", 200, 0},
+      {StatusCode::kInvalidArgument, "invalid_argument", 400, 2},
+      {StatusCode::kNotFound, "not_found", 404, 3},
+      {StatusCode::kAlreadyExists, "already_exists", 409, 2},
+      {StatusCode::kFailedPrecondition, "failed_precondition", 409, 2},
+      {StatusCode::kStaleAttempt, "stale_attempt", 409, 2},
+      {StatusCode::kResourceExhausted, "resource_exhausted", 429, 2},
+      {StatusCode::kUnavailable, "unavailable", 503, 4},
+      {StatusCode::kDataLoss, "data_loss", 500, 4},
+      {StatusCode::kInternal, "internal", 500, 4},
+      {StatusCode::kUnauthenticated, "unauthenticated", 401, 2},
+      {StatusCode::kPermissionDenied, "permission_denied", 403, 2},
+  };
+  for (const Row& r : rows) {
+    EXPECT_EQ(StatusCodeName(r.code), r.name);
+    EXPECT_EQ(ParseStatusCode(r.name), r.code) << r.name;
+    EXPECT_EQ(HttpStatusOf(r.code), r.http) << r.name;
+    EXPECT_EQ(ExitCodeOf(r.code), r.exit) << r.name;
+  }
+  EXPECT_EQ(ParseStatusCode("no_such_code"), StatusCode::kInternal);
+  EXPECT_EQ(StatusCodeOfHttp(204), StatusCode::kOk);
+  EXPECT_EQ(StatusCodeOfHttp(401), StatusCode::kUnauthenticated);
+  EXPECT_EQ(StatusCodeOfHttp(403), StatusCode::kPermissionDenied);
+  EXPECT_EQ(StatusCodeOfHttp(409), StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusCodeOfHttp(502), StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeOfHttp(418), StatusCode::kInvalidArgument);
+}
+
+Result<int> Half(int n) {
+  if (n % 2 != 0) return InvalidArgument(std::to_string(n) + " is odd");
+  return n / 2;
+}
+
+Result<int> Quarter(int n) {
+  BATON_ASSIGN_OR_RETURN(const int half, Half(n));
+  int quarter = 0;
+  BATON_ASSIGN_OR_RETURN(quarter, Half(half));
+  return quarter;
+}
+
+TEST(ResultTest, AssignOrReturnAssignsAValueAndReturnsAnError) {
+  EXPECT_EQ(Quarter(12).value(), 3);
+  EXPECT_EQ(Quarter(6).status().message(), "3 is odd");
+  EXPECT_EQ(Quarter(5).status().message(), "5 is odd");
+}
+
 }  // namespace
 }  // namespace baton

@@ -29,30 +29,7 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 http::status HttpStatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return http::status::ok;
-    case StatusCode::kInvalidArgument:
-      return http::status::bad_request;
-    case StatusCode::kNotFound:
-      return http::status::not_found;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kStaleAttempt:
-      return http::status::conflict;
-    case StatusCode::kResourceExhausted:
-      return http::status::too_many_requests;
-    case StatusCode::kUnavailable:
-      return http::status::service_unavailable;
-    case StatusCode::kDataLoss:
-    case StatusCode::kInternal:
-      return http::status::internal_server_error;
-    case StatusCode::kUnauthenticated:
-      return http::status::unauthorized;
-    case StatusCode::kPermissionDenied:
-      return http::status::forbidden;
-  }
-  return http::status::internal_server_error;
+  return static_cast<http::status>(HttpStatusOf(code));
 }
 
 HttpResponse JsonResponse(http::status status, std::string body, unsigned version,

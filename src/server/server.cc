@@ -89,16 +89,12 @@ Status ResolveStore(ServerOptions& options, bool data_given) {
 Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   std::unique_ptr<Server> s(new Server(std::move(options)));
   if (!s->options_.types_file.empty()) {
-    Result<TypeRegistry> types = TypeRegistry::Load(s->options_.types_file);
-    if (!types.ok()) return types.status();
-    s->types_ = std::move(*types);
+    BATON_ASSIGN_OR_RETURN(s->types_, TypeRegistry::Load(s->options_.types_file));
   } else if (s->options_.strict_types) {
     return InvalidArgument("--strict-types needs --types FILE: no type would be allowed");
   }
   if (!s->options_.config_file.empty()) {
-    Result<ServerConfig> config = LoadConfig(s->options_.config_file);
-    if (!config.ok()) return config.status();
-    s->config_ = std::move(*config);
+    BATON_ASSIGN_OR_RETURN(s->config_, LoadConfig(s->options_.config_file));
   }
   BATON_RETURN_IF_ERROR(ResolveStore(s->options_, false));
   // The data directory, and this server's lock on it, before anything else touches it.
@@ -107,9 +103,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   const bool made = std::filesystem::create_directories(data, ec);
   if (ec) return Unavailable("--data " + data + ": cannot create it: " + ec.message());
   ::chmod(data.c_str(), 0700);  // the data is the users' jobs: owner only
-  auto lock = DataLock::Acquire(data);
-  if (!lock.ok()) return lock.status();
-  s->lock_ = std::move(*lock);
+  BATON_ASSIGN_OR_RETURN(s->lock_, DataLock::Acquire(data));
   auto database = store::OpenDatabase(s->options_.store, s->options_.database);
   if (!database.ok()) {
     if (made) {  // a store it cannot open leaves nothing behind
@@ -120,35 +114,24 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     return database.status();
   }
   s->database_ = std::move(*database);
-  auto store = s->database_->Connect();
-  if (!store.ok()) return store.status();
-  s->store_ = std::move(*store);
-  auto reader = s->database_->Connect();
-  if (!reader.ok()) return reader.status();
-  s->reader_ = std::move(*reader);
-  auto tokens = s->database_->ConnectTokens();
-  if (!tokens.ok()) return tokens.status();
-  s->tokens_ = std::move(*tokens);
+  BATON_ASSIGN_OR_RETURN(s->store_, s->database_->Connect());
+  BATON_ASSIGN_OR_RETURN(s->reader_, s->database_->Connect());
+  BATON_ASSIGN_OR_RETURN(s->tokens_, s->database_->ConnectTokens());
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
-  auto logs = JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max,
-                            s->options_.log_followers_max);
-  if (!logs.ok()) return logs.status();
-  s->logs_ = std::move(*logs);
-  auto files = JobFiles::Open(s->options_.data_dir, s->options_.files);
-  if (!files.ok()) return files.status();
-  s->files_ = std::move(*files);
+  BATON_ASSIGN_OR_RETURN(s->logs_,
+                         JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max,
+                                       s->options_.log_followers_max));
+  BATON_ASSIGN_OR_RETURN(s->files_, JobFiles::Open(s->options_.data_dir, s->options_.files));
   // Inputs of a submit that crashed before its commit: no job names them.
-  auto admin = s->database_->ConnectAdmin();
-  if (!admin.ok()) return admin.status();
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreAdmin> admin, s->database_->ConnectAdmin());
   Result<size_t> orphans = s->files_->RemoveOrphanInputs(
-      [&admin](const std::string& key) { return (*admin)->InputDirInUse(key); });
+      [&admin](const std::string& key) { return admin->InputDirInUse(key); });
   if (!orphans.ok()) return orphans.status().WithContext("clean up input files");
   s->blocking_ = std::make_unique<boost::asio::thread_pool>(
       static_cast<size_t>(std::max(1, s->options_.blocking_threads)));
-  auto event_reader = s->database_->Connect();
-  if (!event_reader.ok()) return event_reader.status();
-  s->events_ = std::make_unique<EventStreams>(std::move(*event_reader), 0, s->options_.events);
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> event_reader, s->database_->Connect());
+  s->events_ = std::make_unique<EventStreams>(std::move(event_reader), 0, s->options_.events);
   s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
   Server* self = s.get();
   s->hub_->SetSpecCheck(
@@ -182,9 +165,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   runtime_options.on_jobs_finished = [self](const std::vector<engine::JobId>& jobs) {
     for (engine::JobId job : jobs) self->logs_->Finish(job);
   };
-  auto runtime = Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options));
-  if (!runtime.ok()) return runtime.status();
-  s->runtime_ = std::move(*runtime);
+  BATON_ASSIGN_OR_RETURN(s->runtime_,
+                         Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options)));
   s->hub_->Attach(s->runtime_.get(),
                   [self](engine::JobId job, engine::AttemptId, const std::string&,
                          const std::string& data) { self->logs_->Append(job, data); });
@@ -209,9 +191,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       });
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
-  auto cleaner_reader = s->database_->Connect();
-  if (!cleaner_reader.ok()) return cleaner_reader.status();
-  s->cleaner_reader_ = std::move(*cleaner_reader);
+  BATON_ASSIGN_OR_RETURN(s->cleaner_reader_, s->database_->Connect());
   s->StartCleaner();
   return s;
 }

@@ -58,8 +58,7 @@ Result<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& dir,
   auto db = std::make_unique<SqliteDatabase>(dir, options);
   // The first connection makes the file and migrates it, so that a database this build cannot
   // use is refused here, and every later connection finds the schema in place.
-  Result<std::unique_ptr<StoreAdmin>> first = db->ConnectAdmin();
-  if (!first.ok()) return first.status();
+  BATON_RETURN_IF_ERROR(db->ConnectAdmin().status());
   return std::unique_ptr<Database>(std::move(db));
 }
 
