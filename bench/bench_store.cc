@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "calibration.h"
+#include "bench/calibration.h"
 #include "common/clock.h"
 #include "server/runtime.h"
 #include "store/sqlite/sqlite_store.h"

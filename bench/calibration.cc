@@ -1,4 +1,4 @@
-#include "calibration.h"
+#include "bench/calibration.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -19,7 +19,7 @@
 #include <mutex>
 #include <thread>
 
-#include "cli/bench.h"
+#include "bench/bench.h"
 #include "cli/shell_executor.h"
 #include "client/client.h"
 #include "client/worker.h"

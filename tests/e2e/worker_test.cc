@@ -383,6 +383,8 @@ TEST_F(WorkerTest, BenchReportsThroughputLatencyFanoutAndCalibrations) {
   json::value v = json::parse(r.out);
   EXPECT_EQ(v.at("throughput").at("jobs").as_int64(), 300);
   EXPECT_GT(v.at("throughput").at("jobs_per_s").as_int64(), 0);
+  // Every job was checked in the committed store.
+  EXPECT_EQ(v.at("throughput").at("succeeded").to_number<uint64_t>(), 300u);
   EXPECT_EQ(v.at("latency").at("jobs").to_number<uint64_t>(), 20u);
   EXPECT_LE(v.at("latency").at("p50_ms").as_double(), v.at("latency").at("max_ms").as_double());
   // The fan-out reports only when the aggregator saw every child succeed.

@@ -14,9 +14,9 @@
 #include <fstream>
 #include <thread>
 
-#include "calibration.h"
-#include "cli/bench.h"
-#include "cli/bench_process.h"
+#include "bench/bench.h"
+#include "bench/bench_process.h"
+#include "bench/calibration.h"
 #include "client/client.h"
 
 namespace baton::cli {

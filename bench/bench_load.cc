@@ -17,9 +17,9 @@
 #include <mutex>
 #include <thread>
 
-#include "calibration.h"
-#include "cli/bench.h"
-#include "cli/bench_process.h"
+#include "bench/bench.h"
+#include "bench/bench_process.h"
+#include "bench/calibration.h"
 #include "client/client.h"
 
 namespace baton::cli {

@@ -1,4 +1,4 @@
-#include "cli/bench_process.h"
+#include "bench/bench_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
