@@ -22,13 +22,6 @@ struct Engine::Job : SchedEntry {
   std::vector<JobId> children;
 };
 
-struct Engine::Schedule {
-  ScheduleRecord rec;
-  std::optional<CronExpr> cron;  // none if the stored expression no longer parses
-  JobSpec spec;                  // the template, checked
-  int64_t next_ms = std::numeric_limits<int64_t>::max();
-};
-
 struct Engine::Workflow {
   WorkflowRecord rec;
   WorkflowPlan plan;  // the document's steps, then the plugin steps added as they started
@@ -1148,7 +1141,7 @@ void Engine::Tick(int64_t now_ms) {
     Timer t = timers_.Pop();
     FireTimer(*t.job, t.slot);
   }
-  FireSchedules();
+  schedules_.Fire(now_ms_, [this](JobSpec spec) { return Submit(std::move(spec)); });
   ExpireKeys();
 }
 
@@ -1287,22 +1280,8 @@ Status Engine::Restore(RecoveredState state) {
   job_id_last_ = state.job_id_max;
   attempt_id_last_ = state.attempt_id_max;
   for (const std::string& type : state.paused_types) scheduler_.PauseType(type, true);
-  for (ScheduleRecord& rec : state.schedules) {
-    auto s = std::make_unique<Schedule>();
-    Result<CronExpr> cron = CronExpr::Parse(rec.cron, rec.time_zone);
-    Result<JobSpec> spec = ScheduleTemplate(rec);
-    if (cron.ok() && spec.ok()) {
-      s->cron = *cron;
-      s->spec = std::move(*spec);
-    } else {
-      // Kept, and said, rather than refusing to start: the tz database or the types changed.
-      rec.last_error = "not running: " + (cron.ok() ? spec.status() : cron.status()).message();
-    }
-    s->rec = std::move(rec);
-    Schedule& ref = *s;
-    schedules_.emplace(ref.rec.name, std::move(s));
-    ArmSchedule(ref);
-  }
+  schedules_.Restore(std::move(state.schedules),
+                     [this](const ScheduleRecord& rec) { return ScheduleTemplate(rec); });
   event_seq_last_ = state.event_seq_max;
   std::sort(state.jobs.begin(), state.jobs.end(),
             [](const JobRecord& a, const JobRecord& b) { return a.id < b.id; });
@@ -1520,134 +1499,8 @@ Result<JobSpec> Engine::ScheduleTemplate(const ScheduleRecord& rec) const {
 }
 
 Status Engine::PutSchedule(ScheduleRecord rec) {
-  if (!ValidSchedulingName(rec.name)) {
-    return InvalidArgument("name: 1 to 64 of a-z A-Z 0-9 _ - . /, got \"" + rec.name + "\"");
-  }
-  if (rec.owner.empty()) return InvalidArgument("owner: must not be empty");
-  Result<CronExpr> cron = CronExpr::Parse(rec.cron, rec.time_zone);
-  if (!cron.ok()) return cron.status();
-  Result<JobSpec> spec = ScheduleTemplate(rec);
-  if (!spec.ok()) return spec.status();
-  auto it = schedules_.find(rec.name);
-  if (it == schedules_.end() && schedules_.size() >= config_.schedules_max) {
-    return ResourceExhausted("schedules: the server has " + Num(schedules_.size()) +
-                             ", the most it keeps (schedules_max)");
-  }
-  if (it != schedules_.end()) {
-    const ScheduleRecord& old = it->second->rec;
-    if (old.owner != rec.owner) {
-      return FailedPrecondition("schedule " + rec.name + ": another user's schedule has this name");
-    }
-    schedule_due_.erase({it->second->next_ms, rec.name});
-    rec.created_ms = old.created_ms;
-    rec.jobs_created = old.jobs_created;
-    rec.last_job_id = old.last_job_id;
-    // Ticks while it was paused are not made up.
-    rec.last_tick_ms = old.paused && !rec.paused ? now_ms_ : old.last_tick_ms;
-  } else {
-    it = schedules_.emplace(rec.name, std::make_unique<Schedule>()).first;
-    rec.created_ms = now_ms_;
-    rec.last_tick_ms = now_ms_;
-    rec.jobs_created = 0;
-    rec.last_job_id = 0;
-  }
-  rec.last_error.clear();
-  Schedule& s = *it->second;
-  s.rec = std::move(rec);
-  s.cron = *cron;
-  s.spec = std::move(*spec);
-  pending_.schedules.push_back(s.rec);
-  ArmSchedule(s);
-  return Status::Ok();
-}
-
-Status Engine::DeleteSchedule(const std::string& name) {
-  auto it = schedules_.find(name);
-  if (it == schedules_.end()) return NotFound("schedule " + name + ": not found");
-  schedule_due_.erase({it->second->next_ms, name});
-  schedules_.erase(it);
-  ScheduleRecord gone;
-  gone.name = name;
-  gone.deleted = true;
-  pending_.schedules.push_back(std::move(gone));
-  return Status::Ok();
-}
-
-const ScheduleRecord* Engine::FindSchedule(const std::string& name) const {
-  auto it = schedules_.find(name);
-  return it == schedules_.end() ? nullptr : &it->second->rec;
-}
-
-std::vector<const ScheduleRecord*> Engine::Schedules() const {
-  std::vector<const ScheduleRecord*> out;
-  out.reserve(schedules_.size());
-  for (const auto& [name, s] : schedules_) out.push_back(&s->rec);
-  return out;
-}
-
-int64_t Engine::ScheduleNextMs(const std::string& name) const {
-  auto it = schedules_.find(name);
-  return it == schedules_.end() ? std::numeric_limits<int64_t>::max() : it->second->next_ms;
-}
-
-void Engine::ArmSchedule(Schedule& s) {
-  s.next_ms = std::numeric_limits<int64_t>::max();
-  if (s.rec.paused || !s.cron) return;
-  s.next_ms = s.cron->NextAfter(s.rec.last_tick_ms);
-  if (s.next_ms != std::numeric_limits<int64_t>::max())
-    schedule_due_.emplace(s.next_ms, s.rec.name);
-}
-
-void Engine::FireSchedules() {
-  while (!schedule_due_.empty() && schedule_due_.begin()->first <= now_ms_) {
-    const std::string name = schedule_due_.begin()->second;
-    schedule_due_.erase(schedule_due_.begin());
-    Schedule& s = *schedules_.at(name);
-    const int64_t grace_from = now_ms_ - config_.schedule_misfire_grace_ms;
-    // The due ticks: those older than the grace were missed (the server was down).
-    int64_t latest_missed = 0;
-    uint64_t missed = 0;
-    std::vector<int64_t> on_time;
-    int64_t last = s.rec.last_tick_ms;
-    size_t steps = 0;
-    for (int64_t t = s.next_ms; t <= now_ms_; t = s.cron->NextAfter(t)) {
-      last = t;
-      if (t < grace_from) {
-        latest_missed = t;
-        ++missed;
-        // After a long outage, frequent ticks are not walked one by one.
-        if (++steps == 100'000) t = s.cron->NextAfter(grace_from - 1) - 1;
-      } else {
-        on_time.push_back(t);
-      }
-    }
-    if (missed > 0) {
-      if (s.rec.catch_up == CatchUp::kOnce) {
-        MakeScheduledJob(s, latest_missed, missed);
-      } else {
-        s.rec.last_error = "skipped " + Num(missed) + " ticks missed while the server was down";
-      }
-    }
-    for (int64_t t : on_time) MakeScheduledJob(s, t, 0);
-    s.rec.last_tick_ms = last;
-    pending_.schedules.push_back(s.rec);
-    ArmSchedule(s);
-  }
-}
-
-void Engine::MakeScheduledJob(Schedule& s, int64_t tick_ms, uint64_t missed) {
-  JobSpec spec = s.spec;
-  // The key names the tick: one job per tick, whatever happens.
-  spec.idempotency_key = "schedule:" + s.rec.name + ":" + Num(static_cast<uint64_t>(tick_ms));
-  if (missed > 0) spec.tags.push_back("catch-up:" + Num(missed));
-  Result<SubmitResult> r = Submit(std::move(spec));
-  if (!r.ok()) {
-    s.rec.last_error = "tick " + Num(static_cast<uint64_t>(tick_ms)) + ": " + r.status().message();
-    return;
-  }
-  ++s.rec.jobs_created;
-  s.rec.last_job_id = r->job_id;
-  s.rec.last_error.clear();
+  return schedules_.Put(std::move(rec), now_ms_,
+                        [this](const ScheduleRecord& r) { return ScheduleTemplate(r); });
 }
 
 // ---------------------------------------------------------------------------------------------

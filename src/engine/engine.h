@@ -28,6 +28,7 @@
 #include "engine/cron.h"
 #include "engine/indexed_heap.h"
 #include "engine/scheduler.h"
+#include "engine/schedules.h"
 #include "engine/types.h"
 #include "engine/workflow.h"
 
@@ -212,11 +213,13 @@ class Engine {
   // that name (keeping its last tick; a new schedule starts from now, and so does one that is
   // resumed). The job template is checked as a submit would check it; an error names its field.
   Status PutSchedule(ScheduleRecord schedule);
-  Status DeleteSchedule(const std::string& name);
-  const ScheduleRecord* FindSchedule(const std::string& name) const;
-  std::vector<const ScheduleRecord*> Schedules() const;
+  Status DeleteSchedule(const std::string& name) { return schedules_.Delete(name); }
+  const ScheduleRecord* FindSchedule(const std::string& name) const {
+    return schedules_.Find(name);
+  }
+  std::vector<const ScheduleRecord*> Schedules() const { return schedules_.List(); }
   // When the schedule ticks next; INT64_MAX when paused or never.
-  int64_t ScheduleNextMs(const std::string& name) const;
+  int64_t ScheduleNextMs(const std::string& name) const { return schedules_.NextMs(name); }
 
   // Retention: the server's cleaner found these finished jobs past their retention. Each that is
   // still finished and not held for an active parent leaves memory and is deleted from the store
@@ -256,12 +259,8 @@ class Engine {
     int32_t& operator()(Timer& t) const;
   };
 
-  struct Schedule;
-  // Fires every schedule whose tick is due.
-  void FireSchedules();
-  void ArmSchedule(Schedule& s);
+  // A schedule's job template, checked as a submit would check it (ScheduleBook::CheckTemplate).
   Result<JobSpec> ScheduleTemplate(const ScheduleRecord& rec) const;
-  void MakeScheduledJob(Schedule& s, int64_t tick_ms, uint64_t missed);
 
   struct Workflow;
   Workflow* FindWorkflowMutable(WorkflowId id) const;
@@ -354,9 +353,8 @@ class Engine {
   std::vector<Workflow*> dirty_workflows_;
   std::deque<WorkflowId> finished_workflows_;
   std::map<std::string, std::vector<PluginRegistration>> plugins_;  // by worker
-  std::map<std::string, std::unique_ptr<Schedule>> schedules_;
-  std::set<std::pair<int64_t, std::string>> schedule_due_;  // (next tick, name)
-  RecordBatch pending_;                                     // attempts and events not yet taken
+  ScheduleBook schedules_{{config_.schedules_max, config_.schedule_misfire_grace_ms}, &pending_};
+  RecordBatch pending_;  // attempts and events not yet taken
   std::vector<Notice> notices_;
 };
 
