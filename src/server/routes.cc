@@ -1,10 +1,19 @@
 #include "server/routes.h"
 
+#include <charconv>
 #include <limits>
 
-#include "server/server.h"
-
 namespace baton::server {
+
+// The whole of `text` as a number in [min, max], or nothing.
+std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+    return std::nullopt;
+  }
+  return v;
+}
 
 void RoutePatterns::Add(http::verb method, std::string_view pattern) {
   BATON_CHECK(pattern.size() > 1 && pattern[0] == '/');

@@ -14,6 +14,7 @@
 
 #include <boost/url.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@
 #include "server/http_server.h"
 
 namespace baton::server {
+
+// The whole of `text` as a number in [min, max], or nothing (path parameters, query values).
+std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max);
 
 // What a route's parameters held, by kind (a route has each at most once).
 struct RouteArgs {

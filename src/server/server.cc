@@ -8,7 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,16 +18,6 @@
 #include "server/job_json.h"
 
 namespace baton::server {
-
-// The whole of `text` as a number in [min, max], or nothing.
-std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-    return std::nullopt;
-  }
-  return v;
-}
 
 Status JobNotFound(engine::JobId id) {
   return NotFound("job " + std::to_string(id) + ": not found");

@@ -73,8 +73,6 @@ bool IsMultipart(const HttpRequest& request);
 // A file name as job-orchestrator's /upload takes it: the last segment of the path ("../../x",
 // "/etc/x", "a/b/x" and "a\\x" are "x"); nothing left (or "." or "..") is "file".
 std::string CompatFileName(std::string_view name);
-// The whole of `text` as a number in [min, max], or nothing.
-std::optional<uint64_t> ParseNumber(std::string_view text, uint64_t min, uint64_t max);
 // The body of a job or workflow command: empty, or {"reason": "text"}.
 Result<std::string> ParseReason(const std::string& body);
 // How a job that is missing, or not the caller's, is answered: the two look the same.
