@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
                store_rate = Median(store_rates);
   std::printf(
       "{\"bench\":\"engine_lifecycle\",\"lifecycles_per_s\":%.0f,\"jobs\":%llu,\"runs\":%d}\n",
-      engine_rate, static_cast<unsigned long long>(o.jobs * 5), o.runs);
+      engine_rate, static_cast<unsigned long long>(o.jobs) * 5, o.runs);
   std::printf(
       "{\"bench\":\"sqlite_calibration\",\"rows_per_s\":%.0f,\"rows\":%llu,\"synchronous\":\"%s\","
       "\"runs\":%d}\n",

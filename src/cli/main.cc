@@ -68,7 +68,6 @@ int RunServer(baton::server::ServerOptions options, const std::string& listen, b
 
 namespace json = boost::json;
 using baton::Status;
-using baton::StatusCode;
 
 // Where the client commands find the server and their token.
 struct Target {

@@ -523,11 +523,11 @@ Status AttemptContext::FetchInputs(const std::string& dir) {
 Result<std::vector<uint64_t>> AttemptContext::Spawn(const boost::json::array& jobs) {
   Worker::Impl& m = *worker_->impl_;
   const uint64_t request = ++m.spawn_requests_;
-  const std::string message = protocol::Serialize(
+  std::string message = protocol::Serialize(
       protocol::WorkerMessage(protocol::Spawn{{job_, attempt_}, request, jobs}));
   auto answer = std::make_shared<std::promise<Result<std::vector<uint64_t>>>>();
   std::future<Result<std::vector<uint64_t>>> done = answer->get_future();
-  net::post(m.ioc_, [&m, request, answer, message]() mutable {
+  net::post(m.ioc_, [&m, request, answer, message = std::move(message)]() mutable {
     if (m.done_) return answer->set_value(Unavailable("the worker is stopping"));
     m.outbox_.push_back(message);
     m.spawns_[request] = Worker::Impl::PendingSpawn{std::move(message), std::move(answer)};

@@ -124,6 +124,7 @@ class [[nodiscard]] Result {
 
 // `lhs = *expr` when `expr` (a Result) holds a value; else returns its status from the enclosing
 // function. `lhs` may declare a variable: BATON_ASSIGN_OR_RETURN(auto db, OpenDatabase(url)).
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration, which cannot be in ().
 #define BATON_ASSIGN_OR_RETURN(lhs, expr) \
   BATON_ASSIGN_OR_RETURN_IMPL(BATON_STATUS_CONCAT(baton_result_, __LINE__), lhs, expr)
 #define BATON_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
@@ -132,6 +133,7 @@ class [[nodiscard]] Result {
   lhs = std::move(*result)
 #define BATON_STATUS_CONCAT(a, b) BATON_STATUS_CONCAT_IMPL(a, b)
 #define BATON_STATUS_CONCAT_IMPL(a, b) a##b
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Returns from the enclosing function when `expr` (a Status) is not ok.
 #define BATON_RETURN_IF_ERROR(expr)                \

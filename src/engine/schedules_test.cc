@@ -71,7 +71,8 @@ TEST_F(ScheduleBookTest, MissedTicksAreSkippedOrMadeOnceWithACount) {
   Fire(first + 3 * 3'600'000 + 1000);  // down for three hours: three missed, one on time
   std::map<std::string, std::vector<std::string>> tags;
   for (const JobSpec& j : submitted_)
-    tags[std::string(j.idempotency_key.view().substr(9, 4))].push_back(j.tags.empty() ? "" : j.tags[0]);
+    tags[std::string(j.idempotency_key.view().substr(9, 4))].push_back(j.tags.empty() ? ""
+                                                                                      : j.tags[0]);
   EXPECT_EQ(tags["skip"], (std::vector<std::string>{""}));
   EXPECT_EQ(tags["once"], (std::vector<std::string>{"catch-up:3", ""}));
   EXPECT_EQ(book_.Find("skip")->last_error, "");  // its last tick made a job
@@ -103,7 +104,9 @@ TEST_F(ScheduleBookTest, RefusalsChangeNothing) {
   for (const Case& c : cases) {
     Status s = book_.Put(c.rec, kT0, Check);
     EXPECT_EQ(s.code(), c.code) << c.rec.name;
-    if (!c.message.empty()) EXPECT_EQ(s.message(), c.message);
+    if (!c.message.empty()) {
+      EXPECT_EQ(s.message(), c.message);
+    }
   }
   ASSERT_TRUE(book_.Put(Every("b", "* * * * *"), kT0, Check).ok());
   ASSERT_TRUE(book_.Put(Every("c", "* * * * *"), kT0, Check).ok());

@@ -105,7 +105,7 @@ const RouteTable<Server>& Server::Routes() {
     s.Download(c.who, c.args.job, c.request, c.reply);
   };
   // POST /v1/types/{name}/pause|resume, /v1/workers/{name}/drain|undrain.
-  auto operation = [](std::string what, std::string action) {
+  auto operation = [](const std::string& what, const std::string& action) {
     return [what, action](Server& s, Call& c) {
       s.OperationsCommand(what, c.args.name, action, c.request, c.reply);
     };

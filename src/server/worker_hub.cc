@@ -319,11 +319,12 @@ Status WorkerHub::Apply(const std::shared_ptr<Connection>& c,
     if (wake && runtime_) runtime_->Wake();
     return Status::Ok();
   }
-  RunOps(c, std::move(ops));
+  RunOps(c, ops);
   return Status::Ok();
 }
 
-void WorkerHub::RunOps(const std::shared_ptr<Connection>& c, std::shared_ptr<std::vector<Op>> ops) {
+void WorkerHub::RunOps(const std::shared_ptr<Connection>& c,
+                       const std::shared_ptr<std::vector<Op>>& ops) {
   auto statuses = std::make_shared<std::vector<Status>>();
   runtime_->Execute(
       [this, ops, statuses, worker_id = c->worker_id](engine::Engine& e) {

@@ -150,7 +150,7 @@ class WorkerHub {
                size_t first);
   Op SpawnOp(const engine::AttemptRef& ref, const protocol::Spawn& m) const;
   void TakeLog(const Connection& c, protocol::Log& m);
-  void RunOps(const std::shared_ptr<Connection>& c, std::shared_ptr<std::vector<Op>> ops);
+  void RunOps(const std::shared_ptr<Connection>& c, const std::shared_ptr<std::vector<Op>>& ops);
   static std::vector<protocol::ServerMessage> Answers(const std::vector<Op>& ops,
                                                       const std::vector<Status>& statuses,
                                                       const Status& committed);
