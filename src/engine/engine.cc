@@ -332,7 +332,7 @@ void Engine::DisarmTimer(Job& job, TimerSlot slot) {
 int64_t Engine::NextTimerMs() const {
   const int64_t timer =
       timers_.empty() ? std::numeric_limits<int64_t>::max() : timers_.top().due_ms;
-  return std::min(timer, scheduler_.NextWakeMs());
+  return std::min({timer, scheduler_.NextWakeMs(), schedules_.NextDueMs()});
 }
 
 int64_t Engine::BackoffMs(const Job& job) {

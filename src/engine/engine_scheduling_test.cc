@@ -449,6 +449,8 @@ TEST_F(ScheduleTest, EachTickMakesOneJobInTheSameCommitAsTheSchedule) {
   ASSERT_TRUE(engine_.PutSchedule(Every("s", "*/10 * * * * *")).ok());
   const int64_t first = engine_.ScheduleNextMs("s");
   EXPECT_EQ(first % 10'000, 0);
+  // The engine's next wake-up is the tick (the runtime sleeps until then, not a poll later).
+  EXPECT_EQ(engine_.NextTimerMs(), first);
   Take();
   engine_.Tick(first - 1);
   EXPECT_TRUE(Take().inserts.empty());

@@ -50,6 +50,10 @@ class ScheduleBook {
   std::vector<const ScheduleRecord*> List() const;
   // When the schedule ticks next; INT64_MAX when paused, unknown, or never.
   int64_t NextMs(const std::string& name) const;
+  // The earliest tick of any schedule; INT64_MAX when none is armed.
+  int64_t NextDueMs() const {
+    return due_.empty() ? std::numeric_limits<int64_t>::max() : due_.begin()->first;
+  }
 
   // Makes the jobs of every tick due by `now_ms`: the on-time ones each, the missed ones (older
   // than the grace) once or not at all as the schedule's catch_up says.

@@ -44,9 +44,12 @@ class ScheduleBookTest : public ::testing::Test {
 };
 
 TEST_F(ScheduleBookTest, EachTickMakesOneJobKeyedByItsTick) {
+  EXPECT_EQ(book_.NextDueMs(), std::numeric_limits<int64_t>::max());
   ASSERT_TRUE(book_.Put(Every("s", "*/10 * * * * *"), kT0, Check).ok());
   const int64_t first = book_.NextMs("s");
   EXPECT_EQ(first, kT0 + 10'000);
+  ASSERT_TRUE(book_.Put(Every("later", "0 * * * *"), kT0, Check).ok());
+  EXPECT_EQ(book_.NextDueMs(), first);  // the earliest of them
   Fire(first - 1);
   EXPECT_TRUE(submitted_.empty());
   Fire(first + 25'000);  // three ticks due, all within the grace: each on time
@@ -59,8 +62,8 @@ TEST_F(ScheduleBookTest, EachTickMakesOneJobKeyedByItsTick) {
   EXPECT_EQ(s->last_job_id, 3u);
   EXPECT_EQ(s->last_tick_ms, first + 20'000);
   EXPECT_EQ(book_.NextMs("s"), first + 30'000);
-  // The put, then the fire's record: the schedule as it now is.
-  ASSERT_EQ(sink_.schedules.size(), 2u);
+  // The two puts, then the fire's record: the schedule as it now is.
+  ASSERT_EQ(sink_.schedules.size(), 3u);
   EXPECT_EQ(sink_.schedules.back(), *s);
 }
 
