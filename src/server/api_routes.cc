@@ -1,8 +1,8 @@
 // The HTTP API's route table: every endpoint the server answers, who may call it (access.h), and
 // the handler that answers it. docs/api.md's "Endpoints" table lists the same routes (checked by
-// routes_doc_test.cc). GET /v1/workers/connect is here too: the HTTP server upgrades it to the
-// worker protocol before the table is asked, so the route answers only a request that does not
-// ask for the upgrade.
+// RoutesDocTest in tests/e2e/routes_test.cc). GET /v1/workers/connect is here too: the HTTP
+// server upgrades it to the worker protocol before the table is asked, so the route answers only
+// a request that does not ask for the upgrade.
 #include <boost/json.hpp>
 
 #include "server/job_json.h"

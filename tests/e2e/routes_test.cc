@@ -132,5 +132,41 @@ TEST_F(RoutesTest, PathsThatNameNothingOrDoNotParseSaySo) {
             std::string::npos);
 }
 
+// Schedules follow the one policy as jobs and workflows do: an account reaches its own and its
+// end users'; another user finds them absent, and cannot make one in their name.
+TEST_F(RoutesTest, SchedulesFollowTheOnePolicy) {
+  const std::string alice = NewToken("alice");
+  const std::string mallory = NewToken("mallory");
+  auto schedule = [](const std::string& name, const std::string& owner) {
+    return R"({"name":")" + name + R"(","cron":"0 0 1 1 *",)" +
+           (owner.empty() ? "" : R"("owner":")" + owner + R"(",)") + R"("job":{"type":"t"}})";
+  };
+  auto names = [&](const std::string& token) {
+    std::set<std::string> out;
+    testing::HttpResult r = Call(token, "GET", "/v1/schedules");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const boost::json::value body = boost::json::parse(r.body);
+    for (const auto& s : body.at("schedules").as_array()) {
+      out.insert(std::string(s.at("name").as_string()));
+    }
+    return out;
+  };
+  EXPECT_EQ(Call(alice, "POST", "/v1/schedules", schedule("own", "")).status, 200);
+  EXPECT_EQ(Call(alice, "POST", "/v1/schedules", schedule("end-user", "alice/3")).status, 200);
+  testing::HttpResult forged = Call(mallory, "POST", "/v1/schedules", schedule("forged", "alice"));
+  EXPECT_EQ(forged.status, 403) << forged.body;
+  EXPECT_EQ(names(alice), (std::set<std::string>{"end-user", "own"}));
+  EXPECT_TRUE(names(mallory).empty());
+  EXPECT_EQ(names(admin_), (std::set<std::string>{"end-user", "own"}));
+  for (const char* name : {"own", "end-user"}) {
+    const std::string path = std::string("/v1/schedules/") + name;
+    EXPECT_EQ(Call(mallory, "GET", path).status, 404);
+    EXPECT_EQ(Call(mallory, "DELETE", path).status, 404);
+    EXPECT_EQ(Call(alice, "GET", path).status, 200);
+  }
+  EXPECT_EQ(Call(alice, "DELETE", "/v1/schedules/end-user").status, 200);
+  EXPECT_EQ(names(admin_), (std::set<std::string>{"own"}));  // mallory's deletes changed nothing
+}
+
 }  // namespace
 }  // namespace baton
