@@ -444,18 +444,53 @@ void Open(std::string& out, std::string_view type) {
   out += '"';
 }
 
+// `,"name":` and a value: text quoted, a number, or JSON as it is.
+void Name(std::string& out, std::string_view name) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+}
+void Text(std::string& out, std::string_view name, std::string_view text) {
+  Name(out, name);
+  Quoted(out, text);
+}
+void Uint(std::string& out, std::string_view name, uint64_t n) {
+  Name(out, name);
+  Number(out, n);
+}
+void Int(std::string& out, std::string_view name, int64_t n) {
+  Name(out, name);
+  Number(out, n);
+}
+void Raw(std::string& out, std::string_view name, std::string_view json_text) {
+  Name(out, name);
+  out += json_text;
+}
+
+void TextList(std::string& out, std::string_view name, const std::vector<std::string>& list) {
+  Name(out, name);
+  out += '[';
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i > 0) out += ',';
+    Quoted(out, list[i]);
+  }
+  out += ']';
+}
+
 void KeyFields(std::string& out, const AttemptKey& k) {
-  out += R"(,"job":)";
+  Uint(out, "job", k.job);
+  Uint(out, "attempt", k.attempt);
+}
+
+// `{"job":J,"attempt":A` — the caller closes it.
+void KeyOpen(std::string& out, const AttemptKey& k) {
+  out += R"({"job":)";
   Number(out, k.job);
-  out += R"(,"attempt":)";
-  Number(out, k.attempt);
+  Uint(out, "attempt", k.attempt);
 }
 
 void KeyObject(std::string& out, const AttemptKey& k) {
-  out += R"({"job":)";
-  Number(out, k.job);
-  out += R"(,"attempt":)";
-  Number(out, k.attempt);
+  KeyOpen(out, k);
   out += '}';
 }
 
@@ -480,17 +515,11 @@ struct WorkerWriter {
   std::string& out;
   void operator()(const Hello& h) {
     Open(out, "hello");
-    out += R"(,"worker":)";
-    Quoted(out, h.worker);
-    out += R"(,"types":[)";
-    for (size_t i = 0; i < h.types.size(); ++i) {
-      if (i > 0) out += ',';
-      Quoted(out, h.types[i]);
-    }
-    out += R"(],"capacity":)";
-    Number(out, uint64_t{h.capacity});
-    if (h.resources) out += R"(,"resources":)" + json::serialize(*h.resources);
-    if (h.labels) out += R"(,"labels":)" + json::serialize(*h.labels);
+    Text(out, "worker", h.worker);
+    TextList(out, "types", h.types);
+    Uint(out, "capacity", h.capacity);
+    if (h.resources) Raw(out, "resources", json::serialize(*h.resources));
+    if (h.labels) Raw(out, "labels", json::serialize(*h.labels));
     out += R"(,"running":)";
     KeyList(out, h.running);
     if (!h.plugins.empty()) {
@@ -500,11 +529,9 @@ struct WorkerWriter {
         if (i > 0) out += ',';
         out += R"({"activity":)";
         Quoted(out, p.activity);
-        out += R"(,"type":)";
-        Quoted(out, p.type);
+        Text(out, "type", p.type);
         out += p.mandatory ? R"(,"mandatory":true)" : R"(,"mandatory":false)";
-        out += R"(,"order":)";
-        Number(out, int64_t{p.order});
+        Int(out, "order", p.order);
         out += p.always_run ? R"(,"always_run":true})" : R"(,"always_run":false})";
       }
       out += ']';
@@ -520,20 +547,17 @@ struct WorkerWriter {
   void operator()(const Progress& p) {
     Open(out, "progress");
     KeyFields(out, p.key);
-    out += R"(,"progress":)" + json::serialize(json::value(p.progress));
+    Raw(out, "progress", json::serialize(json::value(p.progress)));
     if (!p.message.empty()) {
-      out += R"(,"message":)";
-      Quoted(out, p.message);
+      Text(out, "message", p.message);
     }
     out += '}';
   }
   void operator()(const Log& l) {
     Open(out, "log");
     KeyFields(out, l.key);
-    out += R"(,"stream":)";
-    Quoted(out, l.stream);
-    out += R"(,"data":)";
-    Quoted(out, l.data);
+    Text(out, "stream", l.stream);
+    Text(out, "data", l.data);
     out += '}';
   }
   void operator()(const Complete& c) {
@@ -552,30 +576,26 @@ struct WorkerWriter {
         out += R"(,"outcome":"declined"})";
         return;
     }
-    if (!c.result.empty()) out += R"(,"result":)" + c.result;
+    if (!c.result.empty()) Raw(out, "result", c.result);
     out += '}';
   }
   void operator()(const SnapshotFailed& s) {
     Open(out, "snapshot");
     KeyFields(out, s.key);
-    out += R"(,"request":)";
-    Number(out, s.request);
-    out += R"(,"error":)";
-    Quoted(out, s.error);
+    Uint(out, "request", s.request);
+    Text(out, "error", s.error);
     out += '}';
   }
   void operator()(const Spawn& s) {
     Open(out, "spawn");
     KeyFields(out, s.key);
-    out += R"(,"request":)";
-    Number(out, s.request);
-    out += R"(,"jobs":)" + json::serialize(s.jobs);
+    Uint(out, "request", s.request);
+    Raw(out, "jobs", json::serialize(s.jobs));
     out += '}';
   }
   void operator()(const Capacity& c) {
     Open(out, "capacity");
-    out += R"(,"capacity":)";
-    Number(out, uint64_t{c.capacity});
+    Uint(out, "capacity", c.capacity);
     out += '}';
   }
   void operator()(const Drain&) { out += R"({"type":"drain"})"; }
@@ -585,10 +605,8 @@ struct ServerWriter {
   std::string& out;
   void operator()(const Welcome& w) {
     Open(out, "welcome");
-    out += R"(,"worker":)";
-    Quoted(out, w.worker);
-    out += R"(,"server_ms":)";
-    Number(out, w.server_ms);
+    Text(out, "worker", w.worker);
+    Int(out, "server_ms", w.server_ms);
     out += '}';
   }
   void operator()(const Assign& a) {
@@ -596,31 +614,14 @@ struct ServerWriter {
     for (size_t i = 0; i < a.jobs.size(); ++i) {
       const AssignedJob& j = a.jobs[i];
       if (i > 0) out += ',';
-      out += '{';
-      out += R"("job":)";
-      Number(out, j.key.job);
-      out += R"(,"attempt":)";
-      Number(out, j.key.attempt);
-      out += R"(,"number":)";
-      Number(out, uint64_t{j.number});
-      out += R"(,"type":)";
-      Quoted(out, j.type);
-      out += R"(,"payload":)";
-      out += j.payload;
-      out += R"(,"timeout_ms":)";
-      Number(out, j.timeout_ms);
-      out += R"(,"heartbeat_timeout_ms":)";
-      Number(out, j.heartbeat_timeout_ms);
-      out += R"(,"lease_expires_ms":)";
-      Number(out, j.lease_expires_ms);
-      if (!j.files.empty()) {
-        out += R"(,"files":[)";
-        for (size_t f = 0; f < j.files.size(); ++f) {
-          if (f > 0) out += ',';
-          Quoted(out, j.files[f]);
-        }
-        out += ']';
-      }
+      KeyOpen(out, j.key);
+      Uint(out, "number", j.number);
+      Text(out, "type", j.type);
+      Raw(out, "payload", j.payload);
+      Int(out, "timeout_ms", j.timeout_ms);
+      Int(out, "heartbeat_timeout_ms", j.heartbeat_timeout_ms);
+      Int(out, "lease_expires_ms", j.lease_expires_ms);
+      if (!j.files.empty()) TextList(out, "files", j.files);
       out += '}';
     }
     out += "]}";
@@ -628,15 +629,13 @@ struct ServerWriter {
   void operator()(const Stop& s) {
     Open(out, "stop");
     KeyFields(out, s.key);
-    out += R"(,"reason":)";
-    Quoted(out, s.reason);
+    Text(out, "reason", s.reason);
     out += '}';
   }
   void operator()(const SnapshotRequest& s) {
     Open(out, "snapshot");
     KeyFields(out, s.key);
-    out += R"(,"request":)";
-    Number(out, s.request);
+    Uint(out, "request", s.request);
     out += '}';
   }
   void operator()(const Ack& a) {
@@ -647,8 +646,7 @@ struct ServerWriter {
   void operator()(const Spawned& s) {
     Open(out, "spawned");
     KeyFields(out, s.key);
-    out += R"(,"request":)";
-    Number(out, s.request);
+    Uint(out, "request", s.request);
     out += R"(,"jobs":[)";
     for (size_t i = 0; i < s.jobs.size(); ++i) {
       if (i > 0) out += ',';
@@ -659,11 +657,9 @@ struct ServerWriter {
   void operator()(const Refused& r) {
     Open(out, "refused");
     KeyFields(out, r.key);
-    out += R"(,"command":)";
-    Quoted(out, r.command);
+    Text(out, "command", r.command);
     if (r.request) {
-      out += R"(,"request":)";
-      Number(out, *r.request);
+      Uint(out, "request", *r.request);
     }
     out += R"(,"error":)";
     ErrorObject(out, r.code, r.message);
