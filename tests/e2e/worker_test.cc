@@ -171,7 +171,8 @@ TEST_F(WorkerTest, FollowingALogStreamsItUntilTheJobEnds) {
 TEST_F(WorkerTest, EveryKindOfJobGetsItsGracePeriod) {
   auto worker = StartWorker("w1", "shell", "3", "shell", {"--grace-ms", "30000"});
   const std::string script =
-      "trap 'sleep 0.3; echo cleaned > \"$MARK\"; exit 0' TERM\n"
+      // The mark appears whole (a rename), so the test never reads it half written.
+      "trap 'sleep 0.3; echo cleaned > \"$MARK.tmp\"; mv \"$MARK.tmp\" \"$MARK\"; exit 0' TERM\n"
       "echo started > \"$MARK.started\"\n"
       "while :; do sleep 0.05; done\n";
   struct Case {
