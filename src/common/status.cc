@@ -67,6 +67,11 @@ Status Status::WithContext(std::string_view context) const {
   return Status(code_, std::move(m));
 }
 
+Status TooLong(std::string_view field, size_t size, size_t max) {
+  return InvalidArgument(std::string(field) + ": must be at most " + std::to_string(max) +
+                         " bytes, got " + std::to_string(size));
+}
+
 namespace internal {
 void CheckFailed(const char* expr, const char* file, int line) {
   std::fprintf(stderr, "BATON_CHECK failed: %s at %s:%d\n", expr, file, line);

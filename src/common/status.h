@@ -85,6 +85,8 @@ inline Status Unauthenticated(std::string m) {
 inline Status PermissionDenied(std::string m) {
   return {StatusCode::kPermissionDenied, std::move(m)};
 }
+// A field past its limit: "FIELD: must be at most MAX bytes, got SIZE" (InvalidArgument).
+Status TooLong(std::string_view field, size_t size, size_t max);
 
 // Result<T> holds a T or a non-ok Status.
 template <typename T>

@@ -25,12 +25,15 @@
 
 #include "common/random.h"
 #include "common/status.h"
+#include "engine/children.h"
 #include "engine/cron.h"
 #include "engine/indexed_heap.h"
 #include "engine/scheduler.h"
 #include "engine/schedules.h"
+#include "engine/sink.h"
 #include "engine/types.h"
 #include "engine/workflow.h"
+#include "engine/workflow_runner.h"
 
 namespace baton::engine {
 
@@ -103,7 +106,7 @@ class Engine {
 
   // Advances the clock to `now_ms` (never backwards) and fires every timer that is due.
   void Tick(int64_t now_ms);
-  int64_t now_ms() const { return now_ms_; }
+  int64_t now_ms() const { return sink_.now_ms; }
   // The time of the earliest timer, or INT64_MAX when there is none.
   int64_t NextTimerMs() const;
 
@@ -127,19 +130,25 @@ class Engine {
   // the workflow and starts the steps that depend on nothing. `parsed`: the plan of `document`,
   // when the caller has parsed it already (off the engine's thread).
   Result<WorkflowId> SubmitWorkflow(const std::string& owner, std::string document,
-                                    std::optional<WorkflowPlan> parsed = std::nullopt);
+                                    std::optional<WorkflowPlan> parsed = std::nullopt) {
+    return workflows_.Submit(owner, std::move(document), std::move(parsed));
+  }
   // Cancels every running step's job and the steps not yet started; the workflow ends cancelled.
-  Status CancelWorkflow(WorkflowId id, std::string reason);
+  Status CancelWorkflow(WorkflowId id, std::string reason) {
+    return workflows_.Cancel(id, std::move(reason));
+  }
   // Runs a finished workflow's failed and cancelled steps again, and every step downstream of
   // them; the steps that succeeded keep their results.
-  Status RetryWorkflow(WorkflowId id);
+  Status RetryWorkflow(WorkflowId id) { return workflows_.Retry(id); }
   // The workflow, if running or recently finished. Valid until the next command.
-  const WorkflowRecord* FindWorkflow(WorkflowId id) const;
+  const WorkflowRecord* FindWorkflow(WorkflowId id) const { return workflows_.Find(id); }
   // Brings back a finished workflow that left memory (read from the store).
-  Status LoadWorkflow(WorkflowRecord workflow);
+  Status LoadWorkflow(WorkflowRecord workflow) { return workflows_.Load(std::move(workflow)); }
   // The plugins a worker registers for activities (from its hello); replaces its earlier ones.
   // An activity's parallel stage runs every plugin registered for it when the stage starts.
-  void RegisterPlugins(const std::string& worker_id, std::vector<PluginRegistration> plugins);
+  void RegisterPlugins(const std::string& worker_id, std::vector<PluginRegistration> plugins) {
+    workflows_.RegisterPlugins(worker_id, std::move(plugins));
+  }
 
   // Hands the best ready jobs of the worker's types to it, up to its capacity, in the order and
   // under the policies of scheduler.h.
@@ -232,7 +241,7 @@ class Engine {
   // Moves the records of everything that changed since the last call into `out` (appending).
   void TakeRecords(RecordBatch* out);
   bool HasRecords() const {
-    return !dirty_.empty() || !dirty_workflows_.empty() || !pending_.empty();
+    return !dirty_.empty() || workflows_.HasRecords() || !sink_.records.empty();
   }
 
   // Moves the messages the runtime must send to workers into `out` (appending).
@@ -242,7 +251,7 @@ class Engine {
   // Every job type the engine has seen, with the number of jobs queued for it.
   std::vector<std::pair<std::string, size_t>> QueuedByType() const;
   // The sequence number of the last event emitted (0: none yet).
-  EventSeq event_seq_last() const { return event_seq_last_; }
+  EventSeq event_seq_last() const { return sink_.event_seq_last; }
 
  private:
   struct Job;
@@ -262,19 +271,10 @@ class Engine {
   // A schedule's job template, checked as a submit would check it (ScheduleBook::CheckTemplate).
   Result<JobSpec> ScheduleTemplate(const ScheduleRecord& rec) const;
 
-  struct Workflow;
-  Workflow* FindWorkflowMutable(WorkflowId id) const;
-  void MarkDirty(Workflow& wf);
-  void EmitWorkflowEvent(Workflow& wf, JobId job, std::string message);
-  // Starts, skips or resolves every step that can move, until none can.
-  // Rolls `group` up over `members` again; true if its state or message changed.
-  bool RolledUpAgain(Workflow& wf, const std::vector<uint32_t>& members, StepStatus& group);
-  void Advance(Workflow& wf);
-  void StartStep(Workflow& wf, uint32_t step);
-  void StepJobFinished(const Job& job);
-  void FinishWorkflow(Workflow& wf);
-  StepLookup Lookup(const Workflow& wf) const;
-  Result<std::unique_ptr<Workflow>> Rebuild(WorkflowRecord rec) const;
+  // A workflow step's job (StepJobs): made from a checked spec, and cancelled if it has not
+  // finished.
+  JobId CreateStepJob(JobSpec spec);
+  void CancelStepJob(JobId id, const std::string& reason);
 
   Job* FindJob(JobId id) const;
   Status ValidateDemand(const JobSpec& spec) const;
@@ -304,8 +304,7 @@ class Engine {
   // The attempt's result stands: the job succeeds, waits for its sub-jobs, or hands over to its
   // aggregator, as its children policy says.
   void SucceedOrWait(Job& job);
-  enum class ChildrenVerdict { kWait, kFail, kAggregate, kSucceed };
-  ChildrenVerdict JudgeChildren(const Job& parent, std::string* why) const;
+  children::Verdict JudgeChildren(const Job& parent, std::string* why) const;
   // Acts on JudgeChildren for a parent in waiting_children.
   void SettleParent(Job& parent);
   void Finish(Job& job, JobState state, Outcome outcome, std::string_view message);
@@ -329,10 +328,8 @@ class Engine {
   EngineConfig config_;
   std::unordered_map<std::string, TypeDefaults> type_defaults_;
   Random random_;
-  int64_t now_ms_ = 0;
   JobId job_id_last_ = 0;
   AttemptId attempt_id_last_ = 0;
-  EventSeq event_seq_last_ = 0;
 
   std::unordered_map<JobId, std::unique_ptr<Job>> jobs_;
   Scheduler scheduler_;
@@ -348,14 +345,16 @@ class Engine {
   std::deque<JobId> finished_;  // finished jobs, oldest first, for eviction
 
   std::vector<Job*> dirty_;
-  std::unordered_map<WorkflowId, std::unique_ptr<Workflow>> workflows_;
-  WorkflowId workflow_id_last_ = 0;
-  std::vector<Workflow*> dirty_workflows_;
-  std::deque<WorkflowId> finished_workflows_;
-  std::map<std::string, std::vector<PluginRegistration>> plugins_;  // by worker
-  ScheduleBook schedules_{{config_.schedules_max, config_.schedule_misfire_grace_ms}, &pending_};
-  RecordBatch pending_;  // attempts and events not yet taken
-  std::vector<Notice> notices_;
+  // The clock, the event sequence, and the records and notices not yet taken: shared by the
+  // parts below (declared first: they hold its address).
+  Sink sink_;
+  ScheduleBook schedules_{{config_.schedules_max, config_.schedule_misfire_grace_ms}, &sink_};
+  WorkflowRunner workflows_{
+      {config_.limits.message_bytes_max, config_.finished_jobs_max},
+      &sink_,
+      {[this](JobSpec& spec) { return Validate(spec); },
+       [this](JobSpec spec) { return CreateStepJob(std::move(spec)); },
+       [this](JobId id, const std::string& reason) { CancelStepJob(id, reason); }}};
 };
 
 }  // namespace baton::engine

@@ -46,7 +46,7 @@ Status ScheduleBook::Put(ScheduleRecord rec, int64_t now_ms, const CheckTemplate
   s.rec = std::move(rec);
   s.cron = *cron;
   s.spec = std::move(*spec);
-  sink_->schedules.push_back(s.rec);
+  sink_->records.schedules.push_back(s.rec);
   Arm(s);
   return Status::Ok();
 }
@@ -59,7 +59,7 @@ Status ScheduleBook::Delete(const std::string& name) {
   ScheduleRecord gone;
   gone.name = name;
   gone.deleted = true;
-  sink_->schedules.push_back(std::move(gone));
+  sink_->records.schedules.push_back(std::move(gone));
   return Status::Ok();
 }
 
@@ -138,7 +138,7 @@ void ScheduleBook::Fire(int64_t now_ms, const SubmitJob& submit) {
     }
     for (int64_t t : on_time) MakeJob(s, t, 0, submit);
     s.rec.last_tick_ms = last;
-    sink_->schedules.push_back(s.rec);
+    sink_->records.schedules.push_back(s.rec);
     Arm(s);
   }
 }

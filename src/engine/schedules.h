@@ -1,7 +1,7 @@
 // ScheduleBook: the engine's cron schedules, one of the parts the Engine composes. It keeps each
 // schedule with its parsed expression and its checked job template, knows when each ticks next,
 // and at a tick submits the schedule's job through the engine (one job per tick: the job's
-// idempotency key names the tick). What changes goes to the engine's sink (RecordBatch), in the
+// idempotency key names the tick). What changes goes to the engine's Sink (sink.h), in the
 // same commit as the jobs a tick made.
 //
 // Thread rules: the engine's thread, like the engine.
@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "engine/cron.h"
+#include "engine/sink.h"
 #include "engine/types.h"
 
 namespace baton::engine {
@@ -34,8 +35,8 @@ class ScheduleBook {
   using CheckTemplate = std::function<Result<JobSpec>(const ScheduleRecord&)>;
   using SubmitJob = std::function<Result<SubmitResult>(JobSpec)>;
 
-  // `sink`: where the schedules' records go (the engine's pending batch).
-  ScheduleBook(ScheduleLimits limits, RecordBatch* sink) : limits_(limits), sink_(sink) {}
+  // `sink`: where the schedules' records go (the engine's, shared by its parts).
+  ScheduleBook(ScheduleLimits limits, Sink* sink) : limits_(limits), sink_(sink) {}
 
   // Creates a schedule, or replaces the one of that name (keeping its counts and last tick; a
   // new schedule starts from now, and so does one that is resumed). Refused, changing nothing:
@@ -70,7 +71,7 @@ class ScheduleBook {
   void MakeJob(Schedule& s, int64_t tick_ms, uint64_t missed, const SubmitJob& submit);
 
   ScheduleLimits limits_;
-  RecordBatch* sink_;
+  Sink* sink_;
   std::map<std::string, std::unique_ptr<Schedule>> schedules_;
   std::set<std::pair<int64_t, std::string>> due_;  // (next tick, name)
 };

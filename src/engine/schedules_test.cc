@@ -37,7 +37,7 @@ class ScheduleBookTest : public ::testing::Test {
     book_.Fire(now, [this](JobSpec s) { return Submit(std::move(s)); });
   }
 
-  RecordBatch sink_;
+  Sink sink_;
   ScheduleBook book_{{3, 60'000}, &sink_};
   std::vector<JobSpec> submitted_;
   bool refuse_ = false;
@@ -63,8 +63,8 @@ TEST_F(ScheduleBookTest, EachTickMakesOneJobKeyedByItsTick) {
   EXPECT_EQ(s->last_tick_ms, first + 20'000);
   EXPECT_EQ(book_.NextMs("s"), first + 30'000);
   // The two puts, then the fire's record: the schedule as it now is.
-  ASSERT_EQ(sink_.schedules.size(), 3u);
-  EXPECT_EQ(sink_.schedules.back(), *s);
+  ASSERT_EQ(sink_.records.schedules.size(), 3u);
+  EXPECT_EQ(sink_.records.schedules.back(), *s);
 }
 
 TEST_F(ScheduleBookTest, MissedTicksAreSkippedOrMadeOnceWithACount) {
@@ -84,7 +84,7 @@ TEST_F(ScheduleBookTest, MissedTicksAreSkippedOrMadeOnceWithACount) {
 
 TEST_F(ScheduleBookTest, RefusalsChangeNothing) {
   ASSERT_TRUE(book_.Put(Every("s", "* * * * *"), kT0, Check).ok());
-  const size_t records = sink_.schedules.size();
+  const size_t records = sink_.records.schedules.size();
   struct Case {
     ScheduleRecord rec;
     StatusCode code;
@@ -117,7 +117,7 @@ TEST_F(ScheduleBookTest, RefusalsChangeNothing) {
   EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(full.message(), "schedules: the server has 3, the most it keeps (schedules_max)");
   EXPECT_EQ(book_.List().size(), 3u);
-  EXPECT_EQ(sink_.schedules.size(), records + 2);  // only the two that were made
+  EXPECT_EQ(sink_.records.schedules.size(), records + 2);  // only the two that were made
   EXPECT_EQ(book_.Find("s")->owner, "alice");
   EXPECT_EQ(book_.Delete("nope").code(), StatusCode::kNotFound);
 }
@@ -136,7 +136,7 @@ TEST_F(ScheduleBookTest, ReplacingKeepsCountsPausingStopsAndResumingStartsFromNo
   ASSERT_TRUE(book_.Put(Every("s", "* * * * * *"), kT0 + 60'000, Check).ok());
   EXPECT_EQ(book_.NextMs("s"), kT0 + 61'000);  // no making up for the pause
   ASSERT_TRUE(book_.Delete("s").ok());
-  EXPECT_TRUE(sink_.schedules.back().deleted);
+  EXPECT_TRUE(sink_.records.schedules.back().deleted);
   EXPECT_EQ(book_.Find("s"), nullptr);
   Fire(kT0 + 120'000);
   EXPECT_EQ(submitted_.size(), 2u);
@@ -162,7 +162,7 @@ TEST_F(ScheduleBookTest, RestoredSchedulesThatNoLongerCheckAreKeptAndSayWhy) {
   EXPECT_EQ(book_.NextMs("good"), kT0 + 1000);
   EXPECT_EQ(book_.NextMs("bad"), std::numeric_limits<int64_t>::max());
   EXPECT_EQ(book_.Find("bad")->last_error, "not running: job: not JSON");
-  EXPECT_TRUE(sink_.schedules.empty());  // restoring writes nothing
+  EXPECT_TRUE(sink_.records.schedules.empty());  // restoring writes nothing
 }
 
 }  // namespace
