@@ -276,7 +276,13 @@ class Engine {
   JobId CreateStepJob(JobSpec spec);
   void CancelStepJob(JobId id, const std::string& reason);
 
+  void RestoreJob(JobRecord rec);
+  void ResultHandedIn(Job& job, const std::string& result);
   Job* FindJob(JobId id) const;
+  // The parts of Validate that read the engine's state: the declared types' defaults, the
+  // clock and the defaults of the config.
+  void FillTypeDefaults(JobSpec& spec) const;
+  Status ValidateTiming(JobSpec& spec) const;
   Status ValidateDemand(const JobSpec& spec) const;
   // The checks of Submit that concern the parent; `added` children are about to join it.
   Status CheckParent(const JobSpec& spec, uint32_t added) const;

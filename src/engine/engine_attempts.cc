@@ -13,6 +13,38 @@ using detail::Num;
 using detail::RunType;
 using detail::Str;
 
+namespace {
+
+// What a worker may hand in: a result for a success, an error (and what it handed in) for a
+// failure, or a decline; each within its limit. Fills an empty error's message.
+Status CheckCompletion(Completion& c, const EngineLimits& lim) {
+  switch (c.outcome) {
+    case Outcome::kSucceeded:
+      if (c.result.empty()) return InvalidArgument("result: must be a JSON document, got nothing");
+      if (c.result.size() > lim.result_bytes_max) {
+        return TooLong("result", c.result.size(), lim.result_bytes_max);
+      }
+      break;
+    case Outcome::kError:
+      if (c.error.size() > lim.error_bytes_max) {
+        return TooLong("error", c.error.size(), lim.error_bytes_max);
+      }
+      if (c.error.empty()) c.error = "the attempt failed without a message";
+      if (c.result.size() > lim.result_bytes_max) {
+        return TooLong("result", c.result.size(), lim.result_bytes_max);
+      }
+      break;
+    case Outcome::kDeclined:
+      break;
+    default:
+      return InvalidArgument("outcome: a worker reports succeeded, error or declined, got " +
+                             std::string(OutcomeName(c.outcome)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // What a worker says of its attempts
 
@@ -134,29 +166,37 @@ Status Engine::Progress(const AttemptRef& ref, double fraction, const std::strin
   return Status::Ok();
 }
 
-Status Engine::Complete(const AttemptRef& ref, Completion c) {
-  switch (c.outcome) {
-    case Outcome::kSucceeded:
-      if (c.result.empty()) return InvalidArgument("result: must be a JSON document, got nothing");
-      if (c.result.size() > config_.limits.result_bytes_max) {
-        return TooLong("result", c.result.size(), config_.limits.result_bytes_max);
-      }
-      break;
-    case Outcome::kError:
-      if (c.error.size() > config_.limits.error_bytes_max) {
-        return TooLong("error", c.error.size(), config_.limits.error_bytes_max);
-      }
-      if (c.error.empty()) c.error = "the attempt failed without a message";
-      if (c.result.size() > config_.limits.result_bytes_max) {
-        return TooLong("result", c.result.size(), config_.limits.result_bytes_max);
-      }
-      break;
-    case Outcome::kDeclined:
-      break;
-    default:
-      return InvalidArgument("outcome: a worker reports succeeded, error or declined, got " +
-                             std::string(OutcomeName(c.outcome)));
+// A succeeded attempt's result: the job succeeds (or waits for its sub-jobs), unless a verifier
+// job or a verdict by API must judge it first.
+void Engine::ResultHandedIn(Job& job, const std::string& result) {
+  JobStatus& s = job.rec.status;
+  s.result = result;
+  const JobSpec& spec = job.rec.spec;
+  if (!spec.verifier.empty()) {
+    // The attempt stays open until its verifier job's verdict (or one by API).
+    std::string in = children::VerifierInput(job.rec);
+    SetState(job, JobState::kSubmitted, Outcome::kNone,
+             "awaiting verification by a " + spec.verifier + " job");
+    Result<Job*> helper = StartHelper(job, JobRole::kVerifier, std::move(in));
+    if (!helper.ok())
+      RejectResult(job, "its verifier could not start: " + helper.status().message());
+    return;
   }
+  if (spec.verify) {
+    // The attempt stays open until the verdict: a result handed in is work done, so it waits
+    // for as long as it takes, unless the job set a verdict deadline.
+    if (spec.verdict_timeout_ms > 0) {
+      ArmTimer(job, kStateTimer, sink_.now_ms + spec.verdict_timeout_ms);
+    }
+    SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
+    return;
+  }
+  EndAttempt(job, Outcome::kSucceeded, "");
+  SucceedOrWait(job);
+}
+
+Status Engine::Complete(const AttemptRef& ref, Completion c) {
+  BATON_RETURN_IF_ERROR(CheckCompletion(c, config_.limits));
   Result<Job*> found = FindForAttempt(ref, "completion");
   if (!found.ok()) return found.status();
   Job& job = **found;
@@ -164,29 +204,7 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
   DisarmTimer(job, kStateTimer);
 
   if (c.outcome == Outcome::kSucceeded) {
-    s.result = c.result;
-    const JobSpec& spec = job.rec.spec;
-    if (!spec.verifier.empty()) {
-      // The attempt stays open until its verifier job's verdict (or one by API).
-      std::string in = children::VerifierInput(job.rec);
-      SetState(job, JobState::kSubmitted, Outcome::kNone,
-               "awaiting verification by a " + spec.verifier + " job");
-      Result<Job*> helper = StartHelper(job, JobRole::kVerifier, std::move(in));
-      if (!helper.ok())
-        RejectResult(job, "its verifier could not start: " + helper.status().message());
-      return Status::Ok();
-    }
-    if (spec.verify) {
-      // The attempt stays open until the verdict: a result handed in is work done, so it waits
-      // for as long as it takes, unless the job set a verdict deadline.
-      if (spec.verdict_timeout_ms > 0) {
-        ArmTimer(job, kStateTimer, sink_.now_ms + spec.verdict_timeout_ms);
-      }
-      SetState(job, JobState::kSubmitted, Outcome::kNone, "awaiting verification");
-      return Status::Ok();
-    }
-    EndAttempt(job, Outcome::kSucceeded, "");
-    SucceedOrWait(job);
+    ResultHandedIn(job, c.result);
     return Status::Ok();
   }
   if (c.outcome == Outcome::kError) {

@@ -67,6 +67,48 @@ void Engine::TakeNotices(std::vector<Notice>* out) {
   sink_.notices.clear();
 }
 
+// One job read back at recovery, with its timers armed and its place in the queue or among the
+// running again.
+void Engine::RestoreJob(JobRecord rec) {
+  auto owned = std::make_unique<Job>();
+  Job& job = *owned;
+  job.rec = std::move(rec);
+  job.is_new = false;
+  job.lease_persisted_ms = job.rec.status.lease_expires_ms;
+  ++state_counts_[static_cast<size_t>(job.rec.status.state)];
+  const JobStatus& s = job.rec.status;
+  switch (s.state) {
+    case JobState::kPending:
+    case JobState::kRetryWait:
+      ArmTimer(job, kStateTimer, s.ready_at_ms);
+      break;
+    case JobState::kQueued:
+      Enqueue(job);
+      break;
+    case JobState::kRunning:
+      ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, AttemptDeadlineMs(job.rec)));
+      scheduler_.Started(job, job.rec.spec, RunType(job.rec.spec), s.worker_id);
+      break;
+    case JobState::kSubmitted:
+      // The verdict timer restarts: how long the verifier already had is not stored. A
+      // verifier job has its own timers.
+      if (s.helper_id == 0 && job.rec.spec.verdict_timeout_ms > 0) {
+        ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.verdict_timeout_ms);
+      }
+      break;
+    case JobState::kWaitingChildren:
+    case JobState::kSucceeded:
+    case JobState::kFailed:
+    case JobState::kCancelled:
+      break;
+  }
+  if (!IsTerminal(s.state) && job.rec.spec.run_by_ms != 0) {
+    ArmTimer(job, kDeadlineTimer, job.rec.spec.run_by_ms);
+  }
+  const JobId id = job.rec.id;
+  jobs_.emplace(id, std::move(owned));
+}
+
 Status Engine::Restore(RecoveredState state) {
   if (!jobs_.empty() || !workflows_.empty() || sink_.event_seq_last != 0 || job_id_last_ != 0) {
     return FailedPrecondition("restore: the engine already holds state; restore a new engine");
@@ -84,43 +126,7 @@ Status Engine::Restore(RecoveredState state) {
         rec.status.attempt_id > attempt_id_last_) {
       return DataLoss("restore: job " + Num(rec.id) + " is inconsistent with the stored ids");
     }
-    auto owned = std::make_unique<Job>();
-    Job& job = *owned;
-    job.rec = std::move(rec);
-    job.is_new = false;
-    job.lease_persisted_ms = job.rec.status.lease_expires_ms;
-    ++state_counts_[static_cast<size_t>(job.rec.status.state)];
-    const JobStatus& s = job.rec.status;
-    switch (s.state) {
-      case JobState::kPending:
-      case JobState::kRetryWait:
-        ArmTimer(job, kStateTimer, s.ready_at_ms);
-        break;
-      case JobState::kQueued:
-        Enqueue(job);
-        break;
-      case JobState::kRunning:
-        ArmTimer(job, kStateTimer, std::min(s.lease_expires_ms, AttemptDeadlineMs(job.rec)));
-        scheduler_.Started(job, job.rec.spec, RunType(job.rec.spec), s.worker_id);
-        break;
-      case JobState::kSubmitted:
-        // The verdict timer restarts: how long the verifier already had is not stored. A
-        // verifier job has its own timers.
-        if (s.helper_id == 0 && job.rec.spec.verdict_timeout_ms > 0) {
-          ArmTimer(job, kStateTimer, s.updated_ms + job.rec.spec.verdict_timeout_ms);
-        }
-        break;
-      case JobState::kWaitingChildren:
-      case JobState::kSucceeded:
-      case JobState::kFailed:
-      case JobState::kCancelled:
-        break;
-    }
-    if (!IsTerminal(s.state) && job.rec.spec.run_by_ms != 0) {
-      ArmTimer(job, kDeadlineTimer, job.rec.spec.run_by_ms);
-    }
-    const JobId id = job.rec.id;
-    jobs_.emplace(id, std::move(owned));
+    RestoreJob(std::move(rec));
   }
   // Sub-jobs count for their parent's attempt if it is still the current one; finished sub-jobs
   // stay in memory for their parent (the store recovers those of active parents).

@@ -24,6 +24,99 @@ bool ValidName(std::string_view s) {
   return true;
 }
 
+// The helper job types (splitter, aggregator, verifier) and what the children policy and a
+// verdict by API ask of them.
+Status CheckHelpers(const JobSpec& spec, const EngineLimits& lim) {
+  BATON_RETURN_IF_ERROR(CheckTypeName("splitter", spec.splitter, lim.type_bytes_max));
+  BATON_RETURN_IF_ERROR(CheckTypeName("aggregator", spec.aggregator, lim.type_bytes_max));
+  BATON_RETURN_IF_ERROR(CheckTypeName("verifier", spec.verifier, lim.type_bytes_max));
+  if (spec.children_policy->kind == ChildrenPolicy::kQuorum && spec.children_policy->n == 0) {
+    return InvalidArgument("children_policy.quorum: must be at least 1");
+  }
+  if (spec.verdict_timeout_ms != 0 && (!spec.verify || !spec.verifier.empty())) {
+    return InvalidArgument(
+        "verdict_timeout_ms: only with verify: true, for a verdict by API (a verifier job has "
+        "its own timeout)");
+  }
+  return Status::Ok();
+}
+
+Status CheckOwnerAndPayload(const JobSpec& spec, const EngineLimits& lim) {
+  if (spec.owner.empty()) return InvalidArgument("owner: must not be empty");
+  if (spec.owner.size() > lim.owner_bytes_max) {
+    return TooLong("owner", spec.owner.size(), lim.owner_bytes_max);
+  }
+  if (spec.payload.empty()) return InvalidArgument("payload: must be a JSON document, got nothing");
+  // A helper's input (every sub-job's result, or the result it judges) may be larger than a
+  // submitter's payload.
+  const size_t payload_max =
+      spec.role == JobRole::kJob ? lim.payload_bytes_max : lim.aggregate_bytes_max;
+  if (spec.payload.size() > payload_max) {
+    return TooLong("payload", spec.payload.size(), payload_max);
+  }
+  if (spec.priority < lim.priority_min || spec.priority > lim.priority_max) {
+    return InvalidArgument("priority: must be between " + std::to_string(lim.priority_min) +
+                           " and " + std::to_string(lim.priority_max) + ", got " +
+                           std::to_string(spec.priority));
+  }
+  return Status::Ok();
+}
+
+Status CheckRetry(const RetryPolicy& r, const EngineLimits& lim) {
+  if (r.delay_ms_initial < 0 || r.delay_ms_initial > lim.delay_ms_max) {
+    return InvalidArgument("retry.delay_initial: must be between 0 and " +
+                           std::to_string(lim.delay_ms_max) + " ms, got " +
+                           std::to_string(r.delay_ms_initial));
+  }
+  if (r.delay_ms_max < r.delay_ms_initial || r.delay_ms_max > lim.delay_ms_max) {
+    return InvalidArgument("retry.delay_max: must be between retry.delay_initial (" +
+                           std::to_string(r.delay_ms_initial) + ") and " +
+                           std::to_string(lim.delay_ms_max) + " ms, got " +
+                           std::to_string(r.delay_ms_max));
+  }
+  if (!(r.multiplier >= 1.0 && r.multiplier <= 100.0)) {
+    return InvalidArgument("retry.multiplier: must be between 1 and 100, got " +
+                           std::to_string(r.multiplier));
+  }
+  if (!(r.jitter >= 0.0 && r.jitter <= 1.0)) {
+    return InvalidArgument("retry.jitter: must be between 0 and 1, got " +
+                           std::to_string(r.jitter));
+  }
+  if ((r.retry_on & ~kRetryableOutcomes) != 0) {
+    return InvalidArgument("retry.retry_on: may name only error, timeout, lost and rejected");
+  }
+  return Status::Ok();
+}
+
+Status CheckKeysAndTags(const JobSpec& spec, const EngineLimits& lim) {
+  if (spec.idempotency_key.size() > lim.idempotency_key_bytes_max) {
+    return TooLong("idempotency_key", spec.idempotency_key.size(), lim.idempotency_key_bytes_max);
+  }
+  if (spec.tags.size() > lim.tags_max) {
+    return InvalidArgument("tags: at most " + Num(lim.tags_max) + " tags, got " +
+                           Num(spec.tags.size()));
+  }
+  // Tags and keys that did not come through a JSON parser (a header, a multipart field) may not
+  // be UTF-8, and the store keeps them as JSON or as text that JSON answers quote.
+  for (size_t i = 0; i < spec.tags.size(); ++i) {
+    const std::string& tag = spec.tags[i];
+    if (tag.empty() || tag.size() > lim.tag_bytes_max) {
+      return InvalidArgument("tags[" + Num(i) + "]: must be 1 to " + Num(lim.tag_bytes_max) +
+                             " bytes, got " + Num(tag.size()));
+    }
+    if (baton::json::InvalidUtf8At(tag) != std::string_view::npos) {
+      return InvalidArgument("tags[" + Num(i) + "]: must be UTF-8 text");
+    }
+  }
+  if (baton::json::InvalidUtf8At(spec.idempotency_key) != std::string_view::npos) {
+    return InvalidArgument("idempotency_key: must be UTF-8 text");
+  }
+  if (baton::json::InvalidUtf8At(spec.concurrency_key) != std::string_view::npos) {
+    return InvalidArgument("concurrency.key: must be UTF-8 text");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status detail::CheckTypeName(std::string_view field, const std::string& name, size_t max) {
@@ -83,10 +176,23 @@ Status Engine::ValidateDemand(const JobSpec& spec) const {
 }
 
 Status Engine::Validate(JobSpec& spec) const {
+  // In this order: the first violation is the one named.
   const EngineLimits& lim = config_.limits;
   if (spec.type.empty()) return InvalidArgument("type: must not be empty");
   BATON_RETURN_IF_ERROR(CheckTypeName("type", spec.type, lim.type_bytes_max));
-  if (auto it = type_defaults_.find(spec.type); it != type_defaults_.end()) {
+  FillTypeDefaults(spec);
+  BATON_RETURN_IF_ERROR(CheckHelpers(spec, lim));
+  BATON_RETURN_IF_ERROR(ValidateDemand(spec));
+  BATON_RETURN_IF_ERROR(CheckOwnerAndPayload(spec, lim));
+  BATON_RETURN_IF_ERROR(ValidateTiming(spec));
+  if (!spec.retry) spec.retry = config_.retry_default;
+  BATON_RETURN_IF_ERROR(CheckRetry(*spec.retry, lim));
+  return CheckKeysAndTags(spec, lim);
+}
+
+void Engine::FillTypeDefaults(JobSpec& spec) const {
+  auto it = type_defaults_.find(spec.type);
+  if (it != type_defaults_.end()) {
     const TypeDefaults& d = it->second;
     if (spec.timeout_ms == 0) spec.timeout_ms = d.timeout_ms;
     if (spec.attempts_max == 0) spec.attempts_max = d.attempts_max;
@@ -101,35 +207,10 @@ Status Engine::Validate(JobSpec& spec) const {
     if (spec.resources.empty()) spec.resources = d.resources;
   }
   if (!spec.children_policy) spec.children_policy = ChildrenPolicy{};
-  BATON_RETURN_IF_ERROR(CheckTypeName("splitter", spec.splitter, lim.type_bytes_max));
-  BATON_RETURN_IF_ERROR(CheckTypeName("aggregator", spec.aggregator, lim.type_bytes_max));
-  BATON_RETURN_IF_ERROR(CheckTypeName("verifier", spec.verifier, lim.type_bytes_max));
-  if (spec.children_policy->kind == ChildrenPolicy::kQuorum && spec.children_policy->n == 0) {
-    return InvalidArgument("children_policy.quorum: must be at least 1");
-  }
-  if (spec.verdict_timeout_ms != 0 && (!spec.verify || !spec.verifier.empty())) {
-    return InvalidArgument(
-        "verdict_timeout_ms: only with verify: true, for a verdict by API (a verifier job has "
-        "its own timeout)");
-  }
-  BATON_RETURN_IF_ERROR(ValidateDemand(spec));
-  if (spec.owner.empty()) return InvalidArgument("owner: must not be empty");
-  if (spec.owner.size() > lim.owner_bytes_max) {
-    return TooLong("owner", spec.owner.size(), lim.owner_bytes_max);
-  }
-  if (spec.payload.empty()) return InvalidArgument("payload: must be a JSON document, got nothing");
-  // A helper's input (every sub-job's result, or the result it judges) may be larger than a
-  // submitter's payload.
-  const size_t payload_max =
-      spec.role == JobRole::kJob ? lim.payload_bytes_max : lim.aggregate_bytes_max;
-  if (spec.payload.size() > payload_max) {
-    return TooLong("payload", spec.payload.size(), payload_max);
-  }
-  if (spec.priority < lim.priority_min || spec.priority > lim.priority_max) {
-    return InvalidArgument("priority: must be between " + std::to_string(lim.priority_min) +
-                           " and " + std::to_string(lim.priority_max) + ", got " +
-                           std::to_string(spec.priority));
-  }
+}
+
+Status Engine::ValidateTiming(JobSpec& spec) const {
+  const EngineLimits& lim = config_.limits;
   if (spec.run_after_ms < 0) return InvalidArgument("run_after: must not be negative");
   if (spec.run_by_ms < 0) return InvalidArgument("run_by: must not be negative");
   if (spec.run_by_ms != 0) {
@@ -159,55 +240,6 @@ Status Engine::Validate(JobSpec& spec) const {
   if (spec.attempts_max > lim.attempts_max) {
     return InvalidArgument("attempts_max: must be between 1 and " + Num(lim.attempts_max) +
                            ", got " + Num(spec.attempts_max));
-  }
-  if (!spec.retry) spec.retry = config_.retry_default;
-  const RetryPolicy& r = *spec.retry;
-  if (r.delay_ms_initial < 0 || r.delay_ms_initial > lim.delay_ms_max) {
-    return InvalidArgument("retry.delay_initial: must be between 0 and " +
-                           std::to_string(lim.delay_ms_max) + " ms, got " +
-                           std::to_string(r.delay_ms_initial));
-  }
-  if (r.delay_ms_max < r.delay_ms_initial || r.delay_ms_max > lim.delay_ms_max) {
-    return InvalidArgument("retry.delay_max: must be between retry.delay_initial (" +
-                           std::to_string(r.delay_ms_initial) + ") and " +
-                           std::to_string(lim.delay_ms_max) + " ms, got " +
-                           std::to_string(r.delay_ms_max));
-  }
-  if (!(r.multiplier >= 1.0 && r.multiplier <= 100.0)) {
-    return InvalidArgument("retry.multiplier: must be between 1 and 100, got " +
-                           std::to_string(r.multiplier));
-  }
-  if (!(r.jitter >= 0.0 && r.jitter <= 1.0)) {
-    return InvalidArgument("retry.jitter: must be between 0 and 1, got " +
-                           std::to_string(r.jitter));
-  }
-  if ((r.retry_on & ~kRetryableOutcomes) != 0) {
-    return InvalidArgument("retry.retry_on: may name only error, timeout, lost and rejected");
-  }
-  if (spec.idempotency_key.size() > lim.idempotency_key_bytes_max) {
-    return TooLong("idempotency_key", spec.idempotency_key.size(), lim.idempotency_key_bytes_max);
-  }
-  if (spec.tags.size() > lim.tags_max) {
-    return InvalidArgument("tags: at most " + Num(lim.tags_max) + " tags, got " +
-                           Num(spec.tags.size()));
-  }
-  // Tags and keys that did not come through a JSON parser (a header, a multipart field) may not
-  // be UTF-8, and the store keeps them as JSON or as text that JSON answers quote.
-  for (size_t i = 0; i < spec.tags.size(); ++i) {
-    const std::string& tag = spec.tags[i];
-    if (tag.empty() || tag.size() > lim.tag_bytes_max) {
-      return InvalidArgument("tags[" + Num(i) + "]: must be 1 to " + Num(lim.tag_bytes_max) +
-                             " bytes, got " + Num(tag.size()));
-    }
-    if (baton::json::InvalidUtf8At(tag) != std::string_view::npos) {
-      return InvalidArgument("tags[" + Num(i) + "]: must be UTF-8 text");
-    }
-  }
-  if (baton::json::InvalidUtf8At(spec.idempotency_key) != std::string_view::npos) {
-    return InvalidArgument("idempotency_key: must be UTF-8 text");
-  }
-  if (baton::json::InvalidUtf8At(spec.concurrency_key) != std::string_view::npos) {
-    return InvalidArgument("concurrency.key: must be UTF-8 text");
   }
   return Status::Ok();
 }
