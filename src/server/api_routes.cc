@@ -51,22 +51,24 @@ void Server::GetLog(const Identity& who, engine::JobId id, const Call& call) {
       follow = *n == 1;
     }
   }
-  FindJob(who, id,
-          [this, id, offset, follow, reply = call.reply, version,
-           keep_alive](Result<engine::JobRecord> job) {
-            if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-            if (follow) return FollowLog(*job, offset, version, reply);
-            Result<std::string> text = logs_->Read(id, offset, options_.log_bytes_max + 4096);
-            if (!text.ok()) return reply(ErrorResponse(text.status(), version, keep_alive));
-            HttpResponse res{http::status::ok, version};
-            res.set(http::field::content_type, "text/plain; charset=utf-8");
-            res.set(http::field::server, "baton");
-            res.keep_alive(keep_alive);
-            res.set("Baton-Job-State", engine::JobStateName(job->status.state));
-            res.body() = std::move(*text);
-            res.prepare_payload();
-            reply(std::move(res));
-          });
+  access_->FindJob(who, id,
+                   [this, id, offset, follow, reply = call.reply, version,
+                    keep_alive](Result<engine::JobRecord> job) {
+                     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+                     if (follow) return FollowLog(*job, offset, version, reply);
+                     Result<std::string> text =
+                         logs_->Read(id, offset, options_.log_bytes_max + 4096);
+                     if (!text.ok())
+                       return reply(ErrorResponse(text.status(), version, keep_alive));
+                     HttpResponse res{http::status::ok, version};
+                     res.set(http::field::content_type, "text/plain; charset=utf-8");
+                     res.set(http::field::server, "baton");
+                     res.keep_alive(keep_alive);
+                     res.set("Baton-Job-State", engine::JobStateName(job->status.state));
+                     res.body() = std::move(*text);
+                     res.prepare_payload();
+                     reply(std::move(res));
+                   });
 }
 
 const RouteTable<Server>& Server::Routes() {
@@ -77,7 +79,7 @@ const RouteTable<Server>& Server::Routes() {
       if (!reason.ok()) {
         return c.reply(ErrorResponse(reason.status(), c.request.version(), c.request.keep_alive()));
       }
-      JobCommandFn command;
+      JobAccess::CommandFn command;
       if (action == "cancel") {
         command = [r = *reason](engine::Engine& e, engine::JobId j) { return e.Cancel(j, r); };
       } else if (action == "retry") {
@@ -87,7 +89,7 @@ const RouteTable<Server>& Server::Routes() {
       } else {
         command = [](engine::Engine& e, engine::JobId j) { return e.Accept(j); };
       }
-      s.JobCommand(c.who, c.args.job, c.request, c.reply, command, nullptr);
+      s.access_->JobCommand(c.who, c.args.job, c.request, c.reply, command, nullptr);
     };
   };
   // GET and HEAD /download/{job}: the outputs, or with ?partial=1 the running attempt's directory
@@ -220,7 +222,7 @@ const RouteTable<Server>& Server::Routes() {
       {V::head, "/download/{job}", Caller::kUser, download},
       {V::post, "/terminate/{job}", Caller::kUser,
        [](Server& s, Call& c) {
-         s.JobCommand(
+         s.access_->JobCommand(
              c.who, c.args.job, c.request, c.reply,
              [](engine::Engine& e, engine::JobId j) { return e.Cancel(j, "terminated"); }, nullptr,
              CompatStatus);

@@ -19,10 +19,6 @@
 
 namespace baton::server {
 
-Status JobNotFound(engine::JobId id) {
-  return NotFound("job " + std::to_string(id) + ": not found");
-}
-
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   const size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
@@ -104,7 +100,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   }
   s->database_ = std::move(*database);
   BATON_ASSIGN_OR_RETURN(s->store_, s->database_->Connect());
-  BATON_ASSIGN_OR_RETURN(s->reader_, s->database_->Connect());
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> reader, s->database_->Connect());
+  s->reader_ = std::make_unique<StoreReader>(std::move(reader));
   BATON_ASSIGN_OR_RETURN(s->tokens_, s->database_->ConnectTokens());
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
@@ -117,8 +114,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   Result<size_t> orphans = s->files_->RemoveOrphanInputs(
       [&admin](const std::string& key) { return admin->InputDirInUse(key); });
   if (!orphans.ok()) return orphans.status().WithContext("clean up input files");
-  s->blocking_ = std::make_unique<boost::asio::thread_pool>(
-      static_cast<size_t>(std::max(1, s->options_.blocking_threads)));
+  s->blocking_ = std::make_unique<BlockingPool>(s->options_.blocking_threads);
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> event_reader, s->database_->Connect());
   s->events_ = std::make_unique<EventStreams>(std::move(event_reader), 0, s->options_.events);
   s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
@@ -156,6 +152,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   };
   BATON_ASSIGN_OR_RETURN(s->runtime_,
                          Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options)));
+  s->access_ = std::make_unique<JobAccess>(s->runtime_.get(), s->reader_.get(), s->blocking_.get(),
+                                           &s->gate_);
   s->hub_->Attach(s->runtime_.get(),
                   [self](engine::JobId job, engine::AttemptId, const std::string&,
                          const std::string& data) { self->logs_->Append(job, data); });
@@ -222,7 +220,7 @@ void Server::Stop() {
   if (hub_) hub_->CloseAll();
   AbandonSnapshots();  // their timers would hold up the blocking pool's join
   if (runtime_) runtime_->Stop();
-  if (blocking_) blocking_->join();  // what the last commits handed over finishes
+  if (blocking_) blocking_->Join();  // what the last commits handed over finishes
   if (http_ && !http_->WaitIdle(kStopAnswersMs)) {
     std::fprintf(stderr, "baton server: stopping: some answers were not written within %lld ms\n",
                  static_cast<long long>(kStopAnswersMs));
@@ -232,6 +230,7 @@ void Server::Stop() {
   if (http_) http_->Stop();  // before the runtime goes: handlers run on its threads
   runtime_.reset();
   http_.reset();
+  access_.reset();
   blocking_.reset();
   events_.reset();
   hub_.reset();
@@ -329,10 +328,6 @@ Status Server::ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const
   return Status::Ok();
 }
 
-void Server::Blocking(std::function<void()> work) {
-  boost::asio::post(*blocking_, std::move(work));
-}
-
 void Server::SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
@@ -375,36 +370,13 @@ void Server::SubmitJobs(const Identity& who, const HttpRequest& request, const R
                     });
 }
 
-void Server::FindJob(const Identity& who, engine::JobId id,
-                     std::function<void(Result<engine::JobRecord>)> then,
-                     const std::shared_ptr<std::string>& waiting_for,
-                     const std::shared_ptr<engine::EventSeq>& as_of) {
-  auto found = std::make_shared<std::optional<engine::JobRecord>>();
-  runtime_->Execute(
-      [found, id, waiting_for, as_of](engine::Engine& e) {
-        if (const engine::JobRecord* job = e.Find(id)) *found = *job;
-        if (waiting_for) *waiting_for = e.WhyWaiting(id);
-        if (as_of) *as_of = e.event_seq_last();
-      },
-      // Answered after the next commit, so it never shows a state that is not yet durable; and
-      // on the blocking pool, as `then` may read the store or files.
-      [this, found, id, who, then = std::move(then)](const Status& committed) mutable {
-        Blocking([this, found, id, who, committed, then = std::move(then)] {
-          if (!committed.ok()) return then(committed);
-          if (!found->has_value()) return then(ReadStoredJob(who, id));  // only the store has it
-          if (!May(who, Access::kRead, (*found)->spec.owner)) return then(JobNotFound(id));
-          then(std::move(**found));
-        });
-      });
-}
-
 void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
                     const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto waiting_for = std::make_shared<std::string>();
   auto as_of = std::make_shared<engine::EventSeq>(0);
-  FindJob(
+  access_->FindJob(
       who, id,
       [reply, version, keep_alive, waiting_for, as_of](Result<engine::JobRecord> job) {
         if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
@@ -420,73 +392,6 @@ void Server::GetJob(const Identity& who, engine::JobId id, const HttpRequest& re
         reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
       },
       waiting_for, as_of);
-}
-
-Result<engine::JobRecord> Server::ReadStoredJob(const Identity& who, engine::JobId id) {
-  Result<engine::JobRecord> stored = [&] {
-    std::lock_guard lock(reader_mu_);
-    return reader_->GetJob(id);
-  }();
-  if (!stored.ok() && stored.status().code() != StatusCode::kNotFound) return stored.status();
-  if (!stored.ok() || !May(who, Access::kRead, stored->spec.owner)) return JobNotFound(id);
-  return stored;
-}
-
-void Server::JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
-                        const Reply& reply, const JobCommandFn& command,
-                        const std::shared_ptr<engine::JobRecord>& preload,
-                        const JobAnswerFn& answer) {
-  const unsigned version = request.version();
-  const bool keep_alive = request.keep_alive();
-  struct Outcome {
-    bool missing = false;  // the engine does not hold the job
-    Status status;
-    std::optional<engine::JobRecord> after;
-  };
-  auto out = std::make_shared<Outcome>();
-  runtime_->Execute(
-      [this, out, who, id, command, preload](engine::Engine& e) {
-        if (preload) {
-          if (!MayLoad(id)) {
-            out->missing = true;  // the cleaner is deleting it
-            return;
-          }
-          if (Status s = e.Load(*preload); !s.ok()) {
-            out->status = s;
-            return;
-          }
-        }
-        const engine::JobRecord* job = e.Find(id);
-        if (job == nullptr) {
-          out->missing = true;
-          return;
-        }
-        if (!May(who, Access::kTouch, job->spec.owner)) {
-          out->status = JobNotFound(id);
-          return;
-        }
-        out->status = command(e, id);
-        if (const engine::JobRecord* now = e.Find(id)) out->after = *now;
-      },
-      [this, out, who, id, command, preload, request, reply, version, keep_alive,
-       answer](const Status& committed) {
-        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
-        if (out->missing && !preload) {
-          // Finished long ago: bring it back from the store, then try once more (the gate:
-          // server_retention.cc).
-          std::shared_lock gate(load_gate_);
-          Result<engine::JobRecord> stored = ReadStoredJob(who, id);
-          if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
-          return JobCommand(who, id, request, reply, command,
-                            std::make_shared<engine::JobRecord>(std::move(*stored)), answer);
-        }
-        if (out->missing) return reply(ErrorResponse(JobNotFound(id), version, keep_alive));
-        if (!out->status.ok()) return reply(ErrorResponse(out->status, version, keep_alive));
-        reply(JsonResponse(
-            http::status::ok,
-            boost::json::serialize(answer ? answer(*out->after) : JobToJson(*out->after)), version,
-            keep_alive));
-      });
 }
 
 namespace {
@@ -549,10 +454,7 @@ void Server::ListJobs(const Identity& who, const HttpRequest& request, Reply rep
   store::JobQuery query;
   if (!who.admin) query.owner = who.user;  // users list their own jobs only
   if (Status s = ParseJobQuery(url->params(), true, &query); !s.ok()) return fail(s);
-  Result<store::JobPage> page = [&] {
-    std::lock_guard lock(reader_mu_);
-    return reader_->ListJobs(query);
-  }();
+  Result<store::JobPage> page = reader_->With([&](store::Store& r) { return r.ListJobs(query); });
   if (!page.ok()) return fail(page.status());
   reply(JsonResponse(http::status::ok, boost::json::serialize(JobPageJson(*page, "jobs")), version,
                      keep_alive));
@@ -568,24 +470,27 @@ void Server::ListChildren(const Identity& who, engine::JobId id, const HttpReque
   Status parsed = url ? ParseJobQuery(url->params(), false, &query)
                       : InvalidArgument("the query string is malformed");
   if (!parsed.ok()) return reply(ErrorResponse(parsed, version, keep_alive));
-  FindJob(who, id, [this, query, reply, version, keep_alive](Result<engine::JobRecord> parent) {
-    if (!parent.ok()) return reply(ErrorResponse(parent.status(), version, keep_alive));
-    std::unique_lock lock(reader_mu_);
-    Result<store::JobPage> page = reader_->ListJobs(query);
-    Result<std::array<uint64_t, engine::kJobStateCount>> counts =
-        page.ok() ? reader_->CountChildren(query.parent_id) : page.status();
-    lock.unlock();
-    if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
-    if (!counts.ok()) return reply(ErrorResponse(counts.status(), version, keep_alive));
-    boost::json::object o = JobPageJson(*page, "children");
-    boost::json::object summary;
-    for (engine::JobState st : engine::kAllJobStates) {
-      if (uint64_t n = (*counts)[static_cast<size_t>(st)]) summary[engine::JobStateName(st)] = n;
-    }
-    o["summary"] = std::move(summary);
-    o["parent"] = ChildrenStatusJson(*parent);
-    reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
-  });
+  access_->FindJob(
+      who, id, [this, query, reply, version, keep_alive](Result<engine::JobRecord> parent) {
+        if (!parent.ok()) return reply(ErrorResponse(parent.status(), version, keep_alive));
+        Result<std::array<uint64_t, engine::kJobStateCount>> counts = Internal("not read");
+        Result<store::JobPage> page = reader_->With([&](store::Store& r) {
+          Result<store::JobPage> p = r.ListJobs(query);
+          counts = p.ok() ? r.CountChildren(query.parent_id) : p.status();
+          return p;
+        });
+        if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
+        if (!counts.ok()) return reply(ErrorResponse(counts.status(), version, keep_alive));
+        boost::json::object o = JobPageJson(*page, "children");
+        boost::json::object summary;
+        for (engine::JobState st : engine::kAllJobStates) {
+          if (uint64_t n = (*counts)[static_cast<size_t>(st)])
+            summary[engine::JobStateName(st)] = n;
+        }
+        o["summary"] = std::move(summary);
+        o["parent"] = ChildrenStatusJson(*parent);
+        reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+      });
 }
 
 // The job's ended attempts, as committed, oldest first (the running one is in the job's status).
@@ -593,26 +498,26 @@ void Server::ListAttempts(const Identity& who, engine::JobId id, const HttpReque
                           const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  FindJob(who, id, [this, id, reply, version, keep_alive](const Result<engine::JobRecord>& job) {
-    if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-    std::unique_lock lock(reader_mu_);
-    Result<std::vector<engine::AttemptRecord>> attempts = reader_->ListAttempts(id);
-    lock.unlock();
-    if (!attempts.ok()) return reply(ErrorResponse(attempts.status(), version, keep_alive));
-    boost::json::array out;
-    for (const engine::AttemptRecord& a : *attempts) {
-      out.push_back({{"attempt", a.id},
-                     {"number", a.number},
-                     {"worker", a.worker_id},
-                     {"started_ms", a.started_ms},
-                     {"ended_ms", a.ended_ms},
-                     {"outcome", engine::OutcomeName(a.outcome)},
-                     {"error", a.error},
-                     {"result", EmbeddedJson(a.result)}});
-    }
-    boost::json::object o{{"job", id}, {"attempts", std::move(out)}};
-    reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
-  });
+  access_->FindJob(
+      who, id, [this, id, reply, version, keep_alive](const Result<engine::JobRecord>& job) {
+        if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
+        Result<std::vector<engine::AttemptRecord>> attempts =
+            reader_->With([id](store::Store& r) { return r.ListAttempts(id); });
+        if (!attempts.ok()) return reply(ErrorResponse(attempts.status(), version, keep_alive));
+        boost::json::array out;
+        for (const engine::AttemptRecord& a : *attempts) {
+          out.push_back({{"attempt", a.id},
+                         {"number", a.number},
+                         {"worker", a.worker_id},
+                         {"started_ms", a.started_ms},
+                         {"ended_ms", a.ended_ms},
+                         {"outcome", engine::OutcomeName(a.outcome)},
+                         {"error", a.error},
+                         {"result", EmbeddedJson(a.result)}});
+        }
+        boost::json::object o{{"job", id}, {"attempts", std::move(out)}};
+        reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+      });
 }
 
 void Server::CreateToken(const Identity& who, const HttpRequest& request, const Reply& reply) {
@@ -699,10 +604,8 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
     (key == "job" ? job : key == "workflow" ? workflow : since) = *n;
   }
   if (workflow != 0) {
-    Result<engine::WorkflowRecord> found = [&] {
-      std::lock_guard lock(reader_mu_);
-      return reader_->GetWorkflow(workflow);
-    }();
+    Result<engine::WorkflowRecord> found =
+        reader_->With([&](store::Store& r) { return r.GetWorkflow(workflow); });
     if (!found.ok() && found.status().code() != StatusCode::kNotFound) {
       return fail(found.status());
     }
@@ -712,7 +615,7 @@ void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply
   }
   if (job != 0) {
     // Another user's job is as absent as a missing one.
-    Result<engine::JobRecord> found = ReadStoredJob(who, job);
+    Result<engine::JobRecord> found = access_->ReadStoredJob(who, job);
     if (!found.ok()) return fail(found.status());
   }
   HttpResponse head{http::status::ok, version};

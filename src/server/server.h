@@ -24,6 +24,7 @@
 #include "server/data_lock.h"
 #include "server/event_streams.h"
 #include "server/http_server.h"
+#include "server/job_access.h"
 #include "server/job_files.h"
 #include "server/job_logs.h"
 #include "server/job_types.h"
@@ -75,8 +76,6 @@ bool IsMultipart(const HttpRequest& request);
 std::string CompatFileName(std::string_view name);
 // The body of a job or workflow command: empty, or {"reason": "text"}.
 Result<std::string> ParseReason(const std::string& body);
-// How a job that is missing, or not the caller's, is answered: the two look the same.
-Status JobNotFound(engine::JobId id);
 
 class Server {
  public:
@@ -114,26 +113,12 @@ class Server {
                        const HttpRequest& request, const Reply& reply);
   void ListSchedules(const Identity& who, const HttpRequest& request, const Reply& reply);
   void RetryJobs(const Identity& who, const HttpRequest& request, Reply reply);
-  // The job as of the last commit, if `who` may see it (NotFound otherwise), to `then`; and, if
-  // `waiting_for` is given, why it is not running yet (engine.h, WhyWaiting).
-  // `as_of`, when given, gets the last event's sequence number as the engine read the job: every
-  // later change of the job is an event after it.
-  void FindJob(const Identity& who, engine::JobId id,
-               std::function<void(Result<engine::JobRecord>)> then,
-               const std::shared_ptr<std::string>& waiting_for = nullptr,
-               const std::shared_ptr<engine::EventSeq>& as_of = nullptr);
-  // A job from the store (one that left the engine's memory); NotFound also when it is not
-  // `who`'s: another user's job is as absent as a missing one.
-  Result<engine::JobRecord> ReadStoredJob(const Identity& who, engine::JobId id);
   // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
   void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
                  const Reply& reply);
   // Checks each spec's payload against its declared type, fills the type's defaults, and
   // refuses undeclared types under strict_types. `batch`: errors are prefixed "[i].".
   Status ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const;
-  // Runs `work` on the blocking pool: file and store I/O never runs on the engine's, the
-  // committer's or the HTTP threads.
-  void Blocking(std::function<void()> work);
   // POST /v1/jobs with multipart/form-data: a "job" part (the JSON of one job) and file parts.
   void SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply);
   // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
@@ -206,17 +191,6 @@ class Server {
                        const HttpRequest& request, const Reply& reply,
                        const std::shared_ptr<engine::WorkflowRecord>& preload);
   void ListTypes(const HttpRequest& request, const Reply& reply);
-  // cancel, retry, reject, accept: runs `command` on the job if `who` may touch it, and answers
-  // with the job as it is afterwards. `preload`: a finished job read from the store, loaded into
-  // the engine first (the second try, for a job that had left memory).
-  using JobCommandFn = std::function<Status(engine::Engine&, engine::JobId)>;
-  // `answer`: the body for the job as it is afterwards (JobToJson when empty).
-  using JobAnswerFn = std::function<boost::json::object(const engine::JobRecord&)>;
-  void JobCommand(const Identity& who, engine::JobId id, const HttpRequest& request,
-                  const Reply& reply, const JobCommandFn& command,
-                  const std::shared_ptr<engine::JobRecord>& preload,
-                  const JobAnswerFn& answer = nullptr);
-
   // Retention (server_retention.cc).
   struct RetentionPass {
     uint64_t jobs_seen = 0;
@@ -232,10 +206,6 @@ class Server {
   // Deletes the jobs (those still finished), then their files; returns how many went.
   Result<size_t> ForgetJobs(const std::vector<store::FinishedJob>& due);
   void RunRetention(const HttpRequest& request, const Reply& reply);
-  // Whether a job read from the store may be loaded into the engine (engine thread only): not
-  // while the cleaner deletes it.
-  bool MayLoad(engine::JobId id) const { return !forgotten_.contains(id); }
-
   ServerOptions options_;
   SystemClock clock_;
   std::unique_ptr<DataLock> lock_;  // this server's hold on the data directory
@@ -243,13 +213,14 @@ class Server {
   std::unique_ptr<store::Store> store_;  // the committer's
   std::unique_ptr<store::TokenStore> tokens_;
   std::unique_ptr<Auth> auth_;
-  std::mutex reader_mu_;
-  std::unique_ptr<store::Store> reader_;  // reads from HTTP threads, never the committer's
+  std::unique_ptr<StoreReader> reader_;  // reads from HTTP threads, never the committer's
   std::unique_ptr<JobLogs> logs_;
   TypeRegistry types_;
   ServerConfig config_;
   std::optional<JobFiles> files_;
-  std::unique_ptr<boost::asio::thread_pool> blocking_;
+  std::unique_ptr<BlockingPool> blocking_;
+  LoadGate gate_;  // retention's (server_retention.cc)
+  std::unique_ptr<JobAccess> access_;
   std::unique_ptr<WorkerHub> hub_;
   std::unique_ptr<EventStreams> events_;
   std::mutex snapshots_mu_;
@@ -264,9 +235,6 @@ class Server {
   bool cleaner_stop_ = false;
   std::mutex cleaner_pass_mu_;
   engine::EventSeq events_deleted_before_ = 0;  // under cleaner_pass_mu_
-  // Held shared from a read of a job for loading until the load is queued (server_retention.cc).
-  std::shared_mutex load_gate_;
-  std::unordered_set<engine::JobId> forgotten_;  // engine thread only
 };
 
 boost::json::object RetentionPolicyJson(const RetentionPolicy& p);

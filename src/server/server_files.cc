@@ -278,7 +278,7 @@ void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest&
                        const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
+  access_->FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
     const engine::JobState state = job->status.state;
     boost::json::object o;
@@ -316,7 +316,7 @@ void Server::OutputFile(const Identity& who, engine::JobId id, const std::string
   if (Status s = ValidateFileName(name); !s.ok()) {
     return reply(ErrorResponse(s, request.version(), request.keep_alive()));
   }
-  FindJob(who, id, [this, id, name, request, reply](Result<engine::JobRecord> job) {
+  access_->FindJob(who, id, [this, id, name, request, reply](Result<engine::JobRecord> job) {
     const unsigned version = request.version();
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, request.keep_alive()));
     Result<engine::AttemptId> attempt = ResultAttempt(*job);
@@ -344,7 +344,7 @@ void Server::OutputFile(const Identity& who, engine::JobId id, const std::string
 
 void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
                        const Reply& reply) {
-  FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
+  access_->FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
@@ -386,10 +386,12 @@ void Server::InputFile(const Identity& who, engine::JobId id, const std::string&
   // The owner and administrators read a job's inputs; a worker only those of the attempt it
   // holds now (a worker token sees no other job, and a private worker only its user's).
   if (!who.worker || who.admin) {
-    return FindJob(who, id, [send, reply, version, keep_alive](Result<engine::JobRecord> job) {
-      if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-      send(job->spec.input_dir.str());
-    });
+    return access_->FindJob(who, id,
+                            [send, reply, version, keep_alive](Result<engine::JobRecord> job) {
+                              if (!job.ok())
+                                return reply(ErrorResponse(job.status(), version, keep_alive));
+                              send(job->spec.input_dir.str());
+                            });
   }
   const std::string what = "inputs of job " + std::to_string(id);
   Result<std::string> worker = WorkerOf(who, request, what);
@@ -412,7 +414,7 @@ void Server::InputFile(const Identity& who, engine::JobId id, const std::string&
       [this, held, send, reply, version, keep_alive](const Status& committed) {
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
         if (!held->ok()) return reply(ErrorResponse(held->status(), version, keep_alive));
-        Blocking([send, held] { send(**held); });
+        blocking_->Post([send, held] { send(**held); });
       });
 }
 
@@ -428,7 +430,7 @@ void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId 
     return reply(ErrorResponse(s, version, keep_alive));
   }
   auto body = std::make_shared<std::string>(std::move(request.body()));
-  Blocking([this, id, attempt, name, body, reply, version, keep_alive, worker = *worker] {
+  blocking_->Post([this, id, attempt, name, body, reply, version, keep_alive, worker = *worker] {
     // Written first, then checked: only the job's current, running attempt may add files, and
     // only from the worker that holds it. A refused file is removed again, and an attempt's files
     // count only if it succeeds.
@@ -452,7 +454,7 @@ void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId 
           Status s = committed.ok() ? *current : committed;
           if (!s.ok()) {
             // Removing the file is I/O: not on the commit thread.
-            return Blocking([this, s, id, attempt, name, reply, version, keep_alive] {
+            return blocking_->Post([this, s, id, attempt, name, reply, version, keep_alive] {
               files_->RemoveOutput(id, attempt, name);
               reply(ErrorResponse(s, version, keep_alive));
             });
@@ -500,7 +502,7 @@ void Server::AbandonSnapshots() {
 void Server::PartialZip(const Identity& who, engine::JobId id, const HttpRequest& request,
                         const Reply& reply) {
   const bool head = request.method() == http::verb::head;
-  FindJob(
+  access_->FindJob(
       who, id,
       [this, id, head, version = request.version(), keep_alive = request.keep_alive(),
        reply](Result<engine::JobRecord> job) {
@@ -518,7 +520,7 @@ void Server::PartialZip(const Identity& who, engine::JobId id, const HttpRequest
         const std::string worker = s.worker_id.str();
         uint64_t number;
         auto timer = std::make_shared<boost::asio::steady_timer>(
-            blocking_->get_executor(), std::chrono::milliseconds(options_.snapshot_timeout_ms));
+            blocking_->executor(), std::chrono::milliseconds(options_.snapshot_timeout_ms));
         {
           std::lock_guard lock(snapshots_mu_);
           number = ++snapshot_requests_;
@@ -587,7 +589,7 @@ void Server::PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptI
 
 void Server::Download(const Identity& who, engine::JobId id, const HttpRequest& request,
                       Reply reply) {
-  FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
+  access_->FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;

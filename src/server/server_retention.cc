@@ -10,11 +10,11 @@
 //
 // A job that left the engine's memory can be brought back from the store (a retry of a dead
 // letter reads it, then loads it on the engine thread). So that a read taken just before a
-// delete commits cannot bring the job back after it, loads check `forgotten_` (the ids of the
-// batch being deleted), and the ids leave it only once every read that began before the commit
-// has reached the engine: readers hold `load_gate_` shared from their read until their command
-// is queued; the cleaner takes it exclusively after the commit, then queues the release behind
-// them.
+// delete commits cannot bring the job back after it, loads check the LoadGate (job_access.h):
+// its forgotten set holds the ids of the batch being deleted, and they leave it only once every
+// read that began before the commit has reached the engine. Readers hold the gate shared from
+// their read until their command is queued; the cleaner takes it exclusively after the commit,
+// then queues the release behind them.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
@@ -121,20 +121,20 @@ Result<size_t> Server::ForgetJobs(const std::vector<store::FinishedJob>& due) {
   Result<std::vector<engine::JobId>> deleted =
       runtime_
           ->Call([this, keys = std::move(keys)](engine::Engine& e) {
-            for (const engine::IdempotencyKey& k : keys) forgotten_.insert(k.job_id);
+            for (const engine::IdempotencyKey& k : keys) gate_.Forgetting(k.job_id);
             return e.Forget(keys, 0);
           })
           .get();
   {
     // Every read that began before the commit has queued its command by now: release the ids
     // behind those commands (also after a failed commit, when nothing was deleted).
-    std::unique_lock gate(load_gate_);
+    auto deleting = gate_.Deleting();
   }
   std::vector<engine::JobId> ids;
   for (const store::FinishedJob& job : due) ids.push_back(job.id);
   runtime_->Execute(
       [this, ids](engine::Engine&) {
-        for (engine::JobId id : ids) forgotten_.erase(id);
+        for (engine::JobId id : ids) gate_.Forgotten(id);
       },
       [](const Status&) {});
   if (!deleted.ok()) return deleted.status();
@@ -153,7 +153,7 @@ void Server::RunRetention(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
 
-  Blocking([this, reply, version, keep_alive] {
+  blocking_->Post([this, reply, version, keep_alive] {
     Result<RetentionPass> pass = CleanOnce();
     if (!pass.ok()) return reply(ErrorResponse(pass.status(), version, keep_alive));
     json::object o{{"jobs_seen", pass->jobs_seen},

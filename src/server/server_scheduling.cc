@@ -238,16 +238,14 @@ void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply re
     }
   }
   if (!who.admin) query.owner = who.user;
-  Blocking([this, query, limit, reply, version, keep_alive]() mutable {
-    std::shared_lock gate(load_gate_);  // from the read until the loads are queued
+  blocking_->Post([this, query, limit, reply, version, keep_alive]() mutable {
+    auto reading = gate_.Reading();  // from the read until the loads are queued
     // Read from the store, newest first, page by page.
     auto jobs = std::make_shared<std::vector<engine::JobRecord>>();
     while (jobs->size() < limit) {
       query.limit = std::min<size_t>(1000, limit - jobs->size());
-      Result<store::JobPage> page = [&] {
-        std::lock_guard lock(reader_mu_);
-        return reader_->ListJobs(query);
-      }();
+      Result<store::JobPage> page =
+          reader_->With([&](store::Store& r) { return r.ListJobs(query); });
       if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
       for (engine::JobRecord& r : page->jobs) jobs->push_back(std::move(r));
       if (page->next == 0) break;
@@ -260,7 +258,7 @@ void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply re
           for (engine::JobRecord& r : *jobs) {
             const engine::JobId id = r.id;
             Status s = e.Find(id) != nullptr ? Status::Ok()
-                       : MayLoad(id)         ? e.Load(std::move(r))
+                       : gate_.MayLoad(id)   ? e.Load(std::move(r))
                                              : JobNotFound(id);
             if (s.ok()) s = e.Retry(id);
             if (s.ok()) {

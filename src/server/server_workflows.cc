@@ -164,11 +164,11 @@ void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpR
         }
       },
       [this, found, jobs, id, who, reply, version, keep_alive](const Status& committed) {
-        Blocking([this, found, jobs, id, who, committed, reply, version, keep_alive] {
+        blocking_->Post([this, found, jobs, id, who, committed, reply, version, keep_alive] {
           if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
           if (!found->has_value()) {
-            std::lock_guard lock(reader_mu_);
-            Result<engine::WorkflowRecord> stored = reader_->GetWorkflow(id);
+            Result<engine::WorkflowRecord> stored =
+                reader_->With([id](store::Store& r) { return r.GetWorkflow(id); });
             if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
             *found = std::move(*stored);
           }
@@ -220,11 +220,9 @@ void Server::WorkflowCommand(const Identity& who, engine::WorkflowId id, const s
         if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
         if (out->missing && !preload) {
           // Finished long ago: bring it back from the store, then try once more.
-          Blocking([this, who, id, action, request, reply, version, keep_alive] {
-            Result<engine::WorkflowRecord> stored = [&] {
-              std::lock_guard lock(reader_mu_);
-              return reader_->GetWorkflow(id);
-            }();
+          blocking_->Post([this, who, id, action, request, reply, version, keep_alive] {
+            Result<engine::WorkflowRecord> stored =
+                reader_->With([&](store::Store& r) { return r.GetWorkflow(id); });
             if (!stored.ok()) return reply(ErrorResponse(stored.status(), version, keep_alive));
             if (!May(who, Access::kTouch, stored->owner)) {
               return reply(ErrorResponse(WorkflowNotFound(id), version, keep_alive));
