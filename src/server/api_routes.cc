@@ -109,7 +109,7 @@ const RouteTable<Server>& Server::Routes() {
   // POST /v1/types/{name}/pause|resume, /v1/workers/{name}/drain|undrain.
   auto operation = [](const std::string& what, const std::string& action) {
     return [what, action](Server& s, Call& c) {
-      s.OperationsCommand(what, c.args.name, action, c.request, c.reply);
+      s.scheduling_->OperationsCommand(what, c.args.name, action, c.request, c.reply);
     };
   };
   auto health = [](Server& s, Call& c) { s.Health(c.request, c.reply); };
@@ -119,7 +119,7 @@ const RouteTable<Server>& Server::Routes() {
       {V::get, "/health", Caller::kAnyone, health},
       // Tokens.
       {V::post, "/v1/tokens", Caller::kUser,
-       [](Server& s, Call& c) { s.CreateToken(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.tokens_api_->Create(c.who, c.request, c.reply); }},
       // Jobs.
       {V::post, "/v1/jobs", Caller::kUser,
        [](Server& s, Call& c) {
@@ -166,28 +166,23 @@ const RouteTable<Server>& Server::Routes() {
        }},
       // Events.
       {V::get, "/v1/events", Caller::kUser,
-       [](Server& s, Call& c) { s.StreamEvents(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.events_api_->Stream(c.who, c.request, c.reply); }},
       // Workflows.
       {V::post, "/v1/workflows", Caller::kUser,
-       [](Server& s, Call& c) { s.SubmitWorkflow(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.workflows_->Submit(c.who, c.request, c.reply); }},
       {V::get, "/v1/workflows/{workflow}", Caller::kUser,
-       [](Server& s, Call& c) { s.GetWorkflow(c.who, c.args.workflow, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.workflows_->Get(c.who, c.args.workflow, c.request, c.reply); }},
       {V::post, "/v1/workflows/{workflow}/cancel", Caller::kUser,
        [](Server& s, Call& c) {
-         s.WorkflowCommand(c.who, c.args.workflow, "cancel", c.request, c.reply, nullptr);
+         s.workflows_->Command(c.who, c.args.workflow, "cancel", c.request, c.reply);
        }},
       {V::post, "/v1/workflows/{workflow}/retry", Caller::kUser,
        [](Server& s, Call& c) {
-         s.WorkflowCommand(c.who, c.args.workflow, "retry", c.request, c.reply, nullptr);
+         s.workflows_->Command(c.who, c.args.workflow, "retry", c.request, c.reply);
        }},
       // Workers, types and scheduling.
       {V::get, "/v1/workers", Caller::kUser,
-       [](Server& s, Call& c) {
-         boost::json::object o;
-         o["workers"] = s.hub_->Workers();
-         c.reply(JsonResponse(http::status::ok, boost::json::serialize(o), c.request.version(),
-                              c.request.keep_alive()));
-       }},
+       [](Server& s, Call& c) { s.scheduling_->ListWorkers(c.request, c.reply); }},
       {V::get, "/v1/workers/connect", Caller::kWorker,
        [](Server&, Call& c) {
          c.reply(ErrorResponse(
@@ -198,21 +193,23 @@ const RouteTable<Server>& Server::Routes() {
       {V::post, "/v1/workers/{name}/drain", Caller::kAdmin, operation("workers", "drain")},
       {V::post, "/v1/workers/{name}/undrain", Caller::kAdmin, operation("workers", "undrain")},
       {V::get, "/v1/types", Caller::kUser,
-       [](Server& s, Call& c) { s.ListTypes(c.request, c.reply); }},
+       [](Server& s, Call& c) { s.scheduling_->ListTypes(c.request, c.reply); }},
       {V::post, "/v1/types/{name}/pause", Caller::kAdmin, operation("types", "pause")},
       {V::post, "/v1/types/{name}/resume", Caller::kAdmin, operation("types", "resume")},
       {V::get, "/v1/scheduling", Caller::kUser,
-       [](Server& s, Call& c) { s.GetScheduling(c.request, c.reply); }},
+       [](Server& s, Call& c) { s.scheduling_->GetScheduling(c.request, c.reply); }},
       {V::post, "/v1/schedules", Caller::kUser,
-       [](Server& s, Call& c) { s.PutSchedule(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.scheduling_->PutSchedule(c.who, c.request, c.reply); }},
       {V::get, "/v1/schedules", Caller::kUser,
-       [](Server& s, Call& c) { s.ListSchedules(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.scheduling_->ListSchedules(c.who, c.request, c.reply); }},
       {V::get, "/v1/schedules/{name}", Caller::kUser,
        [](Server& s, Call& c) {
-         s.ScheduleCommand(c.who, c.args.name, false, c.request, c.reply);
+         s.scheduling_->ScheduleCommand(c.who, c.args.name, false, c.request, c.reply);
        }},
       {V::delete_, "/v1/schedules/{name}", Caller::kUser,
-       [](Server& s, Call& c) { s.ScheduleCommand(c.who, c.args.name, true, c.request, c.reply); }},
+       [](Server& s, Call& c) {
+         s.scheduling_->ScheduleCommand(c.who, c.args.name, true, c.request, c.reply);
+       }},
       {V::post, "/v1/retention/run", Caller::kAdmin,
        [](Server& s, Call& c) { s.RunRetention(c.request, c.reply); }},
       // The job-orchestrator endpoints.

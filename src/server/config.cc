@@ -126,6 +126,15 @@ Result<engine::SchedulingPolicy> ParseSchedulingPolicy(const json::value& v,
   return p;
 }
 
+json::object RetentionPolicyJson(const RetentionPolicy& p) {
+  json::object types;
+  for (const auto& [type, ms] : p.types) types[type] = ms;
+  return json::object{{"finished_ms", p.finished_ms},
+                      {"events_ms", p.events_ms},
+                      {"interval_ms", p.interval_ms},
+                      {"types", std::move(types)}};
+}
+
 json::object SchedulingPolicyJson(const engine::SchedulingPolicy& p) {
   json::object o;
   o["user_running_max"] = p.user_running_max;

@@ -79,6 +79,7 @@ Result<RetentionPolicy> ParseRetention(const boost::json::value& v, const std::s
 Result<engine::SchedulingPolicy> ParseSchedulingPolicy(const boost::json::value& v,
                                                        const std::string& path);
 boost::json::object SchedulingPolicyJson(const engine::SchedulingPolicy& p);
+boost::json::object RetentionPolicyJson(const RetentionPolicy& p);
 
 // {"name", "cron", "time_zone", "catch_up", "job", "paused", "owner"}: a schedule as the API and
 // the config file write it; `path` prefixes errors. The job is kept as JSON text, unchecked.

@@ -13,6 +13,20 @@ Status JobNotFound(engine::JobId id) {
   return NotFound("job " + std::to_string(id) + ": not found");
 }
 
+Result<std::string> ParseReason(const std::string& body) {
+  if (body.empty()) return std::string();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  const Status wrong = InvalidArgument(R"(body: must be empty or {"reason": "text"})");
+  if (ec || !v.is_object()) return wrong;
+  std::string reason;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key != "reason" || !value.is_string()) return wrong;
+    reason = std::string(value.as_string());
+  }
+  return reason;
+}
+
 BlockingPool::BlockingPool(int threads) : pool_(static_cast<size_t>(std::max(1, threads))) {}
 
 void BlockingPool::Post(std::function<void()> work) { boost::asio::post(pool_, std::move(work)); }

@@ -80,6 +80,9 @@ class LoadGate {
 // How a job that is missing, or not the caller's, is answered: the two look the same.
 Status JobNotFound(engine::JobId id);
 
+// The body of a job or workflow command: empty, or {"reason": "text"}.
+Result<std::string> ParseReason(const std::string& body);
+
 class JobAccess {
  public:
   JobAccess(Runtime* runtime, StoreReader* reader, BlockingPool* blocking, LoadGate* gate)

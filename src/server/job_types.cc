@@ -412,4 +412,28 @@ Status TypeRegistry::Check(const JobType& type, json::object& payload, const std
   return InvalidArgument(message);
 }
 
+Status TypeRegistry::Apply(std::vector<engine::JobSpec>& specs, bool batch) const {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    engine::JobSpec& spec = specs[i];
+    const std::string at = batch ? "[" + std::to_string(i) + "]." : "";
+    const JobType* type = Find(spec.type);
+    if (type == nullptr) {
+      if (strict_) {
+        return InvalidArgument(at + "type: \"" + spec.type +
+                               "\" is not declared (the server runs with --strict-types; "
+                               "GET /v1/types lists the declared ones)");
+      }
+      continue;
+    }
+    boost::system::error_code ec;
+    boost::json::value payload = boost::json::parse(spec.payload, ec);
+    if (ec || !payload.is_object()) {
+      return InvalidArgument(at + "payload: must be an object for type " + spec.type);
+    }
+    BATON_RETURN_IF_ERROR(Check(*type, payload.as_object(), at + "payload"));
+    spec.payload = boost::json::serialize(payload);
+  }
+  return Status::Ok();
+}
+
 }  // namespace baton::server

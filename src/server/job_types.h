@@ -83,8 +83,17 @@ class TypeRegistry {
   static Status Check(const JobType& type, boost::json::object& payload,
                       const std::string& path = "payload");
 
+  // With strict set (server --strict-types), a type the registry does not declare is refused.
+  void set_strict(bool strict) { strict_ = strict; }
+  bool strict() const { return strict_; }
+  // Checks each spec's payload against its declared type (Check) and refuses undeclared types
+  // when strict. `batch`: errors are prefixed "[i].". The engine fills the type's timeout,
+  // attempts, helpers and children policy (EngineDefaults).
+  Status Apply(std::vector<engine::JobSpec>& specs, bool batch) const;
+
  private:
   std::map<std::string, JobType, std::less<>> types_;
+  bool strict_ = false;
 };
 
 }  // namespace baton::server

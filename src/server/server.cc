@@ -36,20 +36,6 @@ Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
 }
 
 // The body of a job or workflow command: empty, or {"reason": "text"}.
-Result<std::string> ParseReason(const std::string& body) {
-  if (body.empty()) return std::string();
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
-  const Status wrong = InvalidArgument(R"(body: must be empty or {"reason": "text"})");
-  if (ec || !v.is_object()) return wrong;
-  std::string reason;
-  for (const auto& [key, value] : v.as_object()) {
-    if (key != "reason" || !value.is_string()) return wrong;
-    reason = std::string(value.as_string());
-  }
-  return reason;
-}
-
 Status ResolveStore(ServerOptions& options, bool data_given) {
   if (options.store.empty()) {
     options.store = "sqlite:" + options.data_dir;
@@ -78,6 +64,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   } else if (s->options_.strict_types) {
     return InvalidArgument("--strict-types needs --types FILE: no type would be allowed");
   }
+  s->types_.set_strict(s->options_.strict_types);
   if (!s->options_.config_file.empty()) {
     BATON_ASSIGN_OR_RETURN(s->config_, LoadConfig(s->options_.config_file));
   }
@@ -120,7 +107,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
   Server* self = s.get();
   s->hub_->SetSpecCheck(
-      [self](std::vector<engine::JobSpec>& specs) { return self->ApplyTypes(specs, true); });
+      [self](std::vector<engine::JobSpec>& specs) { return self->types_.Apply(specs, true); });
   s->hub_->SetResourceCheck([self](const engine::Resources& r) {
     return engine::CheckWorkerResources(self->config_.scheduling, r);
   });
@@ -154,6 +141,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                          Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options)));
   s->access_ = std::make_unique<JobAccess>(s->runtime_.get(), s->reader_.get(), s->blocking_.get(),
                                            &s->gate_);
+  // The API's modules, each with what it needs and nothing else.
+  s->workflows_ = std::make_unique<WorkflowsApi>(s->runtime_.get(), s->reader_.get(),
+                                                 s->blocking_.get(), &s->types_);
+  s->scheduling_ =
+      std::make_unique<SchedulingApi>(s->runtime_.get(), s->hub_.get(), &s->types_, &s->config_);
+  s->tokens_api_ = std::make_unique<TokensApi>(s->auth_.get());
+  s->events_api_ =
+      std::make_unique<EventsApi>(s->events_.get(), s->reader_.get(), s->access_.get());
   s->hub_->Attach(s->runtime_.get(),
                   [self](engine::JobId job, engine::AttemptId, const std::string&,
                          const std::string& data) { self->logs_->Append(job, data); });
@@ -231,6 +226,10 @@ void Server::Stop() {
   runtime_.reset();
   http_.reset();
   access_.reset();
+  workflows_.reset();
+  scheduling_.reset();
+  tokens_api_.reset();
+  events_api_.reset();
   blocking_.reset();
   events_.reset();
   hub_.reset();
@@ -303,38 +302,13 @@ void Server::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned v
       });
 }
 
-Status Server::ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const {
-  for (size_t i = 0; i < specs.size(); ++i) {
-    engine::JobSpec& spec = specs[i];
-    const std::string at = batch ? "[" + std::to_string(i) + "]." : "";
-    const JobType* type = types_.Find(spec.type);
-    if (type == nullptr) {
-      if (options_.strict_types) {
-        return InvalidArgument(at + "type: \"" + spec.type +
-                               "\" is not declared (the server runs with --strict-types; "
-                               "GET /v1/types lists the declared ones)");
-      }
-      continue;
-    }
-    boost::system::error_code ec;
-    boost::json::value payload = boost::json::parse(spec.payload, ec);
-    if (ec || !payload.is_object()) {
-      return InvalidArgument(at + "payload: must be an object for type " + spec.type);
-    }
-    BATON_RETURN_IF_ERROR(TypeRegistry::Check(*type, payload.as_object(), at + "payload"));
-    spec.payload = boost::json::serialize(payload);
-    // The type's timeout, attempts, helpers and children policy: the engine fills them.
-  }
-  return Status::Ok();
-}
-
 void Server::SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   Result<SubmitBody> parsed = ParseSubmitBody(request.body(), options_.batch_max);
   if (!parsed.ok()) return reply(ErrorResponse(parsed.status(), version, keep_alive));
   for (engine::JobSpec& spec : parsed->specs) spec.owner = who.user;
-  if (Status st = ApplyTypes(parsed->specs, parsed->batch); !st.ok()) {
+  if (Status st = types_.Apply(parsed->specs, parsed->batch); !st.ok()) {
     return reply(ErrorResponse(st, version, keep_alive));
   }
   const bool batch = parsed->batch;
@@ -520,145 +494,77 @@ void Server::ListAttempts(const Identity& who, engine::JobId id, const HttpReque
       });
 }
 
-void Server::CreateToken(const Identity& who, const HttpRequest& request, const Reply& reply) {
+void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
+  // {"status": "failed" | "cancelled", "type": "...", "limit": N}: the newest matching first.
   boost::system::error_code ec;
-  boost::json::value body = boost::json::parse(request.body(), ec);
-  constexpr const char* kShape =
-      R"(body: must be {"user": NAME, "admin": false, "worker": false, "private": false})";
-  if (ec || !body.is_object()) return fail(InvalidArgument(kShape));
-  Identity made;
-  bool user_given = false, private_given = false;
-  for (const auto& [key, value] : body.as_object()) {
-    if (key == "user" && value.is_string()) {
-      made.user = std::string(value.as_string());
-      user_given = true;
-    } else if ((key == "admin" || key == "worker" || key == "private") && value.is_bool()) {
-      (key == "admin"    ? made.admin
-       : key == "worker" ? made.worker
-                         : made.private_pool) = value.as_bool();
-      private_given = private_given || key == "private";
+  boost::json::value v = boost::json::parse(request.body().empty() ? "{}" : request.body(), ec);
+  if (ec || !v.is_object()) return fail(InvalidArgument("body: must be a JSON object"));
+  store::JobQuery query;
+  query.state = engine::JobState::kFailed;
+  size_t limit = 1000;
+  for (const auto& [key, value] : v.as_object()) {
+    if (key == "status") {
+      auto s = value.is_string() ? engine::ParseJobState(value.as_string()) : std::nullopt;
+      if (!s || (*s != engine::JobState::kFailed && *s != engine::JobState::kCancelled)) {
+        return fail(engine::Wrong("status", "\"failed\" or \"cancelled\"", value));
+      }
+      query.state = *s;
+    } else if (key == "type") {
+      Result<std::string> t = engine::String(value, "type");
+      if (!t.ok()) return fail(t.status());
+      query.type = std::move(*t);
+    } else if (key == "limit") {
+      auto n = engine::Int(value, "limit", 1, static_cast<int64_t>(options_.retry_jobs_max));
+      if (!n.ok()) return fail(n.status());
+      limit = static_cast<size_t>(*n);
     } else {
-      return fail(InvalidArgument(std::string(key) +
-                                  ": unknown field or wrong type (user is a string, admin, "
-                                  "worker and private are true or false)"));
+      return fail(InvalidArgument(std::string(key) + ": unknown field (known: status, type, "
+                                                     "limit)"));
     }
   }
-  if (!who.admin) {
-    // A user may make one kind of token: a worker token of their own pool, whose workers get only
-    // their jobs. Every other token is an administrator's to make.
-    if (!made.worker || made.admin || (user_given && made.user != who.user) ||
-        (private_given && !made.private_pool)) {
-      return fail(PermissionDenied(
-          "only an administrator can create tokens, except a worker token of your own pool: "
-          R"({"worker": true} (its workers get only your jobs))"));
+  if (!who.admin) query.owner = who.user;
+  blocking_->Post([this, query, limit, reply, version, keep_alive]() mutable {
+    auto reading = gate_.Reading();  // from the read until the loads are queued
+    // Read from the store, newest first, page by page.
+    auto jobs = std::make_shared<std::vector<engine::JobRecord>>();
+    while (jobs->size() < limit) {
+      query.limit = std::min<size_t>(1000, limit - jobs->size());
+      Result<store::JobPage> page =
+          reader_->With([&](store::Store& r) { return r.ListJobs(query); });
+      if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
+      for (engine::JobRecord& r : page->jobs) jobs->push_back(std::move(r));
+      if (page->next == 0) break;
+      query.before = page->next;
     }
-    made.user = who.user;
-    made.private_pool = true;
-  }
-  if (made.private_pool && (!made.worker || made.admin)) {
-    return fail(InvalidArgument(
-        "private: only a worker token (worker: true, admin: false) belongs to a private pool"));
-  }
-  Result<std::string> token = auth_->Create(made);
-  if (!token.ok()) return fail(token.status());
-  boost::json::object o;
-  o["token"] = *token;
-  o["user"] = made.user;
-  o["admin"] = made.admin;
-  o["worker"] = made.worker;
-  o["private"] = made.private_pool;
-  reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
-}
-
-void Server::StreamEvents(const Identity& who, const HttpRequest& request, Reply reply) {
-  const unsigned version = request.version();
-  const bool keep_alive = request.keep_alive();
-  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
-  auto url = boost::urls::parse_origin_form(request.target());
-  if (!url) return fail(InvalidArgument("the query string is malformed"));
-  engine::EventSeq since = 0;
-  engine::JobId job = 0;
-  engine::WorkflowId workflow = 0;
-  // A browser's EventSource resumes with Last-Event-ID; since= wins when both are given.
-  if (auto it = request.find("Last-Event-ID"); it != request.end()) {
-    auto n = ParseNumber(it->value(), 0, std::numeric_limits<int64_t>::max());
-    if (!n) return fail(InvalidArgument("Last-Event-ID: must be an event sequence number"));
-    since = *n;
-  }
-  for (const auto& param : url->params()) {
-    const std::string key(param.key), value(param.value);
-    auto n = ParseNumber(value, key == "since" ? 0 : 1, std::numeric_limits<int64_t>::max());
-    if (key != "since" && key != "job" && key != "workflow") {
-      return fail(InvalidArgument(key + ": unknown parameter (known: since, job, workflow)"));
-    }
-    if (!n) {
-      return fail(InvalidArgument(key + ": must be " +
-                                  (key == "job"        ? "a job id"
-                                   : key == "workflow" ? "a workflow id"
-                                                       : "an event sequence number") +
-                                  ", got \"" + value + "\""));
-    }
-    (key == "job" ? job : key == "workflow" ? workflow : since) = *n;
-  }
-  if (workflow != 0) {
-    Result<engine::WorkflowRecord> found =
-        reader_->With([&](store::Store& r) { return r.GetWorkflow(workflow); });
-    if (!found.ok() && found.status().code() != StatusCode::kNotFound) {
-      return fail(found.status());
-    }
-    if (!found.ok() || (!who.admin && !engine::InAccount(found->owner, who.user))) {
-      return fail(NotFound("workflow " + std::to_string(workflow) + ": not found"));
-    }
-  }
-  if (job != 0) {
-    // Another user's job is as absent as a missing one.
-    Result<engine::JobRecord> found = access_->ReadStoredJob(who, job);
-    if (!found.ok()) return fail(found.status());
-  }
-  HttpResponse head{http::status::ok, version};
-  head.set(http::field::content_type, "text/event-stream");
-  head.set(http::field::cache_control, "no-cache");
-  head.set(http::field::server, "baton");
-  std::shared_ptr<ResponseStream> stream = reply.Stream(std::move(head));
-  if (Status s = events_->Add(stream, who.admin ? "" : who.user, job, workflow, since); !s.ok()) {
-    stream->Write(": " + s.message() + "\n\n");
-    stream->End();
-  }
-}
-
-void Server::ListTypes(const HttpRequest& request, const Reply& reply) {
-  const unsigned version = request.version();
-  const bool keep_alive = request.keep_alive();
-  auto counts = std::make_shared<std::vector<std::pair<std::string, size_t>>>();
-  runtime_->Execute(
-      [counts](engine::Engine& e) { *counts = e.QueuedByType(); },
-      [this, counts, reply, version, keep_alive](const Status& committed) {
-        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
-        std::map<std::string, boost::json::object> types;
-        for (const auto& [name, queued] : *counts) types[name]["queued"] = queued;
-        for (const auto& [name, declared] : types_.types())
-          types[name]["declaration"] = declared.source;
-        for (const auto& [name, load] : hub_->Types()) {
-          boost::json::object& o = types[name];
-          o["workers"] = load.workers;
-          o["capacity"] = load.capacity;
-          o["running"] = load.running;
-        }
-        boost::json::array out;
-        for (auto& [name, o] : types) {
-          for (const char* key : {"queued", "workers", "capacity", "running"}) {
-            if (!o.contains(key)) o[key] = 0;
+    auto retried = std::make_shared<boost::json::array>();
+    auto errors = std::make_shared<boost::json::array>();
+    runtime_->Execute(
+        [this, jobs, retried, errors](engine::Engine& e) {
+          for (engine::JobRecord& r : *jobs) {
+            const engine::JobId id = r.id;
+            Status s = e.Find(id) != nullptr ? Status::Ok()
+                       : gate_.MayLoad(id)   ? e.Load(std::move(r))
+                                             : JobNotFound(id);
+            if (s.ok()) s = e.Retry(id);
+            if (s.ok()) {
+              retried->emplace_back(id);
+            } else {
+              errors->push_back(boost::json::object{{"id", id}, {"message", s.message()}});
+            }
           }
-          o["name"] = name;
-          out.push_back(std::move(o));
-        }
-        boost::json::object body;
-        body["types"] = std::move(out);
-        reply(JsonResponse(http::status::ok, boost::json::serialize(body), version, keep_alive));
-      });
+        },
+        [retried, errors, reply, version, keep_alive](const Status& committed) {
+          if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+          boost::json::object o;
+          o["count"] = retried->size();
+          o["retried"] = std::move(*retried);
+          o["errors"] = std::move(*errors);
+          reply(JsonResponse(http::status::ok, boost::json::serialize(o), version, keep_alive));
+        });
+  });
 }
 
 }  // namespace baton::server

@@ -23,6 +23,7 @@
 #include "server/config.h"
 #include "server/data_lock.h"
 #include "server/event_streams.h"
+#include "server/events_api.h"
 #include "server/http_server.h"
 #include "server/job_access.h"
 #include "server/job_files.h"
@@ -30,7 +31,10 @@
 #include "server/job_types.h"
 #include "server/routes.h"
 #include "server/runtime.h"
+#include "server/scheduling_api.h"
+#include "server/tokens_api.h"
 #include "server/worker_hub.h"
+#include "server/workflows_api.h"
 #include "store/database.h"
 
 namespace baton::server {
@@ -74,8 +78,6 @@ bool IsMultipart(const HttpRequest& request);
 // A file name as job-orchestrator's /upload takes it: the last segment of the path ("../../x",
 // "/etc/x", "a/b/x" and "a\\x" are "x"); nothing left (or "." or "..") is "file".
 std::string CompatFileName(std::string_view name);
-// The body of a job or workflow command: empty, or {"reason": "text"}.
-Result<std::string> ParseReason(const std::string& body);
 
 class Server {
  public:
@@ -102,23 +104,10 @@ class Server {
   void SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply);
   void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
               const Reply& reply);
-  // Scheduling and operations (server_scheduling.cc).
-  void GetScheduling(const HttpRequest& request, const Reply& reply);
-  // `what` "types" (pause, resume) or "workers" (drain, undrain).
-  void OperationsCommand(const std::string& what, const std::string& name,
-                         const std::string& action, const HttpRequest& request, const Reply& reply);
-  void PutSchedule(const Identity& who, const HttpRequest& request, Reply reply);
-  Result<engine::ScheduleRecord> CheckScheduleJob(engine::ScheduleRecord rec) const;
-  void ScheduleCommand(const Identity& who, const std::string& name, bool remove,
-                       const HttpRequest& request, const Reply& reply);
-  void ListSchedules(const Identity& who, const HttpRequest& request, const Reply& reply);
   void RetryJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
   void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
                  const Reply& reply);
-  // Checks each spec's payload against its declared type, fills the type's defaults, and
-  // refuses undeclared types under strict_types. `batch`: errors are prefixed "[i].".
-  Status ApplyTypes(std::vector<engine::JobSpec>& specs, bool batch) const;
   // POST /v1/jobs with multipart/form-data: a "job" part (the JSON of one job) and file parts.
   void SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply);
   // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
@@ -173,7 +162,6 @@ class Server {
   // The job-orchestrator file API: POST /upload, GET|HEAD /download/{id}, POST /terminate/{id}.
   void Upload(const Identity& who, const HttpRequest& request, Reply reply);
   void Download(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  void CreateToken(const Identity& who, const HttpRequest& request, const Reply& reply);
   void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
   // GET /v1/jobs/{id}/children: a page of the job's sub-jobs, newest first, a count of them by
   // state, and the parent's own account of why it waits.
@@ -181,16 +169,6 @@ class Server {
                     const Reply& reply);
   void ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request,
                     const Reply& reply);
-  void StreamEvents(const Identity& who, const HttpRequest& request, Reply reply);
-  // POST /v1/workflows, GET /v1/workflows/{id}, POST /v1/workflows/{id}/cancel and /retry
-  // (server_workflows.cc). `preload`: a finished workflow read from the store, loaded first.
-  void SubmitWorkflow(const Identity& who, const HttpRequest& request, const Reply& reply);
-  void GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpRequest& request,
-                   const Reply& reply);
-  void WorkflowCommand(const Identity& who, engine::WorkflowId id, const std::string& action,
-                       const HttpRequest& request, const Reply& reply,
-                       const std::shared_ptr<engine::WorkflowRecord>& preload);
-  void ListTypes(const HttpRequest& request, const Reply& reply);
   // Retention (server_retention.cc).
   struct RetentionPass {
     uint64_t jobs_seen = 0;
@@ -221,6 +199,10 @@ class Server {
   std::unique_ptr<BlockingPool> blocking_;
   LoadGate gate_;  // retention's (server_retention.cc)
   std::unique_ptr<JobAccess> access_;
+  std::unique_ptr<WorkflowsApi> workflows_;
+  std::unique_ptr<SchedulingApi> scheduling_;
+  std::unique_ptr<TokensApi> tokens_api_;
+  std::unique_ptr<EventsApi> events_api_;
   std::unique_ptr<WorkerHub> hub_;
   std::unique_ptr<EventStreams> events_;
   std::mutex snapshots_mu_;
@@ -236,7 +218,5 @@ class Server {
   std::mutex cleaner_pass_mu_;
   engine::EventSeq events_deleted_before_ = 0;  // under cleaner_pass_mu_
 };
-
-boost::json::object RetentionPolicyJson(const RetentionPolicy& p);
 
 }  // namespace baton::server

@@ -189,7 +189,7 @@ void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Re
     return fail(InvalidArgument("job: one job per multipart submit, not an array"));
   Result<std::vector<FileData>> files = FileParts(*parts);
   if (!files.ok()) return fail(files.status());
-  if (Status s = ApplyTypes(parsed->specs, false); !s.ok()) return fail(s);
+  if (Status s = types_.Apply(parsed->specs, false); !s.ok()) return fail(s);
   engine::JobSpec spec = std::move(parsed->specs.front());
   spec.owner = who.user;
   SubmitWithInputs(std::move(spec), *files,
@@ -252,7 +252,7 @@ void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply
   if (!has_run) return fail(InvalidArgument("file: one of the files must be run.sh"));
   std::vector<engine::JobSpec> specs(1);
   specs[0].type = *service;
-  if (Status s = ApplyTypes(specs, false); !s.ok()) return fail(s);
+  if (Status s = types_.Apply(specs, false); !s.ok()) return fail(s);
   engine::JobSpec spec = std::move(specs[0]);
   // One token serves a web app's many end users: each is a user of the caller's account
   // ("webapp/2"), with a quota and a turn of its own, and the caller sees all of them.

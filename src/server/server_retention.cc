@@ -164,13 +164,4 @@ void Server::RunRetention(const HttpRequest& request, const Reply& reply) {
   });
 }
 
-json::object RetentionPolicyJson(const RetentionPolicy& p) {
-  json::object types;
-  for (const auto& [type, ms] : p.types) types[type] = ms;
-  return json::object{{"finished_ms", p.finished_ms},
-                      {"events_ms", p.events_ms},
-                      {"interval_ms", p.interval_ms},
-                      {"types", std::move(types)}};
-}
-
 }  // namespace baton::server

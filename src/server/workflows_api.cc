@@ -1,11 +1,10 @@
-// The Server's workflow endpoints: POST /v1/workflows, GET /v1/workflows/{id}, and
-// POST /v1/workflows/{id}/cancel and /retry. The engine runs workflows (engine/workflow.h).
+#include "server/workflows_api.h"
+
 #include <boost/json.hpp>
 #include <unordered_map>
 
 #include "server/documents.h"
 #include "server/job_json.h"
-#include "server/server.h"
 
 namespace baton::server {
 
@@ -106,7 +105,7 @@ boost::json::object WorkflowToJson(
   return o;
 }
 
-void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, const Reply& reply) {
+void WorkflowsApi::Submit(const Identity& who, const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   // A YAML document (by its Content-Type) is stored as the JSON it reads as.
@@ -121,10 +120,10 @@ void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, con
     if (step.kind != engine::StepPlan::kJob) continue;
     std::vector<engine::JobSpec> one{step.job};
     if (step.job.payload.find("${") != std::string::npos) {
-      if (!options_.strict_types || types_.Find(step.job.type) != nullptr) continue;
+      if (!types_->strict() || types_->Find(step.job.type) != nullptr) continue;
       one.front().payload = "{}";
     }
-    if (Status s = ApplyTypes(one, false); !s.ok()) {
+    if (Status s = types_->Apply(one, false); !s.ok()) {
       return reply(ErrorResponse(Status(s.code(), "steps." + step.name + "." + s.message()),
                                  version, keep_alive));
     }
@@ -145,8 +144,8 @@ void Server::SubmitWorkflow(const Identity& who, const HttpRequest& request, con
       });
 }
 
-void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpRequest& request,
-                         const Reply& reply) {
+void WorkflowsApi::Get(const Identity& who, engine::WorkflowId id, const HttpRequest& request,
+                       const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto found = std::make_shared<std::optional<engine::WorkflowRecord>>();
@@ -182,9 +181,9 @@ void Server::GetWorkflow(const Identity& who, engine::WorkflowId id, const HttpR
       });
 }
 
-void Server::WorkflowCommand(const Identity& who, engine::WorkflowId id, const std::string& action,
-                             const HttpRequest& request, const Reply& reply,
-                             const std::shared_ptr<engine::WorkflowRecord>& preload) {
+void WorkflowsApi::Command(const Identity& who, engine::WorkflowId id, const std::string& action,
+                           const HttpRequest& request, const Reply& reply,
+                           const std::shared_ptr<engine::WorkflowRecord>& preload) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   Result<std::string> reason = ParseReason(request.body());
@@ -227,8 +226,8 @@ void Server::WorkflowCommand(const Identity& who, engine::WorkflowId id, const s
             if (!May(who, Access::kTouch, stored->owner)) {
               return reply(ErrorResponse(WorkflowNotFound(id), version, keep_alive));
             }
-            WorkflowCommand(who, id, action, request, reply,
-                            std::make_shared<engine::WorkflowRecord>(std::move(*stored)));
+            Command(who, id, action, request, reply,
+                    std::make_shared<engine::WorkflowRecord>(std::move(*stored)));
           });
           return;
         }

@@ -1,9 +1,5 @@
-// The Server's scheduling and operations endpoints (docs/api.md, "Scheduling"):
-//   GET  /v1/scheduling                     the policy, paused types, running counts
-//   POST /v1/types/{type}/pause | resume    (administrators)
-//   POST /v1/workers/{id}/drain | undrain   (administrators)
-//   POST /v1/schedules, GET /v1/schedules, GET|DELETE /v1/schedules/{name}
-//   POST /v1/jobs/retry                     dead letters: retry failed jobs by filter
+#include "server/scheduling_api.h"
+
 #include <boost/json.hpp>
 #include <limits>
 
@@ -11,7 +7,6 @@
 #include "server/config.h"
 #include "server/documents.h"
 #include "server/job_json.h"
-#include "server/server.h"
 
 namespace baton::server {
 
@@ -49,11 +44,11 @@ json::object ScheduleJson(const engine::ScheduleRecord& r, int64_t next_ms) {
 
 }  // namespace
 
-void Server::GetScheduling(const HttpRequest& request, const Reply& reply) {
+void SchedulingApi::GetScheduling(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<json::object>();
-  (*out)["retention"] = RetentionPolicyJson(config_.retention);
+  (*out)["retention"] = RetentionPolicyJson(config_->retention);
   runtime_->Execute(
       [out](engine::Engine& e) {
         (*out)["policy"] = SchedulingPolicyJson(e.policy());
@@ -72,9 +67,9 @@ void Server::GetScheduling(const HttpRequest& request, const Reply& reply) {
       });
 }
 
-void Server::OperationsCommand(const std::string& what, const std::string& name,
-                               const std::string& action, const HttpRequest& request,
-                               const Reply& reply) {
+void SchedulingApi::OperationsCommand(const std::string& what, const std::string& name,
+                                      const std::string& action, const HttpRequest& request,
+                                      const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   const bool on = action == "pause" || action == "drain";
@@ -111,7 +106,7 @@ void Server::OperationsCommand(const std::string& what, const std::string& name,
       });
 }
 
-void Server::PutSchedule(const Identity& who, const HttpRequest& request, Reply reply) {
+void SchedulingApi::PutSchedule(const Identity& who, const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
@@ -149,7 +144,7 @@ void Server::PutSchedule(const Identity& who, const HttpRequest& request, Reply 
       });
 }
 
-Result<engine::ScheduleRecord> Server::CheckScheduleJob(engine::ScheduleRecord rec) const {
+Result<engine::ScheduleRecord> SchedulingApi::CheckScheduleJob(engine::ScheduleRecord rec) const {
   // The job template is checked against its declared type here, as a submit would be, and
   // stored with the type's defaults filled in.
   boost::system::error_code ec;
@@ -158,14 +153,14 @@ Result<engine::ScheduleRecord> Server::CheckScheduleJob(engine::ScheduleRecord r
   Result<engine::JobSpec> spec = engine::ParseJobSpec(job, "job");
   if (!spec.ok()) return spec.status();
   std::vector<engine::JobSpec> one{std::move(*spec)};
-  if (Status s = ApplyTypes(one, false); !s.ok()) return Status(s.code(), "job." + s.message());
+  if (Status s = types_->Apply(one, false); !s.ok()) return Status(s.code(), "job." + s.message());
   job.as_object()["payload"] = json::parse(one.front().payload);
   rec.job = json::serialize(job);
   return rec;
 }
 
-void Server::ScheduleCommand(const Identity& who, const std::string& name, bool remove,
-                             const HttpRequest& request, const Reply& reply) {
+void SchedulingApi::ScheduleCommand(const Identity& who, const std::string& name, bool remove,
+                                    const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<Result<json::object>>(Status(StatusCode::kInternal, "not run"));
@@ -186,7 +181,8 @@ void Server::ScheduleCommand(const Identity& who, const std::string& name, bool 
       });
 }
 
-void Server::ListSchedules(const Identity& who, const HttpRequest& request, const Reply& reply) {
+void SchedulingApi::ListSchedules(const Identity& who, const HttpRequest& request,
+                                  const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto out = std::make_shared<json::array>();
@@ -206,77 +202,43 @@ void Server::ListSchedules(const Identity& who, const HttpRequest& request, cons
       });
 }
 
-void Server::RetryJobs(const Identity& who, const HttpRequest& request, Reply reply) {
+void SchedulingApi::ListTypes(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
-  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
-  // {"status": "failed" | "cancelled", "type": "...", "limit": N}: the newest matching first.
-  boost::system::error_code ec;
-  json::value v = json::parse(request.body().empty() ? "{}" : request.body(), ec);
-  if (ec || !v.is_object()) return fail(InvalidArgument("body: must be a JSON object"));
-  store::JobQuery query;
-  query.state = engine::JobState::kFailed;
-  size_t limit = 1000;
-  for (const auto& [key, value] : v.as_object()) {
-    if (key == "status") {
-      auto s = value.is_string() ? engine::ParseJobState(value.as_string()) : std::nullopt;
-      if (!s || (*s != engine::JobState::kFailed && *s != engine::JobState::kCancelled)) {
-        return fail(engine::Wrong("status", "\"failed\" or \"cancelled\"", value));
-      }
-      query.state = *s;
-    } else if (key == "type") {
-      Result<std::string> t = engine::String(value, "type");
-      if (!t.ok()) return fail(t.status());
-      query.type = std::move(*t);
-    } else if (key == "limit") {
-      auto n = engine::Int(value, "limit", 1, static_cast<int64_t>(options_.retry_jobs_max));
-      if (!n.ok()) return fail(n.status());
-      limit = static_cast<size_t>(*n);
-    } else {
-      return fail(InvalidArgument(std::string(key) + ": unknown field (known: status, type, "
-                                                     "limit)"));
-    }
-  }
-  if (!who.admin) query.owner = who.user;
-  blocking_->Post([this, query, limit, reply, version, keep_alive]() mutable {
-    auto reading = gate_.Reading();  // from the read until the loads are queued
-    // Read from the store, newest first, page by page.
-    auto jobs = std::make_shared<std::vector<engine::JobRecord>>();
-    while (jobs->size() < limit) {
-      query.limit = std::min<size_t>(1000, limit - jobs->size());
-      Result<store::JobPage> page =
-          reader_->With([&](store::Store& r) { return r.ListJobs(query); });
-      if (!page.ok()) return reply(ErrorResponse(page.status(), version, keep_alive));
-      for (engine::JobRecord& r : page->jobs) jobs->push_back(std::move(r));
-      if (page->next == 0) break;
-      query.before = page->next;
-    }
-    auto retried = std::make_shared<json::array>();
-    auto errors = std::make_shared<json::array>();
-    runtime_->Execute(
-        [this, jobs, retried, errors](engine::Engine& e) {
-          for (engine::JobRecord& r : *jobs) {
-            const engine::JobId id = r.id;
-            Status s = e.Find(id) != nullptr ? Status::Ok()
-                       : gate_.MayLoad(id)   ? e.Load(std::move(r))
-                                             : JobNotFound(id);
-            if (s.ok()) s = e.Retry(id);
-            if (s.ok()) {
-              retried->emplace_back(id);
-            } else {
-              errors->push_back(json::object{{"id", id}, {"message", s.message()}});
-            }
+  auto counts = std::make_shared<std::vector<std::pair<std::string, size_t>>>();
+  runtime_->Execute(
+      [counts](engine::Engine& e) { *counts = e.QueuedByType(); },
+      [this, counts, reply, version, keep_alive](const Status& committed) {
+        if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
+        std::map<std::string, boost::json::object> types;
+        for (const auto& [name, queued] : *counts) types[name]["queued"] = queued;
+        for (const auto& [name, declared] : types_->types())
+          types[name]["declaration"] = declared.source;
+        for (const auto& [name, load] : hub_->Types()) {
+          boost::json::object& o = types[name];
+          o["workers"] = load.workers;
+          o["capacity"] = load.capacity;
+          o["running"] = load.running;
+        }
+        boost::json::array out;
+        for (auto& [name, o] : types) {
+          for (const char* key : {"queued", "workers", "capacity", "running"}) {
+            if (!o.contains(key)) o[key] = 0;
           }
-        },
-        [retried, errors, reply, version, keep_alive](const Status& committed) {
-          if (!committed.ok()) return reply(ErrorResponse(committed, version, keep_alive));
-          json::object o;
-          o["count"] = retried->size();
-          o["retried"] = std::move(*retried);
-          o["errors"] = std::move(*errors);
-          reply(JsonResponse(http::status::ok, json::serialize(o), version, keep_alive));
-        });
-  });
+          o["name"] = name;
+          out.push_back(std::move(o));
+        }
+        boost::json::object body;
+        body["types"] = std::move(out);
+        reply(JsonResponse(http::status::ok, boost::json::serialize(body), version, keep_alive));
+      });
+}
+
+void SchedulingApi::ListWorkers(const HttpRequest& request, const Reply& reply) {
+  json::object o;
+  o["workers"] = hub_->Workers();
+  reply(
+      JsonResponse(http::status::ok, json::serialize(o), request.version(), request.keep_alive()));
 }
 
 }  // namespace baton::server
