@@ -29,48 +29,6 @@ void Server::Health(const HttpRequest& request, const Reply& reply) {
       });
 }
 
-void Server::GetLog(const Identity& who, engine::JobId id, const Call& call) {
-  const unsigned version = call.request.version();
-  const bool keep_alive = call.request.keep_alive();
-  // ?offset=N: from byte N on; ?follow=1: and then as it grows, until the job ends.
-  uint64_t offset = 0;
-  bool follow = false;
-  for (const auto& param : call.url.params()) {
-    std::optional<uint64_t> n;
-    if (param.key == "offset") n = ParseNumber(param.value, 0, 1ULL << 40);
-    if (param.key == "follow") n = ParseNumber(param.value, 0, 1);
-    if (!n) {
-      return call.reply(ErrorResponse(
-          InvalidArgument("logs: the parameters are offset=BYTES and follow=0|1, got \"" +
-                          std::string(call.url.encoded_query()) + "\""),
-          version, keep_alive));
-    }
-    if (param.key == "offset") {
-      offset = *n;
-    } else {
-      follow = *n == 1;
-    }
-  }
-  access_->FindJob(who, id,
-                   [this, id, offset, follow, reply = call.reply, version,
-                    keep_alive](Result<engine::JobRecord> job) {
-                     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
-                     if (follow) return FollowLog(*job, offset, version, reply);
-                     Result<std::string> text =
-                         logs_->Read(id, offset, options_.log_bytes_max + 4096);
-                     if (!text.ok())
-                       return reply(ErrorResponse(text.status(), version, keep_alive));
-                     HttpResponse res{http::status::ok, version};
-                     res.set(http::field::content_type, "text/plain; charset=utf-8");
-                     res.set(http::field::server, "baton");
-                     res.keep_alive(keep_alive);
-                     res.set("Baton-Job-State", engine::JobStateName(job->status.state));
-                     res.body() = std::move(*text);
-                     res.prepare_payload();
-                     reply(std::move(res));
-                   });
-}
-
 const RouteTable<Server>& Server::Routes() {
   // POST /v1/jobs/{job}/ACTION, the reason (if any) from the body.
   auto job_command = [](std::string_view action) {
@@ -124,22 +82,22 @@ const RouteTable<Server>& Server::Routes() {
       {V::post, "/v1/jobs", Caller::kUser,
        [](Server& s, Call& c) {
          if (IsMultipart(c.request)) return s.SubmitWithFiles(c.who, c.request, c.reply);
-         s.SubmitJobs(c.who, c.request, c.reply);
+         s.jobs_->SubmitJobs(c.who, c.request, c.reply);
        }},
       {V::get, "/v1/jobs", Caller::kUser,
-       [](Server& s, Call& c) { s.ListJobs(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.jobs_->ListJobs(c.who, c.request, c.reply); }},
       {V::post, "/v1/jobs/retry", Caller::kUser,
-       [](Server& s, Call& c) { s.RetryJobs(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.jobs_->RetryJobs(c.who, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}", Caller::kUser,
-       [](Server& s, Call& c) { s.GetJob(c.who, c.args.job, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.jobs_->GetJob(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/logs", Caller::kUser,
-       [](Server& s, Call& c) { s.GetLog(c.who, c.args.job, c); }},
+       [](Server& s, Call& c) { s.jobs_->GetLog(c.who, c.args.job, c); }},
       {V::get, "/v1/jobs/{job}/result", Caller::kUser,
        [](Server& s, Call& c) { s.JobResult(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/attempts", Caller::kUser,
-       [](Server& s, Call& c) { s.ListAttempts(c.who, c.args.job, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.jobs_->ListAttempts(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/children", Caller::kUser,
-       [](Server& s, Call& c) { s.ListChildren(c.who, c.args.job, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.jobs_->ListChildren(c.who, c.args.job, c.request, c.reply); }},
       {V::post, "/v1/jobs/{job}/cancel", Caller::kUser, job_command("cancel")},
       {V::post, "/v1/jobs/{job}/retry", Caller::kUser, job_command("retry")},
       {V::post, "/v1/jobs/{job}/reject", Caller::kUser, job_command("reject")},

@@ -29,6 +29,7 @@
 #include "server/job_files.h"
 #include "server/job_logs.h"
 #include "server/job_types.h"
+#include "server/jobs_api.h"
 #include "server/routes.h"
 #include "server/runtime.h"
 #include "server/scheduling_api.h"
@@ -98,16 +99,8 @@ class Server {
   explicit Server(ServerOptions options) : options_(std::move(options)) {}
   Status EnsureAdminToken();
   void Handle(HttpRequest&& request, Reply reply);
-  // Endpoints whose handling is short enough to live in the route table's file (api_routes.cc).
+  // GET /healthz and /health (api_routes.cc).
   void Health(const HttpRequest& request, const Reply& reply);
-  void GetLog(const Identity& who, engine::JobId id, const Call& call);
-  void SubmitJobs(const Identity& who, const HttpRequest& request, const Reply& reply);
-  void GetJob(const Identity& who, engine::JobId id, const HttpRequest& request,
-              const Reply& reply);
-  void RetryJobs(const Identity& who, const HttpRequest& request, Reply reply);
-  // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
-  void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
-                 const Reply& reply);
   // POST /v1/jobs with multipart/form-data: a "job" part (the JSON of one job) and file parts.
   void SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply);
   // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
@@ -162,13 +155,6 @@ class Server {
   // The job-orchestrator file API: POST /upload, GET|HEAD /download/{id}, POST /terminate/{id}.
   void Upload(const Identity& who, const HttpRequest& request, Reply reply);
   void Download(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
-  void ListJobs(const Identity& who, const HttpRequest& request, Reply reply);
-  // GET /v1/jobs/{id}/children: a page of the job's sub-jobs, newest first, a count of them by
-  // state, and the parent's own account of why it waits.
-  void ListChildren(const Identity& who, engine::JobId id, const HttpRequest& request,
-                    const Reply& reply);
-  void ListAttempts(const Identity& who, engine::JobId id, const HttpRequest& request,
-                    const Reply& reply);
   // Retention (server_retention.cc).
   struct RetentionPass {
     uint64_t jobs_seen = 0;
@@ -199,6 +185,7 @@ class Server {
   std::unique_ptr<BlockingPool> blocking_;
   LoadGate gate_;  // retention's (server_retention.cc)
   std::unique_ptr<JobAccess> access_;
+  std::unique_ptr<JobsApi> jobs_;
   std::unique_ptr<WorkflowsApi> workflows_;
   std::unique_ptr<SchedulingApi> scheduling_;
   std::unique_ptr<TokensApi> tokens_api_;
