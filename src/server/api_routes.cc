@@ -50,20 +50,7 @@ const RouteTable<Server>& Server::Routes() {
       s.access_->JobCommand(c.who, c.args.job, c.request, c.reply, command, nullptr);
     };
   };
-  // GET and HEAD /download/{job}: the outputs, or with ?partial=1 the running attempt's directory
-  // as it is now, as job-orchestrator gives it.
-  auto download = [](Server& s, Call& c) {
-    for (const auto& param : c.url.params()) {
-      if (param.key != "partial" || (param.value != "0" && param.value != "1")) {
-        return c.reply(
-            ErrorResponse(InvalidArgument("download: the one parameter is partial=0|1, got \"" +
-                                          std::string(c.url.encoded_query()) + "\""),
-                          c.request.version(), c.request.keep_alive()));
-      }
-      if (param.value == "1") return s.PartialZip(c.who, c.args.job, c.request, c.reply);
-    }
-    s.Download(c.who, c.args.job, c.request, c.reply);
-  };
+  auto download = [](Server& s, Call& c) { s.compat_->Download(c.who, c.args.job, c); };
   // POST /v1/types/{name}/pause|resume, /v1/workers/{name}/drain|undrain.
   auto operation = [](const std::string& what, const std::string& action) {
     return [what, action](Server& s, Call& c) {
@@ -81,7 +68,8 @@ const RouteTable<Server>& Server::Routes() {
       // Jobs.
       {V::post, "/v1/jobs", Caller::kUser,
        [](Server& s, Call& c) {
-         if (IsMultipart(c.request)) return s.SubmitWithFiles(c.who, c.request, c.reply);
+         if (IsMultipart(c.request))
+           return s.files_api_->SubmitWithFiles(c.who, c.request, c.reply);
          s.jobs_->SubmitJobs(c.who, c.request, c.reply);
        }},
       {V::get, "/v1/jobs", Caller::kUser,
@@ -93,7 +81,7 @@ const RouteTable<Server>& Server::Routes() {
       {V::get, "/v1/jobs/{job}/logs", Caller::kUser,
        [](Server& s, Call& c) { s.jobs_->GetLog(c.who, c.args.job, c); }},
       {V::get, "/v1/jobs/{job}/result", Caller::kUser,
-       [](Server& s, Call& c) { s.JobResult(c.who, c.args.job, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.files_api_->JobResult(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/attempts", Caller::kUser,
        [](Server& s, Call& c) { s.jobs_->ListAttempts(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/children", Caller::kUser,
@@ -104,23 +92,26 @@ const RouteTable<Server>& Server::Routes() {
       {V::post, "/v1/jobs/{job}/accept", Caller::kUser, job_command("accept")},
       // Files.
       {V::get, "/v1/jobs/{job}/output.zip", Caller::kUser,
-       [](Server& s, Call& c) { s.OutputZip(c.who, c.args.job, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.files_api_->OutputZip(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/partial.zip", Caller::kUser,
-       [](Server& s, Call& c) { s.PartialZip(c.who, c.args.job, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.files_api_->PartialZip(c.who, c.args.job, c.request, c.reply); }},
       {V::get, "/v1/jobs/{job}/files/{path...}", Caller::kUser,
        [](Server& s, Call& c) {
-         s.OutputFile(c.who, c.args.job, c.args.path, c.request, c.reply);
+         s.files_api_->OutputFile(c.who, c.args.job, c.args.path, c.request, c.reply);
        }},
       {V::get, "/v1/jobs/{job}/inputs/{path...}", Caller::kUser,
-       [](Server& s, Call& c) { s.InputFile(c.who, c.args.job, c.args.path, c.request, c.reply); }},
+       [](Server& s, Call& c) {
+         s.files_api_->InputFile(c.who, c.args.job, c.args.path, c.request, c.reply);
+       }},
       {V::put, "/v1/jobs/{job}/attempts/{attempt}/files/{path...}", Caller::kWorker,
        [](Server& s, Call& c) {
-         s.PutOutput(c.who, c.args.job, c.args.attempt, c.args.path, std::move(c.request), c.reply);
+         s.files_api_->PutOutput(c.who, c.args.job, c.args.attempt, c.args.path,
+                                 std::move(c.request), c.reply);
        }},
       {V::put, "/v1/jobs/{job}/attempts/{attempt}/snapshot/{request}", Caller::kWorker,
        [](Server& s, Call& c) {
-         s.PutSnapshot(c.who, c.args.job, c.args.attempt, c.args.request, std::move(c.request),
-                       c.reply);
+         s.files_api_->PutSnapshot(c.who, c.args.job, c.args.attempt, c.args.request,
+                                   std::move(c.request), c.reply);
        }},
       // Events.
       {V::get, "/v1/events", Caller::kUser,
@@ -172,16 +163,11 @@ const RouteTable<Server>& Server::Routes() {
        [](Server& s, Call& c) { s.RunRetention(c.request, c.reply); }},
       // The job-orchestrator endpoints.
       {V::post, "/upload", Caller::kUser,
-       [](Server& s, Call& c) { s.Upload(c.who, c.request, c.reply); }},
+       [](Server& s, Call& c) { s.compat_->Upload(c.who, c.request, c.reply); }},
       {V::get, "/download/{job}", Caller::kUser, download},
       {V::head, "/download/{job}", Caller::kUser, download},
       {V::post, "/terminate/{job}", Caller::kUser,
-       [](Server& s, Call& c) {
-         s.access_->JobCommand(
-             c.who, c.args.job, c.request, c.reply,
-             [](engine::Engine& e, engine::JobId j) { return e.Cancel(j, "terminated"); }, nullptr,
-             CompatStatus);
-       }},
+       [](Server& s, Call& c) { s.compat_->Terminate(c.who, c.args.job, c.request, c.reply); }},
   });
   return table;
 }

@@ -113,11 +113,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   });
   s->hub_->SetSnapshotSink(
       [self](uint64_t number, const engine::AttemptRef& from, const std::string& error) {
-        std::optional<PendingSnapshot> p = self->TakeSnapshot(number, from);
-        if (!p) return;
-        p->reply(ErrorResponse(Unavailable("job " + std::to_string(from.job_id) +
-                                           ": its worker sent no partial result: " + error),
-                               p->version, p->keep_alive));
+        self->files_api_->SnapshotFailed(number, from, error);
       });
   RuntimeOptions runtime_options = s->options_.runtime;
   runtime_options.on_engine = [self](engine::Engine& e) {
@@ -142,6 +138,11 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->access_ = std::make_unique<JobAccess>(s->runtime_.get(), s->reader_.get(), s->blocking_.get(),
                                            &s->gate_);
   // The API's modules, each with what it needs and nothing else.
+  s->files_api_ = std::make_unique<FilesApi>(
+      FilesApi::Parts{s->runtime_.get(), s->access_.get(), s->blocking_.get(), &*s->files_,
+                      s->hub_.get(), &s->types_},
+      FilesApi::Options{s->options_.snapshot_timeout_ms});
+  s->compat_ = std::make_unique<CompatApi>(s->files_api_.get(), s->access_.get(), &s->types_);
   s->jobs_ = std::make_unique<JobsApi>(
       JobsApi::Parts{s->runtime_.get(), s->access_.get(), s->reader_.get(), s->blocking_.get(),
                      &s->gate_, s->logs_.get(), &s->types_},
@@ -218,7 +219,8 @@ void Server::Stop() {
   StopCleaner();
   if (http_) http_->StopAccepting();
   if (hub_) hub_->CloseAll();
-  AbandonSnapshots();  // their timers would hold up the blocking pool's join
+  if (files_api_)
+    files_api_->AbandonSnapshots();  // their timers would hold up the blocking pool's join
   if (runtime_) runtime_->Stop();
   if (blocking_) blocking_->Join();  // what the last commits handed over finishes
   if (http_ && !http_->WaitIdle(kStopAnswersMs)) {
@@ -232,6 +234,8 @@ void Server::Stop() {
   http_.reset();
   access_.reset();
   jobs_.reset();
+  compat_.reset();
+  files_api_.reset();
   workflows_.reset();
   scheduling_.reset();
   tokens_api_.reset();

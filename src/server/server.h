@@ -20,10 +20,12 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/auth.h"
+#include "server/compat_api.h"
 #include "server/config.h"
 #include "server/data_lock.h"
 #include "server/event_streams.h"
 #include "server/events_api.h"
+#include "server/files_api.h"
 #include "server/http_server.h"
 #include "server/job_access.h"
 #include "server/job_files.h"
@@ -74,12 +76,6 @@ Status ResolveStore(ServerOptions& options, bool data_given);
 // "HOST:PORT" -> (host, port); the error names the flag and what was wrong.
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
 
-// Whether the request's body is multipart (a submit with files).
-bool IsMultipart(const HttpRequest& request);
-// A file name as job-orchestrator's /upload takes it: the last segment of the path ("../../x",
-// "/etc/x", "a/b/x" and "a\\x" are "x"); nothing left (or "." or "..") is "file".
-std::string CompatFileName(std::string_view name);
-
 class Server {
  public:
   static Result<std::unique_ptr<Server>> Start(ServerOptions options);
@@ -101,60 +97,6 @@ class Server {
   void Handle(HttpRequest&& request, Reply reply);
   // GET /healthz and /health (api_routes.cc).
   void Health(const HttpRequest& request, const Reply& reply);
-  // POST /v1/jobs with multipart/form-data: a "job" part (the JSON of one job) and file parts.
-  void SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply);
-  // Stores `files` as the job's inputs, submits it, and calls `done` after the commit.
-  void SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
-                        std::function<void(Result<engine::SubmitResult>)> done);
-  // The output files of the job's current attempt as its manifest records them (each upload
-  // committed before its 201), checked against the disk: one that is missing or changed size is
-  // data_loss naming it, never left out. A job from before the manifest takes the disk as it is.
-  Result<std::vector<FileInfo>> CheckedOutputs(const engine::JobRecord& job) const;
-  // Those files as a zip answer (GET /v1/jobs/{id}/output.zip, /download/{id}).
-  Result<HttpResponse> ZipOfOutputs(const engine::JobRecord& job, const HttpRequest& request) const;
-  // GET /v1/jobs/{id}/partial.zip, /download/{id}?partial=1: asks the worker running the job's
-  // attempt for a zip of its directory as it is now, and answers with it when it comes (404 when
-  // no attempt runs). PUT /v1/jobs/{id}/attempts/{a}/snapshot/{request}: that zip, from the
-  // worker holding the attempt. The reader waits at most snapshot_timeout_ms.
-  void PartialZip(const Identity& who, engine::JobId id, const HttpRequest& request,
-                  const Reply& reply);
-  void PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptId attempt,
-                   uint64_t number, HttpRequest&& request, const Reply& reply);
-  // Ends a waiting snapshot request with `answer` (for a snapshot sent, refused or timed out),
-  // if `worker` is the one it asked (empty: any); false if there is none.
-  struct PendingSnapshot {
-    engine::JobId job = 0;
-    engine::AttemptId attempt = 0;
-    std::string worker;
-    Reply reply;
-    unsigned version = 11;
-    bool keep_alive = false;
-    bool head = false;
-    std::shared_ptr<boost::asio::steady_timer> timer;
-  };
-  std::optional<PendingSnapshot> TakeSnapshot(uint64_t number, const engine::AttemptRef& from);
-  // Answers every waiting reader 503 (the server is stopping).
-  void AbandonSnapshots();
-  // GET /v1/jobs/{id}/result, /files/{name}, /output.zip; GET /v1/jobs/{id}/inputs/{name}.
-  void JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
-                 const Reply& reply);
-  void OutputFile(const Identity& who, engine::JobId id, const std::string& name,
-                  const HttpRequest& request, const Reply& reply);
-  void OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
-                 const Reply& reply);
-  void InputFile(const Identity& who, engine::JobId id, const std::string& name,
-                 const HttpRequest& request, const Reply& reply);
-  // The worker a worker's file request speaks for: its token's user and the Baton-Worker header
-  // (QualifiedWorkerId); PermissionDenied naming `what` without a valid header. The route table
-  // admits only worker (and administrator) tokens to these requests.
-  Result<std::string> WorkerOf(const Identity& who, const HttpRequest& request,
-                               std::string_view what) const;
-  // PUT /v1/jobs/{id}/attempts/{attempt}/files/{name}: a worker uploads an output file.
-  void PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
-                 const std::string& name, HttpRequest&& request, const Reply& reply);
-  // The job-orchestrator file API: POST /upload, GET|HEAD /download/{id}, POST /terminate/{id}.
-  void Upload(const Identity& who, const HttpRequest& request, Reply reply);
-  void Download(const Identity& who, engine::JobId id, const HttpRequest& request, Reply reply);
   // Retention (server_retention.cc).
   struct RetentionPass {
     uint64_t jobs_seen = 0;
@@ -186,15 +128,14 @@ class Server {
   LoadGate gate_;  // retention's (server_retention.cc)
   std::unique_ptr<JobAccess> access_;
   std::unique_ptr<JobsApi> jobs_;
+  std::unique_ptr<FilesApi> files_api_;
+  std::unique_ptr<CompatApi> compat_;
   std::unique_ptr<WorkflowsApi> workflows_;
   std::unique_ptr<SchedulingApi> scheduling_;
   std::unique_ptr<TokensApi> tokens_api_;
   std::unique_ptr<EventsApi> events_api_;
   std::unique_ptr<WorkerHub> hub_;
   std::unique_ptr<EventStreams> events_;
-  std::mutex snapshots_mu_;
-  std::unordered_map<uint64_t, PendingSnapshot> snapshots_;  // by request number
-  uint64_t snapshot_requests_ = 0;                           // under snapshots_mu_
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<store::Store> cleaner_reader_;  // the cleaner's own connection

@@ -1,5 +1,5 @@
-// The Server's file endpoints: submits with input files (multipart), results and output files,
-// the worker's uploads and downloads, and the job-orchestrator file API.
+#include "server/files_api.h"
+
 #include <algorithm>
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
@@ -8,7 +8,6 @@
 #include "common/zip.h"
 #include "server/job_json.h"
 #include "server/multipart.h"
-#include "server/server.h"
 
 namespace baton::server {
 
@@ -48,10 +47,9 @@ HttpResponse BytesResponse(std::string body, std::string_view content_type,
   return res;
 }
 
-// The file parts of a multipart body as input files, checked: a file part needs a file name
-// (unless `compat`: /upload names each by CompatFileName).
-Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts,
-                                        bool compat = false) {
+}  // namespace
+
+Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts, bool compat) {
   std::vector<FileData> files;
   for (const MultipartPart& p : parts) {
     if (!p.is_file) continue;
@@ -68,8 +66,6 @@ Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts,
   return files;
 }
 
-}  // namespace
-
 std::string CompatFileName(std::string_view name) {
   const size_t slash = name.find_last_of("/\\");
   std::string base(slash == std::string_view::npos ? name : name.substr(slash + 1));
@@ -81,7 +77,7 @@ bool IsMultipart(const HttpRequest& request) {
   return boost::algorithm::istarts_with(request[http::field::content_type], "multipart/");
 }
 
-Result<std::vector<FileInfo>> Server::CheckedOutputs(const engine::JobRecord& job) const {
+Result<std::vector<FileInfo>> FilesApi::CheckedOutputs(const engine::JobRecord& job) const {
   const engine::JobId id = job.id;
   const engine::AttemptId attempt = job.status.attempt_id;
   Result<std::vector<FileInfo>> on_disk = files_->ListOutputs(id, attempt);
@@ -119,8 +115,8 @@ Result<std::vector<FileInfo>> Server::CheckedOutputs(const engine::JobRecord& jo
   return out;
 }
 
-Result<HttpResponse> Server::ZipOfOutputs(const engine::JobRecord& job,
-                                          const HttpRequest& request) const {
+Result<HttpResponse> FilesApi::ZipOfOutputs(const engine::JobRecord& job,
+                                            const HttpRequest& request) const {
   Result<std::vector<FileInfo>> files = CheckedOutputs(job);
   if (!files.ok()) return files.status();
   ZipWriter zip;
@@ -137,8 +133,8 @@ Result<HttpResponse> Server::ZipOfOutputs(const engine::JobRecord& job,
                        request);
 }
 
-void Server::SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
-                              std::function<void(Result<engine::SubmitResult>)> done) {
+void FilesApi::SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
+                                std::function<void(Result<engine::SubmitResult>)> done) {
   Result<std::string> key = files_->StoreInputs(files);
   if (!key.ok()) return done(key.status());
   spec.input_dir = *key;
@@ -163,12 +159,12 @@ void Server::SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>&
       });
 }
 
-void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply) {
+void FilesApi::SubmitWithFiles(const Identity& who, const HttpRequest& request, Reply reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
-  Result<std::vector<MultipartPart>> parts = ParseMultipart(
-      request[http::field::content_type], request.body(), options_.files.files_max + 16);
+  Result<std::vector<MultipartPart>> parts =
+      ParseMultipart(request[http::field::content_type], request.body(), limits().files_max + 16);
   if (!parts.ok()) return fail(parts.status());
   std::optional<std::string_view> job_json;
   for (const MultipartPart& p : *parts) {
@@ -187,9 +183,9 @@ void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Re
   if (!parsed.ok()) return fail(parsed.status().WithContext("job"));
   if (parsed->batch)
     return fail(InvalidArgument("job: one job per multipart submit, not an array"));
-  Result<std::vector<FileData>> files = FileParts(*parts);
+  Result<std::vector<FileData>> files = FileParts(*parts, /*compat=*/false);
   if (!files.ok()) return fail(files.status());
-  if (Status s = types_.Apply(parsed->specs, false); !s.ok()) return fail(s);
+  if (Status s = types_->Apply(parsed->specs, false); !s.ok()) return fail(s);
   engine::JobSpec spec = std::move(parsed->specs.front());
   spec.owner = who.user;
   SubmitWithInputs(std::move(spec), *files,
@@ -203,79 +199,8 @@ void Server::SubmitWithFiles(const Identity& who, const HttpRequest& request, Re
                    });
 }
 
-void Server::Upload(const Identity& who, const HttpRequest& request, Reply reply) {
-  const unsigned version = request.version();
-  const bool keep_alive = request.keep_alive();
-  auto fail = [&](const Status& s) { reply(ErrorResponse(s, version, keep_alive)); };
-  if (!IsMultipart(request)) {
-    return fail(InvalidArgument("/upload: send multipart/form-data (curl -F file=@run.sh ...)"));
-  }
-  Result<std::vector<MultipartPart>> parts = ParseMultipart(
-      request[http::field::content_type], request.body(), options_.files.files_max + 16);
-  if (!parts.ok()) return fail(parts.status());
-  std::optional<std::string> user_id, service;
-  for (const MultipartPart& p : *parts) {
-    if (p.is_file) continue;
-    std::optional<std::string>* field = p.name == "user_id"   ? &user_id
-                                        : p.name == "service" ? &service
-                                                              : nullptr;
-    if (field == nullptr) {
-      return fail(InvalidArgument("multipart field \"" + std::string(p.name) +
-                                  "\": unknown (known: file, user_id, service)"));
-    }
-    if (*field)
-      return fail(InvalidArgument("multipart field \"" + std::string(p.name) + "\": sent twice"));
-    *field = std::string(p.data);
-  }
-  if (!service || service->empty()) {
-    return fail(InvalidArgument("service: required, the job type that runs the upload"));
-  }
-  if (!user_id || user_id->empty()) return fail(InvalidArgument("user_id: required"));
-  // The web app's end user: a number, as job-orchestrator takes it. Quoted only when it is text
-  // (an error message is JSON, and must stay valid UTF-8).
-  const std::optional<uint64_t> end_user =
-      ParseNumber(*user_id, 0, std::numeric_limits<int64_t>::max());
-  if (!end_user) {
-    return fail(InvalidArgument(
-        "user_id: must be a number" +
-        (baton::json::InvalidUtf8At(*user_id) == std::string_view::npos && user_id->size() <= 64
-             ? ", got \"" + *user_id + "\""
-             : std::string())));
-  }
-  // File names as job-orchestrator takes them: the last segment of the path the browser sent.
-  Result<std::vector<FileData>> files = FileParts(*parts, /*compat=*/true);
-  if (!files.ok()) return fail(files.status());
-  // One end user, one name: "007" is user 7.
-  *user_id = std::to_string(*end_user);
-  bool has_run = false;
-  for (const FileData& f : *files) has_run |= f.name == "run.sh";
-  if (!has_run) return fail(InvalidArgument("file: one of the files must be run.sh"));
-  std::vector<engine::JobSpec> specs(1);
-  specs[0].type = *service;
-  if (Status s = types_.Apply(specs, false); !s.ok()) return fail(s);
-  engine::JobSpec spec = std::move(specs[0]);
-  // One token serves a web app's many end users: each is a user of the caller's account
-  // ("webapp/2"), with a quota and a turn of its own, and the caller sees all of them.
-  spec.owner = who.user + "/" + *user_id;
-  spec.tags.push_back("user_id:" + *user_id);
-  SubmitWithInputs(
-      std::move(spec), *files,
-      [reply, version, keep_alive, user_id = *user_id,
-       service = *service](Result<engine::SubmitResult> r) {
-        if (!r.ok()) return reply(ErrorResponse(r.status(), version, keep_alive));
-        engine::JobRecord job;
-        job.id = r->job_id;
-        job.spec.type = service;
-        job.spec.tags.push_back("user_id:" + user_id);
-        job.status.state = engine::JobState::kQueued;
-        boost::json::object o = CompatStatus(job);
-        o["message"] = "job " + std::to_string(r->job_id) + " queued for service " + service;
-        reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
-      });
-}
-
-void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
-                       const Reply& reply) {
+void FilesApi::JobResult(const Identity& who, engine::JobId id, const HttpRequest& request,
+                         const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   access_->FindJob(who, id, [this, id, reply, version, keep_alive](Result<engine::JobRecord> job) {
@@ -311,8 +236,8 @@ void Server::JobResult(const Identity& who, engine::JobId id, const HttpRequest&
   });
 }
 
-void Server::OutputFile(const Identity& who, engine::JobId id, const std::string& name,
-                        const HttpRequest& request, const Reply& reply) {
+void FilesApi::OutputFile(const Identity& who, engine::JobId id, const std::string& name,
+                          const HttpRequest& request, const Reply& reply) {
   if (Status s = ValidateFileName(name); !s.ok()) {
     return reply(ErrorResponse(s, request.version(), request.keep_alive()));
   }
@@ -342,8 +267,8 @@ void Server::OutputFile(const Identity& who, engine::JobId id, const std::string
   });
 }
 
-void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
-                       const Reply& reply) {
+void FilesApi::OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
+                         const Reply& reply) {
   access_->FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
@@ -356,8 +281,8 @@ void Server::OutputZip(const Identity& who, engine::JobId id, const HttpRequest&
   });
 }
 
-Result<std::string> Server::WorkerOf(const Identity& who, const HttpRequest& request,
-                                     std::string_view what) const {
+Result<std::string> FilesApi::WorkerOf(const Identity& who, const HttpRequest& request,
+                                       std::string_view what) const {
   const std::string_view name = request["Baton-Worker"];
   if (!protocol::ValidWorkerName(name)) {
     return PermissionDenied(std::string(what) +
@@ -367,8 +292,8 @@ Result<std::string> Server::WorkerOf(const Identity& who, const HttpRequest& req
   return QualifiedWorkerId(who.user, name);
 }
 
-void Server::InputFile(const Identity& who, engine::JobId id, const std::string& name,
-                       const HttpRequest& request, const Reply& reply) {
+void FilesApi::InputFile(const Identity& who, engine::JobId id, const std::string& name,
+                         const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   if (Status s = ValidateFileName(name); !s.ok()) {
@@ -418,8 +343,8 @@ void Server::InputFile(const Identity& who, engine::JobId id, const std::string&
       });
 }
 
-void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
-                       const std::string& name, HttpRequest&& request, const Reply& reply) {
+void FilesApi::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId attempt,
+                         const std::string& name, HttpRequest&& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   const std::string what =
@@ -468,8 +393,8 @@ void Server::PutOutput(const Identity& who, engine::JobId id, engine::AttemptId 
   });
 }
 
-std::optional<Server::PendingSnapshot> Server::TakeSnapshot(uint64_t number,
-                                                            const engine::AttemptRef& from) {
+std::optional<FilesApi::PendingSnapshot> FilesApi::TakeSnapshot(uint64_t number,
+                                                                const engine::AttemptRef& from) {
   std::lock_guard lock(snapshots_mu_);
   auto it = snapshots_.find(number);
   if (it == snapshots_.end()) return std::nullopt;
@@ -485,7 +410,16 @@ std::optional<Server::PendingSnapshot> Server::TakeSnapshot(uint64_t number,
   return taken;
 }
 
-void Server::AbandonSnapshots() {
+void FilesApi::SnapshotFailed(uint64_t number, const engine::AttemptRef& from,
+                              const std::string& error) {
+  std::optional<PendingSnapshot> p = TakeSnapshot(number, from);
+  if (!p) return;
+  p->reply(ErrorResponse(Unavailable("job " + std::to_string(from.job_id) +
+                                     ": its worker sent no partial result: " + error),
+                         p->version, p->keep_alive));
+}
+
+void FilesApi::AbandonSnapshots() {
   std::unordered_map<uint64_t, PendingSnapshot> pending;
   {
     std::lock_guard lock(snapshots_mu_);
@@ -499,8 +433,8 @@ void Server::AbandonSnapshots() {
   }
 }
 
-void Server::PartialZip(const Identity& who, engine::JobId id, const HttpRequest& request,
-                        const Reply& reply) {
+void FilesApi::PartialZip(const Identity& who, engine::JobId id, const HttpRequest& request,
+                          const Reply& reply) {
   const bool head = request.method() == http::verb::head;
   access_->FindJob(
       who, id,
@@ -549,8 +483,8 @@ void Server::PartialZip(const Identity& who, engine::JobId id, const HttpRequest
       });
 }
 
-void Server::PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptId attempt,
-                         uint64_t number, HttpRequest&& request, const Reply& reply) {
+void FilesApi::PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptId attempt,
+                           uint64_t number, HttpRequest&& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   const std::string what =
@@ -558,11 +492,11 @@ void Server::PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptI
   Result<std::string> worker = WorkerOf(who, request, what);
   if (!worker.ok()) return reply(ErrorResponse(worker.status(), version, keep_alive));
   // Bounded like the attempt's outputs (and, before that, by the request body limit).
-  if (request.body().size() > options_.files.output_bytes_max) {
+  if (request.body().size() > limits().output_bytes_max) {
     return reply(
         ErrorResponse(ResourceExhausted(what + ": " + std::to_string(request.body().size()) +
                                         " bytes, more than output_bytes_max (" +
-                                        std::to_string(options_.files.output_bytes_max) + ")"),
+                                        std::to_string(limits().output_bytes_max) + ")"),
                       version, keep_alive));
   }
   std::optional<PendingSnapshot> p = TakeSnapshot(number, engine::AttemptRef{id, attempt, *worker});
@@ -585,34 +519,6 @@ void Server::PutSnapshot(const Identity& who, engine::JobId id, engine::AttemptI
   p->reply(std::move(res));
   boost::json::object o{{"size", size}};
   reply(JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
-}
-
-void Server::Download(const Identity& who, engine::JobId id, const HttpRequest& request,
-                      Reply reply) {
-  access_->FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
-    const unsigned version = request.version();
-    const bool keep_alive = request.keep_alive();
-    const bool head = request.method() == http::verb::head;
-    auto send = [&](HttpResponse res) {
-      if (head) {
-        const size_t size = res.body().size();
-        res.body().clear();
-        res.content_length(size);
-      }
-      reply(std::move(res));
-    };
-    if (!job.ok()) return send(ErrorResponse(job.status(), version, keep_alive));
-    const std::string_view status = CompatStatusName(job->status.state);
-    if (status == "Completed") {
-      Result<HttpResponse> zip = ZipOfOutputs(*job, request);
-      if (!zip.ok()) return send(ErrorResponse(zip.status(), version, keep_alive));
-      return send(std::move(*zip));
-    }
-    // Not done yet: 202 with the status; ended without a result: 410, as job-orchestrator does.
-    const http::status code =
-        status == "Failed" || status == "Killed" ? http::status::gone : http::status::accepted;
-    send(JsonResponse(code, boost::json::serialize(CompatStatus(*job)), version, keep_alive));
-  });
 }
 
 }  // namespace baton::server
