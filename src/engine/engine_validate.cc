@@ -11,7 +11,6 @@ namespace baton::engine {
 
 using detail::CheckTypeName;
 using detail::Num;
-using detail::Str;
 
 namespace {
 
