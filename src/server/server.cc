@@ -232,7 +232,7 @@ void Server::Stop() {
   if (http_) http_->Stop();  // before the runtime goes: handlers run on its threads
   runtime_.reset();
   http_.reset();
-  access_.reset();
+  // The modules, then the parts they were given.
   jobs_.reset();
   compat_.reset();
   files_api_.reset();
@@ -240,6 +240,7 @@ void Server::Stop() {
   scheduling_.reset();
   tokens_api_.reset();
   events_api_.reset();
+  access_.reset();
   blocking_.reset();
   events_.reset();
   hub_.reset();
