@@ -4,18 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <boost/asio/post.hpp>
-#include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
-#include <map>
 
 #include "server/config.h"
-#include "server/job_json.h"
 
 namespace baton::server {
 

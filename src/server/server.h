@@ -4,18 +4,12 @@
 // Thread rules: Start and Stop from one thread; the parts run their own threads.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/json.hpp>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "common/clock.h"
 #include "common/status.h"
