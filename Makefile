@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan test-tsan chaos fuzz lint load run bench bench-scale bench-store format format-check clean
+.PHONY: all deps configure build test test-asan test-tsan chaos fuzz lint load run bench bench-scale bench-store bench-download format format-check clean
 
 all: build
 
@@ -73,6 +73,10 @@ load: build
 
 bench-store: build
 	@$(BUILD_DIR)/bench/bench_store
+
+# A job's 1 GiB output downloaded as output.zip and as one file: the server's peak memory.
+bench-download: build
+	@$(BUILD_DIR)/src/cli/baton bench download
 
 format: deps
 	clang-format -i $(FORMAT_FILES)

@@ -8,6 +8,8 @@
 //               the server's memory, a restart (bench_scale.cc)
 //   load:       (not in "all") many clients, each submitting and watching its jobs on an event
 //               stream; holds when nothing fails and no event is lost (bench_load.cc)
+//   download:   (not in "all") a job's 1 GiB output served as output.zip and one file: the
+//               server's peak memory during each, and the rate (bench_download.cc)
 // It starts its own server (in this process, in a fresh data directory) and worker processes,
 // and stops them at the end. Calibrations from the same run: loopback round trip, raw SQLite
 // batched inserts.
@@ -33,11 +35,13 @@ struct BenchOptions {
   uint64_t sample = 50'000;    // scale: jobs each rate is measured over
   int clients = 200;           // load: concurrent clients
   int seconds = 60;            // load: how long
+  uint64_t output_mib = 1024;  // download: the job's output
   bool json = false;
 };
 
 int RunBench(const BenchOptions& options);
 int RunScale(const BenchOptions& options);
 int RunLoad(const BenchOptions& options);
+int RunDownload(const BenchOptions& options);
 
 }  // namespace baton::cli

@@ -53,6 +53,13 @@ pid_t SpawnWorker(const std::string& url, const std::string& token, const std::s
                    -1);
 }
 
+pid_t SpawnShellWorker(const std::string& url, const std::string& token, const std::string& id,
+                       const std::string& workdir) {
+  return SpawnSelf({"baton", "worker", "--server", url, "--token", token, "--types", "shell",
+                    "--capacity", "1", "--id", id, "--workdir", workdir},
+                   -1);
+}
+
 void StopWorkers(std::vector<pid_t>* pids) {
   for (pid_t pid : *pids) {
     if (pid > 0) ::kill(pid, SIGINT), ::kill(pid, SIGTERM);

@@ -16,6 +16,10 @@ namespace baton::bench {
 pid_t SpawnWorker(const std::string& url, const std::string& token, const std::string& id,
                   uint32_t capacity, const std::string& types = "bench");
 
+// `baton worker` with the shell executor for type "shell", attempts under `workdir`.
+pid_t SpawnShellWorker(const std::string& url, const std::string& token, const std::string& id,
+                       const std::string& workdir);
+
 // SIGINT then SIGTERM to each (a worker finishes what runs and stops), and waits for them.
 void StopWorkers(std::vector<pid_t>* pids);
 

@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev
   libboost-json1.81-dev libboost-url1.81-dev libboost1.81-dev libcli11-dev libssl-dev
-  libyaml-cpp-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
+  libyaml-cpp-dev libtomlplusplus-dev zlib1g-dev libhowardhinnant-date-dev tzdata
   curl unzip
 )
 

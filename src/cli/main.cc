@@ -709,10 +709,11 @@ int main(int argc, char** argv) {
       "bench", "measure Baton end to end (its own server and no-op workers) next to calibrations");
   bench
       ->add_option("what", bench_options.what,
-                   "throughput, latency, fanout or all; or scale (a million queued jobs), or load "
-                   "(many clients submitting and watching)")
+                   "throughput, latency, fanout or all; or scale (a million queued jobs), load "
+                   "(many clients submitting and watching), or download (a 1 GiB output served)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"throughput", "latency", "fanout", "all", "scale", "load"}));
+      ->check(
+          CLI::IsMember({"throughput", "latency", "fanout", "all", "scale", "load", "download"}));
   bench->add_option("--children", bench_options.children, "children of the fanout parent")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
@@ -751,6 +752,9 @@ int main(int argc, char** argv) {
   bench->add_option("--seconds", bench_options.seconds, "load: how long")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  bench->add_option("--output-mib", bench_options.output_mib, "download: the job's output, MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{64}, uint64_t{16384}));
   bench->add_flag("--json", bench_options.json, "print JSON");
 
   CLI11_PARSE(app, argc, argv);
@@ -758,6 +762,7 @@ int main(int argc, char** argv) {
   if (bench->parsed()) {
     if (bench_options.what == "scale") return baton::cli::RunScale(bench_options);
     if (bench_options.what == "load") return baton::cli::RunLoad(bench_options);
+    if (bench_options.what == "download") return baton::cli::RunDownload(bench_options);
     return baton::cli::RunBench(bench_options);
   }
   if (server->parsed()) return RunServer(std::move(options), listen, data_option->count() > 0);

@@ -573,7 +573,7 @@ Result<std::string> ZipDirectory(const std::string& dir, size_t files_max, size_
   }
   if (ec) return Unavailable("read " + dir + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
-  ZipWriter zip;
+  ZipStream zip;
   size_t bytes = 0;
   for (const fs::path& path : paths) {
     std::ifstream in(path, std::ios::binary);
@@ -586,7 +586,8 @@ Result<std::string> ZipDirectory(const std::string& dir, size_t files_max, size_
     }
     zip.Add(path.lexically_relative(dir).generic_string(), data);
   }
-  return zip.Finish();
+  zip.Finish();
+  return zip.Take();
 }
 
 Status Worker::Run() {

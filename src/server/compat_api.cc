@@ -110,20 +110,11 @@ void CompatApi::DownloadOutputs(const Identity& who, engine::JobId id, const Htt
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
-    auto send = [&](HttpResponse res) {
-      if (head) {
-        const size_t size = res.body().size();
-        res.body().clear();
-        res.content_length(size);
-      }
-      reply(std::move(res));
-    };
+    auto send = [&](HttpResponse res) { reply(head ? HeadOf(std::move(res)) : std::move(res)); };
     if (!job.ok()) return send(ErrorResponse(job.status(), version, keep_alive));
     const std::string_view status = CompatStatusName(job->status.state);
     if (status == "Completed") {
-      Result<HttpResponse> zip = files_->ZipOfOutputs(*job, request);
-      if (!zip.ok()) return send(ErrorResponse(zip.status(), version, keep_alive));
-      return send(std::move(*zip));
+      return files_->SendZipOfOutputs(*job, request, reply);
     }
     // Not done yet: 202 with the status; ended without a result: 410, as job-orchestrator does.
     const http::status code =

@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "common/zip.h"
+#include "server/downloads.h"
 #include "server/job_json.h"
 #include "server/multipart.h"
 
@@ -31,20 +31,10 @@ Result<engine::AttemptId> ResultAttempt(const engine::JobRecord& job) {
   return FailedPrecondition(why);
 }
 
-HttpResponse BytesResponse(std::string body, std::string_view content_type,
-                           const std::string& filename, const HttpRequest& request) {
-  HttpResponse res{http::status::ok, request.version()};
-  res.set(http::field::content_type, content_type);
-  res.set(http::field::server, "baton");
-  // The last segment as the name a browser saves; quotes and control characters left out.
-  std::string base = filename.substr(filename.rfind('/') + 1);
-  std::erase_if(
-      base, [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
-  res.set(http::field::content_disposition, "attachment; filename=\"" + base + "\"");
-  res.keep_alive(request.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
+// A file that the check found and that is gone when it is opened.
+Status WentMissing(const std::string& name, engine::JobId job) {
+  return DataLoss("output file \"" + name + "\" of job " + std::to_string(job) +
+                  " went missing from the server's disk while it was read");
 }
 
 }  // namespace
@@ -115,22 +105,31 @@ Result<std::vector<FileInfo>> FilesApi::CheckedOutputs(const engine::JobRecord& 
   return out;
 }
 
-Result<HttpResponse> FilesApi::ZipOfOutputs(const engine::JobRecord& job,
-                                            const HttpRequest& request) const {
+void FilesApi::SendZipOfOutputs(const engine::JobRecord& job, const HttpRequest& request,
+                                const Reply& reply) const {
+  const bool head = request.method() == http::verb::head;
   Result<std::vector<FileInfo>> files = CheckedOutputs(job);
-  if (!files.ok()) return files.status();
-  ZipWriter zip;
-  for (const FileInfo& f : *files) {
-    Result<std::string> data = files_->ReadOutput(job.id, job.status.attempt_id, f.name);
-    if (data.status().code() == StatusCode::kNotFound) {
-      return DataLoss("output file \"" + f.name + "\" of job " + std::to_string(job.id) +
-                      " went missing from the server's disk while it was read");
-    }
-    if (!data.ok()) return data.status();
-    zip.Add(f.name, *data);
+  if (!files.ok()) {
+    HttpResponse error = ErrorResponse(files.status(), request.version(), request.keep_alive());
+    return reply(head ? HeadOf(std::move(error)) : std::move(error));
   }
-  return BytesResponse(zip.Finish(), "application/zip", "job-" + std::to_string(job.id) + ".zip",
-                       request);
+  std::vector<ZipItem> items;
+  for (const FileInfo& f : *files) items.push_back({f.name, f.size});
+  const engine::JobId id = job.id;
+  const engine::AttemptId attempt = job.status.attempt_id;
+  ChunkSource zip = ZipSource(
+      std::move(items),
+      [files = files_, id,
+       attempt](const ZipItem& item) -> Result<std::unique_ptr<store::BlobReader>> {
+        Result<std::unique_ptr<store::BlobReader>> r = files->OpenOutput(id, attempt, item.name);
+        if (r.status().code() == StatusCode::kNotFound) return WentMissing(item.name, id);
+        return r;
+      },
+      options_.download.chunk_bytes);
+  StreamDownload(
+      blocking_, reply,
+      DownloadHead(request, "application/zip", "job-" + std::to_string(id) + ".zip", std::nullopt),
+      head, std::move(zip), options_.download);
 }
 
 void FilesApi::SubmitWithInputs(engine::JobSpec spec, const std::vector<FileData>& files,
@@ -254,16 +253,19 @@ void FilesApi::OutputFile(const Identity& who, engine::JobId id, const std::stri
           ErrorResponse(NotFound("job " + std::to_string(id) + ": no output file \"" + name + "\""),
                         version, request.keep_alive()));
     }
-    Result<std::string> data = files_->ReadOutput(id, *attempt, name);
-    if (data.status().code() == StatusCode::kNotFound) {
-      data = DataLoss("output file \"" + name + "\" of job " + std::to_string(id) +
-                      " went missing from the server's disk while it was read");
+    Result<std::unique_ptr<store::BlobReader>> reader = files_->OpenOutput(id, *attempt, name);
+    if (reader.status().code() == StatusCode::kNotFound) {
+      reader = WentMissing(name, id);
     }
-    if (!data.ok()) {
-      return reply(ErrorResponse(data.status().WithContext("job " + std::to_string(id)), version,
+    if (!reader.ok()) {
+      return reply(ErrorResponse(reader.status().WithContext("job " + std::to_string(id)), version,
                                  request.keep_alive()));
     }
-    reply(BytesResponse(std::move(*data), "application/octet-stream", name, request));
+    const uint64_t size = (*reader)->size();
+    StreamDownload(blocking_, reply, DownloadHead(request, "application/octet-stream", name, size),
+                   request.method() == http::verb::head,
+                   BlobSource(std::move(*reader), options_.download.chunk_bytes),
+                   options_.download);
   });
 }
 
@@ -275,9 +277,7 @@ void FilesApi::OutputZip(const Identity& who, engine::JobId id, const HttpReques
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
     Result<engine::AttemptId> attempt = ResultAttempt(*job);
     if (!attempt.ok()) return reply(ErrorResponse(attempt.status(), version, keep_alive));
-    Result<HttpResponse> zip = ZipOfOutputs(*job, request);
-    if (!zip.ok()) return reply(ErrorResponse(zip.status(), version, keep_alive));
-    reply(std::move(*zip));
+    SendZipOfOutputs(*job, request, reply);
   });
 }
 
@@ -301,12 +301,16 @@ void FilesApi::InputFile(const Identity& who, engine::JobId id, const std::strin
   }
   // On the blocking pool.
   auto send = [this, id, name, request, reply](const std::string& input_dir) {
-    Result<std::string> data = files_->ReadInput(input_dir, name);
-    if (!data.ok()) {
-      return reply(ErrorResponse(data.status().WithContext("job " + std::to_string(id)),
+    Result<std::unique_ptr<store::BlobReader>> reader = files_->OpenInput(input_dir, name);
+    if (!reader.ok()) {
+      return reply(ErrorResponse(reader.status().WithContext("job " + std::to_string(id)),
                                  request.version(), request.keep_alive()));
     }
-    reply(BytesResponse(std::move(*data), "application/octet-stream", name, request));
+    const uint64_t size = (*reader)->size();
+    StreamDownload(blocking_, reply, DownloadHead(request, "application/octet-stream", name, size),
+                   request.method() == http::verb::head,
+                   BlobSource(std::move(*reader), options_.download.chunk_bytes),
+                   options_.download);
   };
   // The owner and administrators read a job's inputs; a worker only those of the attempt it
   // holds now (a worker token sees no other job, and a private worker only its user's).

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "server/access.h"
+#include "server/downloads.h"
 #include "server/http_server.h"
 #include "server/job_access.h"
 #include "server/job_files.h"
@@ -47,6 +48,7 @@ class FilesApi {
   struct Options {
     // How long a reader of a partial result waits for the worker.
     int64_t snapshot_timeout_ms = 30'000;
+    DownloadLimits download;
   };
   struct Parts {
     Runtime* runtime;
@@ -76,8 +78,10 @@ class FilesApi {
   // committed before its 201), checked against the disk: one that is missing or changed size is
   // data_loss naming it, never left out. A job from before the manifest takes the disk as it is.
   Result<std::vector<FileInfo>> CheckedOutputs(const engine::JobRecord& job) const;
-  // Those files as a zip answer (GET /v1/jobs/{id}/output.zip, /download/{id}).
-  Result<HttpResponse> ZipOfOutputs(const engine::JobRecord& job, const HttpRequest& request) const;
+  // Those files as a zip, streamed (GET /v1/jobs/{id}/output.zip, /download/{id}); an error
+  // found before the head goes is answered as one.
+  void SendZipOfOutputs(const engine::JobRecord& job, const HttpRequest& request,
+                        const Reply& reply) const;
   // GET /v1/jobs/{id}/partial.zip, /download/{id}?partial=1: asks the worker running the job's
   // attempt for a zip of its directory as it is now, and answers with it when it comes (404 when
   // no attempt runs). PUT /v1/jobs/{id}/attempts/{a}/snapshot/{request}: that zip, from the

@@ -304,9 +304,18 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
  public:
   StreamSession(std::shared_ptr<Connection> owner, beast::tcp_stream* stream)
       : owner_(std::move(owner)), stream_(stream) {}
+  // From the head on, each Write is framed as one chunk and End sends the last chunk.
+  void Chunked() { chunked_ = true; }
 
   bool Write(std::string data) override {
     if (closed_) return false;
+    if (chunked_) {
+      if (data.empty()) return true;  // an empty chunk would end the body
+      std::ostringstream frame;
+      frame << std::hex << data.size() << "\r\n";
+      data.insert(0, frame.str());
+      data += "\r\n";
+    }
     backlog_ += data.size();
     net::post(stream_->get_executor(),
               [self = shared_from_this(), data = std::move(data)]() mutable {
@@ -317,12 +326,28 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
   }
   void End() override {
     net::post(stream_->get_executor(), [self = shared_from_this()] {
+      if (self->chunked_ && !self->ending_ && !self->closed_) {
+        constexpr std::string_view kLastChunk = "0\r\n\r\n";
+        self->backlog_ += kLastChunk.size();
+        self->outbox_.emplace_back(kLastChunk);
+      }
       self->ending_ = true;
       self->Flush();
     });
   }
+  void Abort() override {
+    net::post(stream_->get_executor(), [self = shared_from_this()] { self->Finish(); });
+  }
   bool closed() const override { return closed_; }
   size_t backlog() const override { return backlog_; }
+  void WhenRoom(size_t bytes, std::function<void()> fn) override {
+    net::post(stream_->get_executor(),
+              [self = shared_from_this(), bytes, fn = std::move(fn)]() mutable {
+                if (self->closed_ || self->backlog_ <= bytes) return fn();
+                self->room_ = bytes;
+                self->on_room_ = std::move(fn);
+              });
+  }
 
   // Starts watching the client: anything it sends or its going away ends the stream.
   void Watch() {
@@ -344,6 +369,7 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
                        self->backlog_ -= self->outbox_.front().size();
                        self->outbox_.pop_front();
                        if (ec) return self->Finish();
+                       if (self->on_room_ && self->backlog_ <= self->room_) self->CallOnRoom();
                        self->Flush();
                      });
   }
@@ -358,6 +384,12 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
     owner_->Released();
     // A write in flight still points into the front message; its completion pops it.
     if (!writing_) outbox_.clear();
+    if (on_room_) CallOnRoom();  // the producer sees the stream closed, and stops
+  }
+  void CallOnRoom() {
+    std::function<void()> fn;
+    fn.swap(on_room_);
+    fn();
   }
 
  private:
@@ -369,6 +401,9 @@ class StreamSession : public ResponseStream, public std::enable_shared_from_this
   std::atomic<size_t> backlog_{0};
   std::atomic<bool> closed_{false};
   bool writing_ = false, ending_ = false;
+  bool chunked_ = false;           // set before the first Write
+  size_t room_ = 0;                // on the strand: the backlog on_room_ waits for
+  std::function<void()> on_room_;  // on the strand
   char probe_[1];
 };
 
@@ -461,11 +496,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
         [self](HttpResponse head) -> std::shared_ptr<ResponseStream> {
           auto stream = std::make_shared<StreamSession>(self, &self->stream_);
           head.keep_alive(false);
-          head.body().clear();
-          head.erase(http::field::content_length);
+          head.body().clear();  // a Content-Length the head set stays: the body's size
           std::ostringstream out;
           out << head.base();        // the status line and headers, ending with an empty line
           stream->Write(out.str());  // first on the strand, before anything the caller writes
+          // With Transfer-Encoding: chunked, what the caller writes is framed as chunks: a client
+          // can tell a body cut short from a whole one.
+          if (head.chunked()) stream->Chunked();
           net::post(self->stream_.get_executor(), [self, stream] {
             self->stream_session_ = stream;
             stream->Watch();

@@ -24,7 +24,9 @@ using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
 // The rest of a response whose headers have gone: written as it comes, until End() or until the
-// client goes away. The connection closes at the end (the response has no length).
+// client goes away. The connection closes at the end. Unless the head gives a Content-Length or
+// says Transfer-Encoding: chunked (each Write is then one chunk), the end of the body is the end
+// of the connection; with either, a client can tell a body cut short from a whole one.
 // Thread rules: thread-safe.
 class ResponseStream {
  public:
@@ -32,9 +34,16 @@ class ResponseStream {
   // Queues `data`; false once the client has gone or the server is stopping (stop writing then).
   virtual bool Write(std::string data) = 0;
   virtual void End() = 0;
+  // Closes the connection now, without the rest of what was queued: the body went wrong after
+  // its head was sent, and the client must see it cut short rather than whole.
+  virtual void Abort() = 0;
   virtual bool closed() const = 0;
   // Bytes queued and not yet written: a writer that outpaces its client should wait or give up.
   virtual size_t backlog() const = 0;
+  // Calls `fn` once, on an I/O thread, when the backlog is at most `bytes` (at once if it is
+  // already) or the stream has closed: a producer writes a window, then waits here for room, so
+  // a slow client holds back the producer instead of filling the server's memory.
+  virtual void WhenRoom(size_t bytes, std::function<void()> fn) = 0;
 };
 
 // How a handler answers: once, with a whole response, or with a stream.

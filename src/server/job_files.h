@@ -1,11 +1,12 @@
-// JobFiles: the files that travel with jobs, kept on disk next to the database.
-//   DATA/inputs/<key>/<name>              uploaded with a job (JobSpec::input_dir is the key)
-//   DATA/outputs/<job>/<attempt>/<name>   uploaded by the worker that ran the attempt
-// Every file is written to a temporary name, fsynced, renamed, and its directory fsynced, so a
-// file that was acknowledged is on disk. Inputs are stored before the job is submitted; a crash
-// between the two leaves a directory no job names, which RemoveOrphanInputs clears at start.
+// JobFiles: the files that travel with jobs: their names, keys and limits, over a BlobStore that
+// keeps the bytes (store/blob_store.h; on the local disk, next to the database):
+//   inputs/<key>/<name>              uploaded with a job (JobSpec::input_dir is the key)
+//   outputs/<job>/<attempt>/<name>   uploaded by the worker that ran the attempt
+// A file that was acknowledged is durable (the blob committed and published). Inputs are stored
+// before the job is submitted; a crash between the two leaves a directory no job names, which
+// RemoveOrphanInputs clears at start. Files are read back through a BlobReader, in chunks.
 //
-// Thread rules: thread-safe (no shared state but the file system).
+// Thread rules: thread-safe (the blob store is).
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "common/status.h"
 #include "engine/types.h"
+#include "store/blob_store.h"
 
 namespace baton::server {
 
@@ -28,10 +30,7 @@ struct FileData {
   std::string name;
   std::string_view data;
 };
-struct FileInfo {
-  std::string name;
-  uint64_t size = 0;
-};
+using FileInfo = store::BlobInfo;
 
 // Ok for a relative path inside a job's directory: segments separated by '/', none empty, "." or
 // "..", no leading '/', no backslash or control characters, at most 255 bytes a segment and
@@ -40,14 +39,16 @@ Status ValidateFileName(std::string_view name);
 
 class JobFiles {
  public:
-  static Result<JobFiles> Open(const std::string& data_dir, FileLimits limits);
+  JobFiles(std::unique_ptr<store::BlobStore> blobs, FileLimits limits)
+      : blobs_(std::move(blobs)), limits_(limits) {}
   const FileLimits& limits() const { return limits_; }
 
   // Checks the names (valid, distinct), count and sizes, then writes the files durably into a
   // new input directory; returns its key. Nothing is left behind on an error.
   Result<std::string> StoreInputs(const std::vector<FileData>& files);
   void DropInputs(const std::string& key);
-  Result<std::string> ReadInput(const std::string& key, const std::string& name) const;
+  Result<std::unique_ptr<store::BlobReader>> OpenInput(const std::string& key,
+                                                       const std::string& name) const;
 
   // One output file of an attempt, written durably (replacing a file of the same name).
   Status WriteOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
@@ -57,14 +58,16 @@ class JobFiles {
   void RemoveOutputs(engine::JobId job);
   // The attempt's output files, sorted by name; empty if it wrote none.
   Result<std::vector<FileInfo>> ListOutputs(engine::JobId job, engine::AttemptId attempt) const;
-  Result<std::string> ReadOutput(engine::JobId job, engine::AttemptId attempt,
-                                 const std::string& name) const;
+  // NotFound if there is no such file.
+  Result<std::unique_ptr<store::BlobReader>> OpenOutput(engine::JobId job,
+                                                        engine::AttemptId attempt,
+                                                        const std::string& name) const;
 
   // Removes the input directories for which `in_use` says no; returns how many went.
   Result<size_t> RemoveOrphanInputs(const std::function<Result<bool>(const std::string&)>& in_use);
 
  private:
-  std::string inputs_, outputs_;
+  std::unique_ptr<store::BlobStore> blobs_;
   FileLimits limits_;
 };
 

@@ -1,11 +1,12 @@
-// JobLogs: what jobs print, as workers stream it: one file per job under DATA/logs, appended in
-// the order the chunks arrive. Logs are for people, not for recovery: they are written without
-// fsync and are not part of a job's committed state.
+// JobLogs: what jobs print, as workers stream it, appended in the order the chunks arrive to a
+// LogStore (store/log_store.h; on the local disk, a file per job under DATA/logs). JobLogs keeps
+// each job's limit and the followers. Logs are for people, not for recovery: they are written
+// without fsync and are not part of a job's committed state.
 //
 // Followers (GET /v1/jobs/{id}/logs?follow=1) get each chunk as it is appended, until the job
 // ends (Finish) or they go away.
 //
-// Thread rules: thread-safe (each append is one write(2) with O_APPEND; followers under a mutex).
+// Thread rules: thread-safe (appends and followers under one mutex; reads need no lock).
 #pragma once
 
 #include <map>
@@ -17,19 +18,23 @@
 #include "common/status.h"
 #include "engine/types.h"
 #include "server/http_server.h"
+#include "store/log_store.h"
 
 namespace baton::server {
 
 class JobLogs {
  public:
-  // `dir` is created if missing. `job_bytes_max`: a job's log stops growing there (a line says so).
-  // `followers_max`: streams following logs at once, over all jobs.
-  static Result<std::unique_ptr<JobLogs>> Open(const std::string& dir, size_t job_bytes_max,
-                                               size_t followers_max = 1000);
+  // `job_bytes_max`: a job's log stops growing there (a line says so). `followers_max`: streams
+  // following logs at once, over all jobs.
+  JobLogs(std::unique_ptr<store::LogStore> store, size_t job_bytes_max, size_t followers_max = 1000)
+      : store_(std::move(store)), job_bytes_max_(job_bytes_max), followers_max_(followers_max) {}
 
   void Append(engine::JobId job, const std::string& data);
   // Up to `max` bytes from `offset`; empty past the end (or when the job never logged).
-  Result<std::string> Read(engine::JobId job, size_t offset, size_t max) const;
+  Result<std::string> Read(engine::JobId job, uint64_t offset, size_t max) const {
+    return store_->Read(job, offset, max);
+  }
+  Result<uint64_t> Size(engine::JobId job) const { return store_->Size(job); }
 
   // Writes the log from `offset` to `stream`, then every chunk appended later, until Finish(job).
   // ResourceExhausted past followers_max (the stream is left to the caller).
@@ -42,10 +47,9 @@ class JobLogs {
   void FinishAll();
 
  private:
-  std::string Path(engine::JobId job) const;
   // Appends within the job's limit; returns what was written.
   std::string AppendLocked(engine::JobId job, const std::string& data);
-  std::string dir_;
+  std::unique_ptr<store::LogStore> store_;
   size_t job_bytes_max_ = 0;
   size_t followers_max_ = 0;
   // Held across an append and its delivery, so a new follower sees each byte exactly once.

@@ -4,6 +4,7 @@
 #include <boost/url.hpp>
 #include <limits>
 
+#include "server/downloads.h"
 #include "server/job_json.h"
 #include "server/routes.h"
 
@@ -38,19 +39,37 @@ void JobsApi::GetLog(const Identity& who, engine::JobId id, const Call& call) {
                     keep_alive](Result<engine::JobRecord> job) {
                      if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
                      if (follow) return FollowLog(*job, offset, version, reply);
-                     Result<std::string> text =
-                         logs_->Read(id, offset, options_.log_bytes_max + 4096);
-                     if (!text.ok())
-                       return reply(ErrorResponse(text.status(), version, keep_alive));
-                     HttpResponse res{http::status::ok, version};
-                     res.set(http::field::content_type, "text/plain; charset=utf-8");
-                     res.set(http::field::server, "baton");
-                     res.keep_alive(keep_alive);
-                     res.set("Baton-Job-State", engine::JobStateName(job->status.state));
-                     res.body() = std::move(*text);
-                     res.prepare_payload();
-                     reply(std::move(res));
+                     SendLog(*job, offset, version, keep_alive, reply);
                    });
+}
+
+void JobsApi::SendLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
+                      bool keep_alive, const Reply& reply) {
+  Result<uint64_t> size = logs_->Size(job.id);
+  if (!size.ok()) return reply(ErrorResponse(size.status(), version, keep_alive));
+  // The log as it is now, from `offset`: what is appended meanwhile is for the next read.
+  const uint64_t length = *size > offset ? *size - offset : 0;
+  HttpResponse head{http::status::ok, version};
+  head.set(http::field::content_type, "text/plain; charset=utf-8");
+  head.set(http::field::server, "baton");
+  head.keep_alive(keep_alive);
+  head.set("Baton-Job-State", engine::JobStateName(job.status.state));
+  head.content_length(length);
+  struct Cursor {
+    uint64_t at, left;
+  };
+  auto cursor = std::make_shared<Cursor>(Cursor{offset, length});
+  const size_t chunk = options_.download.chunk_bytes;
+  ChunkSource source = [logs = logs_, id = job.id, cursor, chunk]() -> Result<std::string> {
+    if (cursor->left == 0) return std::string();
+    BATON_ASSIGN_OR_RETURN(std::string data,
+                           logs->Read(id, cursor->at, std::min<uint64_t>(chunk, cursor->left)));
+    if (data.empty()) return DataLoss("the log of job " + std::to_string(id) + " shrank");
+    cursor->at += data.size();
+    cursor->left -= data.size();
+    return data;
+  };
+  StreamDownload(blocking_, reply, std::move(head), false, std::move(source), options_.download);
 }
 
 void JobsApi::FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,

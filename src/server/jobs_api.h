@@ -15,6 +15,7 @@
 #include <cstddef>
 
 #include "server/access.h"
+#include "server/downloads.h"
 #include "server/http_server.h"
 #include "server/job_access.h"
 #include "server/job_logs.h"
@@ -27,9 +28,9 @@ namespace baton::server {
 class JobsApi {
  public:
   struct Options {
-    size_t batch_max = 1000;          // jobs in one POST /v1/jobs
-    size_t retry_jobs_max = 10000;    // jobs one POST /v1/jobs/retry retries
-    size_t log_bytes_max = 64 << 20;  // a job's log, as JobLogs keeps it
+    size_t batch_max = 1000;        // jobs in one POST /v1/jobs
+    size_t retry_jobs_max = 10000;  // jobs one POST /v1/jobs/retry retries
+    DownloadLimits download;        // GET /v1/jobs/{id}/logs
   };
   struct Parts {
     Runtime* runtime;
@@ -62,6 +63,9 @@ class JobsApi {
                     const Reply& reply);
 
  private:
+  // GET /v1/jobs/{id}/logs: the log from `offset` as it is now, streamed.
+  void SendLog(const engine::JobRecord& job, uint64_t offset, unsigned version, bool keep_alive,
+               const Reply& reply);
   // GET /v1/jobs/{id}/logs?follow=1: the log from `offset`, then as it grows, until the job ends.
   void FollowLog(const engine::JobRecord& job, uint64_t offset, unsigned version,
                  const Reply& reply);

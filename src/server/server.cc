@@ -86,10 +86,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   BATON_ASSIGN_OR_RETURN(s->tokens_, s->database_->ConnectTokens());
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
-  BATON_ASSIGN_OR_RETURN(s->logs_,
-                         JobLogs::Open(s->options_.data_dir + "/logs", s->options_.log_bytes_max,
-                                       s->options_.log_followers_max));
-  BATON_ASSIGN_OR_RETURN(s->files_, JobFiles::Open(s->options_.data_dir, s->options_.files));
+  // Files and logs on the local disk, beside the database.
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::LogStore> logs,
+                         store::OpenDiskLogStore(s->options_.data_dir + "/logs"));
+  s->logs_ = std::make_unique<JobLogs>(std::move(logs), s->options_.log_bytes_max,
+                                       s->options_.log_followers_max);
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::BlobStore> blobs,
+                         store::OpenDiskBlobStore(s->options_.data_dir));
+  s->files_.emplace(std::move(blobs), s->options_.files);
   // Inputs of a submit that crashed before its commit: no job names them.
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreAdmin> admin, s->database_->ConnectAdmin());
   Result<size_t> orphans = s->files_->RemoveOrphanInputs(
@@ -140,8 +144,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   s->jobs_ = std::make_unique<JobsApi>(
       JobsApi::Parts{s->runtime_.get(), s->access_.get(), s->reader_.get(), s->blocking_.get(),
                      &s->gate_, s->logs_.get(), &s->types_},
-      JobsApi::Options{s->options_.batch_max, s->options_.retry_jobs_max,
-                       s->options_.log_bytes_max});
+      JobsApi::Options{s->options_.batch_max, s->options_.retry_jobs_max});
   s->workflows_ = std::make_unique<WorkflowsApi>(s->runtime_.get(), s->reader_.get(),
                                                  s->blocking_.get(), &s->types_);
   s->scheduling_ =
