@@ -8,6 +8,7 @@
 
 #include "common/random.h"
 #include "engine/engine.h"
+#include "sim/invariants.h"
 #include "store/memory/memory_store.h"
 
 namespace baton::sim {
@@ -456,120 +457,14 @@ SimReport Simulation::Run() {
   return report;
 }
 
-uint64_t Fnv(uint64_t h, std::string_view s) {
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 void Simulation::Check(SimReport& report) {
   report = stats_;
   report.seed = o_.seed;
   report.simulated_ms = now_ - kStartMs;
-  // 1. Every acknowledged job is stored and terminal.
-  for (const auto& [key, id] : acked_) {
-    Result<engine::JobRecord> job = store_.GetJob(id);
-    if (!job.ok()) {
-      Violation("acknowledged job " + std::to_string(id) + " (" + key + ") is lost");
-      continue;
-    }
-    if (job->spec.idempotency_key != key) {
-      Violation("job " + std::to_string(id) + " has key " + job->spec.idempotency_key +
-                ", acknowledged for " + key);
-    }
-  }
-  // 2. Event log: gap-free, and each job's last state event agrees with its state.
-  std::map<JobId, JobState> last_event_state;
-  engine::EventSeq seq = 0;
-  uint64_t digest = 1469598103934665603ULL;
-  for (;;) {
-    auto page = store_.ListEvents({.after = seq, .limit = 100000}).value();
-    if (page.empty()) break;
-    for (const engine::Event& e : page) {
-      if (e.seq != seq + 1) Violation("event gap after " + std::to_string(seq));
-      seq = e.seq;
-      if (e.kind == engine::EventKind::kState) last_event_state[e.job_id] = e.state;
-      digest = Fnv(digest, std::to_string(e.seq) + ":" + std::to_string(e.job_id) + ":" +
-                               std::string(engine::JobStateName(e.state)) + ":" +
-                               std::string(engine::OutcomeName(e.outcome)) + ":" +
-                               std::to_string(e.at_ms));
-    }
-  }
-  report.events = seq;
-  report.digest = digest;
-  // 3. Per job: terminal, attempts within the maximum, one committed result per success.
-  for (JobId id = 1;; ++id) {
-    Result<engine::JobRecord> job = store_.GetJob(id);
-    if (!job.ok()) {
-      if (id > last_event_state.size() + 10) break;
-      continue;
-    }
-    ++report.jobs_total;
-    const engine::JobStatus& s = job->status;
-    const std::string name = "job " + std::to_string(id);
-    if (!engine::IsTerminal(s.state)) {
-      Violation(name + " is still " + std::string(engine::JobStateName(s.state)));
-    }
-    report.succeeded += s.state == JobState::kSucceeded;
-    report.failed += s.state == JobState::kFailed;
-    report.cancelled += s.state == JobState::kCancelled;
-    if (last_event_state[id] != s.state) {
-      Violation(name + ": last event says " +
-                std::string(engine::JobStateName(last_event_state[id])) + ", the job is " +
-                std::string(engine::JobStateName(s.state)));
-    }
-    auto attempts = store_.ListAttempts(id).value();
-    uint32_t counted = 0, successes = 0;
-    AttemptId success_id = 0;
-    for (const engine::AttemptRecord& a : attempts) {
-      ++report.attempts;
-      report.declines += a.outcome == Outcome::kDeclined;
-      report.timeouts += a.outcome == Outcome::kTimeout;
-      report.lost += a.outcome == Outcome::kLost;
-      report.rejected += a.outcome == Outcome::kRejected;
-      if (a.outcome != Outcome::kDeclined) ++counted;
-      if (a.outcome == Outcome::kSucceeded) {
-        ++successes;
-        success_id = a.id;
-      }
-    }
-    if (s.attempts_used > job->spec.attempts_max || counted > job->spec.attempts_max) {
-      Violation(name + ": " + std::to_string(counted) + " attempts counted, at most " +
-                std::to_string(job->spec.attempts_max) + " allowed");
-    }
-    if (s.state == JobState::kSucceeded) {
-      if (successes != 1) {
-        Violation(name + " succeeded with " + std::to_string(successes) + " successful attempts");
-      } else if (s.result != R"({"attempt":)" + std::to_string(success_id) + "}") {
-        Violation(name + " holds result " + s.result + ", not that of attempt " +
-                  std::to_string(success_id));
-      }
-    } else if (successes > 1) {
-      Violation(name + " has " + std::to_string(successes) + " successful attempts");
-    }
-    // 4. What a worker saw acknowledged holds.
-    // (A parent also waits for its children, and a verified job for its verdict.)
-    if (auto it = acked_success_.find(id);
-        it != acked_success_.end() && !job->spec.verify && s.children_total == 0) {
-      if (s.state != JobState::kSucceeded || success_id != it->second) {
-        Violation(name + " (" + job->spec.type + ", " + std::to_string(s.children_total) +
-                  " children): the completion of attempt " + std::to_string(it->second) +
-                  " was acknowledged, but the job is " +
-                  std::string(engine::JobStateName(s.state)) + ": " + s.error);
-      }
-    }
-    if (acked_cancel_.contains(id) && s.state != JobState::kCancelled) {
-      Violation(name + ": the cancel was acknowledged, but the job is " +
-                std::string(engine::JobStateName(s.state)));
-    }
-    // 5. The engine agrees with the store about what it holds.
-    if (const engine::JobRecord* live = engine_->Find(id); live && !(*live == *job)) {
-      Violation(name + ": the engine and the store disagree");
-    }
-  }
-  if (acked_.size() + refused_ != o_.jobs) {
-    Violation(std::to_string(acked_.size()) + " jobs acknowledged and " + std::to_string(refused_) +
-              " refused, " + std::to_string(o_.jobs) + " wanted");
-  }
+  const ClientView seen{acked_, acked_success_, acked_cancel_, refused_, o_.jobs};
+  CheckInvariants(
+      store_, seen, [this](JobId id) { return engine_->Find(id); }, &report,
+      [this](std::string v) { Violation(std::move(v)); });
   report.violations = violations_;
 }
 
@@ -587,6 +482,10 @@ std::string SimReport::Summary() const {
       std::to_string(worker_vanishes) + " workers vanished, " + std::to_string(worker_pauses) +
       " paused, " + std::to_string(stale_refused) + " stale messages refused; " +
       std::to_string(simulated_ms / 1000) + " s simulated; digest " + std::to_string(digest);
+  if (transactions > 0) {
+    s += "; " + std::to_string(batches) + " batches in " + std::to_string(transactions) +
+         " transactions";
+  }
   s += violations.empty() ? "; all invariants hold"
                           : "; " + std::to_string(violations.size()) + " violations";
   return s;

@@ -18,8 +18,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Start(store::Store* store, Clock* cloc
   }
   std::unique_ptr<Runtime> rt(new Runtime(store, clock, std::move(options)));
   BATON_RETURN_IF_ERROR(rt->Rebuild());
-  rt->committer_ = std::make_unique<store::GroupCommitter>(store);
-  rt->thread_ = std::thread([r = rt.get()] { r->Loop(); });
+  rt->committer_ = std::make_unique<store::GroupCommitter>(store, rt->options_.threaded);
+  if (rt->options_.threaded) rt->thread_ = std::thread([r = rt.get()] { r->Loop(); });
   return rt;
 }
 
@@ -29,7 +29,13 @@ void Runtime::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  } else if (!options_.threaded && committer_ && !stopped_) {
+    // Stepped: what the thread would do before it ends, on the caller's thread.
+    while (RunPass()) committer_->CommitPending();
+  }
+  stopped_ = true;
 }
 
 Runtime::~Runtime() {
@@ -126,11 +132,7 @@ void Runtime::MaybeCommit() {
 
 void Runtime::Loop() {
   pthread_setname_np(pthread_self(), "baton-engine");
-  std::vector<Command> commands;
   for (;;) {
-    int returned = 0;
-    bool stopping = false;
-    Status commit_status;
     {
       std::unique_lock lock(mu_);
       const int64_t now = clock_->NowMs();
@@ -138,55 +140,67 @@ void Runtime::Loop() {
       const int64_t wait_ms = std::clamp<int64_t>(next - now, 0, options_.tick_interval_ms_max);
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                    [this] { return stop_ || wake_ || !queue_.empty() || commits_returned_ > 0; });
-      wake_ = false;
-      commands.swap(queue_);
-      returned = commits_returned_;
-      commits_returned_ = 0;
-      commit_status = commit_status_;
-      commit_status_ = Status::Ok();
-      stopping = stop_;
     }
-    if (returned > 0) {
-      in_flight_ -= returned;
-      if (!commit_status.ok()) {
-        // Everything applied since the failed batch was taken is lost with the rebuild.
-        FailWaiting(commit_status.WithContext("an earlier commit failed"));
-        healthy_ = false;
-        rebuild_after_ms_ = 0;
-      }
-    }
-    const int64_t now = clock_->NowMs();
-    if (!healthy_ && in_flight_ == 0 && now >= rebuild_after_ms_) {
-      Status s = Rebuild();
-      std::lock_guard lock(mu_);
-      if (s.ok()) {
-        committer_->Reset();
-        healthy_ = true;
-        ++stats_.rebuilds;
-      } else {
-        rebuild_after_ms_ = now + 1000;
-      }
-    }
-    if (!healthy_) {
-      for (Command& c : commands) {
-        c.done(Unavailable("the store is failing; the command was not applied"));
-      }
-      commands.clear();
-    } else {
-      engine_->Tick(now);
-      for (Command& c : commands) {
-        c.fn(*engine_);
-        waiting_.push_back(std::move(c.done));
-      }
-      commands.clear();
-      if (options_.on_pass) options_.on_pass(*engine_, &waiting_);
-      MaybeCommit();
-    }
-    if (stopping && in_flight_ == 0 && waiting_.empty()) {
-      std::lock_guard lock(mu_);
-      if (queue_.empty()) return;
+    if (!RunPass()) return;
+  }
+}
+
+bool Runtime::RunPass() {
+  std::vector<Command>& commands = commands_;
+  int returned = 0;
+  bool stopping = false;
+  Status commit_status;
+  {
+    std::lock_guard lock(mu_);
+    wake_ = false;
+    commands.swap(queue_);
+    returned = commits_returned_;
+    commits_returned_ = 0;
+    commit_status = commit_status_;
+    commit_status_ = Status::Ok();
+    stopping = stop_;
+  }
+  if (returned > 0) {
+    in_flight_ -= returned;
+    if (!commit_status.ok()) {
+      // Everything applied since the failed batch was taken is lost with the rebuild.
+      FailWaiting(commit_status.WithContext("an earlier commit failed"));
+      healthy_ = false;
+      rebuild_after_ms_ = 0;
     }
   }
+  const int64_t now = clock_->NowMs();
+  if (!healthy_ && in_flight_ == 0 && now >= rebuild_after_ms_) {
+    Status s = Rebuild();
+    std::lock_guard lock(mu_);
+    if (s.ok()) {
+      committer_->Reset();
+      healthy_ = true;
+      ++stats_.rebuilds;
+    } else {
+      rebuild_after_ms_ = now + 1000;
+    }
+  }
+  if (!healthy_) {
+    for (Command& c : commands) {
+      c.done(Unavailable("the store is failing; the command was not applied"));
+    }
+    commands.clear();
+  } else {
+    engine_->Tick(now);
+    for (Command& c : commands) {
+      c.fn(*engine_);
+      waiting_.push_back(std::move(c.done));
+    }
+    commands.clear();
+    if (options_.on_pass) options_.on_pass(*engine_, &waiting_);
+    MaybeCommit();
+  }
+  if (stopping && in_flight_ == 0 && waiting_.empty()) {
+    std::lock_guard lock(mu_);
+    if (queue_.empty()) return false;
+  }
+  return true;
 }
 
 Runtime::Stats Runtime::GetStats() {

@@ -9,8 +9,13 @@
 // effects were not committed fails with that error, the committer refuses what was queued behind
 // it, and the engine is rebuilt from the store, so memory never runs ahead of what is durable.
 //
+// Stepped (RuntimeOptions::threaded = false, for the simulation): there are no threads. Whoever
+// drives it calls RunPass (what the engine thread does once it wakes) and CommitPending (one
+// group commit, with its callbacks), in any interleaving it likes, so that one seed replays the
+// same run.
+//
 // Thread rules: Execute, Call and Stats are thread-safe. Callbacks (`done`, `on_notices`) run on
-// the commit thread and must not block for long.
+// the commit thread and must not block for long. Stepped: one thread drives it all.
 #pragma once
 
 #include <condition_variable>
@@ -44,6 +49,8 @@ struct RuntimeOptions {
   // Batches handed to the committer at once. 1 coalesces the most; 2 keeps the store busy while
   // the engine prepares the next batch (measured: about 15% more durable lifecycles a second).
   int commits_in_flight_max = 2;
+  // False: no engine or commit thread; the caller steps it (RunPass, CommitPending).
+  bool threaded = true;
   // Messages for workers (stop this attempt), delivered after the commit that decided them.
   std::function<void(std::vector<engine::Notice>)> on_notices;
   // After each commit that held events: the last sequence number now durable (commit thread).
@@ -84,6 +91,12 @@ class Runtime {
   // Makes the engine thread run a pass soon (say, because a worker has new free slots).
   void Wake();
 
+  // Stepped only. One pass of the engine thread: commit results taken in, the queued commands
+  // applied, timers fired, on_pass, and the batch handed to the committer; false once stopped
+  // with nothing left. Then one transaction of what was handed over (false: nothing was).
+  bool RunPass();
+  bool CommitPending() { return committer_->CommitPending(); }
+
   struct Stats {
     uint64_t commits = 0;
     uint64_t commit_failures = 0;
@@ -111,6 +124,8 @@ class Runtime {
   int in_flight_ = 0;                       // engine thread only: batches handed over
   bool healthy_ = true;                     // engine thread only: the engine matches the store
   int64_t rebuild_after_ms_ = 0;            // engine thread only
+  std::vector<Command> commands_;           // engine thread only: the pass's commands
+  bool stopped_ = false;                    // the controlling thread's
 
   std::mutex mu_;
   std::condition_variable cv_;

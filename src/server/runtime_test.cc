@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "store/database.h"
+#include "store/faulty_store.h"
 #include "store/memory/memory_store.h"
 #include "store/store_test_util.h"
 
@@ -224,6 +225,109 @@ TEST(RuntimeTest, AFullQueueAndAStoppedRuntimeRefuseClearly) {
   Status s = (*rt)->Call([](Engine& e) { return e.Cancel(1, ""); }).get();
   EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(s.message(), "the engine queue is full (queue_max = 0); try again");
+}
+
+}  // namespace
+}  // namespace baton::server
+
+namespace baton::server {
+namespace {
+
+// Stepped, the runtime does nothing until it is driven: a command waits for a pass, its answer
+// for the commit; and what is handed over while a commit waits rides it together.
+TEST(SteppedRuntimeTest, CommandsRunInPassesAndAnswersFollowTheirCommit) {
+  store::MemoryStore memory;
+  store::FaultyStore store(&memory);
+  ManualClock clock(kStart);
+  RuntimeOptions options;
+  options.threaded = false;
+  auto rt = Runtime::Start(&store, &clock, options);
+  ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+  std::vector<Status> answers;
+  auto submit = [&] {
+    (*rt)->Execute([](Engine& e) { ASSERT_TRUE(e.Submit(Spec()).ok()); },
+                   [&](const Status& s) { answers.push_back(s); });
+  };
+  submit();
+  EXPECT_FALSE((*rt)->CommitPending());  // nothing handed over before a pass
+  ASSERT_TRUE((*rt)->RunPass());
+  EXPECT_TRUE(answers.empty());
+  EXPECT_EQ(memory.job_count(), 0u);
+  submit();
+  ASSERT_TRUE((*rt)->RunPass());  // a second batch in flight (commits_in_flight_max = 2)
+  submit();
+  ASSERT_TRUE((*rt)->RunPass());  // the third waits in the engine: two are in flight
+  ASSERT_TRUE((*rt)->CommitPending());
+  EXPECT_EQ(answers.size(), 2u);  // the two batches, one transaction
+  EXPECT_EQ(memory.job_count(), 2u);
+  EXPECT_FALSE((*rt)->CommitPending());
+  ASSERT_TRUE((*rt)->RunPass());  // takes the results in, hands the third over
+  ASSERT_TRUE((*rt)->CommitPending());
+  ASSERT_EQ(answers.size(), 3u);
+  for (const Status& s : answers) EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(memory.job_count(), 3u);
+  const Runtime::Stats stats = (*rt)->GetStats();
+  EXPECT_EQ(stats.committer.transactions, 2u);
+  EXPECT_EQ(stats.committer.batches, 3u);
+}
+
+// A commit the store refuses fails every command it held, the engine is rebuilt from the store,
+// and the runtime goes on: nothing the callers were told was lost.
+TEST(SteppedRuntimeTest, AFailedCommitFailsItsCommandsAndTheEngineIsRebuilt) {
+  store::MemoryStore memory;
+  store::FaultyStore store(&memory);
+  ManualClock clock(kStart);
+  RuntimeOptions options;
+  options.threaded = false;
+  auto rt = Runtime::Start(&store, &clock, options);
+  ASSERT_TRUE(rt.ok());
+  std::vector<Status> answers;
+  std::vector<engine::JobId> ids;
+  auto submit = [&](std::string key) {
+    (*rt)->Execute(
+        [&ids, key](Engine& e) {
+          Result<engine::SubmitResult> r = e.Submit(Spec(key));
+          ASSERT_TRUE(r.ok());
+          ids.push_back(r->job_id);
+        },
+        [&](const Status& s) { answers.push_back(s); });
+  };
+  submit("a");
+  store.FailApplies(1, Unavailable("the disk is full"));
+  ASSERT_TRUE((*rt)->RunPass());
+  ASSERT_TRUE((*rt)->CommitPending());
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.failed_applies(), 1u);
+  ASSERT_TRUE((*rt)->RunPass());  // learns of the failure, rebuilds from the store
+  EXPECT_EQ((*rt)->GetStats().rebuilds, 1u);
+  submit("a");  // the client sends it again: the key is free, the job was never stored
+  ASSERT_TRUE((*rt)->RunPass());
+  ASSERT_TRUE((*rt)->CommitPending());
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_TRUE(answers[1].ok()) << answers[1].ToString();
+  EXPECT_EQ(memory.job_count(), 1u);
+  EXPECT_EQ(memory.GetJob(ids.back()).value().spec.idempotency_key.str(), "a");
+
+  // Down: commits and reads fail until it is back; commands are refused meanwhile.
+  store.SetDown(Unavailable("the database server is gone"));
+  submit("b");
+  ASSERT_TRUE((*rt)->RunPass());
+  ASSERT_TRUE((*rt)->CommitPending());
+  EXPECT_EQ(answers.back().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.GetJob(ids.front()).status().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE((*rt)->RunPass());  // its rebuild fails: the store is down
+  submit("c");
+  ASSERT_TRUE((*rt)->RunPass());
+  EXPECT_EQ(answers.back().message(), "the store is failing; the command was not applied");
+  store.SetDown(Status::Ok());
+  clock.Advance(1000);  // the next rebuild is due
+  ASSERT_TRUE((*rt)->RunPass());
+  submit("c");
+  ASSERT_TRUE((*rt)->RunPass());
+  ASSERT_TRUE((*rt)->CommitPending());
+  EXPECT_TRUE(answers.back().ok()) << answers.back().ToString();
+  EXPECT_EQ(memory.job_count(), 2u);
 }
 
 }  // namespace

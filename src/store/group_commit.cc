@@ -33,7 +33,9 @@ void AppendBatch(engine::RecordBatch& to, engine::RecordBatch&& from) {
   from.events_before = 0;
 }
 
-GroupCommitter::GroupCommitter(Store* store) : store_(store), thread_([this] { Run(); }) {}
+GroupCommitter::GroupCommitter(Store* store, bool threaded) : store_(store) {
+  if (threaded) thread_ = std::thread([this] { Run(); });
+}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -41,7 +43,12 @@ GroupCommitter::~GroupCommitter() {
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  } else {
+    while (CommitPending()) {
+    }
+  }
 }
 
 void GroupCommitter::Commit(engine::RecordBatch batch, Done done) {
@@ -66,37 +73,44 @@ GroupCommitter::Stats GroupCommitter::stats() {
 
 void GroupCommitter::Run() {
   pthread_setname_np(pthread_self(), "baton-commit");
-  engine::RecordBatch batch;
-  std::vector<Done> done;
   for (;;) {
-    Status status;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stop_ || !pending_done_.empty(); });
       if (pending_done_.empty()) return;  // stopping, and nothing is left
-      batch.clear();
-      done.clear();
-      std::swap(batch, pending_);
-      std::swap(done, pending_done_);
-      if (!failure_.ok()) {
-        status = failure_;
-      } else {
-        ++stats_.transactions;
-        stats_.records += batch.size();
-      }
     }
-    if (status.ok()) {
-      const auto t0 = std::chrono::steady_clock::now();
-      status = store_->Apply(batch);
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count();
-      std::lock_guard lock(mu_);
-      stats_.apply_us += static_cast<uint64_t>(us);
-      if (!status.ok()) failure_ = status;
-    }
-    for (Done& d : done) d(status);
+    CommitPending();
   }
+}
+
+bool GroupCommitter::CommitPending() {
+  Status status;
+  {
+    std::lock_guard lock(mu_);
+    if (pending_done_.empty()) return false;
+    batch_.clear();
+    done_.clear();
+    std::swap(batch_, pending_);
+    std::swap(done_, pending_done_);
+    if (!failure_.ok()) {
+      status = failure_;
+    } else {
+      ++stats_.transactions;
+      stats_.records += batch_.size();
+    }
+  }
+  if (status.ok()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    status = store_->Apply(batch_);
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::lock_guard lock(mu_);
+    stats_.apply_us += static_cast<uint64_t>(us);
+    if (!status.ok()) failure_ = status;
+  }
+  for (Done& d : done_) d(status);
+  return true;
 }
 
 }  // namespace baton::store

@@ -3,8 +3,11 @@
 // cost of an fsync is shared by every command that waited for it. A batch's callback runs after
 // the transaction that holds it, with its status; callbacks run on the commit thread, in order.
 //
+// Stepped (threaded = false, for the simulation): there is no thread; whoever drives it calls
+// CommitPending, which commits on the caller's thread.
+//
 // Thread rules: Commit(), Reset() and stats() may be called from any thread. The Store is used only
-// by the commit thread while the committer lives.
+// by the commit thread (stepped: by the caller of CommitPending) while the committer lives.
 #pragma once
 
 #include <condition_variable>
@@ -22,7 +25,7 @@ class GroupCommitter {
  public:
   using Done = std::function<void(const Status&)>;
 
-  explicit GroupCommitter(Store* store);
+  explicit GroupCommitter(Store* store, bool threaded = true);
   // Commits what was handed over, then stops the thread.
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
@@ -34,6 +37,10 @@ class GroupCommitter {
   // touching the store) until Reset(): later batches were built on the failed one's state, so
   // applying them could tear a hole in the event log. The caller resets once it has rebuilt.
   void Reset();
+
+  // Stepped only: one transaction of everything handed over so far, and its callbacks; false if
+  // nothing was waiting.
+  bool CommitPending();
 
   struct Stats {
     uint64_t transactions = 0;
@@ -47,6 +54,8 @@ class GroupCommitter {
   void Run();
 
   Store* store_;
+  engine::RecordBatch batch_;  // the transaction being committed (commit thread)
+  std::vector<Done> done_;     // its callbacks (commit thread)
   std::mutex mu_;
   std::condition_variable cv_;
   engine::RecordBatch pending_;
