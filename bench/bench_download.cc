@@ -1,8 +1,9 @@
 // `baton bench download`: what a big output costs the server to serve. A shell job writes
 // --output-mib MiB into out/ (64 MiB files, half text that deflates, half random bytes that are
-// stored); then output.zip and one file are downloaded with curl, the zip is checked with
-// `unzip -t`, and the server's peak resident memory during each download is read from
-// /proc/PID/status (VmHWM, reset through /proc/PID/clear_refs before each).
+// stored), which the worker uploads; then output.zip and one file are downloaded with curl, the
+// zip is checked with `unzip -t`, and the server's peak resident memory during the uploads and
+// during each download is read from /proc/PID/status (VmHWM, reset through /proc/PID/clear_refs
+// before each).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +74,7 @@ int RunDownload(const BenchOptions& o) {
       "head -c 64M > out/text$i.txt; else head -c 64M /dev/urandom > out/random$i.bin; fi; "
       "i=$((i + 1)); done";
   Say("a job writes " + std::to_string(files) + " files of 64 MiB");
+  if (!ResetPeak(server.pid())) return fail("cannot reset the server's peak memory");
   Result<json::value> submitted =
       c.Submit(json::object{{"type", "shell"}, {"payload", {{"command", command}}}});
   if (!submitted.ok()) return fail("submit: " + submitted.status().ToString());
@@ -82,6 +84,7 @@ int RunDownload(const BenchOptions& o) {
   if (done->at("state").as_string() != "succeeded") {
     return fail("the job did not succeed: " + json::serialize(*done));
   }
+  const int64_t upload_peak = server.PeakRssKb().value_or(0);  // the worker's uploads
   const int64_t rss_before = server.RssKb().value_or(0);
 
   auto download = [&](const std::string& target, const std::string& file, double* seconds,
@@ -119,6 +122,7 @@ int RunDownload(const BenchOptions& o) {
                    {"zip_valid", zip_ok},
                    {"zip_seconds", zip_seconds},
                    {"zip_mib_per_s", static_cast<double>(output_bytes) / (1 << 20) / zip_seconds},
+                   {"server_peak_rss_kib_uploads", upload_peak},
                    {"server_rss_kib_before", rss_before},
                    {"server_peak_rss_kib_zip", zip_peak},
                    {"file_bytes", uint64_t{64} << 20},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "common/json.h"
 #include "server/downloads.h"
@@ -61,6 +62,27 @@ std::string CompatFileName(std::string_view name) {
   std::string base(slash == std::string_view::npos ? name : name.substr(slash + 1));
   if (base.empty() || base == "." || base == "..") return "file";
   return base;
+}
+
+RequestSpool UploadSpool(const std::string& dir, const FileLimits& limits) {
+  constexpr uint64_t kInMemoryMax = 1 << 20;
+  RequestSpool spool;
+  spool.dir = dir;
+  spool.bytes_max = limits.file_bytes_max;
+  spool.wants = [](const HttpRequest& head) {
+    if (head.method() != http::verb::put) return false;
+    const std::string_view target = head.target();
+    if (!target.starts_with("/v1/jobs/") || target.find("/attempts/") == std::string_view::npos ||
+        target.find("/files/") == std::string_view::npos) {
+      return false;
+    }
+    if (!head.has_content_length()) return true;  // chunked: of unknown length
+    const std::string_view length = head[http::field::content_length];
+    uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+    return ec != std::errc() || n > kInMemoryMax;
+  };
+  return spool;
 }
 
 bool IsMultipart(const HttpRequest& request) {
@@ -358,16 +380,22 @@ void FilesApi::PutOutput(const Identity& who, engine::JobId id, engine::AttemptI
   if (Status s = ValidateFileName(name); !s.ok()) {
     return reply(ErrorResponse(s, version, keep_alive));
   }
+  // A big upload arrives spooled to a file by the HTTP server (RequestSpool), a small one in
+  // memory; the spool file goes once the answer has.
   auto body = std::make_shared<std::string>(std::move(request.body()));
-  blocking_->Post([this, id, attempt, name, body, reply, version, keep_alive, worker = *worker] {
+  const std::string spooled(request[kSpooledBodyHeader]);
+  blocking_->Post([this, id, attempt, name, body, spooled, reply, version, keep_alive,
+                   worker = *worker] {
     // Written first, then checked: only the job's current, running attempt may add files, and
     // only from the worker that holds it. A refused file is removed again, and an attempt's files
     // count only if it succeeds.
-    Status written = files_->WriteOutput(id, attempt, name, *body);
-    if (!written.ok()) return reply(ErrorResponse(written, version, keep_alive));
+    Result<uint64_t> written = spooled.empty()
+                                   ? files_->WriteOutput(id, attempt, name, *body)
+                                   : files_->WriteOutputFromFile(id, attempt, name, spooled);
+    if (!written.ok()) return reply(ErrorResponse(written.status(), version, keep_alive));
     auto current = std::make_shared<Status>(Status::Ok());
     runtime_->Execute(
-        [current, id, attempt, worker, name, size = body->size()](engine::Engine& e) {
+        [current, id, attempt, worker, name, size = *written](engine::Engine& e) {
           // Recorded in the job's output manifest, committed before the 201.
           Status s = e.RecordOutput(engine::AttemptRef{id, attempt, worker}, name, size);
           if (s.code() == StatusCode::kStaleAttempt) {
@@ -378,7 +406,7 @@ void FilesApi::PutOutput(const Identity& who, engine::JobId id, engine::AttemptI
           }
           *current = s;
         },
-        [this, current, id, attempt, name, body, reply, version,
+        [this, current, id, attempt, name, size = *written, reply, version,
          keep_alive](const Status& committed) {
           Status s = committed.ok() ? *current : committed;
           if (!s.ok()) {
@@ -390,7 +418,7 @@ void FilesApi::PutOutput(const Identity& who, engine::JobId id, engine::AttemptI
           }
           boost::json::object o;
           o["name"] = name;
-          o["size"] = body->size();
+          o["size"] = size;
           reply(
               JsonResponse(http::status::created, boost::json::serialize(o), version, keep_alive));
         });

@@ -43,6 +43,11 @@ std::string CompatFileName(std::string_view name);
 Result<std::vector<FileData>> FileParts(const std::vector<MultipartPart>& parts,
                                         bool compat = false);
 
+// Which request bodies the HTTP server spools to files under `dir` (RequestSpool): output
+// uploads (PUT /v1/jobs/{id}/attempts/{a}/files/{name}) over 1 MiB or of unknown length, up to
+// file_bytes_max. Smaller bodies, and every other request, stay in memory.
+RequestSpool UploadSpool(const std::string& dir, const FileLimits& limits);
+
 class FilesApi {
  public:
   struct Options {

@@ -1,12 +1,14 @@
 #include "server/http_server.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -64,10 +66,11 @@ class Connection {
 
 class HttpServer::Impl {
  public:
-  Impl(HttpLimits limits, Handler handler, WebSocketUpgrade upgrade)
+  Impl(HttpLimits limits, Handler handler, WebSocketUpgrade upgrade, RequestSpool spool)
       : limits_(limits),
         handler_(std::move(handler)),
         upgrade_(std::move(upgrade)),
+        spool_(std::move(spool)),
         acceptor_(ioc_) {}
   ~Impl() { Stop(); }
 
@@ -146,6 +149,11 @@ class HttpServer::Impl {
   const HttpLimits& limits() const { return limits_; }
   const Handler& handler() const { return handler_; }
   const WebSocketUpgrade& upgrade() const { return upgrade_; }
+  const RequestSpool& spool() const { return spool_; }
+  // A new file name under the spool directory.
+  std::string SpoolPath() {
+    return spool_.dir + "/upload-" + std::to_string(spool_files_.fetch_add(1)) + ".part";
+  }
 
   void Register(const std::shared_ptr<Connection>& c) {
     std::lock_guard lock(sessions_mu_);
@@ -162,6 +170,8 @@ class HttpServer::Impl {
   HttpLimits limits_;
   Handler handler_;
   WebSocketUpgrade upgrade_;
+  RequestSpool spool_;
+  std::atomic<uint64_t> spool_files_{0};
   // Declared before the io_context: sessions still queued in it when it is destroyed unregister
   // themselves here.
   std::atomic<size_t> connections_{0};
@@ -449,9 +459,71 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     parser_->header_limit(static_cast<uint32_t>(server_->limits().header_bytes_max));
     parser_->body_limit(server_->limits().body_bytes_max);
     stream_.expires_after(std::chrono::milliseconds(server_->limits().idle_timeout_ms));
+    // The head first: it decides whether the body goes to memory or to a spool file.
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    HttpRequest& head = parser_->get();
+    head.erase(kSpooledBodyHeader);  // only the server sets it
+    const RequestSpool& spool = server_->spool();
+    if (spool.wants && !websocket::is_upgrade(head) && spool.wants(head)) return Spool();
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  // Reads the body into a file under the spool directory, in the parser's buffer-sized pieces.
+  void Spool() {
+    const HttpRequest& head = parser_->get();
+    const uint64_t max = server_->spool().bytes_max;
+    // (A declared length is checked against the header parser's limit only: check it here.)
+    if (head.has_content_length()) {
+      const std::string_view length = head[http::field::content_length];
+      uint64_t n = 0;
+      const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
+      if (ec != std::errc() || n > max) {
+        return WriteRefusal(
+            http::status::payload_too_large,
+            "body: larger than " + std::to_string(max) + " bytes, the most this upload may hold");
+      }
+    }
+    spooled_ = server_->SpoolPath();
+    spool_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    spool_parser_->body_limit(max);
+    beast::error_code ec;
+    spool_parser_->get().body().open(spooled_.c_str(), beast::file_mode::write_new, ec);
+    if (ec) {
+      spool_parser_.reset();
+      return Write(ErrorResponse(
+          Unavailable("cannot take the upload: " + spooled_ + ": " + ec.message()), 11, false));
+    }
+    http::async_read(
+        stream_, buffer_, *spool_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnSpooled(ec); });
+  }
+
+  void OnSpooled(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      spool_parser_.reset();
+      return WriteRefusal(http::status::payload_too_large,
+                          "body: larger than " + std::to_string(server_->spool().bytes_max) +
+                              " bytes, the most this upload may hold");
+    }
+    if (ec) {
+      spool_parser_.reset();
+      return OnRead(ec);
+    }
+    http::request<http::file_body> message = spool_parser_->release();
+    spool_parser_.reset();
+    message.body().close();
+    HttpRequest request(std::move(message.base()));
+    request.set(kSpooledBodyHeader, spooled_);
+    Dispatch(std::move(request));
   }
 
   void OnRead(beast::error_code ec) {
@@ -474,7 +546,10 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       return Write(
           ErrorResponse(InvalidArgument("malformed HTTP request: " + ec.message()), 11, false));
     }
-    HttpRequest request = parser_->release();
+    Dispatch(parser_->release());
+  }
+
+  void Dispatch(HttpRequest request) {
     if (server_->draining()) {
       return Write(ErrorResponse(Unavailable("the server is stopping; send the request again "
                                              "once it is back"),
@@ -495,6 +570,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
         },
         [self](HttpResponse head) -> std::shared_ptr<ResponseStream> {
           auto stream = std::make_shared<StreamSession>(self, &self->stream_);
+          net::post(self->stream_.get_executor(), [self] { self->DropSpooled(); });
           head.keep_alive(false);
           head.body().clear();  // a Content-Length the head set stays: the body's size
           std::ostringstream out;
@@ -535,6 +611,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   }
 
   void Write(HttpResponse response) {
+    DropSpooled();  // the handler has answered: it is done with the request's body
     if (server_->draining()) response.keep_alive(false);  // the last answer on this connection
     const bool keep_alive = response.keep_alive();
     auto owned = std::make_shared<HttpResponse>(std::move(response));
@@ -562,7 +639,15 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   }
 
  public:
+  // The spooled body of the request just answered (or abandoned) goes.
+  void DropSpooled() {
+    if (spooled_.empty()) return;
+    ::unlink(spooled_.c_str());
+    spooled_.clear();
+  }
+
   ~Session() override {
+    DropSpooled();
     if (answering_) server_->EndAnswer();  // the handler dropped its reply without answering
     Released();
   }
@@ -574,7 +659,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   HttpServer::Impl* server_;
   bool over_limit_;
   bool answering_ = false;  // counted in the server's answers in progress
-  bool counted_ = true;     // holds a place in connections_max (until Released)
+  std::optional<http::request_parser<http::file_body>> spool_parser_;
+  std::string spooled_;  // the file the current request's body was spooled to
+  bool counted_ = true;  // holds a place in connections_max (until Released)
   std::weak_ptr<StreamSession> stream_session_;  // a streamed response, once started
 };
 
@@ -608,8 +695,10 @@ HttpServer::~HttpServer() { Stop(); }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, uint16_t port,
                                                       HttpLimits limits, Handler handler,
-                                                      WebSocketUpgrade upgrade) {
-  auto impl = std::make_unique<Impl>(limits, std::move(handler), std::move(upgrade));
+                                                      WebSocketUpgrade upgrade,
+                                                      RequestSpool spool) {
+  auto impl =
+      std::make_unique<Impl>(limits, std::move(handler), std::move(upgrade), std::move(spool));
   BATON_RETURN_IF_ERROR(impl->Listen(host, port));
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -83,6 +83,19 @@ struct WebSocketHandlers {
 using WebSocketUpgrade = std::function<Result<WebSocketHandlers>(
     const HttpRequest& request, std::shared_ptr<WebSocket> socket)>;
 
+// Request bodies written to a file as they arrive instead of held in memory (big uploads). For a
+// request whose head `wants` says yes to, the body goes to a new file under `dir` (at most
+// `bytes_max` bytes; more: 413), and the handler gets the request with an empty body and the
+// file's path in the Baton-Spooled-Body header. A client's own header of that name is removed
+// from every request first. The handler may read or move the file until it answers; the file is
+// deleted as the answer is given.
+struct RequestSpool {
+  std::string dir;
+  std::function<bool(const HttpRequest& head)> wants;
+  uint64_t bytes_max = 0;
+};
+inline constexpr std::string_view kSpooledBodyHeader = "Baton-Spooled-Body";
+
 struct HttpLimits {
   size_t header_bytes_max = 16 << 10;             // request line and headers; more: 431
   size_t body_bytes_max = 64 << 20;               // more: 413
@@ -97,7 +110,8 @@ class HttpServer {
   // Listens on `host`:`port` (port 0: any free port; see port()).
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& host, uint16_t port,
                                                    HttpLimits limits, Handler handler,
-                                                   WebSocketUpgrade upgrade = nullptr);
+                                                   WebSocketUpgrade upgrade = nullptr,
+                                                   RequestSpool spool = {});
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

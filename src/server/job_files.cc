@@ -1,6 +1,12 @@
 #include "server/job_files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "common/json.h"
@@ -133,17 +139,55 @@ Result<std::unique_ptr<store::BlobReader>> JobFiles::OpenInput(const std::string
   return r;
 }
 
-Status JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
-                             std::string_view data) {
+Result<uint64_t> JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt,
+                                       const std::string& name, std::string_view data) {
+  BATON_RETURN_IF_ERROR(CheckOutput(job, attempt, name, data.size()));
+  const std::string key = OutputPrefix(job, attempt) + "/" + name;
+  BATON_RETURN_IF_ERROR(WriteBlob(*blobs_, key, data));
+  BATON_RETURN_IF_ERROR(blobs_->Publish({key}));
+  return uint64_t{data.size()};
+}
+
+Result<uint64_t> JobFiles::WriteOutputFromFile(engine::JobId job, engine::AttemptId attempt,
+                                               const std::string& name, const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unavailable("read " + path + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return Unavailable("read " + path + ": " + std::strerror(errno));
+  BATON_RETURN_IF_ERROR(CheckOutput(job, attempt, name, static_cast<uint64_t>(st.st_size)));
+  const std::string key = OutputPrefix(job, attempt) + "/" + name;
+  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::BlobWriter> w, blobs_->Create(key));
+  std::string piece(1 << 20, '\0');
+  for (;;) {
+    const ssize_t n = ::read(fd, piece.data(), piece.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Unavailable("read " + path + ": " + std::strerror(errno));
+    if (n == 0) break;
+    BATON_RETURN_IF_ERROR(w->Write(std::string_view(piece.data(), static_cast<size_t>(n))));
+  }
+  if (w->size() != static_cast<uint64_t>(st.st_size)) {
+    return Unavailable("read " + path + ": it changed while it was copied");
+  }
+  BATON_RETURN_IF_ERROR(w->Commit());
+  BATON_RETURN_IF_ERROR(blobs_->Publish({key}));
+  return w->size();
+}
+
+Status JobFiles::CheckOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
+                             uint64_t size) const {
   BATON_RETURN_IF_ERROR(ValidateFileName(name));
-  if (data.size() > limits_.file_bytes_max) {
-    return InvalidArgument("file " + Quote(name) + ": " + std::to_string(data.size()) +
+  if (size > limits_.file_bytes_max) {
+    return InvalidArgument("file " + Quote(name) + ": " + std::to_string(size) +
                            " bytes, more than file_bytes_max (" +
                            std::to_string(limits_.file_bytes_max) + ")");
   }
   Result<std::vector<FileInfo>> existing = ListOutputs(job, attempt);
   if (!existing.ok()) return existing.status();
-  uint64_t total = data.size();
+  uint64_t total = size;
   size_t count = 1;
   for (const FileInfo& f : *existing) {
     if (f.name == name) continue;  // replaced
@@ -158,9 +202,7 @@ Status JobFiles::WriteOutput(engine::JobId job, engine::AttemptId attempt, const
     return InvalidArgument("outputs: more than output_bytes_max (" +
                            std::to_string(limits_.output_bytes_max) + " bytes) for one attempt");
   }
-  const std::string key = OutputPrefix(job, attempt) + "/" + name;
-  BATON_RETURN_IF_ERROR(WriteBlob(*blobs_, key, data));
-  return blobs_->Publish({key});
+  return Status::Ok();
 }
 
 void JobFiles::RemoveOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name) {

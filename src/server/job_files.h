@@ -51,8 +51,12 @@ class JobFiles {
                                                        const std::string& name) const;
 
   // One output file of an attempt, written durably (replacing a file of the same name).
-  Status WriteOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
-                     std::string_view data);
+  // Both return the file's size.
+  Result<uint64_t> WriteOutput(engine::JobId job, engine::AttemptId attempt,
+                               const std::string& name, std::string_view data);
+  // The same from the file at `path` (an upload spooled to disk), copied in 1 MiB pieces.
+  Result<uint64_t> WriteOutputFromFile(engine::JobId job, engine::AttemptId attempt,
+                                       const std::string& name, const std::string& path);
   void RemoveOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name);
   // Every output file of every attempt of the job (retention).
   void RemoveOutputs(engine::JobId job);
@@ -67,6 +71,9 @@ class JobFiles {
   Result<size_t> RemoveOrphanInputs(const std::function<Result<bool>(const std::string&)>& in_use);
 
  private:
+  // The name, and the attempt's file count and total with `size` bytes more, within the limits.
+  Status CheckOutput(engine::JobId job, engine::AttemptId attempt, const std::string& name,
+                     uint64_t size) const;
   std::unique_ptr<store::BlobStore> blobs_;
   FileLimits limits_;
 };

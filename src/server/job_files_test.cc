@@ -111,16 +111,17 @@ TEST_F(JobFilesTest, OutputsPerAttemptWithLimits) {
   EXPECT_EQ(ReadAll(files_->OpenOutput(7, 70, "b.txt")), "bee");
   EXPECT_TRUE(files_->ListOutputs(8, 1).value().empty());
   // Over the attempt's total, the file size, or with a bad name: refused, nothing written.
-  EXPECT_EQ(files_->WriteOutput(7, 70, "c", std::string(60, 'c')).code(),
+  EXPECT_EQ(files_->WriteOutput(7, 70, "c", std::string(60, 'c')).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(files_->WriteOutput(7, 70, "c", std::string(101, 'c')).code(),
+  EXPECT_EQ(files_->WriteOutput(7, 70, "c", std::string(101, 'c')).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(files_->WriteOutput(7, 70, "../../escape", "x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(files_->WriteOutput(7, 70, "../../escape", "x").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(files_->ListOutputs(7, 70).value().size(), 2u);
   // Replacing a file counts its new size only.
   EXPECT_TRUE(files_->WriteOutput(7, 70, "b.txt", std::string(40, 'b')).ok());
   ASSERT_TRUE(files_->WriteOutput(7, 70, "c", "c").ok());
-  EXPECT_EQ(files_->WriteOutput(7, 70, "d", "d").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(files_->WriteOutput(7, 70, "d", "d").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(JobFilesTest, RemovesOrphanInputsOnly) {

@@ -159,6 +159,12 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       s->runtime_->Call([](engine::Engine& e) { return e.Stats().event_seq_last; }).get();
   if (!last_event.ok()) return last_event.status();
   s->events_->Committed(*last_event);
+  // Big uploads are spooled here as they arrive; what a crash left behind is of no use.
+  const std::string spool_dir = s->options_.data_dir + "/spool";
+  std::error_code spool_ec;
+  std::filesystem::remove_all(spool_dir, spool_ec);
+  std::filesystem::create_directories(spool_dir, spool_ec);
+  if (spool_ec) return Unavailable("create " + spool_dir + ": " + spool_ec.message());
   auto http = HttpServer::Start(
       s->options_.host, s->options_.port, s->options_.http,
       [self](HttpRequest&& request, Reply reply) {
@@ -173,7 +179,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
         Result<Identity> who = self->auth_->Authenticate(request[http::field::authorization]);
         if (!who.ok()) return who.status();
         return self->hub_->Connect(*who, socket);
-      });
+      },
+      UploadSpool(spool_dir, s->options_.files));
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
   BATON_ASSIGN_OR_RETURN(s->cleaner_reader_, s->database_->Connect());

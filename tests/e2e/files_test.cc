@@ -401,8 +401,49 @@ TEST_F(FilesTest, BigOutputsAreStreamedWhole) {
   EXPECT_NE(listing.find("defN"), std::string::npos) << listing;  // big.txt shrank
   EXPECT_NE(listing.find("stor"), std::string::npos) << listing;  // noise.bin did not
   EXPECT_LT(fs::file_size(zip), expected.size() / 2 + 3000000);
+  EXPECT_TRUE(fs::is_empty(dir_ + "/data/spool"));  // the worker's uploads were spooled, and went
   // HEAD: the head alone, as GET would send it.
   EXPECT_EQ(Call(admin_, "HEAD", "/download/" + job).status, 200);
+}
+
+// An upload over 1 MiB goes to a spool file as it arrives, not into memory, and the spool file is
+// gone once the answer is; a client cannot name a spool file of its own (the header is the
+// server's), nor spool more than file_bytes_max.
+TEST_F(FilesTest, BigUploadsAreSpooledAndTheSpoolHeaderIsTheServers) {
+  StopServer();
+  StartServer({"--file-bytes-max", "3000000"});
+  auto worker = StartWorker("w1");
+  const std::string go = dir_ + "/go";
+  const std::string command = "while [ ! -e " + go + " ]; do sleep 0.05; done";
+  HttpResult posted =
+      Call(admin_, "POST", "/v1/jobs",
+           json::serialize(json::object{{"type", "shell"}, {"payload", {{"command", command}}}}));
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const uint64_t id = Json(posted).at("id").to_number<uint64_t>();
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "running"; }));
+  const std::string attempt = std::to_string(GetJob(id).at("attempt_id").to_number<uint64_t>());
+  const std::string files = "/v1/jobs/" + std::to_string(id) + "/attempts/" + attempt + "/files/";
+  const std::vector<std::pair<std::string, std::string>> as_worker = {
+      {"Authorization", "Bearer " + admin_},
+      {"Baton-Worker", "w1"},
+      {"Baton-Spooled-Body", "/etc/passwd"}};  // hostile: ignored
+  std::string big(2'000'000, 'b');
+  for (size_t i = 0; i < big.size(); i += 1000) big[i] = static_cast<char>('a' + i / 1000 % 26);
+  HttpResult up = testing::HttpCall(port_, "PUT", files + "big.bin", big, as_worker);
+  ASSERT_EQ(up.status, 201) << up.body;
+  EXPECT_NE(up.body.find("\"size\":2000000"), std::string::npos) << up.body;
+  HttpResult small = testing::HttpCall(port_, "PUT", files + "small.txt", "mine\n", as_worker);
+  ASSERT_EQ(small.status, 201) << small.body;
+  HttpResult over =
+      testing::HttpCall(port_, "PUT", files + "over.bin", std::string(3'000'001, 'x'), as_worker);
+  EXPECT_EQ(over.status, 413) << over.body;
+  EXPECT_TRUE(fs::is_empty(dir_ + "/data/spool"));  // every spool file gone with its answer
+  std::ofstream(go) << "";
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/big.bin").body, big);
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/small.txt").body,
+            "mine\n");
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/over.bin").status, 404);
 }
 
 // A partial result of a running job: its worker sends a zip of the attempt's directory as it is
