@@ -25,10 +25,7 @@ namespace {
 namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
 
-void Say(const std::string& text) {
-  std::fprintf(stderr, "baton bench download: %s\n", text.c_str());
-  std::fflush(stderr);
-}
+void Say(const std::string& text) { bench::Say("download", text); }
 
 // The peak resident set starts again from the current one.
 bool ResetPeak(pid_t pid) {

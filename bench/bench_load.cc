@@ -29,10 +29,7 @@ namespace {
 namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
 
-void Say(const std::string& text) {
-  std::fprintf(stderr, "baton bench load: %s\n", text.c_str());
-  std::fflush(stderr);
-}
+void Say(const std::string& text) { bench::Say("load", text); }
 
 // One client: its stream's view of its jobs, and its loop's wait for each.
 struct ClientState {

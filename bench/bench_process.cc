@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 
@@ -58,6 +59,12 @@ pid_t SpawnShellWorker(const std::string& url, const std::string& token, const s
   return SpawnSelf({"baton", "worker", "--server", url, "--token", token, "--types", "shell",
                     "--capacity", "1", "--id", id, "--workdir", workdir},
                    -1);
+}
+
+void Say(std::string_view what, const std::string& text) {
+  std::fprintf(stderr, "baton bench %.*s: %s\n", static_cast<int>(what.size()), what.data(),
+               text.c_str());
+  std::fflush(stderr);
 }
 
 void StopWorkers(std::vector<pid_t>* pids) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace baton::bench {
@@ -19,6 +20,9 @@ pid_t SpawnWorker(const std::string& url, const std::string& token, const std::s
 // `baton worker` with the shell executor for type "shell", attempts under `workdir`.
 pid_t SpawnShellWorker(const std::string& url, const std::string& token, const std::string& id,
                        const std::string& workdir);
+
+// "baton bench WHAT: TEXT" on stderr, at once: a long benchmark's progress.
+void Say(std::string_view what, const std::string& text);
 
 // SIGINT then SIGTERM to each (a worker finishes what runs and stops), and waits for them.
 void StopWorkers(std::vector<pid_t>* pids);

@@ -27,10 +27,7 @@ namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
 using bench::Seconds;
 
-void Say(const std::string& text) {
-  std::fprintf(stderr, "baton bench scale: %s\n", text.c_str());
-  std::fflush(stderr);
-}
+void Say(const std::string& text) { bench::Say("scale", text); }
 
 // Queued and running jobs of one type, from GET /v1/types.
 struct Depth {

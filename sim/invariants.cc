@@ -7,6 +7,16 @@ using engine::JobId;
 using engine::JobState;
 using engine::Outcome;
 
+engine::EngineConfig SimEngineConfig(uint64_t seed) {
+  engine::EngineConfig c;
+  c.seed = seed;
+  c.heartbeat_timeout_ms_default = 2000;
+  c.timeout_ms_default = 8000;
+  c.finished_jobs_max = 2000;
+  c.idempotency_ttl_ms = 24LL * 3600 * 1000;
+  return c;
+}
+
 uint64_t Fnv(uint64_t h, std::string_view s) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
   return h;

@@ -9,7 +9,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "common/random.h"
+#include "engine/engine.h"
 #include "engine/types.h"
 #include "sim/simulation.h"
 #include "store/store.h"
@@ -30,6 +33,25 @@ struct ClientView {
 void CheckInvariants(store::Store& store, const ClientView& seen,
                      const std::function<const engine::JobRecord*(engine::JobId)>& live,
                      SimReport* report, const std::function<void(std::string)>& violation);
+
+// The engine's configuration in both simulations: short leases and timeouts, so that faults show
+// within seconds of simulated time.
+engine::EngineConfig SimEngineConfig(uint64_t seed);
+
+// `n` workers named w0, w1, ..., serving the type sets in turn, each with 1 to 8 slots.
+template <typename Worker>
+std::vector<Worker> SimWorkers(uint32_t n, const std::vector<std::vector<std::string>>& type_sets,
+                               Random& rng) {
+  std::vector<Worker> workers;
+  for (uint32_t i = 0; i < n; ++i) {
+    Worker w;
+    w.name = "w" + std::to_string(i);
+    w.types = type_sets[i % type_sets.size()];
+    w.capacity = 1 + static_cast<uint32_t>(rng.Below(8));
+    workers.push_back(std::move(w));
+  }
+  return workers;
+}
 
 // FNV-1a over `s`, continuing from `h`: the run's digest.
 uint64_t Fnv(uint64_t h, std::string_view s);

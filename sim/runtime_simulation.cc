@@ -67,20 +67,9 @@ struct RtWorker {
 
 class RuntimeSimulation {
  public:
-  explicit RuntimeSimulation(const SimOptions& o) : o_(o), rng_(o.seed), clock_(kStartMs) {
-    config_.seed = o.seed;
-    config_.heartbeat_timeout_ms_default = 2000;
-    config_.timeout_ms_default = 8000;
-    config_.finished_jobs_max = 2000;
-    config_.idempotency_ttl_ms = 24LL * 3600 * 1000;
-    const std::vector<std::vector<std::string>> type_sets = {{"a", "b"}, {"b", "c"}, {"a", "c"}};
-    for (uint32_t i = 0; i < o.workers; ++i) {
-      RtWorker w;
-      w.name = "w" + std::to_string(i);
-      w.types = type_sets[i % type_sets.size()];
-      w.capacity = 1 + static_cast<uint32_t>(rng_.Below(8));
-      workers_.push_back(std::move(w));
-    }
+  explicit RuntimeSimulation(const SimOptions& o)
+      : o_(o), rng_(o.seed), clock_(kStartMs), config_(SimEngineConfig(o.seed)) {
+    workers_ = SimWorkers<RtWorker>(o.workers, {{"a", "b"}, {"b", "c"}, {"a", "c"}}, rng_);
   }
 
   SimReport Run();

@@ -64,24 +64,14 @@ struct Verdict {
 
 class Simulation {
  public:
-  explicit Simulation(const SimOptions& o) : o_(o), rng_(o.seed) {
-    config_.seed = o.seed;
-    config_.heartbeat_timeout_ms_default = 2000;
-    config_.timeout_ms_default = 8000;
-    config_.finished_jobs_max = 2000;
-    config_.idempotency_ttl_ms = 24LL * 3600 * 1000;
+  explicit Simulation(const SimOptions& o) : o_(o), rng_(o.seed), config_(SimEngineConfig(o.seed)) {
     now_ = kStartMs;
     engine_ = std::make_unique<Engine>(config_);
     engine_->Tick(now_);
-    const std::vector<std::vector<std::string>> type_sets = {
-        {"a", "b"}, {"b", "c"}, {"a", "c", "parent"}, {"child", "a"}, {"parent", "child", "b"}};
-    for (uint32_t i = 0; i < o.workers; ++i) {
-      SimWorker w;
-      w.name = "w" + std::to_string(i);
-      w.types = type_sets[i % type_sets.size()];
-      w.capacity = 1 + static_cast<uint32_t>(rng_.Below(8));
-      workers_.push_back(std::move(w));
-    }
+    workers_ = SimWorkers<SimWorker>(
+        o.workers,
+        {{"a", "b"}, {"b", "c"}, {"a", "c", "parent"}, {"child", "a"}, {"parent", "child", "b"}},
+        rng_);
   }
 
   SimReport Run();
