@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "common/json.h"
 #include "server/downloads.h"
@@ -69,18 +68,14 @@ RequestSpool UploadSpool(const std::string& dir, const FileLimits& limits) {
   RequestSpool spool;
   spool.dir = dir;
   spool.bytes_max = limits.file_bytes_max;
-  spool.wants = [](const HttpRequest& head) {
+  spool.wants = [](const HttpRequest& head, std::optional<uint64_t> length) {
     if (head.method() != http::verb::put) return false;
     const std::string_view target = head.target();
     if (!target.starts_with("/v1/jobs/") || target.find("/attempts/") == std::string_view::npos ||
         target.find("/files/") == std::string_view::npos) {
       return false;
     }
-    if (!head.has_content_length()) return true;  // chunked: of unknown length
-    const std::string_view length = head[http::field::content_length];
-    uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
-    return ec != std::errc() || n > kInMemoryMax;
+    return !length || *length > kInMemoryMax;  // chunked: of unknown length
   };
   return spool;
 }

@@ -8,7 +8,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -470,26 +469,28 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
     HttpRequest& head = parser_->get();
     head.erase(kSpooledBodyHeader);  // only the server sets it
     const RequestSpool& spool = server_->spool();
-    if (spool.wants && !websocket::is_upgrade(head) && spool.wants(head)) return Spool();
+    if (spool.wants && !websocket::is_upgrade(head) && spool.wants(head, ContentLength())) {
+      return Spool();
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
+  // The body's declared length as the parser read it (none when chunked).
+  std::optional<uint64_t> ContentLength() const {
+    const auto length = parser_->content_length();
+    return length ? std::optional<uint64_t>(*length) : std::nullopt;
+  }
+
   // Reads the body into a file under the spool directory, in the parser's buffer-sized pieces.
   void Spool() {
-    const HttpRequest& head = parser_->get();
     const uint64_t max = server_->spool().bytes_max;
     // (A declared length is checked against the header parser's limit only: check it here.)
-    if (head.has_content_length()) {
-      const std::string_view length = head[http::field::content_length];
-      uint64_t n = 0;
-      const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), n);
-      if (ec != std::errc() || n > max) {
-        return WriteRefusal(
-            http::status::payload_too_large,
-            "body: larger than " + std::to_string(max) + " bytes, the most this upload may hold");
-      }
+    if (const std::optional<uint64_t> length = ContentLength(); length && *length > max) {
+      return WriteRefusal(
+          http::status::payload_too_large,
+          "body: larger than " + std::to_string(max) + " bytes, the most this upload may hold");
     }
     spooled_ = server_->SpoolPath();
     spool_parser_.emplace(std::move(*parser_));

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -84,14 +85,14 @@ using WebSocketUpgrade = std::function<Result<WebSocketHandlers>(
     const HttpRequest& request, std::shared_ptr<WebSocket> socket)>;
 
 // Request bodies written to a file as they arrive instead of held in memory (big uploads). For a
-// request whose head `wants` says yes to, the body goes to a new file under `dir` (at most
-// `bytes_max` bytes; more: 413), and the handler gets the request with an empty body and the
-// file's path in the Baton-Spooled-Body header. A client's own header of that name is removed
-// from every request first. The handler may read or move the file until it answers; the file is
-// deleted as the answer is given.
+// request whose head and declared length (none when chunked) `wants` says yes to, the body goes to
+// a new file under `dir` (at most `bytes_max` bytes; more: 413), and the handler gets the request
+// with an empty body and the file's path in the Baton-Spooled-Body header. A client's own header of
+// that name is removed from every request first. The handler may read or move the file until it
+// answers; the file is deleted as the answer is given.
 struct RequestSpool {
   std::string dir;
-  std::function<bool(const HttpRequest& head)> wants;
+  std::function<bool(const HttpRequest& head, std::optional<uint64_t> length)> wants;
   uint64_t bytes_max = 0;
 };
 inline constexpr std::string_view kSpooledBodyHeader = "Baton-Spooled-Body";
