@@ -137,6 +137,7 @@ int RunBench(const BenchOptions& o) {
   so.port = 0;
   so.batch_max = std::max<size_t>(so.batch_max, o.batch);
   so.database.synchronous = o.synchronous;
+  so.store = o.store;
   // fanout: a parent type whose aggregator counts its children.
   so.types_file = (dir / "types.json").string();
   std::ofstream(so.types_file)

@@ -31,6 +31,8 @@ struct BenchOptions {
   int submitters = 2;        // client threads submitting
   std::string dir = "/tmp";  // where the data directory goes (removed at the end)
   std::string synchronous = "FULL";
+  // The server's --store; empty: SQLite in the data directory.
+  std::string store;
   uint64_t depth = 1'000'000;  // scale: queued jobs
   uint64_t sample = 50'000;    // scale: jobs each rate is measured over
   int clients = 200;           // load: concurrent clients

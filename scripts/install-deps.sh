@@ -11,7 +11,7 @@ packages=(
   libboost-json1.81-dev libboost-url1.81-dev libboost1.81-dev libcli11-dev libssl-dev
   libyaml-cpp-dev libtomlplusplus-dev zlib1g-dev libhowardhinnant-date-dev tzdata
   curl unzip
-  postgresql
+  postgresql libpq-dev
 )
 
 missing=()

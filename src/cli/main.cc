@@ -49,7 +49,8 @@ int RunServer(baton::server::ServerOptions options, const std::string& listen, b
   auto server = baton::server::Server::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "baton server: %s\n", server.status().ToString().c_str());
-    return 1;
+    // A flag or URL that is wrong (2) is told apart from a server that could not start (1).
+    return server.status().code() == baton::StatusCode::kInvalidArgument ? 2 : 1;
   }
   std::printf("baton server: listening on http://%s:%u (store %s, files in %s)\n",
               options.host.c_str(), static_cast<unsigned>((*server)->port()),
@@ -737,6 +738,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   bench->add_option("--dir", bench_options.dir, "where its temporary data directory goes")
       ->capture_default_str();
+  bench->add_option("--store", bench_options.store,
+                    "the server's store (postgresql://...); default: SQLite in --dir");
   bench->add_option("--synchronous", bench_options.synchronous, "SQLite durability")
       ->capture_default_str()
       ->check(CLI::IsMember({"FULL", "NORMAL", "OFF"}));

@@ -2,6 +2,7 @@
 #include "store/database.h"
 
 #include "store/memory/memory_store.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace baton::store {
@@ -21,11 +22,12 @@ Result<std::unique_ptr<Database>> OpenDatabase(std::string_view url,
     return OpenMemoryDatabase();
   }
   if (scheme == "postgresql" || scheme == "postgres") {
-    return InvalidArgument("--store " + std::string(scheme) +
-                           ": this build has no PostgreSQL backend yet; use sqlite:DIR");
+    Result<std::unique_ptr<Database>> db = OpenPostgresDatabase(std::string(url), options);
+    if (!db.ok()) return db.status().WithContext("--store " + std::string(scheme));
+    return db;
   }
   return InvalidArgument("--store \"" + std::string(url) +
-                         "\": expected sqlite:DIR (a directory) or memory:");
+                         "\": expected sqlite:DIR (a directory), postgresql://... or memory:");
 }
 
 }  // namespace baton::store

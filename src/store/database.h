@@ -3,6 +3,8 @@
 // its connections by these interfaces only; nothing above src/store/ names a backend.
 //
 //   sqlite:DIR   the embedded backend: DIR/baton.db (WAL), made with DIR (mode 0700) if missing
+//   postgresql://USER@HOST:PORT/DB?...   PostgreSQL: any libpq connection string (a URL or
+//                key=value pairs), several hosts with target_session_attrs=read-write included
 //   memory:      everything in this process's memory, lost when it ends (tests)
 //
 // Thread rules: OpenDatabase and the Connect calls may be made from any thread. Each connection
@@ -51,7 +53,7 @@ class Database {
  public:
   virtual ~Database() = default;
 
-  // The backend's name: "sqlite", "memory".
+  // The backend's name: "sqlite", "postgresql", "memory".
   virtual std::string_view backend() const = 0;
   // What was opened, for messages ("sqlite:/var/lib/baton"); never a password.
   virtual std::string description() const = 0;

@@ -66,11 +66,11 @@ TEST_F(DatabaseTest, AUrlItCannotOpenGetsAnErrorThatSaysWhy) {
   };
   const Case cases[] = {
       {"", plain, StatusCode::kInvalidArgument,
-       R"(--store "": expected sqlite:DIR (a directory) or memory:)"},
+       R"(--store "": expected sqlite:DIR (a directory), postgresql://... or memory:)"},
       {"mysql://db/baton", plain, StatusCode::kInvalidArgument,
-       R"(--store "mysql://db/baton": expected sqlite:DIR (a directory) or memory:)"},
+       R"(--store "mysql://db/baton": expected sqlite:DIR (a directory), postgresql://... or memory:)"},
       {"sqlite", plain, StatusCode::kInvalidArgument,
-       R"(--store "sqlite": expected sqlite:DIR (a directory) or memory:)"},
+       R"(--store "sqlite": expected sqlite:DIR (a directory), postgresql://... or memory:)"},
       {"sqlite:", plain, StatusCode::kInvalidArgument,
        R"(--store sqlite:: expected a directory after "sqlite:")"},
       {"sqlite:" + dir_ + "/file", plain, StatusCode::kInvalidArgument,
@@ -82,8 +82,20 @@ TEST_F(DatabaseTest, AUrlItCannotOpenGetsAnErrorThatSaysWhy) {
            "/s: synchronous: must be FULL, NORMAL, EXTRA or OFF, got \"SOMETIMES\""},
       {"memory:x", plain, StatusCode::kInvalidArgument,
        "--store memory: takes nothing after the colon"},
-      {"postgresql://baton@localhost/baton", plain, StatusCode::kInvalidArgument,
-       "--store postgresql: this build has no PostgreSQL backend yet; use sqlite:DIR"},
+      // The URL is not echoed (it may hold a password); libpq's reason names the wrong part.
+      {"postgresql://baton:secret@localhost/baton?sslmode=sometimes&nosuch=1", plain,
+       StatusCode::kInvalidArgument,
+       "--store postgresql: not a PostgreSQL connection string: invalid URI query parameter: "
+       "\"nosuch\""},
+      {"postgresql://baton@[::1/baton", plain, StatusCode::kInvalidArgument,
+       "--store postgresql: not a PostgreSQL connection string: end of string reached when "
+       "looking for matching \"]\" in IPv6 host address in URI: \"postgresql://baton@[::1/baton\""},
+      // Port 1 on loopback: nothing listens there. The password is not in the message.
+      {"postgresql://baton:secret@127.0.0.1:1/baton?connect_timeout=5", plain,
+       StatusCode::kUnavailable,
+       "--store postgresql: the database postgresql://baton@127.0.0.1:1/baton cannot be reached: "
+       "connection to server at \"127.0.0.1\", port 1 failed: Connection refused Is the server "
+       "running on that host and accepting TCP/IP connections?"},
   };
   for (const Case& c : cases) {
     Result<std::unique_ptr<Database>> db = OpenDatabase(c.url, c.options);

@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "store/database.h"
+#include "store/postgres/pg_test_util.h"
 #include "store/store_test_util.h"
 
 namespace baton::store {
@@ -32,6 +33,7 @@ void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 const Backend kBackends[] = {
     {"memory", [](const std::string&) { return std::string("memory:"); }},
     {"sqlite", [](const std::string& dir) { return "sqlite:" + dir + "/db"; }},
+    {"postgresql", [](const std::string&) { return testing::PgFreshUrl(); }},
 };
 
 class StoreConformanceTest : public ::testing::TestWithParam<Backend> {

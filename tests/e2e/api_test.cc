@@ -263,7 +263,7 @@ TEST_F(ApiTest, DeclaredTypesCheckPayloadsAndFillDefaults) {
                                "127.0.0.1:0", "--types", types}));
   bad_start.ReadToEnd(std::chrono::seconds(30));
   const int status = bad_start.Wait();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;  // its input was wrong
   StartServer();  // for the fixture's teardown
 }
 

@@ -298,10 +298,18 @@ TEST_F(ServerTest, TheStoreIsAUrl) {
   EXPECT_EQ(code, 0) << out;  // the same directory, spelled twice
 
   out = run({"--store", "mysql://db/baton", "--data", dir_ + "/c"}, &code);
-  EXPECT_EQ(code, 1) << out;
-  EXPECT_NE(out.find(R"(--store "mysql://db/baton": expected sqlite:DIR (a directory) or memory:)"),
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find(R"(--store "mysql://db/baton": expected sqlite:DIR (a directory), )"
+                     R"(postgresql://... or memory:)"),
             std::string::npos)
       << out;
+  // A PostgreSQL URL that does not parse: exit 2, naming the wrong part and not the password.
+  out =
+      run({"--store", "postgresql://baton:secret@localhost/baton?nosuch=1", "--data", dir_ + "/c"},
+          &code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find(R"(invalid URI query parameter: "nosuch")"), std::string::npos) << out;
+  EXPECT_EQ(out.find("secret"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/a"));
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/b"));
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/c"));

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "common/json.h"
-#include "store/codec.h"
+#include "store/migrations.h"
+#include "store/row_codec.h"
 
 namespace baton::store {
 
@@ -37,85 +37,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// A job is two rows: its spec in `jobs`, written once, and its status in `job_status`, rewritten
-// on every change. Updates then rewrite only the narrow row (measured: this split is what keeps
-// durable lifecycles fast; an UPDATE of the whole 40-column row cost more than all other writes).
-constexpr const char* kJobSpecColumns[] = {"id",
-                                           "type",
-                                           "owner",
-                                           "payload",
-                                           "priority",
-                                           "run_after_ms",
-                                           "run_by_ms",
-                                           "timeout_ms",
-                                           "heartbeat_timeout_ms",
-                                           "attempts_max",
-                                           "retry_delay_ms_initial",
-                                           "retry_multiplier",
-                                           "retry_delay_ms_max",
-                                           "retry_jitter",
-                                           "retry_on",
-                                           "idempotency_key",
-                                           "tags",
-                                           "parent_id",
-                                           "verify",
-                                           "created_ms",
-                                           "input_dir",
-                                           "input_files",
-                                           "splitter",
-                                           "aggregator",
-                                           "verifier",
-                                           "children_policy",
-                                           "parent_attempt",
-                                           "role",
-                                           "subject_id",
-                                           "subject_attempt",
-                                           "workflow_id",
-                                           "workflow_step",
-                                           "resources",
-                                           "labels",
-                                           "concurrency_key",
-                                           "concurrency_limit",
-                                           "retention_ms",
-                                           "verdict_timeout_ms"};
-constexpr int kJobSpecCount = 38;
-constexpr const char* kJobStatusColumns[] = {"state",
-                                             "attempts_used",
-                                             "attempts_started",
-                                             "declines",
-                                             "attempt_id",
-                                             "worker_id",
-                                             "attempt_started_ms",
-                                             "lease_expires_ms",
-                                             "ready_at_ms",
-                                             "updated_ms",
-                                             "finished_ms",
-                                             "last_outcome",
-                                             "progress",
-                                             "progress_message",
-                                             "result",
-                                             "error",
-                                             "declined_by",
-                                             "children_total",
-                                             "children_done",
-                                             "children_failed",
-                                             "helper_id",
-                                             "outputs"};
-constexpr int kJobStatusCount = 22;
-
-// "p.a, p.b" (with prefix "p.") or "a = ?, b = ?" (with suffix " = ?").
-template <size_t N>
-std::string JoinColumns(const char* const (&columns)[N], const char* prefix, const char* suffix) {
-  std::string out;
-  for (size_t i = 0; i < N; ++i) {
-    if (i) out += ", ";
-    out += prefix;
-    out += columns[i];
-    out += suffix;
-  }
-  return out;
 }
 
 std::string Placeholders(int n) {
@@ -204,237 +125,23 @@ namespace {
 
 using Stmt = SqliteStore::Statement;
 
-// Binds the status columns starting at parameter `first`; returns the next free one.
-int BindStatus(Stmt& st, int first, const JobStatus& s, std::string_view outcome) {
-  int i = first;
-  st.Bind(i++, engine::JobStateName(s.state));
-  st.Bind(i++, static_cast<int64_t>(s.attempts_used));
-  st.Bind(i++, static_cast<int64_t>(s.attempts_started));
-  st.Bind(i++, static_cast<int64_t>(s.declines));
-  st.Bind(i++, static_cast<int64_t>(s.attempt_id));
-  st.Bind(i++, s.worker_id);
-  st.Bind(i++, s.attempt_started_ms);
-  st.Bind(i++, s.lease_expires_ms);
-  st.Bind(i++, s.ready_at_ms);
-  st.Bind(i++, s.updated_ms);
-  st.Bind(i++, s.finished_ms);
-  st.Bind(i++, outcome);
-  st.Bind(i++, s.progress);
-  st.Bind(i++, s.progress_message);
-  st.Bind(i++, s.result);
-  st.Bind(i++, s.error);
-  st.Bind(i++, s.declined_by);
-  st.Bind(i++, static_cast<int64_t>(s.children_total));
-  st.Bind(i++, static_cast<int64_t>(s.children_done));
-  st.Bind(i++, static_cast<int64_t>(s.children_failed));
-  st.Bind(i++, static_cast<int64_t>(s.helper_id));
-  st.Bind(i++, s.outputs);
-  return i;
-}
+// Binds a row's columns from parameter `i` on (a Writer of row_codec.h).
+struct Binder {
+  Stmt& st;
+  int i;
+  void Int(int64_t v) { st.Bind(i++, v); }
+  void Real(double v) { st.Bind(i++, v); }
+  void Text(std::string_view v) { st.Bind(i++, v); }
+  void OwnedText(const std::string& v) { st.BindCopy(i++, v); }
+  void Null() { st.BindNull(i++); }
+};
 
-// Reads a whole job row selected as "static columns, status columns".
-Result<JobRecord> ReadJob(Stmt& st) {
-  JobRecord r;
-  int c = 0;
-  r.id = static_cast<JobId>(st.Int(c++));
-  engine::JobSpec& spec = r.spec;
-  spec.type = st.Text(c++);
-  spec.owner = st.Text(c++);
-  spec.payload = st.Text(c++);
-  spec.priority = static_cast<int32_t>(st.Int(c++));
-  spec.run_after_ms = st.Int(c++);
-  spec.run_by_ms = st.Int(c++);
-  spec.timeout_ms = st.Int(c++);
-  spec.heartbeat_timeout_ms = st.Int(c++);
-  spec.attempts_max = static_cast<uint32_t>(st.Int(c++));
-  engine::RetryPolicy retry;
-  retry.delay_ms_initial = st.Int(c++);
-  retry.multiplier = st.Real(c++);
-  retry.delay_ms_max = st.Int(c++);
-  retry.jitter = st.Real(c++);
-  retry.retry_on = static_cast<uint32_t>(st.Int(c++));
-  spec.retry = retry;
-  spec.idempotency_key = st.IsNull(c) ? std::string() : st.Text(c);
-  ++c;
-  Result<std::vector<std::string>> tags = json::DecodeStringArray(st.Text(c++), "tags");
-  if (!tags.ok()) return DataLoss("job " + std::to_string(r.id) + ": " + tags.status().message());
-  spec.tags = std::move(*tags);
-  spec.parent_id = static_cast<JobId>(st.Int(c++));
-  spec.verify = st.Int(c++) != 0;
-  r.created_ms = st.Int(c++);
-  spec.input_dir = st.Text(c++);
-  Result<std::vector<std::string>> inputs = json::DecodeStringArray(st.Text(c++), "input_files");
-  if (!inputs.ok()) {
-    return DataLoss("job " + std::to_string(r.id) + ": " + inputs.status().message());
-  }
-  spec.input_files = std::move(*inputs);
-  spec.splitter = st.Text(c++);
-  spec.aggregator = st.Text(c++);
-  spec.verifier = st.Text(c++);
-  const std::string policy = st.Text(c++);
-  spec.children_policy = engine::ParseChildrenPolicy(policy);
-  if (!spec.children_policy) {
-    return DataLoss("job " + std::to_string(r.id) + ": unknown children policy " + policy);
-  }
-  spec.parent_attempt = static_cast<engine::AttemptId>(st.Int(c++));
-  const std::string role = st.Text(c++);
-  auto parsed_role = engine::ParseJobRole(role);
-  if (!parsed_role) return DataLoss("job " + std::to_string(r.id) + ": unknown role " + role);
-  spec.role = *parsed_role;
-  spec.subject_id = static_cast<JobId>(st.Int(c++));
-  spec.subject_attempt = static_cast<engine::AttemptId>(st.Int(c++));
-  spec.workflow_id = static_cast<engine::WorkflowId>(st.Int(c++));
-  spec.workflow_step = static_cast<uint32_t>(st.Int(c++));
-  auto resources = engine::ParseResourcesText(st.Text(c++));
-  auto labels = engine::ParseLabelsText(st.Text(c++));
-  if (!resources || !labels) {
-    return DataLoss("job " + std::to_string(r.id) + ": unreadable resources or labels");
-  }
-  spec.resources = std::move(*resources);
-  spec.labels = std::move(*labels);
-  spec.concurrency_key = st.Text(c++);
-  spec.concurrency_limit = static_cast<uint32_t>(st.Int(c++));
-  spec.retention_ms = st.Int(c++);
-  spec.verdict_timeout_ms = st.Int(c++);
-
-  JobStatus& s = r.status;
-  std::string state = st.Text(c++);
-  auto parsed_state = engine::ParseJobState(state);
-  if (!parsed_state) return DataLoss("job " + std::to_string(r.id) + ": unknown state " + state);
-  s.state = *parsed_state;
-  s.attempts_used = static_cast<uint32_t>(st.Int(c++));
-  s.attempts_started = static_cast<uint32_t>(st.Int(c++));
-  s.declines = static_cast<uint32_t>(st.Int(c++));
-  s.attempt_id = static_cast<engine::AttemptId>(st.Int(c++));
-  s.worker_id = st.Text(c++);
-  s.attempt_started_ms = st.Int(c++);
-  s.lease_expires_ms = st.Int(c++);
-  s.ready_at_ms = st.Int(c++);
-  s.updated_ms = st.Int(c++);
-  s.finished_ms = st.Int(c++);
-  std::string outcome = st.Text(c++);
-  auto parsed_outcome = engine::ParseOutcome(outcome);
-  if (!parsed_outcome) {
-    return DataLoss("job " + std::to_string(r.id) + ": unknown outcome " + outcome);
-  }
-  s.last_outcome = *parsed_outcome;
-  s.progress = st.Real(c++);
-  s.progress_message = st.Text(c++);
-  s.result = st.Text(c++);
-  s.error = st.Text(c++);
-  s.declined_by = st.Text(c++);
-  s.children_total = static_cast<uint32_t>(st.Int(c++));
-  s.children_done = static_cast<uint32_t>(st.Int(c++));
-  s.children_failed = static_cast<uint32_t>(st.Int(c++));
-  s.helper_id = static_cast<JobId>(st.Int(c++));
-  s.outputs = st.Text(c++);
-  return r;
-}
-
-std::string SelectJobSql(const char* where) {
-  return "SELECT " + JoinColumns(kJobSpecColumns, "j.", "") + ", " +
-         JoinColumns(kJobStatusColumns, "s.", "") +
-         " FROM jobs j JOIN job_status s ON s.id = j.id " + where;
-}
-
-int BindJobSpec(Stmt& st, int i, const JobRecord& r) {
-  const engine::JobSpec& s = r.spec;
-  const engine::RetryPolicy& retry = *s.retry;
-  st.Bind(i++, static_cast<int64_t>(r.id));
-  st.Bind(i++, s.type);
-  st.Bind(i++, s.owner);
-  st.Bind(i++, s.payload);
-  st.Bind(i++, static_cast<int64_t>(s.priority));
-  st.Bind(i++, s.run_after_ms);
-  st.Bind(i++, s.run_by_ms);
-  st.Bind(i++, s.timeout_ms);
-  st.Bind(i++, s.heartbeat_timeout_ms);
-  st.Bind(i++, static_cast<int64_t>(s.attempts_max));
-  st.Bind(i++, retry.delay_ms_initial);
-  st.Bind(i++, retry.multiplier);
-  st.Bind(i++, retry.delay_ms_max);
-  st.Bind(i++, retry.jitter);
-  st.Bind(i++, static_cast<int64_t>(retry.retry_on));
-  if (s.idempotency_key.empty()) {
-    st.BindNull(i++);
-  } else {
-    st.Bind(i++, s.idempotency_key);
-  }
-  if (s.tags.empty()) {
-    st.Bind(i++, std::string_view("[]"));
-  } else {
-    st.BindCopy(i++, json::EncodeStringArray(s.tags));
-  }
-  st.Bind(i++, static_cast<int64_t>(s.parent_id));
-  st.Bind(i++, static_cast<int64_t>(s.verify ? 1 : 0));
-  st.Bind(i++, r.created_ms);
-  st.Bind(i++, s.input_dir);
-  if (s.input_files.empty()) {
-    st.Bind(i++, std::string_view("[]"));
-  } else {
-    st.BindCopy(i++, json::EncodeStringArray(s.input_files));
-  }
-  st.Bind(i++, s.splitter);
-  st.Bind(i++, s.aggregator);
-  st.Bind(i++, s.verifier);
-  if (!s.children_policy || s.children_policy->kind == engine::ChildrenPolicy::kAll) {
-    st.Bind(i++, std::string_view("all"));
-  } else {
-    st.BindCopy(i++, engine::ChildrenPolicyText(*s.children_policy));
-  }
-  st.Bind(i++, static_cast<int64_t>(s.parent_attempt));
-  st.Bind(i++, engine::JobRoleName(s.role));
-  st.Bind(i++, static_cast<int64_t>(s.subject_id));
-  st.Bind(i++, static_cast<int64_t>(s.subject_attempt));
-  st.Bind(i++, static_cast<int64_t>(s.workflow_id));
-  st.Bind(i++, static_cast<int64_t>(s.workflow_step));
-  if (s.resources.empty()) {
-    st.Bind(i++, std::string_view(""));
-  } else {
-    st.BindCopy(i++, engine::ResourcesText(s.resources));
-  }
-  if (s.labels.empty()) {
-    st.Bind(i++, std::string_view(""));
-  } else {
-    st.BindCopy(i++, engine::LabelsText(s.labels));
-  }
-  st.Bind(i++, s.concurrency_key);
-  st.Bind(i++, static_cast<int64_t>(s.concurrency_limit));
-  st.Bind(i++, s.retention_ms);
-  st.Bind(i++, s.verdict_timeout_ms);
-  return i;
-}
-
-int BindJobStatus(Stmt& st, int i, const JobRecord& r) {
-  st.Bind(i++, static_cast<int64_t>(r.id));
-  return BindStatus(st, i, r.status, engine::OutcomeName(r.status.last_outcome));
-}
-
-int BindAttempt(Stmt& st, int i, const AttemptRecord& a) {
-  st.Bind(i++, static_cast<int64_t>(a.id));
-  st.Bind(i++, static_cast<int64_t>(a.job_id));
-  st.Bind(i++, static_cast<int64_t>(a.number));
-  st.Bind(i++, a.worker_id);
-  st.Bind(i++, a.started_ms);
-  st.Bind(i++, a.ended_ms);
-  st.Bind(i++, engine::OutcomeName(a.outcome));
-  st.Bind(i++, a.error);
-  st.Bind(i++, a.result);
-  return i;
-}
-
-int BindEvent(Stmt& st, int i, const Event& e) {
-  st.Bind(i++, static_cast<int64_t>(e.seq));
-  st.Bind(i++, static_cast<int64_t>(e.job_id));
-  st.Bind(i++, e.at_ms);
-  st.Bind(i++, engine::EventKindName(e.kind));
-  st.Bind(i++, engine::JobStateName(e.state));
-  st.Bind(i++, static_cast<int64_t>(e.attempt_id));
-  st.Bind(i++, engine::OutcomeName(e.outcome));
-  st.Bind(i++, e.progress);
-  st.Bind(i++, e.message);
-  st.Bind(i++, static_cast<int64_t>(e.workflow_id));
-  return i;
+// A row codec's writer as WriteRows binds rows: from parameter `i`, returning the next free one.
+template <typename T, void (*Write)(Binder&, const T&)>
+int Bind(Stmt& st, int i, const T& row) {
+  Binder b{st, i};
+  Write(b, row);
+  return b.i;
 }
 
 // Writes `rows` with the multi-row statement while whole chunks remain, then one row at a time.
@@ -453,29 +160,6 @@ Status WriteRows(Stmt& one, Stmt& many, const std::vector<T>& rows, BindRow bind
   }
   return Status::Ok();
 }
-
-Result<engine::WorkflowRecord> ReadWorkflow(Stmt& st) {
-  engine::WorkflowRecord w;
-  w.id = static_cast<engine::WorkflowId>(st.Int(0));
-  w.owner = st.Text(1);
-  w.name = st.Text(2);
-  w.document = st.Text(3);
-  w.created_ms = st.Int(4);
-  auto state = engine::ParseWorkflowState(st.Text(5));
-  if (!state) return DataLoss("workflow " + std::to_string(w.id) + ": unknown state");
-  w.status.state = *state;
-  w.status.updated_ms = st.Int(6);
-  w.status.finished_ms = st.Int(7);
-  w.status.message = st.Text(8);
-  Result<std::vector<engine::StepStatus>> steps = DecodeSteps(st.Text(9), w.id);
-  if (!steps.ok()) return steps.status();
-  w.status.steps = std::move(*steps);
-  return w;
-}
-
-constexpr const char* kSelectWorkflow =
-    "SELECT w.id, w.owner, w.name, w.document, w.created_ms, s.state, s.updated_ms, "
-    "s.finished_ms, s.message, s.steps FROM workflows w JOIN workflow_status s ON s.id = w.id ";
 
 }  // namespace
 
@@ -607,38 +291,38 @@ Status SqliteStore::Prepare() {
     std::unique_ptr<Statement>* slot;
     std::string sql;
   };
-  const std::string update_sql =
-      "UPDATE job_status SET " + JoinColumns(kJobStatusColumns, "", " = ?") + " WHERE id = ?";
+  const std::string update_sql = "UPDATE job_status SET " +
+                                 rows::JoinColumns(rows::kJobStatusColumns, "", " = ?") +
+                                 " WHERE id = ?";
   const std::string kInsertJobs =
-      "INSERT INTO jobs (" + JoinColumns(kJobSpecColumns, "", "") + ") VALUES ";
-  const std::string kInsertStatus =
-      "INSERT INTO job_status (id, " + JoinColumns(kJobStatusColumns, "", "") + ") VALUES ";
+      "INSERT INTO jobs (" + rows::JoinColumns(rows::kJobSpecColumns, "", "") + ") VALUES ";
+  const std::string kInsertStatus = "INSERT INTO job_status (id, " +
+                                    rows::JoinColumns(rows::kJobStatusColumns, "", "") +
+                                    ") VALUES ";
   const std::string kInsertAttempts =
-      "INSERT INTO attempts (id, job_id, number, worker_id, started_ms, ended_ms, outcome, error, "
-      "result) VALUES ";
+      "INSERT INTO attempts (" + rows::JoinColumns(rows::kAttemptColumns, "", "") + ") VALUES ";
   const std::string kUpsertAttempts =
       " ON CONFLICT (id) DO UPDATE SET ended_ms = excluded.ended_ms, outcome = excluded.outcome, "
       "error = excluded.error, result = excluded.result";
   const std::string kInsertEvents =
-      "INSERT INTO events (seq, job_id, at_ms, kind, state, attempt_id, outcome, progress, "
-      "message, workflow_id) VALUES ";
+      "INSERT INTO events (" + rows::JoinColumns(rows::kEventColumns, "", "") + ") VALUES ";
   const Item items[] = {
-      {&insert_job_, kInsertJobs + RowsOfPlaceholders(1, kJobSpecCount)},
-      {&insert_jobs_, kInsertJobs + RowsOfPlaceholders(kRowsPerStatement, kJobSpecCount)},
-      {&insert_status_, kInsertStatus + RowsOfPlaceholders(1, 1 + kJobStatusCount)},
+      {&insert_job_, kInsertJobs + RowsOfPlaceholders(1, rows::kJobSpecCount)},
+      {&insert_jobs_, kInsertJobs + RowsOfPlaceholders(kRowsPerStatement, rows::kJobSpecCount)},
+      {&insert_status_, kInsertStatus + RowsOfPlaceholders(1, 1 + rows::kJobStatusCount)},
       {&insert_statuses_,
-       kInsertStatus + RowsOfPlaceholders(kRowsPerStatement, 1 + kJobStatusCount)},
+       kInsertStatus + RowsOfPlaceholders(kRowsPerStatement, 1 + rows::kJobStatusCount)},
       {&update_job_, update_sql},
-      {&upsert_attempt_, kInsertAttempts + RowsOfPlaceholders(1, 9) + kUpsertAttempts},
-      {&upsert_attempts_,
-       kInsertAttempts + RowsOfPlaceholders(kRowsPerStatement, 9) + kUpsertAttempts},
-      {&insert_event_, kInsertEvents + RowsOfPlaceholders(1, 10)},
-      {&insert_events_, kInsertEvents + RowsOfPlaceholders(kRowsPerStatement, 10)},
-      {&get_job_, SelectJobSql("WHERE j.id = ?")},
-      {&list_attempts_,
-       "SELECT id, job_id, number, worker_id, started_ms, ended_ms, outcome, error, result FROM "
-       "attempts "
-       "WHERE job_id = ? ORDER BY id"},
+      {&upsert_attempt_,
+       kInsertAttempts + RowsOfPlaceholders(1, rows::kAttemptCount) + kUpsertAttempts},
+      {&upsert_attempts_, kInsertAttempts +
+                              RowsOfPlaceholders(kRowsPerStatement, rows::kAttemptCount) +
+                              kUpsertAttempts},
+      {&insert_event_, kInsertEvents + RowsOfPlaceholders(1, rows::kEventCount)},
+      {&insert_events_, kInsertEvents + RowsOfPlaceholders(kRowsPerStatement, rows::kEventCount)},
+      {&get_job_, rows::SelectJobs("WHERE j.id = ?")},
+      {&list_attempts_, "SELECT " + rows::JoinColumns(rows::kAttemptColumns, "", "") +
+                            " FROM attempts WHERE job_id = ? ORDER BY id"},
       {&insert_workflow_,
        "INSERT INTO workflows (id, owner, name, document, created_ms) VALUES (?, ?, ?, ?, ?)"},
       {&insert_workflow_status_,
@@ -663,23 +347,26 @@ Status SqliteStore::Apply(const engine::RecordBatch& batch) {
   if (batch.empty()) return Status::Ok();
   BATON_RETURN_IF_ERROR(begin_->Run("begin"));
   auto body = [&]() -> Status {
-    BATON_RETURN_IF_ERROR(
-        WriteRows(*insert_job_, *insert_jobs_, batch.inserts, BindJobSpec, "insert job"));
+    BATON_RETURN_IF_ERROR(WriteRows(*insert_job_, *insert_jobs_, batch.inserts,
+                                    Bind<JobRecord, rows::WriteJobSpec<Binder>>, "insert job"));
     BATON_RETURN_IF_ERROR(WriteRows(*insert_status_, *insert_statuses_, batch.inserts,
-                                    BindJobStatus, "insert job status"));
+                                    Bind<JobRecord, rows::WriteJobStatus<Binder>>,
+                                    "insert job status"));
     for (const engine::JobUpdate& u : batch.updates) {
       Stmt& st = *update_job_;
-      int i = BindStatus(st, 1, u.status, engine::OutcomeName(u.status.last_outcome));
-      st.Bind(i, static_cast<int64_t>(u.id));
+      Binder b{st, 1};
+      rows::WriteStatus(b, u.status);
+      b.Int(static_cast<int64_t>(u.id));
       BATON_RETURN_IF_ERROR(st.Run("update job " + std::to_string(u.id)));
       if (sqlite3_changes(db_) != 1) {
         return Internal("update job " + std::to_string(u.id) + ": no such job");
       }
     }
     BATON_RETURN_IF_ERROR(WriteRows(*upsert_attempt_, *upsert_attempts_, batch.attempts,
-                                    BindAttempt, "upsert attempt"));
-    BATON_RETURN_IF_ERROR(
-        WriteRows(*insert_event_, *insert_events_, batch.events, BindEvent, "insert event"));
+                                    Bind<AttemptRecord, rows::WriteAttempt<Binder>>,
+                                    "upsert attempt"));
+    BATON_RETURN_IF_ERROR(WriteRows(*insert_event_, *insert_events_, batch.events,
+                                    Bind<Event, rows::WriteEvent<Binder>>, "insert event"));
     for (const engine::WorkflowRecord& w : batch.workflow_inserts) {
       Stmt& st = *insert_workflow_;
       st.Bind(1, static_cast<int64_t>(w.id));
@@ -720,13 +407,13 @@ Status SqliteStore::WriteWorkflowStatus(Statement& st, engine::WorkflowId id,
 
 Result<engine::WorkflowRecord> SqliteStore::GetWorkflow(engine::WorkflowId id) {
   Result<std::unique_ptr<Statement>> st =
-      Statement::Make(db_, std::string(kSelectWorkflow) + "WHERE w.id = ?");
+      Statement::Make(db_, std::string(rows::kSelectWorkflow) + "WHERE w.id = ?");
   if (!st.ok()) return st.status();
   (*st)->Bind(1, static_cast<int64_t>(id));
   Result<bool> row = (*st)->Step("get workflow");
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("workflow " + std::to_string(id) + ": not found");
-  return ReadWorkflow(**st);
+  return rows::ReadWorkflow(**st);
 }
 
 // Retention deletes, schedules and paused types are few per batch: plain statements, prepared
@@ -763,24 +450,12 @@ Status SqliteStore::WriteOperations(const engine::RecordBatch& batch) {
       continue;
     }
     Result<std::unique_ptr<Statement>> st = Statement::Make(
-        db_,
-        "INSERT OR REPLACE INTO schedules (name, owner, cron, time_zone, catch_up, job, paused, "
-        "created_ms, last_tick_ms, jobs_created, last_job_id, last_error) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        db_, std::string("INSERT OR REPLACE INTO schedules (") + rows::kScheduleColumns +
+                 ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!st.ok()) return st.status();
     Statement& q = **st;
-    q.Bind(1, r.name);
-    q.Bind(2, r.owner);
-    q.Bind(3, r.cron);
-    q.Bind(4, r.time_zone);
-    q.Bind(5, engine::CatchUpName(r.catch_up));
-    q.Bind(6, r.job);
-    q.Bind(7, static_cast<int64_t>(r.paused ? 1 : 0));
-    q.Bind(8, r.created_ms);
-    q.Bind(9, r.last_tick_ms);
-    q.Bind(10, static_cast<int64_t>(r.jobs_created));
-    q.Bind(11, static_cast<int64_t>(r.last_job_id));
-    q.Bind(12, r.last_error);
+    Binder b{q, 1};
+    rows::WriteSchedule(b, r);
     BATON_RETURN_IF_ERROR(q.Run("write schedule " + r.name));
   }
   for (const auto& [type, paused] : batch.type_pauses) {
@@ -798,32 +473,15 @@ Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
   engine::RecoveredState out;
   {
     Result<std::unique_ptr<Statement>> st = Statement::Make(
-        db_,
-        "SELECT name, owner, cron, time_zone, catch_up, job, paused, created_ms, last_tick_ms, "
-        "jobs_created, last_job_id, last_error FROM schedules ORDER BY name");
+        db_, std::string("SELECT ") + rows::kScheduleColumns + " FROM schedules ORDER BY name");
     if (!st.ok()) return st.status();
     for (;;) {
       Result<bool> row = (*st)->Step("recover schedules");
       if (!row.ok()) return row.status();
       if (!*row) break;
-      Statement& q = **st;
-      engine::ScheduleRecord r;
-      r.name = q.Text(0);
-      r.owner = q.Text(1);
-      r.cron = q.Text(2);
-      r.time_zone = q.Text(3);
-      const std::string catch_up = q.Text(4);
-      auto parsed = engine::ParseCatchUp(catch_up);
-      if (!parsed) return DataLoss("schedule " + r.name + ": unknown catch_up " + catch_up);
-      r.catch_up = *parsed;
-      r.job = q.Text(5);
-      r.paused = q.Int(6) != 0;
-      r.created_ms = q.Int(7);
-      r.last_tick_ms = q.Int(8);
-      r.jobs_created = static_cast<uint64_t>(q.Int(9));
-      r.last_job_id = static_cast<engine::JobId>(q.Int(10));
-      r.last_error = q.Text(11);
-      out.schedules.push_back(std::move(r));
+      Result<engine::ScheduleRecord> r = rows::ReadSchedule(**st);
+      if (!r.ok()) return r.status();
+      out.schedules.push_back(std::move(*r));
     }
     Result<std::unique_ptr<Statement>> paused =
         Statement::Make(db_, "SELECT type FROM paused_types ORDER BY type");
@@ -837,13 +495,13 @@ Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
   }
   {
     Result<std::unique_ptr<Statement>> st =
-        Statement::Make(db_, std::string(kSelectWorkflow) + "WHERE s.state = 'running'");
+        Statement::Make(db_, std::string(rows::kSelectWorkflow) + "WHERE s.state = 'running'");
     if (!st.ok()) return st.status();
     for (;;) {
       Result<bool> row = (*st)->Step("recover workflows");
       if (!row.ok()) return row.status();
       if (!*row) break;
-      Result<engine::WorkflowRecord> w = ReadWorkflow(**st);
+      Result<engine::WorkflowRecord> w = rows::ReadWorkflow(**st);
       if (!w.ok()) return w.status();
       out.workflows.push_back(std::move(*w));
     }
@@ -855,20 +513,14 @@ Result<engine::RecoveredState> SqliteStore::Recover(int64_t keys_since_ms) {
     out.workflow_id_max = static_cast<engine::WorkflowId>((*max)->Int(0));
     (*max)->Reset();
   }
-  // Every job not finished, then the finished sub-jobs of parents that may still aggregate them
-  // (found through jobs_parent).
-  for (const char* where :
-       {"WHERE s.state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY j.id",
-        "WHERE j.parent_id != 0 AND j.parent_id IN (SELECT id FROM job_status WHERE state IN "
-        "('running', 'submitted', 'waiting_children')) AND s.state IN "
-        "('succeeded', 'failed', 'cancelled') ORDER BY j.id"}) {
-    Result<std::unique_ptr<Statement>> st = Statement::Make(db_, SelectJobSql(where));
+  for (const char* where : rows::kRecoverJobsWhere) {
+    Result<std::unique_ptr<Statement>> st = Statement::Make(db_, rows::SelectJobs(where));
     if (!st.ok()) return st.status();
     for (;;) {
       Result<bool> row = (*st)->Step("recover jobs");
       if (!row.ok()) return row.status();
       if (!*row) break;
-      Result<JobRecord> job = ReadJob(**st);
+      Result<JobRecord> job = rows::ReadJob(**st);
       if (!job.ok()) return job.status();
       out.attempt_id_max = std::max(out.attempt_id_max, job->status.attempt_id);
       out.jobs.push_back(std::move(*job));
@@ -912,7 +564,7 @@ Result<JobRecord> SqliteStore::GetJob(JobId id) {
   Result<bool> row = st.Step("get job");
   if (!row.ok()) return row.status();
   if (!*row) return NotFound("job " + std::to_string(id) + ": not found");
-  Result<JobRecord> job = ReadJob(st);
+  Result<JobRecord> job = rows::ReadJob(st);
   st.Reset();
   return job;
 }
@@ -925,23 +577,18 @@ Result<std::vector<AttemptRecord>> SqliteStore::ListAttempts(JobId id) {
     Result<bool> row = s.Step("list attempts");
     if (!row.ok()) return row.status();
     if (!*row) break;
-    auto outcome = engine::ParseOutcome(s.Text(6));
-    if (!outcome) {
-      const int64_t bad = s.Int(0);
+    Result<AttemptRecord> a = rows::ReadAttempt(s);
+    if (!a.ok()) {
       s.Reset();
-      return DataLoss("attempt " + std::to_string(bad) + ": unknown outcome");
+      return a.status();
     }
-    out.push_back(AttemptRecord{static_cast<engine::AttemptId>(s.Int(0)),
-                                static_cast<JobId>(s.Int(1)), static_cast<uint32_t>(s.Int(2)),
-                                s.Text(3), s.Int(4), s.Int(5), *outcome, s.Text(7), s.Text(8)});
+    out.push_back(std::move(*a));
   }
   return out;
 }
 
 Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
-  std::string sql =
-      "SELECT e.seq, e.job_id, e.at_ms, e.kind, e.state, e.attempt_id, e.outcome, e.progress, "
-      "e.message, e.workflow_id FROM events e";
+  std::string sql = "SELECT " + rows::JoinColumns(rows::kEventColumns, "e.", "") + " FROM events e";
   // A workflow's own events name no job: their owner is the workflow's.
   if (!q.owner.empty()) {
     sql += " LEFT JOIN jobs j ON j.id = e.job_id LEFT JOIN workflows w ON w.id = e.workflow_id";
@@ -976,16 +623,9 @@ Result<std::vector<Event>> SqliteStore::ListEvents(const EventQuery& q) {
     Result<bool> row = (*st)->Step("list events");
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Stmt& s = **st;
-    auto kind = engine::ParseEventKind(s.Text(3));
-    auto state = engine::ParseJobState(s.Text(4));
-    auto outcome = engine::ParseOutcome(s.Text(6));
-    if (!kind || !state || !outcome) {
-      return DataLoss("event " + std::to_string(s.Int(0)) + ": unknown kind, state or outcome");
-    }
-    out.push_back(Event{static_cast<engine::EventSeq>(s.Int(0)), static_cast<JobId>(s.Int(1)),
-                        s.Int(2), *kind, *state, static_cast<engine::AttemptId>(s.Int(5)), *outcome,
-                        s.Real(7), s.Text(8), static_cast<engine::WorkflowId>(s.Int(9))});
+    Result<Event> e = rows::ReadEvent(**st);
+    if (!e.ok()) return e.status();
+    out.push_back(std::move(*e));
   }
   return out;
 }
@@ -1012,7 +652,7 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
   if (!q.type.empty()) where += " AND j.type = ?";
   if (q.state) where += " AND s.state = ?";
   where += " ORDER BY j.id DESC LIMIT ?";
-  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, SelectJobSql(where.c_str()));
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, rows::SelectJobs(where.c_str()));
   if (!st.ok()) return st.status();
   Stmt& s = **st;
   int i = 1;
@@ -1033,7 +673,7 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
     Result<bool> row = s.Step("list jobs");
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Result<JobRecord> job = ReadJob(s);
+    Result<JobRecord> job = rows::ReadJob(s);
     if (!job.ok()) {
       s.Reset();
       return job.status();
@@ -1079,15 +719,7 @@ Status SqliteStore::IntegrityCheck() {
 }
 
 Result<std::vector<FinishedJob>> SqliteStore::ListFinished(engine::JobId after, size_t limit) {
-  Result<std::unique_ptr<Statement>> st = Statement::Make(
-      db_,
-      "SELECT j.id, j.owner, j.type, coalesce(j.idempotency_key, ''), j.input_dir, "
-      "j.retention_ms, s.finished_ms, "
-      "coalesce(ps.state NOT IN ('succeeded', 'failed', 'cancelled'), 0) "
-      "OR coalesce(ws.state = 'running', 0) FROM jobs j "
-      "JOIN job_status s ON s.id = j.id LEFT JOIN job_status ps ON ps.id = j.parent_id "
-      "LEFT JOIN workflow_status ws ON ws.id = j.workflow_id "
-      "WHERE j.id > ? AND s.state IN ('succeeded', 'failed', 'cancelled') ORDER BY j.id LIMIT ?");
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, rows::kSelectFinished);
   if (!st.ok()) return st.status();
   Statement& q = **st;
   q.Bind(1, static_cast<int64_t>(after));

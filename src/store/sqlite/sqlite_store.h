@@ -68,13 +68,4 @@ class SqliteStore final : public Store, public StoreAdmin {
 Result<std::unique_ptr<Database>> OpenSqliteDatabase(const std::string& dir,
                                                      const DatabaseOptions& options);
 
-// The migrations, in order: src/store/sqlite/migrations/NNNN_name.sql, embedded at build time
-// (cmake/embed_migrations.cmake writes their definition). A new migration is a new file.
-struct Migration {
-  int version;
-  const char* name;
-  const char* sql;
-};
-const std::vector<Migration>& SqliteMigrations();
-
 }  // namespace baton::store

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "store/migrations.h"
 #include "store/store_test_util.h"
 
 namespace baton::store {

@@ -1,0 +1,278 @@
+#include "store/postgres/pg_connection.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace baton::store {
+
+namespace {
+
+std::string Number(int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, end);
+}
+
+std::string Number(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back
+  return std::string(buf, end);
+}
+
+// libpq's message on one line.
+std::string Trimmed(const char* m) {
+  std::string s;
+  for (const char* p = m ? m : ""; *p; ++p) {
+    if (*p == '\n' || *p == '\t') {
+      if (!s.empty() && s.back() != ' ') s += ' ';
+    } else {
+      s += *p;
+    }
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void PgParams::Int(int64_t v) {
+  values_.push_back(Number(v));
+  null_.push_back(false);
+}
+void PgParams::Real(double v) {
+  values_.push_back(Number(v));
+  null_.push_back(false);
+}
+void PgParams::Text(std::string_view v) {
+  values_.emplace_back(v);
+  null_.push_back(false);
+}
+void PgParams::Null() {
+  values_.emplace_back();
+  null_.push_back(true);
+}
+std::vector<const char*> PgParams::Pointers() const {
+  std::vector<const char*> out(values_.size());
+  for (size_t i = 0; i < values_.size(); ++i) out[i] = null_[i] ? nullptr : values_[i].c_str();
+  return out;
+}
+
+std::string& PgArrays::Next() {
+  std::string& col = columns_[column_++];
+  col += col.empty() ? '{' : ',';
+  return col;
+}
+void PgArrays::Int(int64_t v) {
+  types_[column_] = "bigint";
+  Next() += Number(v);
+}
+void PgArrays::Real(double v) {
+  types_[column_] = "double precision";
+  Next() += Number(v);
+}
+void PgArrays::Text(std::string_view v) {
+  std::string& col = Next();
+  col += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') col += '\\';
+    col += c;
+  }
+  col += '"';
+}
+void PgArrays::Null() { Next() += "NULL"; }
+
+std::string PgArrays::Unnest() const {
+  std::string out = "unnest(";
+  for (size_t i = 0; i < types_.size(); ++i) {
+    if (i) out += ", ";
+    out += "$" + std::to_string(i + 1) + "::" + types_[i] + "[]";
+  }
+  return out + ")";
+}
+
+PgParams PgArrays::Params() const {
+  PgParams p;
+  for (const std::string& col : columns_) p.Text(col.empty() ? "{}" : col + "}");
+  return p;
+}
+
+PgRows::~PgRows() { PQclear(result_); }
+int PgRows::size() const { return result_ ? PQntuples(result_) : 0; }
+int64_t PgRows::Int(int col) const {
+  const char* v = PQgetvalue(result_, row_, col);
+  if (v[0] == 't' && v[1] == '\0') return 1;
+  if (v[0] == 'f' && v[1] == '\0') return 0;
+  int64_t out = 0;
+  std::from_chars(v, v + PQgetlength(result_, row_, col), out);
+  return out;
+}
+double PgRows::Real(int col) const { return std::strtod(PQgetvalue(result_, row_, col), nullptr); }
+std::string PgRows::Text(int col) const {
+  return std::string(PQgetvalue(result_, row_, col),
+                     static_cast<size_t>(PQgetlength(result_, row_, col)));
+}
+bool PgRows::IsNull(int col) const { return PQgetisnull(result_, row_, col) != 0; }
+int64_t PgRows::Changed() const {
+  const char* n = result_ ? PQcmdTuples(result_) : "";
+  return n[0] ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo,
+                                                         std::string description) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Status s = Unavailable("the database " + description +
+                           " cannot be reached: " + Trimmed(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return s;
+  }
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);  // no NOTICEs on stderr
+  return std::unique_ptr<PgConnection>(new PgConnection(conn, conninfo, std::move(description)));
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+Status PgConnection::ConnectionError(std::string_view what) const {
+  return Unavailable(std::string(what) + ": the database " + description_ +
+                     " is unavailable: " + Trimmed(PQerrorMessage(conn_)));
+}
+
+Status PgConnection::Ready() {
+  if (PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) return ConnectionError("reconnect");
+  return Status::Ok();
+}
+
+Status PgConnection::ErrorOf(pg_result* result, std::string_view what) const {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string m = std::string(what) + ": " +
+                  Trimmed(result ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  if (!state || PQstatus(conn_) != CONNECTION_OK) {
+    return Unavailable(m + " (the database " + description_ + ")");
+  }
+  const std::string_view code(state);
+  m += " (sqlstate " + std::string(code) + ")";
+  if (code == "23505") return {StatusCode::kAlreadyExists, std::move(m)};
+  // Connections, the server shutting down or out of resources, a read-only standby (the primary
+  // moved), lock conflicts: try again.
+  if (code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") ||
+      code == "40001" || code == "40P01" || code == "25006" || code == "55P03") {
+    return Unavailable(m + " (the database " + description_ + ")");
+  }
+  if (code.starts_with("22")) return InvalidArgument(std::move(m));
+  return Internal(std::move(m));
+}
+
+Result<std::vector<PgRows>> PgConnection::Run(std::vector<PgQuery> queries) {
+  BATON_RETURN_IF_ERROR(Ready());
+  if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
+    return ConnectionError("enter pipeline mode");
+  }
+  for (const PgQuery& q : queries) {
+    const std::vector<const char*> values = q.params.Pointers();
+    if (PQsendQueryParams(conn_, q.sql.c_str(), q.params.size(), nullptr, values.data(), nullptr,
+                          nullptr, 0) != 1) {
+      Status s = ConnectionError(q.what);
+      PQreset(conn_);  // the pipeline is in an unknown state: start afresh
+      return s;
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) {
+    Status s = ConnectionError("sync");
+    PQreset(conn_);
+    return s;
+  }
+  std::vector<PgRows> out;
+  out.reserve(queries.size());
+  Status first = Status::Ok();
+  for (const PgQuery& q : queries) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      Status s = ConnectionError(q.what);
+      PQreset(conn_);
+      return s;
+    }
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_FATAL_ERROR && first.ok()) first = ErrorOf(r, q.what);
+    out.emplace_back(r);
+    // Each query's results end with a null.
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  PGresult* sync = PQgetResult(conn_);
+  const bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  if (!synced) {
+    Status s = first.ok() ? ConnectionError("sync") : first;
+    PQreset(conn_);
+    return s;
+  }
+  if (!first.ok()) return first;
+  return out;
+}
+
+Result<PgRows> PgConnection::Query(std::string sql, PgParams params, std::string what) {
+  std::vector<PgQuery> one;
+  one.push_back(PgQuery{std::move(sql), std::move(params), std::move(what)});
+  Result<std::vector<PgRows>> rows = Run(std::move(one));
+  if (!rows.ok()) return rows.status();
+  return std::move(rows->front());
+}
+
+Status PgConnection::Script(const char* sql, std::string_view what) {
+  BATON_RETURN_IF_ERROR(Ready());
+  if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
+    return ConnectionError("leave pipeline mode");
+  }
+  PGresult* r = PQexec(conn_, sql);
+  const ExecStatusType st = PQresultStatus(r);
+  Status s = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? Status::Ok() : ErrorOf(r, what);
+  PQclear(r);
+  return s;
+}
+
+std::string PgNumbered(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  for (char c : sql) {
+    if (c == '?') {
+      out += '$';
+      out += std::to_string(++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Result<std::string> PgDescribe(const std::string& url) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &err);
+  if (!options) {
+    std::string m = err ? Trimmed(err) : "out of memory";
+    PQfreemem(err);
+    return InvalidArgument("not a PostgreSQL connection string: " + m);
+  }
+  std::string user, host, port, dbname;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val) continue;
+    const std::string_view k(o->keyword);
+    if (k == "user") user = o->val;
+    if (k == "host" || (k == "hostaddr" && host.empty())) host = o->val;
+    if (k == "port") port = o->val;
+    if (k == "dbname") dbname = o->val;
+  }
+  PQconninfoFree(options);
+  std::string d = "postgresql://";
+  if (!user.empty()) d += user + "@";
+  d += host;
+  if (!port.empty()) d += ":" + port;
+  if (!dbname.empty()) d += "/" + dbname;
+  return d;
+}
+
+}  // namespace baton::store

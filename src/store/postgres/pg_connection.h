@@ -1,0 +1,146 @@
+// PgConnection: one libpq connection, kept in pipeline mode, and the values that cross it.
+//
+// Every call sends its statements and one sync, then reads every answer: a list of statements is
+// one round trip and one implicit transaction (all of them or none). A connection that broke is
+// opened again at the next call; the call that found it broken fails with Unavailable naming the
+// database (never a password).
+//
+// Thread rules: one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace baton::store {
+
+// Text-format parameters, in order. A Writer of row_codec.h.
+class PgParams {
+ public:
+  void Int(int64_t v);
+  void Real(double v);
+  void Text(std::string_view v);
+  void OwnedText(std::string v) { Text(v); }
+  void Null();
+
+  int size() const { return static_cast<int>(values_.size()); }
+  // What libpq takes: a pointer to each value, null for NULL; valid while this is unchanged.
+  std::vector<const char*> Pointers() const;
+
+ private:
+  std::vector<std::string> values_;
+  std::vector<bool> null_;
+};
+
+// Columns of rows as PostgreSQL array literals, one parameter per column: a Writer of
+// row_codec.h, for `unnest($1::bigint[], $2::text[], ...)` (one statement, any number of rows).
+class PgArrays {
+ public:
+  explicit PgArrays(int columns)
+      : columns_(static_cast<size_t>(columns)), types_(static_cast<size_t>(columns), "text") {}
+  // Starts the next row; its values follow in column order.
+  void Row() {
+    column_ = 0;
+    ++rows_;
+  }
+  void Int(int64_t v);
+  void Real(double v);
+  void Text(std::string_view v);
+  void OwnedText(const std::string& v) { Text(v); }
+  void Null();
+
+  size_t rows() const { return rows_; }
+  // The arrays as parameters (each "{...}").
+  PgParams Params() const;
+  // "unnest($1::bigint[], $2::text[], ...)": the rows again, the parameters numbered from 1.
+  std::string Unnest() const;
+
+ private:
+  std::string& Next();
+
+  std::vector<std::string> columns_;
+  std::vector<const char*> types_;  // each column's, from its values (text when all are null)
+  size_t column_ = 0;
+  size_t rows_ = 0;
+};
+
+// An answer's rows. A Row of row_codec.h: Int, Real, Text and IsNull by column.
+class PgRows {
+ public:
+  explicit PgRows(pg_result* result) : result_(result) {}
+  PgRows(PgRows&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
+  PgRows& operator=(PgRows&&) = delete;
+  ~PgRows();
+
+  int size() const;
+  // Moves to row `row` (0-based) for the accessors below.
+  PgRows& At(int row) {
+    row_ = row;
+    return *this;
+  }
+  int64_t Int(int col) const;  // also a boolean: 1 or 0
+  double Real(int col) const;
+  std::string Text(int col) const;
+  bool IsNull(int col) const;
+  // The number of rows a command changed (UPDATE, DELETE, INSERT).
+  int64_t Changed() const;
+
+ private:
+  pg_result* result_;
+  int row_ = 0;
+};
+
+struct PgQuery {
+  std::string sql;  // $1, $2, ... for parameters
+  PgParams params;
+  std::string what;  // for messages: "insert jobs"
+};
+
+class PgConnection {
+ public:
+  // Connects with `conninfo` (a postgresql:// URL or key=value pairs). `description` names the
+  // database in messages.
+  static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo,
+                                                    std::string description);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Runs `queries` as one transaction in one round trip; returns each one's answer, in order.
+  // The first error fails the call and undoes every statement of it.
+  Result<std::vector<PgRows>> Run(std::vector<PgQuery> queries);
+  // One statement.
+  Result<PgRows> Query(std::string sql, PgParams params, std::string what);
+  // A script of several statements, outside pipeline mode (migrations). Not for user input.
+  Status Script(const char* sql, std::string_view what);
+
+  const std::string& description() const { return description_; }
+
+ private:
+  PgConnection(pg_conn* conn, std::string conninfo, std::string description)
+      : conn_(conn), conninfo_(std::move(conninfo)), description_(std::move(description)) {}
+  // Opens the connection again if it broke.
+  Status Ready();
+  Status ErrorOf(pg_result* result, std::string_view what) const;
+  Status ConnectionError(std::string_view what) const;
+
+  pg_conn* conn_;
+  std::string conninfo_;
+  std::string description_;
+};
+
+// `sql` with its "?" placeholders numbered for PostgreSQL ("$1", "$2", ...): for statements that
+// row_codec.h shares with SQLite. There is no "?" inside their literals.
+std::string PgNumbered(std::string_view sql);
+
+// What `url` is, for messages: the URL or key=value string without its password. InvalidArgument
+// naming the wrong part when libpq cannot parse it.
+Result<std::string> PgDescribe(const std::string& url);
+
+}  // namespace baton::store

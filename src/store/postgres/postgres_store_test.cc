@@ -1,0 +1,104 @@
+// What the PostgreSQL backend does beyond the conformance suite: its migrations, and text that
+// its bulk statements (array literals for unnest) must carry unchanged.
+#include "store/postgres/postgres_store.h"
+
+#include <gtest/gtest.h>
+
+#include "store/migrations.h"
+#include "store/postgres/pg_test_util.h"
+#include "store/store_test_util.h"
+
+namespace baton::store {
+namespace {
+
+TEST(PostgresStoreTest, MigratesOnceAndRefusesASchemaNewerThanItKnows) {
+  const std::string url = testing::PgFreshUrl();
+  {
+    Result<std::unique_ptr<Database>> db = OpenDatabase(url);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    EXPECT_EQ((*db)->backend(), "postgresql");
+    Result<std::unique_ptr<StoreAdmin>> admin = (*db)->ConnectAdmin();
+    ASSERT_TRUE(admin.ok());
+    EXPECT_EQ((*admin)->SchemaVersion().value(), PostgresMigrations().back().version);
+  }
+  // Opened again: nothing to do, the same version.
+  ASSERT_TRUE(OpenDatabase(url).ok());
+  Result<std::unique_ptr<PgConnection>> c = PgConnection::Open(url, "test");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(
+      (*c)->Script("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)", "future")
+          .ok());
+  Result<std::unique_ptr<Database>> newer = OpenDatabase(url);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(newer.status().message().find("schema version 999, newer than this baton knows"),
+            std::string::npos)
+      << newer.status().ToString();
+}
+
+// Quotes, backslashes, braces, commas, the word NULL and an empty string travel through the array
+// literals of a bulk insert and update as they are.
+TEST(PostgresStoreTest, TextThatLooksLikeArraySyntaxRoundTrips) {
+  Result<std::unique_ptr<Database>> db = OpenDatabase(testing::PgFreshUrl());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  std::unique_ptr<Store> store = std::move((*db)->Connect().value());
+  const std::string tricky[] = {R"(a"b)", R"(back\slash\\)", "{1,2}",       "NULL",
+                                "",       " spaced ",        "line\nbreak", R"(\"{,}\")"};
+  engine::RecordBatch b;
+  engine::JobId id = 0;
+  for (const std::string& t : tricky) {
+    engine::JobRecord r = testing::FullJob(++id);
+    r.spec.type = t.empty() ? "x" : t;
+    r.spec.idempotency_key = t.empty() ? "k" : t;
+    r.status.error = t;
+    b.inserts.push_back(r);
+  }
+  ASSERT_TRUE(store->Apply(b).ok());
+  engine::RecordBatch u;
+  id = 0;
+  for (const std::string& t : tricky) {
+    engine::JobStatus s = testing::FullJob(++id).status;
+    s.result = t;
+    u.updates.push_back({id, s});
+  }
+  ASSERT_TRUE(store->Apply(u).ok());
+  id = 0;
+  for (const std::string& t : tricky) {
+    Result<engine::JobRecord> got = store->GetJob(++id);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->spec.type, t.empty() ? "x" : t);
+    EXPECT_EQ(got->spec.idempotency_key, t.empty() ? "k" : t);
+    EXPECT_EQ(std::string(got->status.result), t);
+  }
+}
+
+// One batch that changes a job twice (started, then done) leaves the second change, as applying
+// them in order does.
+TEST(PostgresStoreTest, TheLastOfTwoUpdatesOfAJobInOneBatchWins) {
+  Result<std::unique_ptr<Database>> db = OpenDatabase(testing::PgFreshUrl());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  std::unique_ptr<Store> store = std::move((*db)->Connect().value());
+  engine::RecordBatch b;
+  b.inserts.push_back(testing::FullJob(1));
+  ASSERT_TRUE(store->Apply(b).ok());
+  engine::RecordBatch u;
+  engine::JobStatus running = testing::FullJob(1).status, done = running;
+  running.state = engine::JobState::kRunning;
+  done.state = engine::JobState::kSucceeded;
+  u.updates.push_back({1, running});
+  u.updates.push_back({1, done});
+  engine::AttemptRecord a{7, 1, 1, "w", 10, 0, engine::Outcome::kNone, "", ""};
+  u.attempts.push_back(a);
+  a.ended_ms = 20;
+  a.outcome = engine::Outcome::kSucceeded;
+  u.attempts.push_back(a);
+  ASSERT_TRUE(store->Apply(u).ok());
+  EXPECT_EQ(store->GetJob(1).value().status.state, engine::JobState::kSucceeded);
+  std::vector<engine::AttemptRecord> attempts = store->ListAttempts(1).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, engine::Outcome::kSucceeded);
+  EXPECT_EQ(attempts[0].ended_ms, 20);
+}
+
+}  // namespace
+}  // namespace baton::store
