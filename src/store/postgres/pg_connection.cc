@@ -167,7 +167,7 @@ Status PgConnection::ErrorOf(pg_result* result, std::string_view what) const {
   return Internal(std::move(m));
 }
 
-Result<std::vector<PgRows>> PgConnection::Run(std::vector<PgQuery> queries) {
+Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& queries) {
   BATON_RETURN_IF_ERROR(Ready());
   if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
     return ConnectionError("enter pipeline mode");
@@ -217,7 +217,7 @@ Result<std::vector<PgRows>> PgConnection::Run(std::vector<PgQuery> queries) {
 Result<PgRows> PgConnection::Query(std::string sql, PgParams params, std::string what) {
   std::vector<PgQuery> one;
   one.push_back(PgQuery{std::move(sql), std::move(params), std::move(what)});
-  Result<std::vector<PgRows>> rows = Run(std::move(one));
+  Result<std::vector<PgRows>> rows = Run(one);
   if (!rows.ok()) return rows.status();
   return std::move(rows->front());
 }

@@ -26,7 +26,7 @@ class PgParams {
   void Int(int64_t v);
   void Real(double v);
   void Text(std::string_view v);
-  void OwnedText(std::string v) { Text(v); }
+  void OwnedText(const std::string& v) { Text(v); }
   void Null();
 
   int size() const { return static_cast<int>(values_.size()); }
@@ -114,7 +114,7 @@ class PgConnection {
 
   // Runs `queries` as one transaction in one round trip; returns each one's answer, in order.
   // The first error fails the call and undoes every statement of it.
-  Result<std::vector<PgRows>> Run(std::vector<PgQuery> queries);
+  Result<std::vector<PgRows>> Run(const std::vector<PgQuery>& queries);
   // One statement.
   Result<PgRows> Query(std::string sql, PgParams params, std::string what);
   // A script of several statements, outside pipeline mode (migrations). Not for user input.

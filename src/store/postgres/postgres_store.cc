@@ -258,7 +258,7 @@ Status PostgresStore::Apply(const engine::RecordBatch& batch) {
   if (batch.empty()) return Status::Ok();
   std::vector<PgQuery> queries;
   AddWrites(batch, queries);
-  return conn_->Run(std::move(queries)).status();
+  return conn_->Run(queries).status();
 }
 
 Result<engine::RecoveredState> PostgresStore::Recover(int64_t keys_since_ms) {
@@ -285,7 +285,7 @@ Result<engine::RecoveredState> PostgresStore::Recover(int64_t keys_since_ms) {
       "attempts), (SELECT coalesce(max(seq), 0) FROM events)",
       {}, "recover ids");
   add("COMMIT", {}, "end recovery");
-  Result<std::vector<PgRows>> answers = conn_->Run(std::move(q));
+  Result<std::vector<PgRows>> answers = conn_->Run(q);
   if (!answers.ok()) return answers.status();
   std::vector<PgRows>& a = *answers;
   engine::RecoveredState out;

@@ -14,7 +14,6 @@ using engine::AttemptRecord;
 using engine::Event;
 using engine::JobId;
 using engine::JobRecord;
-using engine::JobStatus;
 
 namespace {
 
