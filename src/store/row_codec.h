@@ -11,6 +11,7 @@
 //   Row:    Int(col), Real(col), Text(col) -> std::string, IsNull(col)
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,7 @@
 #include "common/status.h"
 #include "engine/types.h"
 #include "store/codec.h"
+#include "store/store.h"
 
 namespace baton::store::rows {
 
@@ -338,6 +340,26 @@ inline std::string SelectJobs(std::string_view where) {
          JoinColumns(kJobStatusColumns, "s.", "") +
          " FROM jobs j JOIN job_status s ON s.id = j.id " + std::string(where);
 }
+
+// Paging of ListJobs in the SQL backends: a page examines ids in [floor, top), where `top` is
+// `before` (or past the newest job). A parent's sub-jobs are found through their index, however
+// far apart their ids are, so they have no floor.
+inline int64_t PageFloor(const JobQuery& q, int64_t top) {
+  return q.parent_id != 0 ? 1 : std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
+}
+// Where the next page starts: after the last job of a full page, else below the floor.
+inline void SetNextPage(JobPage& page, const JobQuery& q, int64_t floor) {
+  if (page.jobs.size() == q.limit) {
+    page.next = page.jobs.back().id > 1 ? page.jobs.back().id : 0;
+  } else {
+    page.next = floor > 1 ? static_cast<engine::JobId>(floor) : 0;
+  }
+}
+
+// How many sub-jobs of a parent (the one parameter) are in each state.
+inline constexpr const char* kCountChildren =
+    "SELECT s.state, count(*) FROM jobs j JOIN job_status s ON s.id = j.id "
+    "WHERE j.parent_id = ? AND j.parent_id != 0 GROUP BY s.state";
 
 template <typename Row>
 Result<engine::AttemptRecord> ReadAttempt(Row& s) {

@@ -397,9 +397,7 @@ Result<JobPage> PostgresStore::ListJobs(const JobQuery& q) {
     if (!max.ok()) return max.status();
     top = max->At(0).Int(0) + 1;
   }
-  // A parent's sub-jobs are found through their index, however far apart their ids are.
-  const int64_t floor =
-      q.parent_id != 0 ? 1 : std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
+  const int64_t floor = rows::PageFloor(q, top);
   PgParams p;
   std::string where = "WHERE j.id < ? AND j.id >= ?";
   p.Int(top);
@@ -432,21 +430,14 @@ Result<JobPage> PostgresStore::ListJobs(const JobQuery& q) {
     if (!job.ok()) return job.status();
     page.jobs.push_back(std::move(*job));
   }
-  if (page.jobs.size() == q.limit) {
-    page.next = page.jobs.back().id > 1 ? page.jobs.back().id : 0;
-  } else {
-    page.next = floor > 1 ? static_cast<JobId>(floor) : 0;
-  }
+  rows::SetNextPage(page, q, floor);
   return page;
 }
 
 Result<std::array<uint64_t, engine::kJobStateCount>> PostgresStore::CountChildren(JobId parent) {
   PgParams p;
   p.Int(static_cast<int64_t>(parent));
-  Result<PgRows> r = conn_->Query(
-      "SELECT s.state, count(*) FROM jobs j JOIN job_status s ON s.id = j.id "
-      "WHERE j.parent_id = $1 AND j.parent_id != 0 GROUP BY s.state",
-      std::move(p), "count sub-jobs");
+  Result<PgRows> r = conn_->Query(PgNumbered(rows::kCountChildren), std::move(p), "count sub-jobs");
   if (!r.ok()) return r.status();
   std::array<uint64_t, engine::kJobStateCount> out{};
   for (int i = 0; i < r->size(); ++i) {

@@ -641,9 +641,7 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
     top = (*max)->Int(0) + 1;
     (*max)->Reset();
   }
-  // A parent's sub-jobs are found through their index, however far apart their ids are.
-  const int64_t floor =
-      q.parent_id != 0 ? 1 : std::max<int64_t>(1, top - static_cast<int64_t>(q.scan_max));
+  const int64_t floor = rows::PageFloor(q, top);
   std::string where = "WHERE j.id < ? AND j.id >= ?";
   if (q.parent_id != 0) where += " AND j.parent_id = ? AND j.parent_id != 0";
   // The account and its end users: "webapp", then "webapp/..." (a range: '/' + 1 is '0').
@@ -679,19 +677,12 @@ Result<JobPage> SqliteStore::ListJobs(const JobQuery& q) {
     }
     page.jobs.push_back(std::move(*job));
   }
-  if (page.jobs.size() == q.limit) {
-    page.next = page.jobs.back().id > 1 ? page.jobs.back().id : 0;
-  } else {
-    page.next = floor > 1 ? static_cast<JobId>(floor) : 0;
-  }
+  rows::SetNextPage(page, q, floor);
   return page;
 }
 
 Result<std::array<uint64_t, engine::kJobStateCount>> SqliteStore::CountChildren(JobId parent) {
-  Result<std::unique_ptr<Statement>> st =
-      Statement::Make(db_,
-                      "SELECT s.state, count(*) FROM jobs j JOIN job_status s ON s.id = j.id "
-                      "WHERE j.parent_id = ? AND j.parent_id != 0 GROUP BY s.state");
+  Result<std::unique_ptr<Statement>> st = Statement::Make(db_, rows::kCountChildren);
   if (!st.ok()) return st.status();
   (*st)->Bind(1, static_cast<int64_t>(parent));
   std::array<uint64_t, engine::kJobStateCount> out{};
