@@ -54,7 +54,7 @@ int RunServer(baton::server::ServerOptions options, const std::string& listen, b
   }
   std::printf("baton server: listening on http://%s:%u (store %s, files in %s)\n",
               options.host.c_str(), static_cast<unsigned>((*server)->port()),
-              (*server)->store_description().c_str(), options.data_dir.c_str());
+              (*server)->store_description().c_str(), (*server)->files_description().c_str());
   std::printf("baton server: the administrator's token is in %s\n",
               (*server)->admin_token_path().c_str());
   std::fflush(stdout);
@@ -418,7 +418,11 @@ int main(int argc, char** argv) {
                        "data directory: files, logs, the admin token (and the default store)")
           ->capture_default_str();
   server->add_option("--store", options.store,
-                     "the database: sqlite:DIR (default: sqlite:DATA) or memory: (nothing kept)");
+                     "the database: sqlite:DIR (default: sqlite:DATA), postgresql://... or "
+                     "memory: (nothing kept)");
+  server->add_option("--files", options.files_dir,
+                     "keep files and logs in this directory (a shared filesystem for several "
+                     "servers); default: in the database (postgresql), else in DATA");
   server->add_option("--listen", listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   baton::server::HttpLimits& http = options.http;

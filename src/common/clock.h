@@ -8,6 +8,13 @@
 
 namespace baton {
 
+// Milliseconds since the Unix epoch, from the system's clock.
+inline int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -18,11 +25,7 @@ class Clock {
 
 class SystemClock final : public Clock {
  public:
-  int64_t NowMs() override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  int64_t NowMs() override { return WallClockMs(); }
 };
 
 class ManualClock final : public Clock {

@@ -86,13 +86,24 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   BATON_ASSIGN_OR_RETURN(s->tokens_, s->database_->ConnectTokens());
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
-  // Files and logs on the local disk, beside the database.
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::LogStore> logs,
-                         store::OpenDiskLogStore(s->options_.data_dir + "/logs"));
+  // Files and logs: in --files DIR, else in the database if it keeps them, else beside it.
+  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<store::LogStore> logs;
+  const std::string& files_dir = s->options_.files_dir;
+  if (files_dir.empty()) {
+    BATON_ASSIGN_OR_RETURN(blobs, s->database_->ConnectBlobs());
+    BATON_ASSIGN_OR_RETURN(logs, s->database_->ConnectLogs());
+  }
+  const std::string dir = files_dir.empty() ? s->options_.data_dir : files_dir;
+  s->files_description_ = blobs ? "the database" : dir;
+  if (!blobs) {
+    BATON_ASSIGN_OR_RETURN(blobs, store::OpenDiskBlobStore(dir));
+  }
+  if (!logs) {
+    BATON_ASSIGN_OR_RETURN(logs, store::OpenDiskLogStore(dir + "/logs"));
+  }
   s->logs_ = std::make_unique<JobLogs>(std::move(logs), s->options_.log_bytes_max,
                                        s->options_.log_followers_max);
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::BlobStore> blobs,
-                         store::OpenDiskBlobStore(s->options_.data_dir));
   s->files_.emplace(std::move(blobs), s->options_.files);
   // Inputs of a submit that crashed before its commit: no job names them.
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreAdmin> admin, s->database_->ConnectAdmin());

@@ -37,8 +37,11 @@
 namespace baton::server {
 
 struct ServerOptions {
-  // Files, logs and the admin token; with the default store, the database too.
+  // The admin token and the upload spool; with the default store, the database, files and logs.
   std::string data_dir = "./baton-data";
+  // Files and logs in this directory (a shared filesystem, for several servers); empty: in the
+  // database when it keeps them (postgresql), else in data_dir.
+  std::string files_dir;
   // The database's URL (store/database.h); empty: sqlite:DATA_DIR. A sqlite:DIR store is the
   // data directory (ResolveStore).
   std::string store;
@@ -80,6 +83,8 @@ class Server {
   std::string admin_token_path() const { return options_.data_dir + "/admin.token"; }
   // The database, for messages: "sqlite:./baton-data".
   std::string store_description() const { return database_->description(); }
+  // Where files and logs are kept: "the database" or a directory.
+  const std::string& files_description() const { return files_description_; }
   // Stops taking requests, commits what was done, closes the store.
   void Stop();
   // The HTTP API: every endpoint, who may call it, and its handler (api_routes.cc).
@@ -110,6 +115,7 @@ class Server {
   SystemClock clock_;
   std::unique_ptr<DataLock> lock_;  // this server's hold on the data directory
   std::unique_ptr<store::Database> database_;
+  std::string files_description_;
   std::unique_ptr<store::Store> store_;  // the committer's
   std::unique_ptr<store::TokenStore> tokens_;
   std::unique_ptr<Auth> auth_;

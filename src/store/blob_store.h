@@ -7,8 +7,8 @@
 // prefix directory of another.
 //
 // The local-disk backend (OpenDiskBlobStore) keeps each blob as a file under its root, written
-// to a temporary name, fsynced and renamed. The PostgreSQL issue adds a backend that keeps them
-// in the database (chunked rows) so that every server reaches them.
+// to a temporary name, fsynced and renamed. The PostgreSQL backend (postgres/postgres_files.h)
+// keeps them in the database, in chunks, so that every server reaches them.
 //
 // Thread rules: a BlobStore is thread-safe; a reader or writer is used by one thread at a time
 // (it may move between threads).

@@ -19,6 +19,8 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "store/blob_store.h"
+#include "store/log_store.h"
 #include "store/store.h"
 #include "store/token_store.h"
 
@@ -65,6 +67,11 @@ class Database {
   virtual Result<std::unique_ptr<Store>> Connect() = 0;
   virtual Result<std::unique_ptr<TokenStore>> ConnectTokens() = 0;
   virtual Result<std::unique_ptr<StoreAdmin>> ConnectAdmin() = 0;
+  // Files and logs kept in the database itself, where every server reaches them (postgresql:
+  // postgres_files.h). Null when the backend keeps none (sqlite, memory): they go on a disk
+  // (OpenDiskBlobStore, OpenDiskLogStore), the database's directory unless told otherwise.
+  virtual Result<std::unique_ptr<BlobStore>> ConnectBlobs() = 0;
+  virtual Result<std::unique_ptr<LogStore>> ConnectLogs() = 0;
 };
 
 // Opens the database `url` names, creating it if it does not exist and bringing its schema up to

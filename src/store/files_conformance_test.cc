@@ -8,23 +8,44 @@
 #include <functional>
 
 #include "store/blob_store.h"
+#include "store/database.h"
 #include "store/log_store.h"
+#include "store/postgres/pg_test_util.h"
 
 namespace baton::store {
 namespace {
 
 namespace fs = std::filesystem;
 
+// A backend's stores, and what they need to stay open.
+struct Opened {
+  std::unique_ptr<Database> db;
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<LogStore> logs;
+};
+
 struct Backend {
   std::string name;
-  std::function<Result<std::unique_ptr<BlobStore>>(const std::string& dir)> blobs;
-  std::function<Result<std::unique_ptr<LogStore>>(const std::string& dir)> logs;
+  // Where a test's files go, given a scratch directory of its own.
+  std::function<std::string(const std::string& dir)> place;
+  // The stores of that place; opened again, the same files.
+  std::function<Opened(const std::string& place)> open;
 };
 
 const std::vector<Backend>& Backends() {
   static const std::vector<Backend> kBackends = {
-      {"disk", [](const std::string& dir) { return OpenDiskBlobStore(dir + "/files"); },
-       [](const std::string& dir) { return OpenDiskLogStore(dir + "/logs"); }},
+      {"disk", [](const std::string& dir) { return dir; },
+       [](const std::string& dir) {
+         return Opened{nullptr, OpenDiskBlobStore(dir + "/files").value(),
+                       OpenDiskLogStore(dir + "/logs").value()};
+       }},
+      {"postgresql", [](const std::string&) { return testing::PgFreshUrl(); },
+       [](const std::string& url) {
+         std::unique_ptr<Database> db = std::move(OpenDatabase(url).value());
+         std::unique_ptr<BlobStore> blobs = std::move(db->ConnectBlobs().value());
+         std::unique_ptr<LogStore> logs = std::move(db->ConnectLogs().value());
+         return Opened{std::move(db), std::move(blobs), std::move(logs)};
+       }},
   };
   return kBackends;
 }
@@ -49,11 +70,20 @@ class FilesConformance : public ::testing::TestWithParam<size_t> {
         fs::temp_directory_path() / ("baton-files-conf-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    const Backend& b = Backends()[GetParam()];
-    blobs_ = b.blobs(dir_.string()).value();
-    logs_ = b.logs(dir_.string()).value();
+    place_ = Backends()[GetParam()].place(dir_.string());
+    Reopen();
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override {
+    opened_ = {};
+    fs::remove_all(dir_);
+  }
+  // The stores closed and opened again, as by a server that restarts.
+  void Reopen() {
+    opened_ = {};
+    opened_ = Backends()[GetParam()].open(place_);
+    blobs_ = opened_.blobs.get();
+    logs_ = opened_.logs.get();
+  }
 
   Status Put(const std::string& key, const std::string& data) {
     BATON_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> w, blobs_->Create(key));
@@ -68,9 +98,18 @@ class FilesConformance : public ::testing::TestWithParam<size_t> {
   }
 
   fs::path dir_;
-  std::unique_ptr<BlobStore> blobs_;
-  std::unique_ptr<LogStore> logs_;
+  std::string place_;
+  Opened opened_;
+  BlobStore* blobs_ = nullptr;
+  LogStore* logs_ = nullptr;
 };
+
+std::string Bytes(size_t n) {
+  std::string data;
+  data.reserve(n);
+  for (size_t i = 0; i < n; ++i) data += static_cast<char>((i * 7 + i / 251) % 256);
+  return data;
+}
 
 TEST_P(FilesConformance, ABlobWrittenInPiecesIsReadBackInBoundedPieces) {
   std::string data;
@@ -88,6 +127,38 @@ TEST_P(FilesConformance, ABlobWrittenInPiecesIsReadBackInBoundedPieces) {
   EXPECT_EQ(r->size(), data.size());
   EXPECT_EQ(ReadAll(*r, 4096), data);
   EXPECT_TRUE(r->Read(10).value().empty());  // and stays at the end
+}
+
+// Every byte value, in a file of several of a backend's pieces, through a store opened again.
+TEST_P(FilesConformance, ABigBinaryFileSurvivesAReopen) {
+  const std::string data = Bytes(700'000);
+  std::unique_ptr<BlobWriter> w = blobs_->Create("inputs/k/data.bin").value();
+  for (size_t at = 0; at < data.size(); at += 100'000) {
+    ASSERT_TRUE(w->Write(std::string_view(data).substr(at, 100'000)).ok());
+  }
+  ASSERT_TRUE(w->Commit().ok());
+  ASSERT_TRUE(blobs_->Publish({"inputs/k/data.bin"}).ok());
+  w.reset();
+  Reopen();
+  std::unique_ptr<BlobReader> r = blobs_->Open("inputs/k/data.bin").value();
+  EXPECT_EQ(r->size(), data.size());
+  EXPECT_EQ(ReadAll(*r, 65'536), data);
+  // An empty file is a file.
+  ASSERT_TRUE(Put("inputs/k/empty", "").ok());
+  EXPECT_EQ(blobs_->Open("inputs/k/empty").value()->size(), 0u);
+  EXPECT_EQ(Get("inputs/k/empty"), "");
+  EXPECT_EQ(blobs_->List("inputs/k").value().size(), 2u);
+}
+
+// A download that began before the file was removed (retention) or replaced ends as it began.
+TEST_P(FilesConformance, AReaderOpenedBeforeARemovalReadsToTheEnd) {
+  const std::string data = Bytes(600'000);
+  ASSERT_TRUE(Put("outputs/3/30/big", data).ok());
+  std::unique_ptr<BlobReader> r = blobs_->Open("outputs/3/30/big").value();
+  EXPECT_EQ(r->Read(10).value(), data.substr(0, 10));
+  blobs_->RemoveAll("outputs/3");
+  EXPECT_EQ(blobs_->Open("outputs/3/30/big").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(data.substr(0, 10) + ReadAll(*r, 100'000), data);
 }
 
 TEST_P(FilesConformance, AWriterDroppedWithoutCommitLeavesNothing) {
@@ -149,6 +220,35 @@ TEST_P(FilesConformance, ALogGrowsByAppendsAndIsReadFromAnyOffset) {
   logs_->Remove(5);
   EXPECT_EQ(logs_->Size(5).value(), 0u);
   EXPECT_EQ(logs_->Read(6, 0, 100).value(), "other\n");
+}
+
+TEST_P(FilesConformance, ABigLogIsReadBackInPiecesAndSurvivesAReopen) {
+  const std::string big = Bytes(600'000);
+  ASSERT_TRUE(logs_->Append(9, "start\n").ok());
+  ASSERT_TRUE(logs_->Append(9, big).ok());
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(logs_->Append(9, "line " + std::to_string(i) + "\n").ok());
+  std::string want = "start\n" + big;
+  for (int i = 0; i < 100; ++i) want += "line " + std::to_string(i) + "\n";
+  auto read_all = [&](uint64_t from, size_t piece) {
+    std::string out;
+    for (;;) {
+      Result<std::string> chunk = logs_->Read(9, from + out.size(), piece);
+      EXPECT_TRUE(chunk.ok()) << chunk.status().ToString();
+      if (!chunk.ok() || chunk->empty()) return out;
+      EXPECT_LE(chunk->size(), piece);
+      out += *chunk;
+    }
+  };
+  EXPECT_EQ(logs_->Size(9).value(), want.size());
+  EXPECT_EQ(read_all(0, 70'000), want);
+  // Byte by byte across the end of the big append, into the lines.
+  EXPECT_EQ(read_all(599'900, 1), want.substr(599'900));
+  Reopen();
+  EXPECT_EQ(logs_->Size(9).value(), want.size());
+  EXPECT_EQ(read_all(3, 1 << 20), want.substr(3));
+  ASSERT_TRUE(logs_->Append(9, "after\n").ok());
+  EXPECT_EQ(read_all(want.size(), 100), "after\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FilesConformance, ::testing::Range(size_t{0}, Backends().size()),

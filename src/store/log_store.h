@@ -4,7 +4,7 @@
 // need not be durable.
 //
 // The local-disk backend (OpenDiskLogStore) keeps one file per job, appended with O_APPEND. The
-// PostgreSQL issue adds one that every server reaches.
+// PostgreSQL one (postgres/postgres_files.h) keeps them in a table that every server reaches.
 //
 // Thread rules: thread-safe; appends to one job's log are made in order by one caller at a time
 // (JobLogs holds its lock across them).

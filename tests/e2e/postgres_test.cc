@@ -2,6 +2,9 @@
 // the pg_server fixture): jobs run end to end, and what was acknowledged survives a SIGKILL.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "store/postgres/pg_test_util.h"
 #include "util/worker_fixture.h"
 
@@ -59,6 +62,52 @@ TEST_F(PostgresTest, AcknowledgedJobsSurviveAServerSigkill) {
   ASSERT_TRUE(WaitUntil([&] { return GetJob(queued).at("state") == "succeeded"; }))
       << json::serialize(GetJob(queued));
   EXPECT_EQ(Submit(R"({"type":"shell","payload":{"command":"true"}})"), queued + 1);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Files and logs are in the database, not on a server's disk: after the first server and its data
+// directory are gone, a server with a data directory of its own (another machine) serves the
+// job's input, output and log.
+TEST_F(PostgresTest, FilesAndLogsLiveInTheDatabase) {
+  {
+    std::ofstream(dir_ + "/in.txt") << "alpha\n";
+    auto worker = StartWorker("w1");
+    CliResult r = Cli({"submit", "shell", "--file", dir_ + "/in.txt", "-c",
+                       "cat in.txt > out/copy.txt; echo logged", "--wait"});
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  for (const char* dir : {"/data/inputs", "/data/outputs", "/data/logs"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir_ + dir)) << dir;
+  }
+  StopServer();
+  std::filesystem::rename(dir_ + "/data", dir_ + "/data-gone");
+  StartServer();
+  EXPECT_NE(start_line_.find("files in the database)"), std::string::npos) << start_line_;
+  EXPECT_EQ(Cli({"logs", "1"}).out, "logged\n");
+  ASSERT_EQ(Cli({"result", "1", "-o", dir_ + "/res"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(dir_ + "/res/copy.txt"), "alpha\n");
+  testing::HttpResult input = Call(admin_, "GET", "/v1/jobs/1/inputs/in.txt");
+  EXPECT_EQ(input.status, 200);
+  EXPECT_EQ(input.body, "alpha\n");
+}
+
+// --files DIR keeps them in a directory instead (a shared filesystem), and says so at start.
+TEST_F(PostgresTest, FilesCanLiveInASharedDirectory) {
+  StopServer();
+  const std::string shared = dir_ + "/shared";
+  StartServer({"--files", shared});
+  EXPECT_NE(start_line_.find("files in " + shared + ")"), std::string::npos) << start_line_;
+  auto worker = StartWorker("w1");
+  ASSERT_EQ(Cli({"submit", "shell", "-c", "echo 7 > out/n.txt; echo hello", "--wait"}).exit_code,
+            0);
+  EXPECT_EQ(ReadFile(shared + "/logs/1.log"), "hello\n");
+  EXPECT_TRUE(std::filesystem::exists(shared + "/outputs/1")) << shared;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/outputs"));
+  EXPECT_EQ(Cli({"logs", "1"}).out, "hello\n");
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ class ServerFixture : public ::testing::Test {
     ASSERT_TRUE(server_->Start(argv));
     auto line = server_->ReadLine(30s);
     ASSERT_TRUE(line.has_value());
+    start_line_ = *line;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) << *line;
     port_ = static_cast<uint16_t>(std::stoi(m[1]));
@@ -86,6 +87,7 @@ class ServerFixture : public ::testing::Test {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   std::vector<std::string> server_args_;  // more flags for `baton server`
+  std::string start_line_;                // what the server printed first ("listening on ...")
   std::string listen_ = "127.0.0.1:0";    // "127.0.0.1:" + port_ restarts on the same port
   std::string dir_;
   std::unique_ptr<ChildProcess> server_;

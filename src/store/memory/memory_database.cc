@@ -95,6 +95,11 @@ class MemoryDatabase final : public Database {
   Result<std::unique_ptr<StoreAdmin>> ConnectAdmin() override {
     return std::unique_ptr<StoreAdmin>(std::make_unique<MemoryConnection>(shared_));
   }
+  // None: the server keeps them on its disk.
+  Result<std::unique_ptr<BlobStore>> ConnectBlobs() override {
+    return std::unique_ptr<BlobStore>();
+  }
+  Result<std::unique_ptr<LogStore>> ConnectLogs() override { return std::unique_ptr<LogStore>(); }
 
  private:
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();

@@ -37,21 +37,27 @@ std::string Trimmed(const char* m) {
 
 }  // namespace
 
-void PgParams::Int(int64_t v) {
-  values_.push_back(Number(v));
-  null_.push_back(false);
-}
-void PgParams::Real(double v) {
-  values_.push_back(Number(v));
-  null_.push_back(false);
-}
+void PgParams::Int(int64_t v) { Text(Number(v)); }
+void PgParams::Real(double v) { Text(Number(v)); }
 void PgParams::Text(std::string_view v) {
   values_.emplace_back(v);
   null_.push_back(false);
+  formats_.push_back(0);
 }
 void PgParams::Null() {
   values_.emplace_back();
   null_.push_back(true);
+  formats_.push_back(0);
+}
+void PgParams::Bytes(std::string_view v) {
+  values_.emplace_back(v);
+  null_.push_back(false);
+  formats_.push_back(1);
+}
+std::vector<int> PgParams::Lengths() const {
+  std::vector<int> out(values_.size());
+  for (size_t i = 0; i < values_.size(); ++i) out[i] = static_cast<int>(values_[i].size());
+  return out;
 }
 std::vector<const char*> PgParams::Pointers() const {
   std::vector<const char*> out(values_.size());
@@ -102,6 +108,14 @@ PgRows::~PgRows() { PQclear(result_); }
 int PgRows::size() const { return result_ ? PQntuples(result_) : 0; }
 int64_t PgRows::Int(int col) const {
   const char* v = PQgetvalue(result_, row_, col);
+  if (PQfformat(result_, col) == 1) {  // binary: big-endian, of the column's width
+    const auto* b = reinterpret_cast<const unsigned char*>(v);
+    const int n = PQgetlength(result_, row_, col);
+    uint64_t u = 0;
+    for (int i = 0; i < n; ++i) u = (u << 8) | b[i];
+    if (n > 0 && n < 8 && (b[0] & 0x80) != 0) u |= ~uint64_t{0} << (8 * n);  // sign
+    return static_cast<int64_t>(u);
+  }
   if (v[0] == 't' && v[1] == '\0') return 1;
   if (v[0] == 'f' && v[1] == '\0') return 0;
   int64_t out = 0;
@@ -174,8 +188,10 @@ Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& querie
   }
   for (const PgQuery& q : queries) {
     const std::vector<const char*> values = q.params.Pointers();
-    if (PQsendQueryParams(conn_, q.sql.c_str(), q.params.size(), nullptr, values.data(), nullptr,
-                          nullptr, 0) != 1) {
+    const std::vector<int> lengths = q.params.Lengths();
+    if (PQsendQueryParams(conn_, q.sql.c_str(), q.params.size(), nullptr, values.data(),
+                          lengths.data(), q.params.Formats().data(),
+                          q.binary_result ? 1 : 0) != 1) {
       Status s = ConnectionError(q.what);
       PQreset(conn_);  // the pipeline is in an unknown state: start afresh
       return s;
@@ -214,9 +230,10 @@ Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& querie
   return out;
 }
 
-Result<PgRows> PgConnection::Query(std::string sql, PgParams params, std::string what) {
+Result<PgRows> PgConnection::Query(std::string sql, PgParams params, std::string what,
+                                   bool binary_result) {
   std::vector<PgQuery> one;
-  one.push_back(PgQuery{std::move(sql), std::move(params), std::move(what)});
+  one.push_back(PgQuery{std::move(sql), std::move(params), std::move(what), binary_result});
   Result<std::vector<PgRows>> rows = Run(one);
   if (!rows.ok()) return rows.status();
   return std::move(rows->front());
@@ -232,6 +249,35 @@ Status PgConnection::Script(const char* sql, std::string_view what) {
   Status s = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? Status::Ok() : ErrorOf(r, what);
   PQclear(r);
   return s;
+}
+
+PgPool::Lease::~Lease() {
+  if (!conn_) return;  // moved from
+  std::lock_guard lock(pool_->mu_);
+  pool_->idle_.push_back(std::move(conn_));
+  pool_->returned_.notify_one();
+}
+
+Result<PgPool::Lease> PgPool::Take() {
+  std::unique_lock lock(mu_);
+  returned_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
+  if (!idle_.empty()) {
+    std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+    idle_.pop_back();
+    return Lease(this, std::move(conn));
+  }
+  ++open_;
+  lock.unlock();
+  Result<std::unique_ptr<PgConnection>> conn = PgConnection::Open(conninfo_, description_);
+  Status s = conn.ok() ? Status::Ok() : conn.status();
+  if (s.ok() && !setup_.empty()) s = (*conn)->Script(setup_.c_str(), "set up a connection");
+  if (!s.ok()) {
+    lock.lock();
+    --open_;
+    returned_.notify_one();
+    return s;
+  }
+  return Lease(this, std::move(*conn));
 }
 
 std::string PgNumbered(std::string_view sql) {

@@ -8,7 +8,9 @@
 // Thread rules: one thread at a time.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,7 +22,8 @@ struct pg_result;
 
 namespace baton::store {
 
-// Text-format parameters, in order. A Writer of row_codec.h.
+// Parameters, in order: text format, but for Bytes (binary, for bytea). A Writer of
+// row_codec.h.
 class PgParams {
  public:
   void Int(int64_t v);
@@ -28,14 +31,20 @@ class PgParams {
   void Text(std::string_view v);
   void OwnedText(const std::string& v) { Text(v); }
   void Null();
+  // Any bytes, sent as they are (a bytea parameter).
+  void Bytes(std::string_view v);
 
   int size() const { return static_cast<int>(values_.size()); }
-  // What libpq takes: a pointer to each value, null for NULL; valid while this is unchanged.
+  // What libpq takes: a pointer to each value, null for NULL; each one's length and format (1 for
+  // binary). Valid while this is unchanged.
   std::vector<const char*> Pointers() const;
+  std::vector<int> Lengths() const;
+  const std::vector<int>& Formats() const { return formats_; }
 
  private:
   std::vector<std::string> values_;
   std::vector<bool> null_;
+  std::vector<int> formats_;
 };
 
 // Columns of rows as PostgreSQL array literals, one parameter per column: a Writer of
@@ -84,7 +93,8 @@ class PgRows {
     row_ = row;
     return *this;
   }
-  int64_t Int(int col) const;  // also a boolean: 1 or 0
+  int64_t Int(int col) const;  // also a boolean: 1 or 0; text or binary format
+  // A bytea column of an answer in binary format is its bytes as they are.
   double Real(int col) const;
   std::string Text(int col) const;
   bool IsNull(int col) const;
@@ -100,6 +110,8 @@ struct PgQuery {
   std::string sql;  // $1, $2, ... for parameters
   PgParams params;
   std::string what;  // for messages: "insert jobs"
+  // The answer in binary format: bytea columns arrive as their bytes, not hex (Text reads them).
+  bool binary_result = false;
 };
 
 class PgConnection {
@@ -116,7 +128,8 @@ class PgConnection {
   // The first error fails the call and undoes every statement of it.
   Result<std::vector<PgRows>> Run(const std::vector<PgQuery>& queries);
   // One statement.
-  Result<PgRows> Query(std::string sql, PgParams params, std::string what);
+  Result<PgRows> Query(std::string sql, PgParams params, std::string what,
+                       bool binary_result = false);
   // A script of several statements, outside pipeline mode (migrations). Not for user input.
   Status Script(const char* sql, std::string_view what);
 
@@ -133,6 +146,45 @@ class PgConnection {
   pg_conn* conn_;
   std::string conninfo_;
   std::string description_;
+};
+
+// Connections lent to one caller at a time, opened as they are first needed, at most `max` open
+// (a caller past it waits for one to come back). `setup`, if any, runs on each new connection
+// ("SET synchronous_commit = off"). Thread-safe; no lease outlives its pool.
+class PgPool {
+ public:
+  PgPool(std::string conninfo, std::string description, size_t max, std::string setup = "")
+      : conninfo_(std::move(conninfo)),
+        description_(std::move(description)),
+        setup_(std::move(setup)),
+        max_(max) {}
+
+  class Lease {
+   public:
+    Lease(PgPool* pool, std::unique_ptr<PgConnection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    PgConnection* operator->() const { return conn_.get(); }
+
+   private:
+    PgPool* pool_;
+    std::unique_ptr<PgConnection> conn_;
+  };
+
+  // A connection for this caller alone until the lease ends; Unavailable if none can be opened.
+  Result<Lease> Take();
+  const std::string& description() const { return description_; }
+
+ private:
+  std::string conninfo_;
+  std::string description_;
+  std::string setup_;
+  size_t max_;
+  std::mutex mu_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;
+  size_t open_ = 0;
 };
 
 // `sql` with its "?" placeholders numbered for PostgreSQL ("$1", "$2", ...): for statements that

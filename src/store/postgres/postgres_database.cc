@@ -2,6 +2,7 @@
 // one (OpenPostgresDatabase) migrates the schema.
 #include <mutex>
 
+#include "store/postgres/postgres_files.h"
 #include "store/postgres/postgres_store.h"
 
 namespace baton::store {
@@ -71,6 +72,12 @@ class PostgresDatabase final : public Database {
     Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(url_, description_, false);
     if (!s.ok()) return s.status();
     return std::unique_ptr<StoreAdmin>(std::move(*s));
+  }
+  Result<std::unique_ptr<BlobStore>> ConnectBlobs() override {
+    return OpenPostgresBlobStore(url_, description_);
+  }
+  Result<std::unique_ptr<LogStore>> ConnectLogs() override {
+    return OpenPostgresLogStore(url_, description_);
   }
 
  private:

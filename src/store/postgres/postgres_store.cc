@@ -1,9 +1,9 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
-#include <chrono>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "store/migrations.h"
 #include "store/row_codec.h"
 
@@ -16,12 +16,6 @@ namespace {
 
 // The key of the advisory lock that one server at a time holds while it migrates ("baton").
 constexpr int64_t kMigrationLock = 0x6261746f6e;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Quoted(std::string_view text) {
   std::string out = "'";
@@ -99,7 +93,7 @@ Status PostgresStore::Migrate() {
                                  ";\nINSERT INTO schema_migrations (version, name, applied_ms) "
                                  "VALUES (" +
                                  std::to_string(m.version) + ", " + Quoted(m.name) + ", " +
-                                 std::to_string(NowMs()) + ");\nCOMMIT;";
+                                 std::to_string(WallClockMs()) + ");\nCOMMIT;";
       Status s = conn_->Script(script.c_str(), "migration " + std::to_string(m.version));
       if (!s.ok()) {
         (void)conn_->Script("ROLLBACK", "rollback a migration");

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/clock.h"
 #include "store/migrations.h"
 #include "store/postgres/pg_test_util.h"
+#include "store/postgres/postgres_files.h"
 #include "store/store_test_util.h"
 
 namespace baton::store {
@@ -98,6 +100,47 @@ TEST(PostgresStoreTest, TheLastOfTwoUpdatesOfAJobInOneBatchWins) {
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].outcome, engine::Outcome::kSucceeded);
   EXPECT_EQ(attempts[0].ended_ms, 20);
+}
+
+int64_t Count(PgConnection& c, const std::string& sql) {
+  Result<PgRows> r = c.Query(sql, {}, "count");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r->At(0).Int(0) : -1;
+}
+
+// An upload given up after some chunks were sent takes them back; contents released long ago, and
+// uploads that a dead server left half-written, go at the next removal; a content released a
+// moment ago stays for its readers.
+TEST(PostgresFilesTest, UnfinishedUploadsAndReleasedContentsAreDeleted) {
+  const std::string url = testing::PgFreshUrl();
+  std::unique_ptr<Database> db = std::move(OpenDatabase(url).value());
+  std::unique_ptr<BlobStore> blobs = std::move(db->ConnectBlobs().value());
+  std::unique_ptr<PgConnection> c = std::move(PgConnection::Open(url, "test").value());
+  {
+    std::unique_ptr<BlobWriter> w = std::move(blobs->Create("outputs/1/1/big").value());
+    ASSERT_TRUE(w->Write(std::string(kBlobChunkBytes * 2 + 5, 'x')).ok());
+    EXPECT_EQ(Count(*c, "SELECT count(*) FROM blob_chunks"), 2);
+  }
+  EXPECT_EQ(Count(*c, "SELECT count(*) FROM blob_contents"), 0);
+  EXPECT_EQ(Count(*c, "SELECT count(*) FROM blob_chunks"), 0);
+
+  const int64_t now = WallClockMs();
+  const std::string insert = "INSERT INTO blob_contents (id, state, since_ms) VALUES ";
+  ASSERT_TRUE(
+      c->Script((insert + "(1001, 'released', " + std::to_string(now - kReleasedKeepMs - 1) +
+                 "), (1002, 'released', " + std::to_string(now - 1000) + "), (1003, " +
+                 "'writing', " + std::to_string(now - kWritingKeepMs - 1) + "), (1004, " +
+                 "'writing', " + std::to_string(now - kReleasedKeepMs - 1) + ")")
+                    .c_str(),
+                "contents")
+          .ok());
+  ASSERT_TRUE(
+      c->Script("INSERT INTO blob_chunks VALUES (1001, 0, 'a'), (1003, 0, 'b')", "chunks").ok());
+  blobs->Remove("outputs/none");
+  // 1002, released a moment ago, and 1004, an upload of a few minutes, stay.
+  EXPECT_EQ(Count(*c, "SELECT count(*) FROM blob_contents"), 2);
+  EXPECT_EQ(Count(*c, "SELECT count(*) FROM blob_contents WHERE id IN (1002, 1004)"), 2);
+  EXPECT_EQ(Count(*c, "SELECT count(*) FROM blob_chunks"), 0);
 }
 
 }  // namespace

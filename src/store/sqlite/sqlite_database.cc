@@ -35,6 +35,11 @@ class SqliteDatabase final : public Database {
     if (!s.ok()) return s.status();
     return std::unique_ptr<StoreAdmin>(std::move(*s));
   }
+  // On the disk, beside the database: the server opens them under DIR.
+  Result<std::unique_ptr<BlobStore>> ConnectBlobs() override {
+    return std::unique_ptr<BlobStore>();
+  }
+  Result<std::unique_ptr<LogStore>> ConnectLogs() override { return std::unique_ptr<LogStore>(); }
 
  private:
   std::string dir_;

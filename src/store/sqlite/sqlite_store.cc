@@ -3,8 +3,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <chrono>
 
+#include "common/clock.h"
 #include "store/migrations.h"
 #include "store/row_codec.h"
 
@@ -30,12 +30,6 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   }
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return DataLoss(std::move(m));
   return Internal(std::move(m));
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string Placeholders(int n) {
@@ -253,7 +247,7 @@ Status SqliteStore::Migrate() {
       } else {
         (*rec)->Bind(1, static_cast<int64_t>(m.version));
         (*rec)->Bind(2, std::string_view(m.name));
-        (*rec)->Bind(3, NowMs());
+        (*rec)->Bind(3, WallClockMs());
         s = (*rec)->Run("record migration");
       }
     }
