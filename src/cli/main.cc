@@ -420,6 +420,19 @@ int main(int argc, char** argv) {
   server->add_option("--store", options.store,
                      "the database: sqlite:DIR (default: sqlite:DATA), postgresql://... or "
                      "memory: (nothing kept)");
+  server
+      ->add_option("--lease-ms", options.lease_ms,
+                   "PostgreSQL: how long the leader's lease lasts unrenewed (renewed every third)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{300}, int64_t{3'600'000}));
+  server->add_option("--advertise", options.advertise,
+                     "PostgreSQL: the URL standbys send clients to while this server leads "
+                     "(default: http://LISTEN)");
+  server
+      ->add_option("--store-wait", options.store_wait_ms,
+                   "ms to keep trying a database that cannot be reached at start")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
   server->add_option("--files", options.files_dir,
                      "keep files and logs in this directory (a shared filesystem for several "
                      "servers); default: in the database (postgresql), else in DATA");

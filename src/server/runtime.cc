@@ -119,6 +119,7 @@ void Runtime::MaybeCommit() {
                        }
                        cv_.notify_one();
                        for (Done& d : done) d(s);
+                       if (!s.ok() && options_.on_commit_failed) options_.on_commit_failed(s);
                        if (s.ok() && !notices.empty() && options_.on_notices)
                          options_.on_notices(std::move(notices));
                        if (s.ok() && last_event != 0 && options_.on_events_committed) {

@@ -55,6 +55,8 @@ struct RuntimeOptions {
   std::function<void(std::vector<engine::Notice>)> on_notices;
   // After each commit that held events: the last sequence number now durable (commit thread).
   std::function<void(engine::EventSeq)> on_events_committed;
+  // After each commit that failed, with its status (commit thread): a leader checks its lease.
+  std::function<void(const Status&)> on_commit_failed;
   // After each commit in which jobs reached a terminal state: their ids (commit thread).
   std::function<void(std::vector<engine::JobId>)> on_jobs_finished;
   // Runs on the engine thread after every pass (the queued commands applied, timers fired): the

@@ -4,12 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <boost/url.hpp>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "server/config.h"
+#include "server/files_api.h"
 
 namespace baton::server {
 
@@ -62,6 +66,10 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (!s->options_.config_file.empty()) {
     BATON_ASSIGN_OR_RETURN(s->config_, LoadConfig(s->options_.config_file));
   }
+  if (s->options_.lease_ms < 300 || s->options_.lease_ms > 3'600'000) {
+    return InvalidArgument("--lease-ms: from 300 to 3600000, got " +
+                           std::to_string(s->options_.lease_ms));
+  }
   BATON_RETURN_IF_ERROR(ResolveStore(s->options_, false));
   // The data directory, and this server's lock on it, before anything else touches it.
   const std::string& data = s->options_.data_dir;
@@ -70,112 +78,32 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   if (ec) return Unavailable("--data " + data + ": cannot create it: " + ec.message());
   ::chmod(data.c_str(), 0700);  // the data is the users' jobs: owner only
   BATON_ASSIGN_OR_RETURN(s->lock_, DataLock::Acquire(data));
-  auto database = store::OpenDatabase(s->options_.store, s->options_.database);
-  if (!database.ok()) {
+  if (Status opened = s->OpenDatabase(); !opened.ok()) {
     if (made) {  // a store it cannot open leaves nothing behind
       s->lock_.reset();
       std::filesystem::remove(data + "/server.lock", ec);
       std::filesystem::remove(data, ec);
     }
-    return database.status();
+    return opened;
   }
-  s->database_ = std::move(*database);
-  BATON_ASSIGN_OR_RETURN(s->store_, s->database_->Connect());
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> reader, s->database_->Connect());
-  s->reader_ = std::make_unique<StoreReader>(std::move(reader));
   BATON_ASSIGN_OR_RETURN(s->tokens_, s->database_->ConnectTokens());
   s->auth_ = std::make_unique<Auth>(s->tokens_.get(), &s->clock_);
   BATON_RETURN_IF_ERROR(s->EnsureAdminToken());
-  // Files and logs: in --files DIR, else in the database if it keeps them, else beside it.
-  std::unique_ptr<store::BlobStore> blobs;
-  std::unique_ptr<store::LogStore> logs;
-  const std::string& files_dir = s->options_.files_dir;
-  if (files_dir.empty()) {
-    BATON_ASSIGN_OR_RETURN(blobs, s->database_->ConnectBlobs());
-    BATON_ASSIGN_OR_RETURN(logs, s->database_->ConnectLogs());
+  // Where files and logs go (each term opens them; leader_term.cc).
+  s->files_description_ =
+      s->options_.files_dir.empty() ? s->options_.data_dir : s->options_.files_dir;
+  if (s->options_.files_dir.empty()) {
+    BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::BlobStore> blobs, s->database_->ConnectBlobs());
+    if (blobs) s->files_description_ = "the database";
   }
-  const std::string dir = files_dir.empty() ? s->options_.data_dir : files_dir;
-  s->files_description_ = blobs ? "the database" : dir;
-  if (!blobs) {
-    BATON_ASSIGN_OR_RETURN(blobs, store::OpenDiskBlobStore(dir));
-  }
-  if (!logs) {
-    BATON_ASSIGN_OR_RETURN(logs, store::OpenDiskLogStore(dir + "/logs"));
-  }
-  s->logs_ = std::make_unique<JobLogs>(std::move(logs), s->options_.log_bytes_max,
-                                       s->options_.log_followers_max);
-  s->files_.emplace(std::move(blobs), s->options_.files);
-  // Inputs of a submit that crashed before its commit: no job names them.
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreAdmin> admin, s->database_->ConnectAdmin());
-  Result<size_t> orphans = s->files_->RemoveOrphanInputs(
-      [&admin](const std::string& key) { return admin->InputDirInUse(key); });
-  if (!orphans.ok()) return orphans.status().WithContext("clean up input files");
-  s->blocking_ = std::make_unique<BlockingPool>(s->options_.blocking_threads);
-  BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> event_reader, s->database_->Connect());
-  s->events_ = std::make_unique<EventStreams>(std::move(event_reader), 0, s->options_.events);
-  s->hub_ = std::make_unique<WorkerHub>(&s->clock_, s->options_.workers);
-  Server* self = s.get();
-  s->hub_->SetSpecCheck(
-      [self](std::vector<engine::JobSpec>& specs) { return self->types_.Apply(specs, true); });
-  s->hub_->SetResourceCheck([self](const engine::Resources& r) {
-    return engine::CheckWorkerResources(self->config_.scheduling, r);
-  });
-  s->hub_->SetSnapshotSink(
-      [self](uint64_t number, const engine::AttemptRef& from, const std::string& error) {
-        self->files_api_->SnapshotFailed(number, from, error);
-      });
-  RuntimeOptions runtime_options = s->options_.runtime;
-  runtime_options.on_engine = [self](engine::Engine& e) {
-    e.SetTypes(self->types_.EngineDefaults());
-    e.SetPolicy(self->config_.scheduling);
-    self->hub_->Reattach(e);
-  };
-  runtime_options.on_pass = [self](engine::Engine& e, auto* after) {
-    self->hub_->OnPass(e, after);
-  };
-  runtime_options.on_notices = [self](const std::vector<engine::Notice>& notices) {
-    self->hub_->Notify(notices);
-  };
-  runtime_options.on_events_committed = [self](engine::EventSeq last) {
-    self->events_->Committed(last);
-  };
-  runtime_options.on_jobs_finished = [self](const std::vector<engine::JobId>& jobs) {
-    for (engine::JobId job : jobs) self->logs_->Finish(job);
-  };
-  BATON_ASSIGN_OR_RETURN(s->runtime_,
-                         Runtime::Start(s->store_.get(), &s->clock_, std::move(runtime_options)));
-  s->access_ = std::make_unique<JobAccess>(s->runtime_.get(), s->reader_.get(), s->blocking_.get(),
-                                           &s->gate_);
-  // The API's modules, each with what it needs and nothing else.
-  s->files_api_ = std::make_unique<FilesApi>(
-      FilesApi::Parts{s->runtime_.get(), s->access_.get(), s->blocking_.get(), &*s->files_,
-                      s->hub_.get(), &s->types_},
-      FilesApi::Options{s->options_.snapshot_timeout_ms});
-  s->compat_ = std::make_unique<CompatApi>(s->files_api_.get(), s->access_.get(), &s->types_);
-  s->jobs_ = std::make_unique<JobsApi>(
-      JobsApi::Parts{s->runtime_.get(), s->access_.get(), s->reader_.get(), s->blocking_.get(),
-                     &s->gate_, s->logs_.get(), &s->types_},
-      JobsApi::Options{s->options_.batch_max, s->options_.retry_jobs_max});
-  s->workflows_ = std::make_unique<WorkflowsApi>(s->runtime_.get(), s->reader_.get(),
-                                                 s->blocking_.get(), &s->types_);
-  s->scheduling_ =
-      std::make_unique<SchedulingApi>(s->runtime_.get(), s->hub_.get(), &s->types_, &s->config_);
-  s->tokens_api_ = std::make_unique<TokensApi>(s->auth_.get());
-  s->events_api_ =
-      std::make_unique<EventsApi>(s->events_.get(), s->reader_.get(), s->access_.get());
-  s->hub_->Attach(s->runtime_.get(),
-                  [self](engine::JobId job, engine::AttemptId, const std::string&,
-                         const std::string& data) { self->logs_->Append(job, data); });
-  Result<engine::EventSeq> last_event =
-      s->runtime_->Call([](engine::Engine& e) { return e.Stats().event_seq_last; }).get();
-  if (!last_event.ok()) return last_event.status();
-  s->events_->Committed(*last_event);
+  BATON_ASSIGN_OR_RETURN(s->lease_, s->database_->ConnectLease());
   // Big uploads are spooled here as they arrive; what a crash left behind is of no use.
   const std::string spool_dir = s->options_.data_dir + "/spool";
   std::error_code spool_ec;
   std::filesystem::remove_all(spool_dir, spool_ec);
   std::filesystem::create_directories(spool_dir, spool_ec);
   if (spool_ec) return Unavailable("create " + spool_dir + ": " + spool_ec.message());
+  Server* self = s.get();
   auto http = HttpServer::Start(
       s->options_.host, s->options_.port, s->options_.http,
       [self](HttpRequest&& request, Reply reply) {
@@ -187,19 +115,193 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
           return NotFound(std::string(request.target()) +
                           ": no WebSocket endpoint here (workers connect to /v1/workers/connect)");
         }
+        std::shared_ptr<LeaderTerm> term = self->term();
+        if (!term) return Unavailable("this server is a standby: " + self->HealthFields());
         Result<Identity> who = self->auth_->Authenticate(request[http::field::authorization]);
         if (!who.ok()) return who.status();
-        return self->hub_->Connect(*who, socket);
+        return term->ConnectWorker(*who, socket);
       },
       UploadSpool(spool_dir, s->options_.files));
   if (!http.ok()) return http.status();
   s->http_ = std::move(*http);
-  BATON_ASSIGN_OR_RETURN(s->cleaner_reader_, s->database_->Connect());
-  s->StartCleaner();
+  if (s->options_.advertise.empty()) {
+    s->options_.advertise = "http://" + s->options_.host + ":" + std::to_string(s->port());
+  }
+  if (!s->lease_) {  // one server per database: it leads, for its whole life
+    BATON_ASSIGN_OR_RETURN(std::unique_ptr<LeaderTerm> term, LeaderTerm::Start(s->TermParts(0)));
+    s->term_ = std::move(term);
+    return s;
+  }
+  std::random_device random;
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  s->holder_ = std::string(name) + ":" + std::to_string(::getpid()) + ":" +
+               std::to_string(random() % 1'000'000);
+  // The first turn before the server answers: it knows who leads from its first request on.
+  std::string error;
+  s->TryToLead(error);
+  s->lease_thread_ = std::thread([self] { self->LeaseLoop(); });
   return s;
 }
 
+// A database that cannot be reached is tried again, once a second, for --store-wait.
+Status Server::OpenDatabase() {
+  const auto give_up = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(std::max<int64_t>(0, options_.store_wait_ms));
+  for (;;) {
+    Result<std::unique_ptr<store::Database>> database =
+        store::OpenDatabase(options_.store, options_.database);
+    if (database.ok()) {
+      database_ = std::move(*database);
+      return Status::Ok();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (database.status().code() != StatusCode::kUnavailable || now >= give_up) {
+      return database.status();
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(give_up - now).count();
+    Say(database.status().ToString() + "; trying again for " + std::to_string(left) +
+        " s more (--store-wait)");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+void Server::Say(const std::string& line) {
+  std::fprintf(stderr, "baton server: %s\n", line.c_str());
+}
+
+LeaderTerm::Parts Server::TermParts(int64_t epoch) {
+  LeaderTerm::Parts p{&options_, &clock_, database_.get(), auth_.get(), &types_, &config_, epoch};
+  p.health_fields = [this] { return HealthFields(); };
+  if (lease_) {
+    p.on_commit_failed = [this](const Status&) {
+      {
+        std::lock_guard lock(mu_);
+        check_lease_ = true;
+      }
+      wake_.notify_all();
+    };
+  }
+  return p;
+}
+
 Server::~Server() { Stop(); }
+
+std::shared_ptr<LeaderTerm> Server::term() {
+  std::lock_guard lock(mu_);
+  return term_;
+}
+
+std::string Server::role() { return term() ? "leader" : "standby"; }
+
+std::string Server::HealthFields() {
+  std::lock_guard lock(mu_);
+  boost::json::object o;
+  o["role"] = term_ ? "leader" : "standby";
+  if (lease_) {
+    if (!leader_.address.empty() && leader_.remaining_ms > 0) o["leader"] = leader_.address;
+    o["epoch"] = leader_.epoch;
+  }
+  const std::string text = boost::json::serialize(o);
+  return text.substr(1, text.size() - 2);
+}
+
+// How long a stopped term is kept for requests that may still be using it: more than a request
+// may take (--idle-timeout-ms bounds one).
+constexpr auto kRetiredKeep = std::chrono::minutes(3);
+
+void Server::LeaseLoop() {
+  pthread_setname_np(pthread_self(), "baton-lease");
+  const int64_t ttl = options_.lease_ms;
+  const auto renew_every = std::chrono::milliseconds(ttl / 3);
+  std::string last_error;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    const bool leading = term_ != nullptr;
+    wake_.wait_for(lock, leading ? renew_every : std::chrono::milliseconds(ttl / 4),
+                   [&] { return stopping_ || check_lease_; });
+    if (stopping_) return;
+    check_lease_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(retired_, [&](const auto& r) { return now - r.first > kRetiredKeep; });
+    const int64_t epoch = term_ ? term_->epoch() : 0;
+    lock.unlock();
+    if (epoch != 0) {
+      Result<bool> renewed = lease_->Renew(epoch, ttl);
+      if (renewed.ok() && *renewed) {
+        lease_valid_until_ = now + std::chrono::milliseconds(ttl);
+        last_error.clear();
+      } else if (renewed.ok()) {
+        StepDown("another server took the lease");
+      } else {
+        if (renewed.status().ToString() != last_error) {
+          last_error = renewed.status().ToString();
+          Say("cannot renew the lease: " + last_error);
+        }
+        // Stop before the lease can lapse, while it is still ours for sure.
+        if (std::chrono::steady_clock::now() + std::chrono::milliseconds(ttl / 4) >=
+            lease_valid_until_) {
+          StepDown("the lease could not be renewed in time");
+        }
+      }
+    } else {
+      TryToLead(last_error);
+    }
+    lock.lock();
+  }
+}
+
+void Server::TryToLead(std::string& last_error) {
+  const auto now = std::chrono::steady_clock::now();
+  Result<store::LeaseView> view = lease_->Acquire(holder_, options_.advertise, options_.lease_ms);
+  if (!view.ok()) {
+    if (view.status().ToString() != last_error) {
+      last_error = view.status().ToString();
+      Say("cannot read the lease: " + last_error);
+    }
+    return;
+  }
+  last_error.clear();
+  {
+    std::lock_guard lock(mu_);
+    leader_ = *view;
+  }
+  if (view->held) {
+    lease_valid_until_ = now + std::chrono::milliseconds(options_.lease_ms);
+    Lead(view->epoch);
+  }
+}
+
+void Server::Lead(int64_t epoch) {
+  Result<std::unique_ptr<LeaderTerm>> term = LeaderTerm::Start(TermParts(epoch));
+  if (!term.ok()) {
+    Say("took the lease (epoch " + std::to_string(epoch) +
+        ") but cannot lead: " + term.status().ToString());
+    (void)lease_->Release(epoch);
+    std::lock_guard lock(mu_);
+    leader_.remaining_ms = 0;
+    return;
+  }
+  Say("leading (lease epoch " + std::to_string(epoch) + ")");
+  std::lock_guard lock(mu_);
+  term_ = std::move(*term);
+}
+
+void Server::StepDown(const std::string& why) {
+  std::shared_ptr<LeaderTerm> term;
+  {
+    std::lock_guard lock(mu_);
+    term = std::move(term_);
+    term_.reset();
+    leader_.remaining_ms = 0;  // who leads now is read at the next turn
+  }
+  if (!term) return;
+  Say("no longer the leader (" + why + "): a standby now");
+  term->Quiesce();
+  term->EndStreams();
+  std::lock_guard lock(mu_);
+  retired_.emplace_back(std::chrono::steady_clock::now(), std::move(term));
+}
 
 // The administrator's token lives in DIR/admin.token (mode 0600). It is made at the first start,
 // and made again if the file is gone or no longer names a token of this database.
@@ -228,47 +330,68 @@ Status Server::EnsureAdminToken() {
 constexpr int64_t kStopAnswersMs = 5000;
 
 void Server::Stop() {
-  // Graceful, in this order: no new connections or requests; workers go (they send what is
-  // unacknowledged again to the next server); the runtime commits what it took and answers every
-  // caller, whose answers are written before the connections close; then the store.
-  StopCleaner();
-  if (http_) http_->StopAccepting();
-  if (hub_) hub_->CloseAll();
-  if (files_api_)
-    files_api_->AbandonSnapshots();  // their timers would hold up the blocking pool's join
-  if (runtime_) runtime_->Stop();
-  if (blocking_) blocking_->Join();  // what the last commits handed over finishes
-  if (http_ && !http_->WaitIdle(kStopAnswersMs)) {
-    std::fprintf(stderr, "baton server: stopping: some answers were not written within %lld ms\n",
-                 static_cast<long long>(kStopAnswersMs));
+  // Graceful, in this order: no new leases, connections or requests; the term's workers go (they
+  // send what is unacknowledged again to the next server) and its runtime commits what it took
+  // and answers every caller, whose answers are written before the connections close; the lease
+  // is let go, so that a standby takes over at once; then the store.
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
   }
-  if (events_) events_->Stop();
-  if (logs_) logs_->FinishAll();
-  if (http_) http_->Stop();  // before the runtime goes: handlers run on its threads
-  runtime_.reset();
+  wake_.notify_all();
+  if (lease_thread_.joinable()) lease_thread_.join();
+  std::shared_ptr<LeaderTerm> term = this->term();
+  if (http_) http_->StopAccepting();
+  if (term) term->Quiesce();
+  if (http_ && !http_->WaitIdle(kStopAnswersMs)) {
+    Say("stopping: some answers were not written within " + std::to_string(kStopAnswersMs) + " ms");
+  }
+  if (term) term->EndStreams();
+  if (http_) http_->Stop();  // before the terms go: handlers run on its threads
+  if (term && lease_) (void)lease_->Release(term->epoch());
+  term.reset();
+  {
+    std::lock_guard lock(mu_);
+    term_.reset();
+    retired_.clear();
+  }
   http_.reset();
-  // The modules, then the parts they were given.
-  jobs_.reset();
-  compat_.reset();
-  files_api_.reset();
-  workflows_.reset();
-  scheduling_.reset();
-  tokens_api_.reset();
-  events_api_.reset();
-  access_.reset();
-  blocking_.reset();
-  events_.reset();
-  hub_.reset();
-  store_.reset();
-  reader_.reset();
-  cleaner_reader_.reset();
+  lease_.reset();
   auth_.reset();
   tokens_.reset();
   database_.reset();
   lock_.reset();  // last: another server may start on the directory now
 }
 
+void Server::Standby(const HttpRequest& request, const Reply& reply) {
+  const unsigned version = request.version();
+  const bool keep_alive = request.keep_alive();
+  const std::string_view path = request.target().substr(0, request.target().find('?'));
+  if (request.method() == http::verb::get && (path == "/healthz" || path == "/health")) {
+    return reply(JsonResponse(http::status::ok, R"({"status":"ok",)" + HealthFields() + "}",
+                              version, keep_alive));
+  }
+  std::string leader;
+  {
+    std::lock_guard lock(mu_);
+    if (leader_.remaining_ms > 0 && leader_.holder != holder_) leader = leader_.address;
+  }
+  if (leader.empty()) {
+    return reply(ErrorResponse(Unavailable("this server is a standby and no server leads now; "
+                                           "try again in a moment"),
+                               version, keep_alive));
+  }
+  HttpResponse r = ErrorResponse(Unavailable("this server is a standby; the leader is " + leader),
+                                 version, keep_alive);
+  r.result(http::status::temporary_redirect);
+  r.set(http::field::location, leader + std::string(request.target()));
+  reply(std::move(r));
+}
+
 void Server::Handle(HttpRequest&& request, Reply reply) {
+  // Held for the call: a term that steps down meanwhile stays whole until the handler returns.
+  std::shared_ptr<LeaderTerm> term = this->term();
+  if (!term) return Standby(request, reply);
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
   auto fail = [&](const Status& st) { reply(ErrorResponse(st, version, keep_alive)); };
@@ -277,7 +400,8 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
   if (url) segments.assign(url->segments().begin(), url->segments().end());
   RouteArgs args;
   RoutePatterns::Match match;
-  const Route<Server>* route = Routes().Find(request.method(), segments, &args, &match);
+  const Route<LeaderTerm>* route =
+      LeaderTerm::Routes().Find(request.method(), segments, &args, &match);
   Identity who;
   if (route == nullptr || route->caller != Caller::kAnyone) {
     // Every endpoint but the open ones is for a token's holder; one without a token learns not
@@ -298,7 +422,7 @@ void Server::Handle(HttpRequest&& request, Reply reply) {
     return fail(s);
   }
   Call call{who, args, request, reply, *url};
-  route->handle(*this, call);
+  route->handle(*term, call);
 }
 
 }  // namespace baton::server

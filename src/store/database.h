@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "store/blob_store.h"
+#include "store/lease.h"
 #include "store/log_store.h"
 #include "store/store.h"
 #include "store/token_store.h"
@@ -72,6 +73,13 @@ class Database {
   // (OpenDiskBlobStore, OpenDiskLogStore), the database's directory unless told otherwise.
   virtual Result<std::unique_ptr<BlobStore>> ConnectBlobs() = 0;
   virtual Result<std::unique_ptr<LogStore>> ConnectLogs() = 0;
+  // The leader's lease (lease.h); null when the backend serves one server per database, which
+  // then leads without one.
+  virtual Result<std::unique_ptr<Lease>> ConnectLease() = 0;
+  // The committer's connection of the leader of `epoch`: from the moment the lease has another
+  // epoch, every Apply fails (Unavailable: "no longer the leader") and changes nothing. Backends
+  // without a lease give Connect().
+  virtual Result<std::unique_ptr<Store>> ConnectLeader(int64_t epoch) = 0;
 };
 
 // Opens the database `url` names, creating it if it does not exist and bringing its schema up to

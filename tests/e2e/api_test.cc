@@ -38,7 +38,7 @@ TEST_F(ApiTest, NoTokenNoAccess) {
   EXPECT_EQ(Call("", "GET", "/healthz").status, 200);  // the one open endpoint
   HttpResult health = Call("", "GET", "/health");      // under job-orchestrator's name too
   EXPECT_EQ(health.status, 200);
-  EXPECT_EQ(health.body, R"({"status":"ok"})");
+  EXPECT_EQ(health.body, R"({"status":"ok","role":"leader"})");
 }
 
 TEST_F(ApiTest, SubmitThenReadAJob) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "store/postgres/pg_test_util.h"
 #include "util/worker_fixture.h"
@@ -16,8 +17,43 @@ namespace json = boost::json;
 class PostgresTest : public testing::WorkerFixture {
  protected:
   void SetUp() override {
-    server_args_ = {"--store", store::testing::PgFreshUrl()};
+    // A short lease, so that a server started after a SIGKILL leads soon.
+    server_args_ = {"--store", store::testing::PgFreshUrl(), "--lease-ms", "1000"};
     WorkerFixture::SetUp();
+  }
+
+  // A second server on the same database, with a data directory of its own (another machine).
+  struct Other {
+    std::unique_ptr<testing::ChildProcess> process;
+    uint16_t port = 0;
+    std::string token;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  };
+  Other StartOther(const std::string& name) {
+    Other o;
+    o.process = std::make_unique<testing::ChildProcess>();
+    std::vector<std::string> argv = {BATON_PATH,        "server",   "--data",
+                                     dir_ + "/" + name, "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), server_args_.begin(), server_args_.end());
+    EXPECT_TRUE(o.process->Start(argv));
+    std::optional<std::string> line = o.process->ReadLine(std::chrono::seconds(30));
+    EXPECT_TRUE(line.has_value());
+    std::smatch m;
+    if (line && std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) {
+      o.port = static_cast<uint16_t>(std::stoi(m[1]));
+    }
+    std::ifstream in(dir_ + "/" + name + "/admin.token");
+    std::getline(in, o.token);
+    return o;
+  }
+  static json::object Health(uint16_t port) {
+    testing::HttpResult r = testing::HttpCall(port, "GET", "/healthz");
+    if (r.status != 200) return {};
+    return json::parse(r.body).as_object();
+  }
+  static bool Leads(uint16_t port) {
+    json::object h = Health(port);
+    return h.contains("role") && h.at("role") == "leader";
   }
 };
 
@@ -62,6 +98,78 @@ TEST_F(PostgresTest, AcknowledgedJobsSurviveAServerSigkill) {
   ASSERT_TRUE(WaitUntil([&] { return GetJob(queued).at("state") == "succeeded"; }))
       << json::serialize(GetJob(queued));
   EXPECT_EQ(Submit(R"({"type":"shell","payload":{"command":"true"}})"), queued + 1);
+}
+
+// A standby sends clients to the leader; when the leader is SIGKILLed, the standby takes the
+// lease once it lapses, recovers every acknowledged job from the database and runs them.
+TEST_F(PostgresTest, AStandbyRedirectsToTheLeaderAndTakesOverWhenItDies) {
+  Other b = StartOther("b");
+  ASSERT_NE(b.port, 0);
+  json::object h = Health(b.port);
+  EXPECT_EQ(h.at("role").as_string(), "standby");
+  EXPECT_EQ(h.at("leader").as_string(), url());
+  EXPECT_EQ(h.at("epoch").as_int64(), 1);
+  EXPECT_EQ(Health(port_).at("role").as_string(), "leader");
+  const uint64_t queued = Submit(R"({"type":"shell","payload":{"command":"echo ran"}})");
+  // Any request to the standby, token or not, is sent on with its method and target.
+  for (const std::string& token : {b.token, std::string()}) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    testing::HttpResult r = testing::HttpCall(
+        b.port, "GET", "/v1/jobs/" + std::to_string(queued) + "?x=1", "", headers);
+    EXPECT_EQ(r.status, 307) << r.body;
+    EXPECT_NE(r.body.find("the leader is " + url()), std::string::npos) << r.body;
+  }
+  testing::HttpResult post = testing::HttpCall(b.port, "POST", "/v1/jobs", "{}");
+  EXPECT_EQ(post.status, 307);
+
+  server_->Kill(SIGKILL);
+  server_->Wait();
+  ASSERT_TRUE(WaitUntil([&] { return Leads(b.port); })) << json::serialize(Health(b.port));
+  EXPECT_EQ(Health(b.port).at("epoch").as_int64(), 2);
+  // From here on the fixture's calls and workers go to b.
+  port_ = b.port;
+  admin_ = b.token;
+  EXPECT_EQ(GetJob(queued).at("state").as_string(), "queued");
+  auto worker = StartWorker("w1");
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(queued).at("state") == "succeeded"; }))
+      << json::serialize(GetJob(queued));
+  EXPECT_EQ(Cli({"logs", std::to_string(queued)}).out, "ran\n");
+  EXPECT_EQ(Submit(R"({"type":"shell","payload":{"command":"true"}})"), queued + 1);
+}
+
+// A leader frozen past its lease (SIGSTOP) is deposed: the standby leads with the next epoch, and
+// when the old one wakes, nothing it does is committed: it answers no submit with 201, steps
+// down, and sends clients to the new leader.
+TEST_F(PostgresTest, ADeposedLeaderCommitsNothingAndStepsDown) {
+  Other b = StartOther("b");
+  ASSERT_NE(b.port, 0);
+  const uint16_t a_port = port_;
+  const std::string a_token = admin_;
+  server_->Kill(SIGSTOP);
+  ASSERT_TRUE(WaitUntil([&] { return Leads(b.port); }));
+  port_ = b.port;
+  admin_ = b.token;
+  const uint64_t on_b = Submit(R"({"type":"shell","payload":{"command":"true"}})");
+  server_->Kill(SIGCONT);
+  // The old leader may answer before it notices (its commit fails: 503) or after (307).
+  std::vector<int> answers;
+  for (int i = 0; i < 20; ++i) {
+    answers.push_back(testing::HttpCall(a_port, "POST", "/v1/jobs",
+                                        R"({"type":"shell","payload":{"command":"true"}})",
+                                        {{"Authorization", "Bearer " + a_token}})
+                          .status);
+  }
+  for (int status : answers) EXPECT_TRUE(status == 503 || status == 307) << status;
+  ASSERT_TRUE(WaitUntil([&] {
+    json::object h = Health(a_port);
+    return h.contains("role") && h.at("role") == "standby" && h.contains("leader") &&
+           h.at("leader").as_string() == b.url();
+  })) << json::serialize(Health(a_port));
+  // Only what b acknowledged is there.
+  json::object list = json::parse(Call(admin_, "GET", "/v1/jobs").body).as_object();
+  EXPECT_EQ(list.at("jobs").as_array().size(), 1u) << json::serialize(list);
+  EXPECT_EQ(Submit(R"({"type":"shell","payload":{"command":"true"}})"), on_b + 1);
 }
 
 std::string ReadFile(const std::string& path) {

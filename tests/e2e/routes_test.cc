@@ -39,7 +39,7 @@ std::set<std::string> DocumentedRoutes() {
 
 TEST(RoutesDocTest, TheRouteTableAndApiMdListTheSameEndpoints) {
   std::set<std::string> table;
-  for (const auto& r : server::Server::Routes().routes()) {
+  for (const auto& r : server::LeaderTerm::Routes().routes()) {
     const std::string entry = MethodName(r.method) + " " + std::string(r.pattern) + " " +
                               std::string(server::CallerName(r.caller));
     EXPECT_TRUE(table.insert(entry).second) << "twice in the table: " << entry;
@@ -71,7 +71,7 @@ std::string Concrete(std::string_view pattern) {
 
 TEST_F(RoutesTest, EveryEndpointRefusesWhomItsTableRowRefuses) {
   const std::string user = NewToken("mallory");
-  for (const auto& r : server::Server::Routes().routes()) {
+  for (const auto& r : server::LeaderTerm::Routes().routes()) {
     const std::string method = MethodName(r.method);
     const std::string path = Concrete(r.pattern);
     const std::string what = method + " " + path;

@@ -49,7 +49,7 @@ TEST_F(ServerTest, AnswersHealthzAndStopsCleanlyOnSigterm) {
   ASSERT_NE(port, 0);
   auto health = HttpCall(port, "GET", "/healthz");
   EXPECT_EQ(health.status, 200);
-  EXPECT_EQ(health.body, R"({"status":"ok"})");
+  EXPECT_EQ(health.body, R"({"status":"ok","role":"leader"})");
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/data/baton.db"));
   EXPECT_EQ(std::filesystem::status(dir_ + "/data").permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_all);

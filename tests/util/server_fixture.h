@@ -7,7 +7,9 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <regex>
+#include <thread>
 
 #include "store/store_test_util.h"
 #include "util/child_process.h"
@@ -40,6 +42,21 @@ class ServerFixture : public ::testing::Test {
     port_ = static_cast<uint16_t>(std::stoi(m[1]));
     std::ifstream in(dir_ + "/data/admin.token");
     ASSERT_TRUE(std::getline(in, admin_));
+    // On PostgreSQL a server leads once it has the lease (at once, or when the last one lapsed).
+    ASSERT_TRUE(WaitUntil([&] {
+      return HttpCall(port_, "GET", "/healthz").body.find(R"("role":"leader")") !=
+             std::string::npos;
+    })) << "the server never led";
+  }
+
+  // Waits up to 60 s for `condition`: a test that would hang fails instead.
+  static bool WaitUntil(const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
   }
 
   void StopServer() {

@@ -20,16 +20,6 @@ namespace json = boost::json;
 
 class WorkerFixture : public ServerFixture {
  protected:
-  // Waits up to 60 s for `condition`: a test that would hang fails instead.
-  static bool WaitUntil(const std::function<bool()>& condition) {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
-  }
-
   std::unique_ptr<ChildProcess> StartWorker(const std::string& id,
                                             const std::string& executor = "shell",
                                             const std::string& capacity = "2",

@@ -100,6 +100,9 @@ class MemoryDatabase final : public Database {
     return std::unique_ptr<BlobStore>();
   }
   Result<std::unique_ptr<LogStore>> ConnectLogs() override { return std::unique_ptr<LogStore>(); }
+  // One server per database: no lease, and its commits need no fence.
+  Result<std::unique_ptr<Lease>> ConnectLease() override { return std::unique_ptr<Lease>(); }
+  Result<std::unique_ptr<Store>> ConnectLeader(int64_t) override { return Connect(); }
 
  private:
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();

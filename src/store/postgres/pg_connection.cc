@@ -174,7 +174,8 @@ Status PgConnection::ErrorOf(pg_result* result, std::string_view what) const {
   // Connections, the server shutting down or out of resources, a read-only standby (the primary
   // moved), lock conflicts: try again.
   if (code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") ||
-      code == "40001" || code == "40P01" || code == "25006" || code == "55P03") {
+      code == "40001" || code == "40P01" || code == "25006" || code == "55P03" ||
+      code == "BT003") {  // BT003: the lease moved on (baton_fence); the new leader has it
     return Unavailable(m + " (the database " + description_ + ")");
   }
   if (code.starts_with("22")) return InvalidArgument(std::move(m));

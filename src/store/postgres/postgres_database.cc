@@ -49,6 +49,61 @@ class PostgresTokenStore final : public TokenStore {
   std::unique_ptr<PgConnection> conn_;
 };
 
+// The lease row (migration 3), on the database's clock.
+class PostgresLease final : public Lease {
+ public:
+  explicit PostgresLease(std::unique_ptr<PgConnection> conn) : conn_(std::move(conn)) {}
+
+  Result<LeaseView> Acquire(const std::string& holder, const std::string& address,
+                            int64_t ttl_ms) override {
+    PgParams p;
+    p.Text(holder);
+    p.Text(address);
+    p.Int(ttl_ms);
+    std::vector<PgQuery> q;
+    q.push_back(
+        PgQuery{"UPDATE baton_lease SET epoch = epoch + 1, holder = $1, address = $2, "
+                "expires_ms = " +
+                    std::string(kNowMs) + " + $3 WHERE id = 1 AND expires_ms < " + kNowMs +
+                    " RETURNING epoch",
+                std::move(p), "take the lease"});
+    q.push_back(PgQuery{"SELECT epoch, holder, address, expires_ms - " + std::string(kNowMs) +
+                            " FROM baton_lease WHERE id = 1",
+                        {},
+                        "read the lease"});
+    BATON_ASSIGN_OR_RETURN(std::vector<PgRows> rows, conn_->Run(q));
+    if (rows[1].size() != 1)
+      return DataLoss("the lease row of " + conn_->description() + " is gone");
+    PgRows& r = rows[1].At(0);
+    return LeaseView{rows[0].size() == 1, r.Int(0), r.Text(1), r.Text(2), r.Int(3)};
+  }
+
+  Result<bool> Renew(int64_t epoch, int64_t ttl_ms) override {
+    PgParams p;
+    p.Int(epoch);
+    p.Int(ttl_ms);
+    BATON_ASSIGN_OR_RETURN(
+        PgRows r, conn_->Query("UPDATE baton_lease SET expires_ms = " + std::string(kNowMs) +
+                                   " + $2 WHERE id = 1 AND epoch = $1",
+                               std::move(p), "renew the lease"));
+    return r.Changed() == 1;
+  }
+
+  Status Release(int64_t epoch) override {
+    PgParams p;
+    p.Int(epoch);
+    return conn_
+        ->Query("UPDATE baton_lease SET expires_ms = 0 WHERE id = 1 AND epoch = $1", std::move(p),
+                "release the lease")
+        .status();
+  }
+
+ private:
+  // The database's clock, in ms since the epoch.
+  static constexpr const char* kNowMs = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+  std::unique_ptr<PgConnection> conn_;
+};
+
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string url, std::string description)
@@ -78,6 +133,17 @@ class PostgresDatabase final : public Database {
   }
   Result<std::unique_ptr<LogStore>> ConnectLogs() override {
     return OpenPostgresLogStore(url_, description_);
+  }
+  Result<std::unique_ptr<Lease>> ConnectLease() override {
+    Result<std::unique_ptr<PgConnection>> c = PgConnection::Open(url_, description_);
+    if (!c.ok()) return c.status();
+    return std::unique_ptr<Lease>(std::make_unique<PostgresLease>(std::move(*c)));
+  }
+  Result<std::unique_ptr<Store>> ConnectLeader(int64_t epoch) override {
+    Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(url_, description_, false);
+    if (!s.ok()) return s.status();
+    (*s)->Fence(epoch);
+    return std::unique_ptr<Store>(std::move(*s));
   }
 
  private:

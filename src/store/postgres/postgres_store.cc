@@ -251,6 +251,11 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
 Status PostgresStore::Apply(const engine::RecordBatch& batch) {
   if (batch.empty()) return Status::Ok();
   std::vector<PgQuery> queries;
+  if (fence_epoch_ != 0) {
+    PgParams p;
+    p.Int(fence_epoch_);
+    queries.push_back(PgQuery{"SELECT baton_fence($1)", std::move(p), "commit"});
+  }
   AddWrites(batch, queries);
   return conn_->Run(queries).status();
 }

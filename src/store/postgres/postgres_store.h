@@ -24,6 +24,9 @@ class PostgresStore final : public Store, public StoreAdmin {
   static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url,
                                                      const std::string& description, bool migrate);
 
+  // Every later Apply commits only while the lease has this epoch (baton_fence, migration 3).
+  void Fence(int64_t epoch) { fence_epoch_ = epoch; }
+
   Status Apply(const engine::RecordBatch& batch) override;
   Result<engine::RecoveredState> Recover(int64_t keys_since_ms) override;
   Result<engine::JobRecord> GetJob(engine::JobId id) override;
@@ -46,6 +49,7 @@ class PostgresStore final : public Store, public StoreAdmin {
   void AddWrites(const engine::RecordBatch& batch, std::vector<PgQuery>& queries);
 
   std::unique_ptr<PgConnection> conn_;
+  int64_t fence_epoch_ = 0;  // 0: no fence
 };
 
 // The database a postgresql:// URL names (see database.h).

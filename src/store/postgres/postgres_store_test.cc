@@ -102,6 +102,45 @@ TEST(PostgresStoreTest, TheLastOfTwoUpdatesOfAJobInOneBatchWins) {
   EXPECT_EQ(attempts[0].ended_ms, 20);
 }
 
+// One holder at a time; a deposed leader's commits fail whatever it believes, and change nothing.
+TEST(PostgresLeaseTest, OneHolderAtATimeAndADeposedLeaderCommitsNothing) {
+  std::unique_ptr<Database> db = std::move(OpenDatabase(testing::PgFreshUrl()).value());
+  std::unique_ptr<Lease> a = std::move(db->ConnectLease().value());
+  std::unique_ptr<Lease> b = std::move(db->ConnectLease().value());
+  LeaseView va = a->Acquire("a", "http://a:1", 60'000).value();
+  ASSERT_TRUE(va.held);
+  EXPECT_EQ(va.epoch, 1);
+  LeaseView vb = b->Acquire("b", "http://b:2", 60'000).value();
+  EXPECT_FALSE(vb.held);
+  EXPECT_EQ(vb.epoch, 1);
+  EXPECT_EQ(vb.holder, "a");
+  EXPECT_EQ(vb.address, "http://a:1");
+  EXPECT_GT(vb.remaining_ms, 50'000);
+  EXPECT_TRUE(a->Renew(1, 60'000).value());
+
+  std::unique_ptr<Store> leader_a = std::move(db->ConnectLeader(1).value());
+  auto insert = [](engine::JobId id) {
+    engine::RecordBatch batch;
+    batch.inserts.push_back(testing::FullJob(id));
+    return batch;
+  };
+  ASSERT_TRUE(leader_a->Apply(insert(1)).ok());
+  // a lets go (a stop); b takes the lease with the next epoch, and a is deposed.
+  ASSERT_TRUE(a->Release(1).ok());
+  vb = b->Acquire("b", "http://b:2", 60'000).value();
+  ASSERT_TRUE(vb.held);
+  EXPECT_EQ(vb.epoch, 2);
+  EXPECT_FALSE(a->Renew(1, 60'000).value());
+  Status late = leader_a->Apply(insert(2));
+  EXPECT_EQ(late.code(), StatusCode::kUnavailable);
+  EXPECT_NE(late.message().find("no longer the leader"), std::string::npos) << late.ToString();
+  std::unique_ptr<Store> reader = std::move(db->Connect().value());
+  EXPECT_EQ(reader->GetJob(2).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(reader->GetJob(1).ok());
+  std::unique_ptr<Store> leader_b = std::move(db->ConnectLeader(2).value());
+  EXPECT_TRUE(leader_b->Apply(insert(2)).ok());
+}
+
 int64_t Count(PgConnection& c, const std::string& sql) {
   Result<PgRows> r = c.Query(sql, {}, "count");
   EXPECT_TRUE(r.ok()) << r.status().ToString();

@@ -21,14 +21,14 @@
 #include <cstdio>
 #include <set>
 
-#include "server/server.h"
+#include "server/leader_term.h"
 
 namespace baton::server {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-void Server::StartCleaner() {
+void LeaderTerm::StartCleaner() {
   cleaner_ = std::thread([this] {
     std::unique_lock lock(cleaner_mu_);
     while (!cleaner_stop_) {
@@ -44,7 +44,7 @@ void Server::StartCleaner() {
   });
 }
 
-void Server::StopCleaner() {
+void LeaderTerm::StopCleaner() {
   {
     std::lock_guard lock(cleaner_mu_);
     cleaner_stop_ = true;
@@ -54,16 +54,16 @@ void Server::StopCleaner() {
   std::lock_guard pass(cleaner_pass_mu_);  // a pass asked for by POST /v1/retention/run ends
 }
 
-bool Server::CleanerStopping() {
+bool LeaderTerm::CleanerStopping() {
   std::lock_guard lock(cleaner_mu_);
   return cleaner_stop_;
 }
 
-Result<Server::RetentionPass> Server::CleanOnce() {
+Result<LeaderTerm::RetentionPass> LeaderTerm::CleanOnce() {
   std::lock_guard pass_lock(cleaner_pass_mu_);
   if (CleanerStopping()) return Unavailable("retention: the server is stopping");
   const RetentionPolicy& policy = config_.retention;
-  const int64_t now = clock_.NowMs();
+  const int64_t now = parts_.clock->NowMs();
   const auto started = std::chrono::steady_clock::now();
   RetentionPass pass;
   std::vector<store::FinishedJob> due;
@@ -112,7 +112,7 @@ Result<Server::RetentionPass> Server::CleanOnce() {
   return pass;
 }
 
-Result<size_t> Server::ForgetJobs(const std::vector<store::FinishedJob>& due) {
+Result<size_t> LeaderTerm::ForgetJobs(const std::vector<store::FinishedJob>& due) {
   std::vector<engine::IdempotencyKey> keys;
   keys.reserve(due.size());
   for (const store::FinishedJob& job : due) {
@@ -149,7 +149,7 @@ Result<size_t> Server::ForgetJobs(const std::vector<store::FinishedJob>& due) {
   return deleted->size();
 }
 
-void Server::RunRetention(const HttpRequest& request, const Reply& reply) {
+void LeaderTerm::RunRetention(const HttpRequest& request, const Reply& reply) {
   const unsigned version = request.version();
   const bool keep_alive = request.keep_alive();
 
