@@ -38,6 +38,7 @@ class Follower {
  public:
   Follower(client::Endpoint endpoint, std::string token)
       : client_(std::move(endpoint), std::move(token)) {
+    client_.SetFailover(0, nullptr);  // the stream ends with the server: no reconnecting
     thread_ = std::thread([this] {
       Status s = client_.Events(0, 0, [this](const json::object& e) {
         if (e.at("kind").as_string() != "state" || e.at("state").as_string() != "succeeded") {
@@ -263,7 +264,7 @@ int RunBench(const BenchOptions& o) {
     // The parent and its aggregator run in this process (libbaton); the children, in the no-op
     // worker processes.
     client::WorkerOptions wo;
-    wo.server = endpoint;
+    wo.servers = {endpoint};
     wo.token = token;
     wo.id = "bench-fan";
     wo.capacity = 2;

@@ -107,6 +107,7 @@ int RunLoad(const BenchOptions& o) {
     ClientState& st = *states[i];
     streams.emplace_back([&, i] {
       client::Client sc(endpoint, tokens[i]);
+      sc.SetFailover(0, nullptr);  // a stream that breaks is an error here, not a reconnect
       // The stream ends (the callback returns false) once the loop is done and told it so.
       Status s = sc.Events(0, 0, [&](const json::object& e) {
         std::lock_guard lock(st.mu);

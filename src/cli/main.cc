@@ -88,7 +88,7 @@ int Fail(const std::string& command, const Status& s) {
 // The server and the token a command uses: the flags, else the environment, else the defaults
 // (the local server and its admin token).
 struct Resolved {
-  baton::client::Endpoint endpoint;
+  std::vector<baton::client::Endpoint> endpoints;
   std::string token;
 };
 baton::Result<Resolved> Resolve(const Target& t) {
@@ -97,8 +97,8 @@ baton::Result<Resolved> Resolve(const Target& t) {
     const char* env = std::getenv("BATON_URL");
     url = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:7070";
   }
-  auto endpoint = baton::client::Endpoint::Parse(url);
-  if (!endpoint.ok()) return endpoint.status();
+  auto endpoints = baton::client::Endpoint::ParseList(url);
+  if (!endpoints.ok()) return endpoints.status();
   std::string token = t.token;
   if (token.empty()) {
     const char* env = std::getenv("BATON_TOKEN");
@@ -112,13 +112,16 @@ baton::Result<Resolved> Resolve(const Target& t) {
     return baton::Unauthenticated("no token: set BATON_TOKEN, pass --token, or run where " +
                                   t.data + "/admin.token is readable");
   }
-  return Resolved{*endpoint, token};
+  return Resolved{*endpoints, token};
 }
 
 baton::Result<std::unique_ptr<baton::client::Client>> Connect(const Target& t) {
   auto resolved = Resolve(t);
   if (!resolved.ok()) return resolved.status();
-  return std::make_unique<baton::client::Client>(resolved->endpoint, resolved->token);
+  auto client = std::make_unique<baton::client::Client>(resolved->endpoints, resolved->token);
+  client->SetFailover(
+      30'000, [](const std::string& line) { std::fprintf(stderr, "baton: %s\n", line.c_str()); });
+  return client;
 }
 
 std::string Pretty(const json::value& v) { return json::serialize(v); }
@@ -319,7 +322,7 @@ int RunWorker(baton::client::WorkerOptions options, const std::string& url,
               const baton::cli::ShellOptions& shell, const Target& t) {
   auto resolved = Resolve(Target{url, t.token, t.data});
   if (!resolved.ok()) return Fail("worker", resolved.status());
-  options.server = resolved->endpoint;
+  options.servers = resolved->endpoints;
   options.token = resolved->token;
   if (options.id.empty()) {
     char host[256] = "host";
@@ -384,8 +387,8 @@ int RunWorker(baton::client::WorkerOptions options, const std::string& url,
     signal_thread.join();
   };
   std::printf("baton worker: %s serving %s with capacity %u at http://%s:%u\n", options.id.c_str(),
-              types.c_str(), options.capacity, options.server.host.c_str(),
-              static_cast<unsigned>(options.server.port));
+              types.c_str(), options.capacity, options.servers[0].host.c_str(),
+              static_cast<unsigned>(options.servers[0].port));
   std::fflush(stdout);
   Status s = worker.Run();
   join_signal_thread();
@@ -402,7 +405,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Target t;
   auto add_target = [&](CLI::App* cmd) {
-    cmd->add_option("--url", t.url, "server URL (default: $BATON_URL, else http://127.0.0.1:7070)");
+    cmd->add_option("--url", t.url,
+                    "server URL, or several of one cluster: URL1,URL2 (default: $BATON_URL, else "
+                    "http://127.0.0.1:7070)");
     cmd->add_option("--token", t.token,
                     "bearer token (default: $BATON_TOKEN, else DATA/admin.token)");
     cmd->add_option("--data", t.data, "the local server's data directory, for its admin token")
@@ -680,7 +685,8 @@ int main(int argc, char** argv) {
   baton::cli::ShellOptions shell;
   std::string worker_url, worker_types;
   CLI::App* worker = app.add_subcommand("worker", "run a worker with the shell executor");
-  worker->add_option("--server", worker_url, "server URL (default: $BATON_URL)");
+  worker->add_option("--server", worker_url,
+                     "server URL, or several of one cluster: URL1,URL2 (default: $BATON_URL)");
   worker->add_option("--types", worker_types, "job types to run, comma-separated")->required();
   worker->add_option("--capacity", worker_options.capacity, "attempts at once")
       ->capture_default_str()

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 namespace baton::client {
 
@@ -30,6 +32,25 @@ Result<Endpoint> Endpoint::Parse(const std::string& url) {
   e.port = u->has_port() ? u->port_number() : 80;
   if (u->has_port() && e.port == 0) return InvalidArgument("URL: the port must be 1 to 65535");
   return e;
+}
+
+Result<std::vector<Endpoint>> Endpoint::ParseList(const std::string& urls) {
+  std::vector<Endpoint> out;
+  size_t at = 0;
+  for (;;) {
+    const size_t comma = urls.find(',', at);
+    const std::string one = urls.substr(at, comma == std::string::npos ? comma : comma - at);
+    Result<Endpoint> e = Parse(one);
+    if (!e.ok()) {
+      return comma == std::string::npos && out.empty()
+                 ? e.status()
+                 : e.status().WithContext("server " + std::to_string(out.size() + 1) + " of \"" +
+                                          urls + "\"");
+    }
+    if (std::find(out.begin(), out.end(), *e) == out.end()) out.push_back(*e);
+    if (comma == std::string::npos) return out;
+    at = comma + 1;
+  }
 }
 
 bool IsTerminalState(std::string_view state) {
@@ -62,7 +83,42 @@ struct Client::Connection {
 };
 
 Client::Client(Endpoint endpoint, std::string token)
-    : endpoint_(std::move(endpoint)), token_(std::move(token)) {}
+    : Client(std::vector<Endpoint>{std::move(endpoint)}, std::move(token)) {}
+Client::Client(std::vector<Endpoint> servers, std::string token)
+    : token_(std::move(token)), endpoints_(std::move(servers)) {
+  if (endpoints_.empty()) endpoints_.push_back(Endpoint{"127.0.0.1", 7070});
+}
+
+bool Client::Redirected(const std::string& location) {
+  auto u = boost::urls::parse_uri(location);
+  if (!u) return false;
+  Result<Endpoint> e = Endpoint::Parse(std::string(u->scheme()) + "://" + std::string(u->host()) +
+                                       (u->has_port() ? ":" + std::string(u->port()) : ""));
+  if (!e.ok()) return false;
+  auto it = std::find(endpoints_.begin(), endpoints_.end(), *e);
+  if (it == endpoints_.end()) it = endpoints_.insert(endpoints_.end(), *e);
+  current_ = static_cast<size_t>(it - endpoints_.begin());
+  connection_.reset();
+  return true;
+}
+
+bool Client::NextServer(const std::string& why, std::chrono::steady_clock::time_point since,
+                        int* round, bool always) {
+  if (endpoints_.size() < 2 && !always) return false;
+  if (std::chrono::steady_clock::now() - since > std::chrono::milliseconds(failover_ms_)) {
+    return false;
+  }
+  connection_.reset();
+  current_ = (current_ + 1) % endpoints_.size();
+  if (say_) say_("reconnecting to " + endpoints_[current_].url() + " (" + why + ")");
+  // A pause once every server was tried: 100 ms, doubling to 2 s.
+  if (current_ == 0 || endpoints_.size() == 1) {
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min(100 << std::min(*round, 5), 2000)));
+    ++*round;
+  }
+  return true;
+}
 Client::~Client() = default;
 
 namespace {
@@ -97,29 +153,56 @@ http::request<http::string_body> Request(const std::string& method, const std::s
 
 Result<HttpAnswer> Client::Call(const std::string& method, const std::string& target,
                                 const std::string& body, const std::string& content_type) {
+  const auto since = std::chrono::steady_clock::now();
+  int round = 0;
+  for (int redirects = 0;;) {
+    bool sent = false;
+    Result<HttpAnswer> a = CallOnce(method, target, body, content_type, &sent);
+    if (a.ok() && a->status == 307 && redirects < 5) {
+      auto location = a->location;
+      if (Redirected(location)) {
+        ++redirects;
+        continue;
+      }
+    }
+    const bool safe = !sent || method == "GET" || method == "HEAD";
+    if (!a.ok() && safe && NextServer(a.status().message(), since, &round, false)) continue;
+    if (a.ok() && a->status == 503 &&
+        NextServer(StatusFromAnswer(*a).message(), since, &round, false)) {
+      continue;
+    }
+    return a;
+  }
+}
+
+Result<HttpAnswer> Client::CallOnce(const std::string& method, const std::string& target,
+                                    const std::string& body, const std::string& content_type,
+                                    bool* sent) {
+  const Endpoint& endpoint = endpoints_[current_];
   // A kept-alive connection the server closed fails on first use: then once more, fresh.
   for (int tries = 0; tries < 2; ++tries) {
     if (!connection_ || !connection_->open) {
       connection_ = std::make_unique<Connection>();
-      BATON_RETURN_IF_ERROR(Connect(connection_->stream, endpoint_));
+      BATON_RETURN_IF_ERROR(Connect(connection_->stream, endpoint));
       connection_->open = true;
     }
     Connection& c = *connection_;
-    auto req = Request(method, target, body, endpoint_, token_, content_type, worker_);
+    auto req = Request(method, target, body, endpoint, token_, content_type, worker_);
     boost::system::error_code ec;
     http::write(c.stream, req, ec);
+    *sent = *sent || !ec;
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 << 20);
     if (!ec) http::read(c.stream, c.buffer, parser, ec);
     if (ec) {
       connection_.reset();
       if (tries == 0) continue;
-      return Unavailable("the server at http://" + endpoint_.host + ":" +
-                         std::to_string(endpoint_.port) + " did not answer: " + ec.message());
+      return Unavailable("the server at " + endpoint.url() + " did not answer: " + ec.message());
     }
     auto res = parser.release();
     if (!res.keep_alive()) connection_.reset();
-    return HttpAnswer{static_cast<int>(res.result_int()), std::move(res.body())};
+    return HttpAnswer{static_cast<int>(res.result_int()), std::move(res.body()),
+                      std::string(res[http::field::location])};
   }
   return Internal("unreachable");
 }
@@ -252,21 +335,54 @@ Result<json::value> Client::Command(uint64_t id, const std::string& action,
 
 Status Client::Stream(const std::string& target,
                       const std::function<bool(std::string_view)>& on_data) {
+  const auto since = std::chrono::steady_clock::now();
+  int round = 0;
+  for (int redirects = 0;;) {
+    bool redirected = false;
+    Status s = StreamOnce(target, on_data, &redirected);
+    if (redirected && redirects++ < 5) continue;
+    // Only a stream that never began is tried elsewhere here; Events and FollowLog resume one
+    // that broke.
+    if (s.code() == StatusCode::kUnavailable &&
+        s.message().find("did not answer") != std::string::npos &&
+        NextServer(s.message(), since, &round, false)) {
+      continue;
+    }
+    return s;
+  }
+}
+
+Status Client::StreamOnce(const std::string& target,
+                          const std::function<bool(std::string_view)>& on_data, bool* redirected) {
+  const Endpoint endpoint = endpoints_[current_];
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
-  BATON_RETURN_IF_ERROR(Connect(stream, endpoint_));
-  auto req = Request("GET", target, "", endpoint_, token_, "", worker_);
+  if (Status c = Connect(stream, endpoint); !c.ok()) {
+    return Unavailable(target + ": the server did not answer: " + c.message());
+  }
+  auto req = Request("GET", target, "", endpoint, token_, "", worker_);
   boost::system::error_code ec;
   http::write(stream, req, ec);
   beast::flat_buffer buffer;
   http::response_parser<http::empty_body> head;
   if (!ec) http::read_header(stream, buffer, head, ec);
   if (ec) return Unavailable(target + ": the server did not answer: " + ec.message());
+  if (head.get().result_int() == 307 &&
+      Redirected(std::string(head.get()[http::field::location]))) {
+    *redirected = true;
+    return Status::Ok();
+  }
+  if (head.get().result_int() == 503) {
+    http::response_parser<http::string_body> full(std::move(head));
+    http::read(stream, buffer, full, ec);
+    return Unavailable(target + ": the server did not answer: " +
+                       StatusFromAnswer({503, full.get().body(), ""}).message());
+  }
   if (head.get().result_int() != 200) {
     // An error answer has a length; read it whole for its message.
     http::response_parser<http::string_body> full(std::move(head));
     http::read(stream, buffer, full, ec);
-    return StatusFromAnswer({static_cast<int>(full.get().result_int()), full.get().body()});
+    return StatusFromAnswer({static_cast<int>(full.get().result_int()), full.get().body(), ""});
   }
   // The body is the rest of the connection.
   if (buffer.size() > 0 && !on_data(beast::buffers_to_string(buffer.data()))) return Status::Ok();
@@ -281,6 +397,25 @@ Status Client::Stream(const std::string& target,
 
 Status Client::Events(uint64_t since, uint64_t job,
                       const std::function<bool(const json::object&)>& on_event) {
+  // A stream that breaks or ends (the server stops, the leader changes) resumes after the last
+  // event seen, on this server or the next: no gap, no event twice.
+  auto failed_since = std::chrono::steady_clock::now();
+  int round = 0;
+  for (;;) {
+    bool progressed = false;
+    Status s = EventsOnce(since, job, on_event, &since, &progressed);
+    if (s.ok() || s.code() != StatusCode::kUnavailable) return s;
+    if (progressed) {
+      failed_since = std::chrono::steady_clock::now();
+      round = 0;
+    }
+    if (!NextServer(s.message(), failed_since, &round, true)) return s;
+  }
+}
+
+Status Client::EventsOnce(uint64_t since, uint64_t job,
+                          const std::function<bool(const json::object&)>& on_event, uint64_t* last,
+                          bool* progressed) {
   std::string target = "/v1/events?since=" + std::to_string(since);
   if (job != 0) target += "&job=" + std::to_string(job);
   // "id: ..\nevent: ..\ndata: {...}\n\n" blocks.
@@ -301,6 +436,10 @@ Status Client::Events(uint64_t since, uint64_t job,
         malformed = Internal("events: a malformed event: " + block);
         return false;
       }
+      if (const json::value* seq = v.as_object().if_contains("seq"); seq && seq->is_number()) {
+        *last = seq->to_number<uint64_t>();
+        *progressed = true;
+      }
       if (!on_event(v.as_object())) {
         stopped = true;
         return false;
@@ -312,6 +451,46 @@ Status Client::Events(uint64_t since, uint64_t job,
   if (!malformed.ok()) return malformed;
   if (stopped) return Status::Ok();
   return Unavailable("events: the stream ended");
+}
+
+Status Client::FollowLog(uint64_t id, uint64_t offset,
+                         const std::function<void(std::string_view)>& on_data) {
+  auto failed_since = std::chrono::steady_clock::now();
+  int round = 0;
+  for (;;) {
+    bool progressed = false;
+    Status s =
+        Stream("/v1/jobs/" + std::to_string(id) + "/logs?follow=1&offset=" + std::to_string(offset),
+               [&](std::string_view data) {
+                 offset += data.size();
+                 progressed = progressed || !data.empty();
+                 on_data(data);
+                 return true;
+               });
+    if (s.ok()) {
+      // The server ends the response when the job ends, or when it stops: then ask again.
+      Result<json::value> job = Get(id);
+      if (!job.ok() && job.status().code() != StatusCode::kUnavailable) return job.status();
+      if (job.ok() && IsTerminalState(job->at("state").as_string())) {
+        // The rest of the log, if the end came before it all arrived.
+        for (;;) {
+          Result<HttpAnswer> rest = Call(
+              "GET", "/v1/jobs/" + std::to_string(id) + "/logs?offset=" + std::to_string(offset));
+          if (!rest.ok() || rest->status != 200 || rest->body.empty()) break;
+          offset += rest->body.size();
+          on_data(rest->body);
+        }
+        return Status::Ok();
+      }
+      s = Unavailable("the log stream ended before the job did");
+    }
+    if (s.code() != StatusCode::kUnavailable) return s;
+    if (progressed) {
+      failed_since = std::chrono::steady_clock::now();
+      round = 0;
+    }
+    if (!NextServer(s.message(), failed_since, &round, true)) return s;
+  }
 }
 
 Result<json::value> Client::Wait(uint64_t id,

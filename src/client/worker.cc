@@ -1,5 +1,6 @@
 #include "client/worker.h"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -76,6 +77,7 @@ class Worker::Impl {
   Status fatal_;
   bool welcomed_ = false;  // the server took this connection's hello
   int64_t reconnect_delay_ms_ = 100;
+  size_t server_ = 0;                    // options_.servers' index of the one to connect to
   std::map<uint64_t, Running> running_;  // attempt -> what runs
   struct Unacked {
     uint64_t job = 0;
@@ -143,7 +145,7 @@ class Worker::Impl {
     }
     auto done = std::make_shared<std::atomic<bool>>(false);
     std::thread thread([this, dir, job, attempt, request, done] {
-      Client http(options_.server, options_.token);
+      Client http(options_.servers, options_.token);
       http.SetWorker(options_.id);
       const std::string target = "/v1/jobs/" + std::to_string(job) + "/attempts/" +
                                  std::to_string(attempt) + "/snapshot/" + std::to_string(request);
@@ -191,13 +193,39 @@ class Worker::Impl {
     });
   }
 
+  // After a failed connection: the server that leads, if a standby's /healthz names one among
+  // ours (or a new one), else the next server.
+  void NextServer(bool standby) {
+    if (standby) {
+      Client probe(options_.servers[server_], "");
+      probe.SetFailover(0, nullptr);
+      Result<HttpAnswer> health = probe.Call("GET", "/healthz");
+      boost::system::error_code ec;
+      json::value v = health.ok() ? json::parse(health->body, ec) : json::value();
+      const json::value* leader =
+          !ec && v.is_object() ? v.as_object().if_contains("leader") : nullptr;
+      if (leader != nullptr && leader->is_string()) {
+        Result<Endpoint> e = Endpoint::Parse(std::string(leader->as_string()));
+        if (e.ok() && !(*e == options_.servers[server_])) {
+          auto it = std::find(options_.servers.begin(), options_.servers.end(), *e);
+          if (it == options_.servers.end())
+            it = options_.servers.insert(options_.servers.end(), *e);
+          server_ = static_cast<size_t>(it - options_.servers.begin());
+          return;
+        }
+      }
+    }
+    server_ = (server_ + 1) % options_.servers.size();
+  }
+
   void Connect() {
     if (done_) return;
     ws_ = std::make_shared<Socket>(ioc_);
     writing_ = false;
     boost::system::error_code ec;
     net::ip::tcp::resolver resolver(ioc_);
-    auto results = resolver.resolve(options_.server.host, std::to_string(options_.server.port), ec);
+    const Endpoint server = options_.servers[server_];
+    auto results = resolver.resolve(server.host, std::to_string(server.port), ec);
     if (!ec) beast::get_lowest_layer(*ws_).connect(results, ec);
     if (!ec) beast::get_lowest_layer(*ws_).socket().set_option(net::ip::tcp::no_delay(true), ec);
     if (!ec) {
@@ -206,8 +234,14 @@ class Worker::Impl {
         req.set(beast::http::field::user_agent, "libbaton-worker");
       }));
       websocket::response_type res;
-      ws_->handshake(res, options_.server.host + ":" + std::to_string(options_.server.port),
-                     "/v1/workers/connect", ec);
+      ws_->handshake(res, server.host + ":" + std::to_string(server.port), "/v1/workers/connect",
+                     ec);
+      if (ec == websocket::error::upgrade_declined && res.result_int() == 503) {
+        // A standby (or a server that stops): the leader is elsewhere.
+        NextServer(true);
+        return RetryLater("the server at " + server.url() +
+                          " does not lead: " + std::string(res.body()));
+      }
       if (ec == websocket::error::upgrade_declined) {
         // The server answered with an HTTP error: a bad token will not get better by retrying.
         fatal_ = Status(StatusCodeOfHttp(static_cast<int>(res.result_int())),
@@ -215,7 +249,10 @@ class Worker::Impl {
         if (res.result_int() == 401 || res.result_int() == 403) return Finish();
       }
     }
-    if (ec) return RetryLater(ec.message());
+    if (ec) {
+      NextServer(false);
+      return RetryLater(ec.message());
+    }
     ws_->text(true);
     // An aggregator's assignment carries every sub-job's result (the server's
     // aggregate_bytes_max, 64 MiB by default).
@@ -506,7 +543,7 @@ const WorkerOptions& Worker::options() const { return impl_->options_; }
 
 Client& AttemptContext::Http() {
   if (!client_) {
-    client_ = std::make_unique<Client>(worker_->options().server, worker_->options().token);
+    client_ = std::make_unique<Client>(worker_->options().servers, worker_->options().token);
     client_->SetWorker(worker_->options().id);
   }
   return *client_;

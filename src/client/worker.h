@@ -35,7 +35,9 @@ struct PluginOptions {
 };
 
 struct WorkerOptions {
-  Endpoint server;
+  // The servers: one, or those of a cluster (a leader and standbys); the worker connects to the
+  // leader, found by trying them in turn and asking a standby's /healthz who leads.
+  std::vector<Endpoint> servers;
   std::string token;
   std::string id;  // unique among the server's workers
   uint32_t capacity = 1;

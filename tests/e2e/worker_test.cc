@@ -331,7 +331,7 @@ TEST_F(WorkerTest, UsersSeeOnlyTheirOwnEventsAndLogs) {
   EXPECT_TRUE(s.ok()) << s.ToString();
   // And a user's token cannot connect as a worker.
   client::WorkerOptions options;
-  options.server = client::Endpoint::Parse(url()).value();
+  options.servers = {client::Endpoint::Parse(url()).value()};
   options.token = bob;
   options.id = "bobs";
   client::Worker w(options);
