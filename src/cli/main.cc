@@ -1090,11 +1090,11 @@ int main(int argc, char** argv) {
   if (logs->parsed()) {
     const std::string target = "/v1/jobs/" + std::to_string(id) + "/logs";
     if (follow) {
-      // The server streams the log as it grows and ends the response when the job ends.
-      Status s = c.Stream(target + "?follow=1", [](std::string_view data) {
+      // The server streams the log as it grows and ends the response when the job ends; a
+      // stream that breaks (a restart, a new leader) goes on from the last byte printed.
+      Status s = c.FollowLog(id, 0, [](std::string_view data) {
         std::fwrite(data.data(), 1, data.size(), stdout);
         std::fflush(stdout);
-        return true;
       });
       return s.ok() ? 0 : Fail(name, s);
     }
