@@ -199,7 +199,9 @@ std::string Server::HealthFields() {
   boost::json::object o;
   o["role"] = term_ ? "leader" : "standby";
   if (lease_) {
-    if (!leader_.address.empty() && leader_.remaining_ms > 0) o["leader"] = leader_.address;
+    if (!leader_.address.empty() && std::chrono::steady_clock::now() < leader_until_) {
+      o["leader"] = leader_.address;
+    }
     o["epoch"] = leader_.epoch;
   }
   const std::string text = boost::json::serialize(o);
@@ -231,6 +233,8 @@ void Server::LeaseLoop() {
       if (renewed.ok() && *renewed) {
         lease_valid_until_ = now + std::chrono::milliseconds(ttl);
         last_error.clear();
+        std::lock_guard renewed_lock(mu_);
+        leader_until_ = lease_valid_until_;
       } else if (renewed.ok()) {
         StepDown("another server took the lease");
       } else {
@@ -265,6 +269,7 @@ void Server::TryToLead(std::string& last_error) {
   {
     std::lock_guard lock(mu_);
     leader_ = *view;
+    leader_until_ = now + std::chrono::milliseconds(std::max<int64_t>(0, view->remaining_ms));
   }
   if (view->held) {
     lease_valid_until_ = now + std::chrono::milliseconds(options_.lease_ms);
@@ -279,7 +284,7 @@ void Server::Lead(int64_t epoch) {
         ") but cannot lead: " + term.status().ToString());
     (void)lease_->Release(epoch);
     std::lock_guard lock(mu_);
-    leader_.remaining_ms = 0;
+    leader_until_ = {};
     return;
   }
   Say("leading (lease epoch " + std::to_string(epoch) + ")");
@@ -293,7 +298,7 @@ void Server::StepDown(const std::string& why) {
     std::lock_guard lock(mu_);
     term = std::move(term_);
     term_.reset();
-    leader_.remaining_ms = 0;  // who leads now is read at the next turn
+    leader_until_ = {};  // who leads now is read at the next turn
   }
   if (!term) return;
   Say("no longer the leader (" + why + "): a standby now");
@@ -374,7 +379,9 @@ void Server::Standby(const HttpRequest& request, const Reply& reply) {
   std::string leader;
   {
     std::lock_guard lock(mu_);
-    if (leader_.remaining_ms > 0 && leader_.holder != holder_) leader = leader_.address;
+    if (std::chrono::steady_clock::now() < leader_until_ && leader_.holder != holder_) {
+      leader = leader_.address;
+    }
   }
   if (leader.empty()) {
     return reply(ErrorResponse(Unavailable("this server is a standby and no server leads now; "

@@ -90,8 +90,9 @@ class Server {
   // Stopped terms, kept until no request can be using them (kRetiredKeepMs), or the stop.
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<LeaderTerm>>>
       retired_;
-  store::LeaseView leader_;   // the lease as last read: who leads, at which address
-  bool check_lease_ = false;  // a commit failed: renew now
+  store::LeaseView leader_;  // the lease as last read: who leads, at which address
+  std::chrono::steady_clock::time_point leader_until_;  // when that lease lapses, unrenewed
+  bool check_lease_ = false;                            // a commit failed: renew now
   bool stopping_ = false;
   std::thread lease_thread_;
   std::chrono::steady_clock::time_point lease_valid_until_;  // lease thread only
