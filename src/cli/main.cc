@@ -420,7 +420,8 @@ int main(int argc, char** argv) {
   CLI::Option* data_option =
       server
           ->add_option("--data", options.data_dir,
-                       "data directory: files, logs, the admin token (and the default store)")
+                       "data directory: the admin token and upload spool (and with the default "
+                       "store, the database, files and logs)")
           ->capture_default_str();
   server->add_option("--store", options.store,
                      "the database: sqlite:DIR (default: sqlite:DATA), postgresql://... or "

@@ -23,10 +23,9 @@ void LeaderTerm::Health(const HttpRequest& request, const Reply& reply) {
   const bool keep_alive = request.keep_alive();
   // With its role: {"status":"ok","role":"leader",...} (server.h).
   runtime_->Execute([](engine::Engine&) {},
-                    [reply, version, keep_alive, fields = parts_.health_fields()](const Status& s) {
+                    [reply, version, keep_alive, body = parts_.health_body()](const Status& s) {
                       if (!s.ok()) return reply(ErrorResponse(s, version, keep_alive));
-                      reply(JsonResponse(http::status::ok, R"({"status":"ok",)" + fields + "}",
-                                         version, keep_alive));
+                      reply(JsonResponse(http::status::ok, body, version, keep_alive));
                     });
 }
 

@@ -55,8 +55,8 @@ class LeaderTerm {
     int64_t epoch = 0;  // the lease's; 0: no lease
     // After a commit failed (commit thread): the server checks its lease at once.
     std::function<void(const Status&)> on_commit_failed;
-    // Extra fields of GET /healthz's answer ("role", "leader", "epoch").
-    std::function<std::string()> health_fields;
+    // GET /healthz's answer once the engine answered ("role", "leader", "epoch").
+    std::function<std::string()> health_body;
   };
 
   static Result<std::unique_ptr<LeaderTerm>> Start(Parts parts);

@@ -116,7 +116,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
                           ": no WebSocket endpoint here (workers connect to /v1/workers/connect)");
         }
         std::shared_ptr<LeaderTerm> term = self->term();
-        if (!term) return Unavailable("this server is a standby: " + self->HealthFields());
+        if (!term) return Unavailable("this server is a standby: " + self->HealthBody());
         Result<Identity> who = self->auth_->Authenticate(request[http::field::authorization]);
         if (!who.ok()) return who.status();
         return term->ConnectWorker(*who, socket);
@@ -172,7 +172,7 @@ void Server::Say(const std::string& line) {
 
 LeaderTerm::Parts Server::TermParts(int64_t epoch) {
   LeaderTerm::Parts p{&options_, &clock_, database_.get(), auth_.get(), &types_, &config_, epoch};
-  p.health_fields = [this] { return HealthFields(); };
+  p.health_body = [this] { return HealthBody(); };
   if (lease_) {
     p.on_commit_failed = [this](const Status&) {
       {
@@ -194,9 +194,10 @@ std::shared_ptr<LeaderTerm> Server::term() {
 
 std::string Server::role() { return term() ? "leader" : "standby"; }
 
-std::string Server::HealthFields() {
+std::string Server::HealthBody() {
   std::lock_guard lock(mu_);
   boost::json::object o;
+  o["status"] = "ok";
   o["role"] = term_ ? "leader" : "standby";
   if (lease_) {
     if (!leader_.address.empty() && std::chrono::steady_clock::now() < leader_until_) {
@@ -204,8 +205,7 @@ std::string Server::HealthFields() {
     }
     o["epoch"] = leader_.epoch;
   }
-  const std::string text = boost::json::serialize(o);
-  return text.substr(1, text.size() - 2);
+  return boost::json::serialize(o);
 }
 
 // How long a stopped term is kept for requests that may still be using it: more than a request
@@ -373,8 +373,7 @@ void Server::Standby(const HttpRequest& request, const Reply& reply) {
   const bool keep_alive = request.keep_alive();
   const std::string_view path = request.target().substr(0, request.target().find('?'));
   if (request.method() == http::verb::get && (path == "/healthz" || path == "/health")) {
-    return reply(JsonResponse(http::status::ok, R"({"status":"ok",)" + HealthFields() + "}",
-                              version, keep_alive));
+    return reply(JsonResponse(http::status::ok, HealthBody(), version, keep_alive));
   }
   std::string leader;
   {

@@ -62,7 +62,8 @@ class Server {
   // What a standby answers: its health, or the way to the leader.
   void Standby(const HttpRequest& request, const Reply& reply);
   std::shared_ptr<LeaderTerm> term();
-  std::string HealthFields();
+  // GET /healthz's answer: {"status":"ok","role":...,"leader":...,"epoch":...}.
+  std::string HealthBody();
   // The lease thread: renews the lease while leading, takes it when it lapses.
   void LeaseLoop();
   // Takes the lease if it lapsed, and leads; notes who leads. `last_error`: said once.

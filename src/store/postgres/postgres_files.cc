@@ -22,6 +22,17 @@ void AddRange(PgParams& p, const std::string& prefix) {
   p.Text(prefix + "0");
 }
 
+// Releases the content `key` names (replaced or removed): deleted by a sweep kReleasedKeepMs on.
+PgQuery Release(const std::string& key, const std::string& what) {
+  PgParams p;
+  p.Text(key);
+  p.Int(WallClockMs());
+  return PgQuery{
+      "UPDATE blob_contents SET state = 'released', since_ms = $2 WHERE id = (SELECT "
+      "content FROM blobs WHERE key = $1)",
+      std::move(p), what + " " + key};
+}
+
 // Deletes released contents past their time, and contents abandoned mid-write (chunks cascade).
 PgQuery Sweep() {
   PgParams p;
@@ -129,13 +140,7 @@ class PgBlobWriter final : public BlobWriter {
       queries.push_back(PgQuery{"UPDATE blob_contents SET state = 'live' WHERE id = $1",
                                 std::move(p), "commit " + key_});
     }
-    PgParams release;
-    release.Text(key_);
-    release.Int(WallClockMs());
-    queries.push_back(
-        PgQuery{"UPDATE blob_contents SET state = 'released', since_ms = $2 WHERE "
-                "id = (SELECT content FROM blobs WHERE key = $1)",
-                std::move(release), "replace " + key_});
+    queries.push_back(Release(key_, "replace"));
     PgParams name;
     name.Text(key_);
     name.Int(static_cast<int64_t>(size_));
@@ -256,14 +261,9 @@ class PostgresBlobStore final : public BlobStore {
   }
 
   void Remove(const std::string& key) override {
-    PgParams release;
-    release.Text(key);
-    release.Int(WallClockMs());
     PgParams unname;
     unname.Text(key);
-    RemoveWith({PgQuery{"UPDATE blob_contents SET state = 'released', since_ms = $2 WHERE id = "
-                        "(SELECT content FROM blobs WHERE key = $1)",
-                        std::move(release), "remove " + key},
+    RemoveWith({Release(key, "remove"),
                 PgQuery{"DELETE FROM blobs WHERE key = $1", std::move(unname), "remove " + key}});
   }
 
