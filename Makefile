@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan test-tsan chaos fuzz lint load run bench bench-scale bench-store bench-download format format-check clean
+.PHONY: all deps configure build test test-asan test-tsan chaos test-ha fuzz lint load run bench bench-scale bench-store bench-download format format-check clean
 
 all: build
 
@@ -55,10 +55,19 @@ fuzz: deps
 lint: build format-check
 	scripts/lint.sh $(BUILD_DIR)
 
-# The chaos test's long form: ROUNDS rounds of faults (SEED=S replays a schedule).
+# The chaos tests' long form: ROUNDS rounds of faults over SQLite, then over PostgreSQL with two
+# servers (SEED=S replays a schedule).
 ROUNDS ?= 30
 chaos: build
 	BATON_CHAOS_ROUNDS=$(ROUNDS) $(if $(SEED),BATON_SEED=$(SEED)) $(BUILD_DIR)/tests/chaos_test
+	BATON_CHAOS_ROUNDS=$(ROUNDS) $(if $(SEED),BATON_SEED=$(SEED)) $(BUILD_DIR)/tests/pg_chaos_test \
+	  --gtest_filter='*TwoServers*'
+
+# The HA test's long form: etcd and two PostgreSQL nodes under Patroni; the primary's postmaster
+# is SIGKILLed HA_ROUNDS times while jobs flow, and every acknowledged job completes once.
+HA_ROUNDS ?= 10
+test-ha: build
+	BATON_CHAOS_ROUNDS=$(HA_ROUNDS) $(BUILD_DIR)/tests/pg_chaos_test --gtest_filter='*Patroni*'
 
 run: build
 	@scripts/run.sh $(BUILD_DIR)/src/cli/baton

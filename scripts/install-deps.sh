@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev libtomlplusplus-dev zlib1g-dev libhowardhinnant-date-dev tzdata
   curl unzip
   postgresql libpq-dev
+  patroni python3-etcd etcd-server
 )
 
 missing=()

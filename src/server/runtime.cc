@@ -167,6 +167,7 @@ bool Runtime::RunPass() {
       // Everything applied since the failed batch was taken is lost with the rebuild.
       FailWaiting(commit_status.WithContext("an earlier commit failed"));
       healthy_ = false;
+      failure_ = commit_status;
       rebuild_after_ms_ = 0;
     }
   }
@@ -180,11 +181,14 @@ bool Runtime::RunPass() {
       ++stats_.rebuilds;
     } else {
       rebuild_after_ms_ = now + 1000;
+      failure_ = s;
     }
   }
   if (!healthy_) {
     for (Command& c : commands) {
-      c.done(Unavailable("the store is failing; the command was not applied"));
+      // The store's own words name the database (a PostgreSQL URL without its password).
+      c.done(Unavailable("the store is failing (" + failure_.message() +
+                         "); the command was not applied"));
     }
     commands.clear();
   } else {

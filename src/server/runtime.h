@@ -125,6 +125,7 @@ class Runtime {
   std::vector<Done> waiting_;               // engine thread only: executed, not yet handed over
   int in_flight_ = 0;                       // engine thread only: batches handed over
   bool healthy_ = true;                     // engine thread only: the engine matches the store
+  Status failure_;                          // engine thread only: why it does not, when it does not
   int64_t rebuild_after_ms_ = 0;            // engine thread only
   std::vector<Command> commands_;           // engine thread only: the pass's commands
   bool stopped_ = false;                    // the controlling thread's

@@ -319,7 +319,9 @@ TEST(SteppedRuntimeTest, AFailedCommitFailsItsCommandsAndTheEngineIsRebuilt) {
   ASSERT_TRUE((*rt)->RunPass());  // its rebuild fails: the store is down
   submit("c");
   ASSERT_TRUE((*rt)->RunPass());
-  EXPECT_EQ(answers.back().message(), "the store is failing; the command was not applied");
+  EXPECT_EQ(answers.back().message(),
+            "the store is failing (recover: the database server is gone); the command was not "
+            "applied");
   store.SetDown(Status::Ok());
   clock.Advance(1000);  // the next rebuild is due
   ASSERT_TRUE((*rt)->RunPass());

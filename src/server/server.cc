@@ -235,12 +235,17 @@ void Server::LeaseLoop() {
         last_error.clear();
         std::lock_guard renewed_lock(mu_);
         leader_until_ = lease_valid_until_;
+        lease_error_.clear();
       } else if (renewed.ok()) {
         StepDown("another server took the lease");
       } else {
         if (renewed.status().ToString() != last_error) {
           last_error = renewed.status().ToString();
           Say("cannot renew the lease: " + last_error);
+        }
+        {
+          std::lock_guard failed_lock(mu_);
+          lease_error_ = renewed.status().message();
         }
         // Stop before the lease can lapse, while it is still ours for sure.
         if (std::chrono::steady_clock::now() + std::chrono::milliseconds(ttl / 4) >=
@@ -263,11 +268,14 @@ void Server::TryToLead(std::string& last_error) {
       last_error = view.status().ToString();
       Say("cannot read the lease: " + last_error);
     }
+    std::lock_guard lock(mu_);
+    lease_error_ = view.status().message();
     return;
   }
   last_error.clear();
   {
     std::lock_guard lock(mu_);
+    lease_error_.clear();
     leader_ = *view;
     leader_until_ = now + std::chrono::milliseconds(std::max<int64_t>(0, view->remaining_ms));
   }
@@ -375,17 +383,20 @@ void Server::Standby(const HttpRequest& request, const Reply& reply) {
   if (request.method() == http::verb::get && (path == "/healthz" || path == "/health")) {
     return reply(JsonResponse(http::status::ok, HealthBody(), version, keep_alive));
   }
-  std::string leader;
+  std::string leader, why;
   {
     std::lock_guard lock(mu_);
     if (std::chrono::steady_clock::now() < leader_until_ && leader_.holder != holder_) {
       leader = leader_.address;
     }
+    why = lease_error_;
   }
   if (leader.empty()) {
-    return reply(ErrorResponse(Unavailable("this server is a standby and no server leads now; "
-                                           "try again in a moment"),
-                               version, keep_alive));
+    // When the database is the reason, its own words say so (and name it).
+    return reply(ErrorResponse(
+        Unavailable("this server is a standby and no server leads now" +
+                    (why.empty() ? std::string() : " (" + why + ")") + "; try again in a moment"),
+        version, keep_alive));
   }
   HttpResponse r = ErrorResponse(Unavailable("this server is a standby; the leader is " + leader),
                                  version, keep_alive);

@@ -96,6 +96,15 @@ TEST_F(DatabaseTest, AUrlItCannotOpenGetsAnErrorThatSaysWhy) {
        "--store postgresql: the database postgresql://baton@127.0.0.1:1/baton cannot be reached: "
        "connection to server at \"127.0.0.1\", port 1 failed: Connection refused Is the server "
        "running on that host and accepting TCP/IP connections?"},
+      // Each host of a multi-host URL is named with its port.
+      {"postgresql://baton@127.0.0.1:1,127.0.0.1:2/baton?target_session_attrs=read-write&"
+       "connect_timeout=5",
+       plain, StatusCode::kUnavailable,
+       "--store postgresql: the database postgresql://baton@127.0.0.1:1,127.0.0.1:2/baton cannot "
+       "be reached: connection to server at \"127.0.0.1\", port 1 failed: Connection refused Is "
+       "the server running on that host and accepting TCP/IP connections? connection to server at "
+       "\"127.0.0.1\", port 2 failed: Connection refused Is the server running on that host and "
+       "accepting TCP/IP connections?"},
   };
   for (const Case& c : cases) {
     Result<std::unique_ptr<Database>> db = OpenDatabase(c.url, c.options);

@@ -21,40 +21,6 @@ class PostgresTest : public testing::WorkerFixture {
     server_args_ = {"--store", store::testing::PgFreshUrl(), "--lease-ms", "1000"};
     WorkerFixture::SetUp();
   }
-
-  // A second server on the same database, with a data directory of its own (another machine).
-  struct Other {
-    std::unique_ptr<testing::ChildProcess> process;
-    uint16_t port = 0;
-    std::string token;
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-  };
-  Other StartOther(const std::string& name) {
-    Other o;
-    o.process = std::make_unique<testing::ChildProcess>();
-    std::vector<std::string> argv = {BATON_PATH,        "server",   "--data",
-                                     dir_ + "/" + name, "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), server_args_.begin(), server_args_.end());
-    EXPECT_TRUE(o.process->Start(argv));
-    std::optional<std::string> line = o.process->ReadLine(std::chrono::seconds(30));
-    EXPECT_TRUE(line.has_value());
-    std::smatch m;
-    if (line && std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) {
-      o.port = static_cast<uint16_t>(std::stoi(m[1]));
-    }
-    std::ifstream in(dir_ + "/" + name + "/admin.token");
-    std::getline(in, o.token);
-    return o;
-  }
-  static json::object Health(uint16_t port) {
-    testing::HttpResult r = testing::HttpCall(port, "GET", "/healthz");
-    if (r.status != 200) return {};
-    return json::parse(r.body).as_object();
-  }
-  static bool Leads(uint16_t port) {
-    json::object h = Health(port);
-    return h.contains("role") && h.at("role") == "leader";
-  }
 };
 
 TEST_F(PostgresTest, AShellJobRunsWithItsLogsResultAndOutputs) {
@@ -227,6 +193,45 @@ TEST_F(PostgresTest, ADeposedLeaderCommitsNothingAndStepsDown) {
   json::object list = json::parse(Call(admin_, "GET", "/v1/jobs").body).as_object();
   EXPECT_EQ(list.at("jobs").as_array().size(), 1u) << json::serialize(list);
   EXPECT_EQ(Submit(R"({"type":"shell","payload":{"command":"true"}})"), on_b + 1);
+}
+
+// A schedule that ticks every second keeps ticking across a failover, each tick once: the jobs
+// it made are one per second, from the first tick to the last, with no tick twice and none
+// missing (a tick is committed with the job it makes, under the leader's fence).
+TEST_F(PostgresTest, CronTicksFireExactlyOnceAcrossAFailover) {
+  Other b = StartOther("b");
+  ASSERT_NE(b.port, 0);
+  testing::HttpResult made = Call(admin_, "POST", "/v1/schedules",
+                                  R"({"name":"every","cron":"* * * * * *","catch_up":"once",)"
+                                  R"("job":{"type":"idle","payload":{}}})");
+  ASSERT_EQ(made.status, 200) << made.body;
+  auto jobs_created = [&] {
+    testing::HttpResult r = Call(admin_, "GET", "/v1/schedules/every");
+    return r.status == 200 ? Json(r).at("jobs_created").to_number<int64_t>() : int64_t{-1};
+  };
+  ASSERT_TRUE(WaitUntil([&] { return jobs_created() >= 2; }));
+  server_->Kill(SIGKILL);
+  server_->Wait();
+  ASSERT_TRUE(WaitUntil([&] { return Leads(b.port); }));
+  port_ = b.port;
+  admin_ = b.token;
+  const int64_t at_takeover = jobs_created();
+  ASSERT_TRUE(WaitUntil([&] { return jobs_created() >= at_takeover + 3; }));
+  ASSERT_EQ(Call(admin_, "DELETE", "/v1/schedules/every").status, 200);
+
+  std::vector<int64_t> ticks;
+  json::value list = Json(Call(admin_, "GET", "/v1/jobs?type=idle&limit=1000"));
+  for (const json::value& j : list.at("jobs").as_array()) {
+    const std::string key(j.at("idempotency_key").as_string());
+    ASSERT_TRUE(key.starts_with("schedule:every:")) << key;
+    ticks.push_back(std::stoll(key.substr(15)));
+  }
+  std::sort(ticks.begin(), ticks.end());
+  ASSERT_GE(ticks.size(), 5u);
+  for (size_t i = 1; i < ticks.size(); ++i) {
+    EXPECT_EQ(ticks[i] - ticks[i - 1], 1000) << "ticks " << ticks[i - 1] << " and " << ticks[i];
+  }
+  EXPECT_GE(static_cast<int64_t>(ticks.size()), at_takeover + 3);
 }
 
 std::string ReadFile(const std::string& path) {

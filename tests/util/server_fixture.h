@@ -49,6 +49,42 @@ class ServerFixture : public ::testing::Test {
     })) << "the server never led";
   }
 
+  // Another server with the same flags and a data directory of its own (another machine): on
+  // PostgreSQL, a second server on the same database. It may lead or stand by.
+  struct Other {
+    std::unique_ptr<ChildProcess> process;
+    uint16_t port = 0;
+    std::string token;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  };
+  Other StartOther(const std::string& name, const std::string& listen = "127.0.0.1:0") {
+    Other o;
+    o.process = std::make_unique<ChildProcess>();
+    std::vector<std::string> argv = {BATON_PATH,        "server",   "--data",
+                                     dir_ + "/" + name, "--listen", listen};
+    argv.insert(argv.end(), server_args_.begin(), server_args_.end());
+    EXPECT_TRUE(o.process->Start(argv));
+    std::optional<std::string> line = o.process->ReadLine(30s);
+    EXPECT_TRUE(line.has_value());
+    std::smatch m;
+    if (line && std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) {
+      o.port = static_cast<uint16_t>(std::stoi(m[1]));
+    }
+    std::ifstream in(dir_ + "/" + name + "/admin.token");
+    std::getline(in, o.token);
+    return o;
+  }
+  // A server's /healthz ({} when it does not answer), and whether it leads.
+  static boost::json::object Health(uint16_t port) {
+    HttpResult r = HttpCall(port, "GET", "/healthz");
+    if (r.status != 200) return {};
+    return boost::json::parse(r.body).as_object();
+  }
+  static bool Leads(uint16_t port) {
+    boost::json::object h = Health(port);
+    return h.contains("role") && h.at("role") == "leader";
+  }
+
   // Waits up to 60 s for `condition`: a test that would hang fails instead.
   static bool WaitUntil(const std::function<bool()>& condition) {
     const auto deadline = std::chrono::steady_clock::now() + 60s;

@@ -134,7 +134,7 @@ class WorkerFixture : public ServerFixture {
                     uint32_t capacity, std::map<std::string, client::Handler> handlers,
                     std::vector<client::PluginOptions> plugins = {}) {
       client::WorkerOptions options;
-      options.servers = {client::Endpoint::Parse(url).value()};
+      options.servers = client::Endpoint::ParseList(url).value();  // "URL1,URL2" too
       options.token = token;
       options.id = id;
       options.capacity = capacity;

@@ -135,7 +135,15 @@ int64_t PgRows::Changed() const {
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conninfo,
                                                          std::string description) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // Defaults that the URL may override (it is expanded after them): a connection attempt gives
+  // up within seconds, and a connection whose peer went away without a word (a host lost, a
+  // network cut) is noticed within seconds too, by TCP keepalives and tcp_user_timeout, rather
+  // than after the kernel's two hours. Each host of a multi-host URL is tried in turn.
+  static constexpr const char* kKeywords[] = {
+      "connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
+  const char* values[] = {"5", "1", "5", "2", "3", "10000", conninfo.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(kKeywords, values, /*expand_dbname=*/1);
   if (PQstatus(conn) != CONNECTION_OK) {
     Status s = Unavailable("the database " + description +
                            " cannot be reached: " + Trimmed(PQerrorMessage(conn)));
@@ -148,6 +156,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& conn
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
+
+int PgConnection::Socket() const { return PQsocket(conn_); }
 
 Status PgConnection::ConnectionError(std::string_view what) const {
   return Unavailable(std::string(what) + ": the database " + description_ +
@@ -314,10 +324,26 @@ Result<std::string> PgDescribe(const std::string& url) {
     if (k == "dbname") dbname = o->val;
   }
   PQconninfoFree(options);
+  // Several hosts come as lists ("h1,h2" and "p1,p2", or one port for all): host:port each.
+  auto split = [](const std::string& list) {
+    std::vector<std::string> parts;
+    size_t from = 0;
+    for (;;) {
+      const size_t comma = list.find(',', from);
+      parts.push_back(list.substr(from, comma - from));
+      if (comma == std::string::npos) return parts;
+      from = comma + 1;
+    }
+  };
+  const std::vector<std::string> hosts = split(host), ports = split(port);
   std::string d = "postgresql://";
   if (!user.empty()) d += user + "@";
-  d += host;
-  if (!port.empty()) d += ":" + port;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    if (i > 0) d += ",";
+    d += hosts[i];
+    const std::string& p = ports.size() == hosts.size() ? ports[i] : ports.front();
+    if (!p.empty()) d += ":" + p;
+  }
   if (!dbname.empty()) d += "/" + dbname;
   return d;
 }

@@ -117,7 +117,8 @@ struct PgQuery {
 class PgConnection {
  public:
   // Connects with `conninfo` (a postgresql:// URL or key=value pairs). `description` names the
-  // database in messages.
+  // database in messages. Unless `conninfo` says otherwise: connect_timeout 5 s, TCP keepalives
+  // after 5 s idle (every 2 s, 3 probes), tcp_user_timeout 10 s.
   static Result<std::unique_ptr<PgConnection>> Open(const std::string& conninfo,
                                                     std::string description);
   ~PgConnection();
@@ -134,6 +135,8 @@ class PgConnection {
   Status Script(const char* sql, std::string_view what);
 
   const std::string& description() const { return description_; }
+  // The connection's socket (-1 when it is broken): for its options, in tests.
+  int Socket() const;
 
  private:
   PgConnection(pg_conn* conn, std::string conninfo, std::string description)

@@ -1,8 +1,11 @@
-// What the PostgreSQL backend does beyond the conformance suite: its migrations, and text that
-// its bulk statements (array literals for unnest) must carry unchanged.
+// What the PostgreSQL backend does beyond the conformance suite: its migrations, text that its
+// bulk statements (array literals for unnest) must carry unchanged, its connections' options.
 #include "store/postgres/postgres_store.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "common/clock.h"
 #include "store/migrations.h"
@@ -40,6 +43,29 @@ TEST(PostgresStoreTest, MigratesOnceAndRefusesASchemaNewerThanItKnows) {
 
 // Quotes, backslashes, braces, commas, the word NULL and an empty string travel through the array
 // literals of a bulk insert and update as they are.
+// A database that vanishes without a word is noticed in seconds: the socket has keepalives and a
+// user timeout unless the URL chooses other values, which win.
+TEST(PgConnectionTest, KeepalivesAndAUserTimeoutByDefaultAndTheUrlWins) {
+  auto option = [](const PgConnection& c, int level, int name) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    EXPECT_EQ(::getsockopt(c.Socket(), level, name, &v, &len), 0);
+    return v;
+  };
+  const std::string url = testing::PgServerUrl();
+  std::unique_ptr<PgConnection> plain = PgConnection::Open(url, "test").value();
+  EXPECT_EQ(option(*plain, SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(option(*plain, IPPROTO_TCP, TCP_KEEPIDLE), 5);
+  EXPECT_EQ(option(*plain, IPPROTO_TCP, TCP_KEEPINTVL), 2);
+  EXPECT_EQ(option(*plain, IPPROTO_TCP, TCP_KEEPCNT), 3);
+  EXPECT_EQ(option(*plain, IPPROTO_TCP, TCP_USER_TIMEOUT), 10000);
+  const std::string chosen =
+      url + (url.find('?') == std::string::npos ? "?" : "&") + "keepalives_idle=7";
+  std::unique_ptr<PgConnection> own = PgConnection::Open(chosen, "test").value();
+  EXPECT_EQ(option(*own, IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  EXPECT_EQ(option(*own, IPPROTO_TCP, TCP_USER_TIMEOUT), 10000);
+}
+
 TEST(PostgresStoreTest, TextThatLooksLikeArraySyntaxRoundTrips) {
   Result<std::unique_ptr<Database>> db = OpenDatabase(testing::PgFreshUrl());
   ASSERT_TRUE(db.ok()) << db.status().ToString();
