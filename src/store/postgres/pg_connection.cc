@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
 
@@ -159,14 +160,25 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 int PgConnection::Socket() const { return PQsocket(conn_); }
 
+namespace {
+std::atomic<uint64_t> round_trips{0};
+}  // namespace
+
+uint64_t PgConnection::RoundTrips() { return round_trips.load(std::memory_order_relaxed); }
+
 Status PgConnection::ConnectionError(std::string_view what) const {
   return Unavailable(std::string(what) + ": the database " + description_ +
                      " is unavailable: " + Trimmed(PQerrorMessage(conn_)));
 }
 
+void PgConnection::Reset() {
+  PQreset(conn_);
+  prepared_.clear();  // a new session has none
+}
+
 Status PgConnection::Ready() {
   if (PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
-  PQreset(conn_);
+  Reset();
   if (PQstatus(conn_) != CONNECTION_OK) return ConnectionError("reconnect");
   return Status::Ok();
 }
@@ -194,33 +206,72 @@ Status PgConnection::ErrorOf(pg_result* result, std::string_view what) const {
 
 Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& queries) {
   BATON_RETURN_IF_ERROR(Ready());
+  round_trips.fetch_add(1, std::memory_order_relaxed);
   if (PQpipelineStatus(conn_) == PQ_PIPELINE_OFF && PQenterPipelineMode(conn_) != 1) {
     return ConnectionError("enter pipeline mode");
   }
-  for (const PgQuery& q : queries) {
+  // Each statement is prepared the first time this session sends it (its parse and plan are
+  // kept), up to kPreparedMax of them; `preparing[i]`: query i's Parse rides this round trip.
+  std::vector<const std::string*> preparing(queries.size(), nullptr);
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const PgQuery& q = queries[i];
     const std::vector<const char*> values = q.params.Pointers();
     const std::vector<int> lengths = q.params.Lengths();
-    if (PQsendQueryParams(conn_, q.sql.c_str(), q.params.size(), nullptr, values.data(),
-                          lengths.data(), q.params.Formats().data(),
-                          q.binary_result ? 1 : 0) != 1) {
+    const std::string* name = nullptr;
+    if (auto it = prepared_.find(q.sql); it != prepared_.end()) {
+      name = &it->second;
+    } else if (prepared_.size() < kPreparedMax) {
+      auto added = prepared_.emplace(q.sql, "baton_" + std::to_string(prepared_.size() + 1));
+      name = &added.first->second;
+      if (PQsendPrepare(conn_, name->c_str(), q.sql.c_str(), q.params.size(), nullptr) != 1) {
+        Status s = ConnectionError(q.what);
+        Reset();
+        return s;
+      }
+      preparing[i] = name;
+    }
+    const int sent =
+        name != nullptr
+            ? PQsendQueryPrepared(conn_, name->c_str(), q.params.size(), values.data(),
+                                  lengths.data(), q.params.Formats().data(),
+                                  q.binary_result ? 1 : 0)
+            : PQsendQueryParams(conn_, q.sql.c_str(), q.params.size(), nullptr, values.data(),
+                                lengths.data(), q.params.Formats().data(), q.binary_result ? 1 : 0);
+    if (sent != 1) {
       Status s = ConnectionError(q.what);
-      PQreset(conn_);  // the pipeline is in an unknown state: start afresh
+      Reset();  // the pipeline is in an unknown state: start afresh
       return s;
     }
   }
   if (PQpipelineSync(conn_) != 1) {
     Status s = ConnectionError("sync");
-    PQreset(conn_);
+    Reset();
     return s;
   }
   std::vector<PgRows> out;
   out.reserve(queries.size());
   Status first = Status::Ok();
-  for (const PgQuery& q : queries) {
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const PgQuery& q = queries[i];
+    if (preparing[i] != nullptr) {
+      // The Parse's own answer. One that failed (or was skipped after an earlier error) made no
+      // statement: it is prepared again next time.
+      PGresult* parsed = PQgetResult(conn_);
+      if (!parsed) {
+        Status s = ConnectionError(q.what);
+        Reset();
+        return s;
+      }
+      const ExecStatusType st = PQresultStatus(parsed);
+      if (st == PGRES_FATAL_ERROR && first.ok()) first = ErrorOf(parsed, q.what);
+      if (st != PGRES_COMMAND_OK) prepared_.erase(q.sql);
+      PQclear(parsed);
+      while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    }
     PGresult* r = PQgetResult(conn_);
     if (!r) {
       Status s = ConnectionError(q.what);
-      PQreset(conn_);
+      Reset();
       return s;
     }
     const ExecStatusType st = PQresultStatus(r);
@@ -234,7 +285,7 @@ Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& querie
   PQclear(sync);
   if (!synced) {
     Status s = first.ok() ? ConnectionError("sync") : first;
-    PQreset(conn_);
+    Reset();
     return s;
   }
   if (!first.ok()) return first;
@@ -255,6 +306,7 @@ Status PgConnection::Script(const char* sql, std::string_view what) {
   if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
     return ConnectionError("leave pipeline mode");
   }
+  round_trips.fetch_add(1, std::memory_order_relaxed);
   PGresult* r = PQexec(conn_, sql);
   const ExecStatusType st = PQresultStatus(r);
   Status s = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? Status::Ok() : ErrorOf(r, what);

@@ -1,8 +1,9 @@
 // PgConnection: one libpq connection, kept in pipeline mode, and the values that cross it.
 //
 // Every call sends its statements and one sync, then reads every answer: a list of statements is
-// one round trip and one implicit transaction (all of them or none). A connection that broke is
-// opened again at the next call; the call that found it broken fails with Unavailable naming the
+// one round trip and one implicit transaction (all of them or none). Each statement is prepared
+// the first time the session sends it, so its parse and plan are paid once. A connection that broke
+// is opened again at the next call; the call that found it broken fails with Unavailable naming the
 // database (never a password).
 //
 // Thread rules: one thread at a time.
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -137,18 +139,27 @@ class PgConnection {
   const std::string& description() const { return description_; }
   // The connection's socket (-1 when it is broken): for its options, in tests.
   int Socket() const;
+  // Round trips made by every connection of this process so far (each Run and Script is one):
+  // for benchmarks.
+  static uint64_t RoundTrips();
 
  private:
   PgConnection(pg_conn* conn, std::string conninfo, std::string description)
       : conn_(conn), conninfo_(std::move(conninfo)), description_(std::move(description)) {}
   // Opens the connection again if it broke.
   Status Ready();
+  // A new session (PQreset): its prepared statements are gone.
+  void Reset();
   Status ErrorOf(pg_result* result, std::string_view what) const;
   Status ConnectionError(std::string_view what) const;
 
   pg_conn* conn_;
   std::string conninfo_;
   std::string description_;
+  // Statements prepared in this session, by their SQL: their names. Bounded: past the bound a
+  // statement is sent unnamed (parsed and planned each time), as ad-hoc ones would be.
+  static constexpr size_t kPreparedMax = 256;
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 // Connections lent to one caller at a time, opened as they are first needed, at most `max` open
