@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "client/client.h"
 #include "client/worker.h"
 #include "server/server.h"
+#include "store/postgres/pg_connection.h"
 
 namespace baton::cli {
 
@@ -32,6 +34,21 @@ namespace {
 namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
 using bench::Seconds;
+
+// Rows inserted, updated and deleted so far in each of the tables of the URL's schema (the
+// statistics PostgreSQL keeps); nullopt if they cannot be read.
+std::optional<json::object> PgRowsWritten(const std::string& url) {
+  Result<std::unique_ptr<store::PgConnection>> c = store::PgConnection::Open(url, "the bench's");
+  if (!c.ok()) return std::nullopt;
+  Result<store::PgRows> rows = (*c)->Query(
+      "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables "
+      "WHERE schemaname = current_schema()",
+      {}, "table statistics");
+  if (!rows.ok()) return std::nullopt;
+  json::object out;
+  for (int i = 0; i < rows->size(); ++i) out[rows->At(i).Text(0)] = rows->At(i).Int(1);
+  return out;
+}
 
 // Follows the event stream and tells who waits when jobs have succeeded.
 class Follower {
@@ -132,6 +149,17 @@ int RunBench(const BenchOptions& o) {
   std::filesystem::remove(dir / "calibration.db");
   std::filesystem::remove(dir / "calibration.db-wal");
   std::filesystem::remove(dir / "calibration.db-shm");
+  const bool on_pg = o.store.starts_with("postgres");
+  double pg_rows = 0;
+  if (on_pg) {
+    say("calibrating: raw PostgreSQL batched inserts (1,000 rows a transaction)");
+    Result<double> rate = bench::PgInsertRowsPerSecond(o.store, 200000, 1000);
+    if (!rate.ok()) {
+      say(rate.status().ToString().c_str());
+      return 4;
+    }
+    pg_rows = *rate;
+  }
 
   server::ServerOptions so;
   so.data_dir = (dir / "data").string();
@@ -190,6 +218,10 @@ int RunBench(const BenchOptions& o) {
             .c_str());
     std::atomic<uint64_t> next{0};
     std::atomic<bool> failed{false};
+    const uint64_t round_trips_before = store::PgConnection::RoundTrips();
+    const std::optional<server::Runtime::Stats> stats_before = srv->stats();
+    const std::optional<json::object> rows_before =
+        on_pg ? PgRowsWritten(o.store) : std::optional<json::object>();
     const auto t0 = Steady::now();
     std::vector<std::thread> submitters;
     for (int s = 0; s < o.submitters; ++s) {
@@ -255,6 +287,43 @@ int RunBench(const BenchOptions& o) {
       ok = false;
     }
     r["succeeded"] = succeeded.ok() ? *succeeded : 0;
+    // Where the time went: the group commits (transactions, what each held, time inside the
+    // store), and on PostgreSQL the round trips and the rows each table took, per job.
+    const std::optional<server::Runtime::Stats> stats_after = srv->stats();
+    if (stats_before && stats_after) {
+      const auto& b = stats_before->committer;
+      const auto& a = stats_after->committer;
+      const double commits = static_cast<double>(a.transactions - b.transactions);
+      r["commits"] = a.transactions - b.transactions;
+      r["jobs_per_commit"] = commits > 0 ? static_cast<double>(submitted) / commits : 0.0;
+      r["records_per_commit"] =
+          commits > 0 ? static_cast<double>(a.records - b.records) / commits : 0.0;
+      r["store_ms_per_commit"] =
+          commits > 0 ? static_cast<double>(a.apply_us - b.apply_us) / commits / 1000 : 0.0;
+      r["store_busy_share"] = static_cast<double>(a.apply_us - b.apply_us) / 1e6 / Seconds(t0, t1);
+    }
+    if (on_pg) {
+      r["pg_round_trips_per_job"] =
+          static_cast<double>(store::PgConnection::RoundTrips() - round_trips_before) /
+          static_cast<double>(submitted);
+      // PostgreSQL's counters reach its statistics within 10 s of a backend going idle.
+      say("waiting 11 s for PostgreSQL's table statistics");
+      std::this_thread::sleep_for(std::chrono::seconds(11));
+      const std::optional<json::object> rows_after = PgRowsWritten(o.store);
+      if (rows_before && rows_after) {
+        json::object per_job;
+        double total = 0;
+        for (const auto& [table, n] : *rows_after) {
+          const double before =
+              rows_before->contains(table) ? rows_before->at(table).to_number<double>() : 0;
+          const double each = (n.to_number<double>() - before) / static_cast<double>(submitted);
+          if (each > 0) per_job[table] = std::round(each * 100) / 100;
+          total += each;
+        }
+        r["pg_rows_per_job"] = std::round(total * 100) / 100;
+        r["pg_rows_per_job_by_table"] = per_job;
+      }
+    }
     out["throughput"] = r;
   }
   if (ok && (o.what == "all" || o.what == "fanout")) {
@@ -373,6 +442,7 @@ int RunBench(const BenchOptions& o) {
   cal["loopback_rtt_us"] = std::round(rtt_us * 10) / 10;
   cal["sqlite_rows_per_s"] = std::llround(sqlite_rows);
   cal["synchronous"] = o.synchronous;
+  if (on_pg) cal["pg_rows_per_s"] = std::llround(pg_rows);
   out["calibration"] = cal;
 
   stop_all();
@@ -392,6 +462,22 @@ int RunBench(const BenchOptions& o) {
                 t.at("jobs_per_s").to_number<double>());
     std::printf("%-34s %10.0f /s\n", "  of which submit (jobs)",
                 t.at("submit_jobs_per_s").to_number<double>());
+    if (t.contains("commits")) {
+      std::printf("%-34s %10.1f      %.1f records, %.2f ms in the store each; store busy %.0f%%\n",
+                  "  jobs per group commit", t.at("jobs_per_commit").to_number<double>(),
+                  t.at("records_per_commit").to_number<double>(),
+                  t.at("store_ms_per_commit").to_number<double>(),
+                  100 * t.at("store_busy_share").to_number<double>());
+    }
+    if (t.contains("pg_round_trips_per_job")) {
+      std::printf("%-34s %10.3f\n", "  PostgreSQL round trips per job",
+                  t.at("pg_round_trips_per_job").to_number<double>());
+    }
+    if (t.contains("pg_rows_per_job")) {
+      std::printf("%-34s %10.2f      %s\n", "  PostgreSQL rows written per job",
+                  t.at("pg_rows_per_job").to_number<double>(),
+                  json::serialize(t.at("pg_rows_per_job_by_table")).c_str());
+    }
   }
   if (out.contains("latency")) {
     const json::object& l = out["latency"].as_object();
@@ -412,6 +498,10 @@ int RunBench(const BenchOptions& o) {
   std::printf("%-34s %10.1f us\n", "calibration: loopback round trip", rtt_us);
   std::printf("%-34s %10.0f /s   synchronous=%s\n", "calibration: raw SQLite inserts", sqlite_rows,
               o.synchronous.c_str());
+  if (on_pg) {
+    std::printf("%-34s %10.0f /s   1,000 rows a transaction\n",
+                "calibration: raw PostgreSQL inserts", pg_rows);
+  }
   return 0;
 }
 

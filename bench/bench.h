@@ -10,6 +10,8 @@
 //               stream; holds when nothing fails and no event is lost (bench_load.cc)
 //   download:   (not in "all") a job's 1 GiB output served as output.zip and one file: the
 //               server's peak memory during each, and the rate (bench_download.cc)
+//   failover:   (not in "all"; PostgreSQL) two server processes, the leader SIGKILLed: the time
+//               until the other leads, and until a job has run on it (bench_failover.cc)
 // It starts its own server (in this process, in a fresh data directory) and worker processes,
 // and stops them at the end. Calibrations from the same run: loopback round trip, raw SQLite
 // batched inserts.
@@ -38,6 +40,8 @@ struct BenchOptions {
   int clients = 200;           // load: concurrent clients
   int seconds = 60;            // load: how long
   uint64_t output_mib = 1024;  // download: the job's output
+  int64_t lease_ms = 10000;    // failover: the servers' --lease-ms
+  int rounds = 3;              // failover: leader kills
   bool json = false;
 };
 
@@ -45,5 +49,6 @@ int RunBench(const BenchOptions& options);
 int RunScale(const BenchOptions& options);
 int RunLoad(const BenchOptions& options);
 int RunDownload(const BenchOptions& options);
+int RunFailover(const BenchOptions& options);
 
 }  // namespace baton::cli

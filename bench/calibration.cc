@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "store/postgres/pg_connection.h"
+
 namespace baton::bench {
 
 namespace {
@@ -76,6 +78,58 @@ double SqliteInsertRowsPerSecond(const std::string& path, const std::string& syn
   const double rate = static_cast<double>(rows) / Seconds(t0, Steady::now());
   sqlite3_finalize(st);
   sqlite3_close(db);
+  return rate;
+}
+
+Result<double> PgInsertRowsPerSecond(const std::string& url, uint64_t rows, uint64_t batch) {
+  Result<std::unique_ptr<store::PgConnection>> c =
+      store::PgConnection::Open(url, "the calibration's database");
+  if (!c.ok()) return c.status();
+  store::PgConnection& pg = **c;
+  std::string columns = "id BIGINT PRIMARY KEY, type TEXT, owner TEXT, payload TEXT";
+  for (int n = 1; n <= 11; ++n) columns += ", i" + std::to_string(n) + " BIGINT";
+  columns +=
+      ", idempotency_key TEXT, tags TEXT, parent_id BIGINT, verify BIGINT, "
+      "created_ms BIGINT, state TEXT, a1 BIGINT, a2 BIGINT, a3 BIGINT, a4 BIGINT, "
+      "worker_id TEXT, t1 BIGINT, t2 BIGINT, t3 BIGINT, t4 BIGINT, t5 BIGINT, "
+      "last_outcome TEXT, progress DOUBLE PRECISION, s1 TEXT, s2 TEXT, s3 TEXT, s4 TEXT, "
+      "c1 BIGINT, c2 BIGINT, c3 BIGINT";
+  const std::string table = "baton_calibration_" + std::to_string(::getpid());
+  BATON_RETURN_IF_ERROR(pg.Script(
+      ("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (" + columns + ")").c_str(),
+      "make the calibration table"));
+  const auto t0 = Steady::now();
+  Status failed = Status::Ok();
+  for (uint64_t id = 1; id <= rows && failed.ok();) {
+    store::PgArrays v(40);
+    for (uint64_t k = 0; k < batch && id <= rows; ++k, ++id) {
+      v.Row();
+      v.Int(static_cast<int64_t>(id));
+      v.Text("noop");
+      v.Text("bench");
+      v.Text(kPayload);
+      for (int n = 0; n < 11; ++n) v.Int(1000 + n);
+      v.Null();
+      v.Text("[]");
+      v.Int(0);
+      v.Int(0);
+      v.Int(1'700'000'000'000);
+      v.Text("queued");
+      for (int n = 0; n < 4; ++n) v.Int(n);
+      v.Text("");
+      for (int n = 0; n < 5; ++n) v.Int(1'700'000'000'000);
+      v.Text("none");
+      v.Real(0);
+      for (int n = 0; n < 4; ++n) v.Text("");
+      for (int n = 0; n < 3; ++n) v.Int(0);
+    }
+    failed = pg.Query("INSERT INTO " + table + " SELECT * FROM " + v.Unnest(), v.Params(),
+                      "calibration insert")
+                 .status();
+  }
+  const double rate = static_cast<double>(rows) / Seconds(t0, Steady::now());
+  (void)pg.Script(("DROP TABLE " + table).c_str(), "drop the calibration table");
+  if (!failed.ok()) return failed;
   return rate;
 }
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/status.h"
+
 namespace baton::bench {
 
 // Seconds from `a` to `b`.
@@ -22,6 +24,12 @@ extern const std::string kPayload;
 // `synchronous` (FULL, NORMAL, OFF), in a new file at `path`. Rows per second.
 double SqliteInsertRowsPerSecond(const std::string& path, const std::string& synchronous,
                                  uint64_t rows);
+
+// Raw PostgreSQL at `url`: the same 40-column rows, sent by this client in transactions of
+// `batch` rows (one INSERT ... SELECT FROM unnest of an array per column, one round trip each),
+// into a new table of its own (dropped after), with the server's settings (fsync and
+// synchronous_commit as they are). Rows per second; an error if the database cannot be used.
+Result<double> PgInsertRowsPerSecond(const std::string& url, uint64_t rows, uint64_t batch);
 
 // The median round trip of one byte over a loopback TCP connection (TCP_NODELAY), in
 // microseconds; -1 if the socket calls failed.

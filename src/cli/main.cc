@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "bench/bench.h"
+#include "cli/migrate.h"
 #include "cli/shell_executor.h"
 #include "client/client.h"
 #include "client/worker.h"
@@ -729,16 +730,30 @@ int main(int argc, char** argv) {
   worker->add_option("--token", t.token, "worker token (default: $BATON_TOKEN, else admin)");
   worker->add_option("--data", t.data, "the local server's data directory, for its admin token");
 
+  baton::cli::MigrateOptions migrate_options;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "copy a database whole into a new one (sqlite:DIR to postgresql://...)");
+  migrate->add_option("--from", migrate_options.from, "the database to copy: sqlite:DIR, ...")
+      ->required();
+  migrate->add_option("--to", migrate_options.to, "a new database: postgresql://..., ...")
+      ->required();
+  migrate->add_option("--from-files", migrate_options.from_files,
+                      "where the source keeps files and logs, if its server had --files DIR");
+  migrate->add_option("--to-files", migrate_options.to_files,
+                      "where the target's go, if its servers will have --files DIR");
+  migrate->add_flag("--json", migrate_options.json, "print what was copied as JSON");
+
   baton::cli::BenchOptions bench_options;
   CLI::App* bench = app.add_subcommand(
       "bench", "measure Baton end to end (its own server and no-op workers) next to calibrations");
   bench
       ->add_option("what", bench_options.what,
                    "throughput, latency, fanout or all; or scale (a million queued jobs), load "
-                   "(many clients submitting and watching), or download (a 1 GiB output served)")
+                   "(many clients submitting and watching), download (a 1 GiB output served), "
+                   "or failover (PostgreSQL: the leader SIGKILLed)")
       ->capture_default_str()
-      ->check(
-          CLI::IsMember({"throughput", "latency", "fanout", "all", "scale", "load", "download"}));
+      ->check(CLI::IsMember(
+          {"throughput", "latency", "fanout", "all", "scale", "load", "download", "failover"}));
   bench->add_option("--children", bench_options.children, "children of the fanout parent")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000}));
@@ -782,6 +797,12 @@ int main(int argc, char** argv) {
   bench->add_option("--output-mib", bench_options.output_mib, "download: the job's output, MiB")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{64}, uint64_t{16384}));
+  bench->add_option("--lease-ms", bench_options.lease_ms, "failover: the servers' --lease-ms")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{300}, int64_t{3'600'000}));
+  bench->add_option("--rounds", bench_options.rounds, "failover: how many times the leader dies")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   bench->add_flag("--json", bench_options.json, "print JSON");
 
   CLI11_PARSE(app, argc, argv);
@@ -790,8 +811,10 @@ int main(int argc, char** argv) {
     if (bench_options.what == "scale") return baton::cli::RunScale(bench_options);
     if (bench_options.what == "load") return baton::cli::RunLoad(bench_options);
     if (bench_options.what == "download") return baton::cli::RunDownload(bench_options);
+    if (bench_options.what == "failover") return baton::cli::RunFailover(bench_options);
     return baton::cli::RunBench(bench_options);
   }
+  if (migrate->parsed()) return baton::cli::RunMigrate(migrate_options);
   if (server->parsed()) return RunServer(std::move(options), listen, data_option->count() > 0);
   if (worker->parsed()) {
     for (const std::string& spec : plugin_specs) {

@@ -237,8 +237,11 @@ class Worker::Impl {
       ws_->handshake(res, server.host + ":" + std::to_string(server.port), "/v1/workers/connect",
                      ec);
       if (ec == websocket::error::upgrade_declined && res.result_int() == 503) {
-        // A standby (or a server that stops): the leader is elsewhere.
+        // A standby (or a server that stops): the leader is elsewhere. A server that answers
+        // is up, and a takeover comes within a lease: try every 200 ms, not with a back-off
+        // grown while no server answered.
         NextServer(true);
+        reconnect_delay_ms_ = std::min<int64_t>(reconnect_delay_ms_, 200);
         return RetryLater("the server at " + server.url() +
                           " does not lead: " + std::string(res.body()));
       }

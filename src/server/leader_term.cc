@@ -13,22 +13,11 @@ Result<std::unique_ptr<LeaderTerm>> LeaderTerm::Start(Parts parts) {
   t->reader_ = std::make_unique<StoreReader>(std::move(reader));
   // Files and logs: in --files DIR, else in the database if it keeps them, else beside it. A new
   // term opens them anew: what a LogStore knows of sizes is only true while it is the writer.
-  std::unique_ptr<store::BlobStore> blobs;
-  std::unique_ptr<store::LogStore> logs;
-  if (options.files_dir.empty()) {
-    BATON_ASSIGN_OR_RETURN(blobs, db.ConnectBlobs());
-    BATON_ASSIGN_OR_RETURN(logs, db.ConnectLogs());
-  }
-  const std::string dir = options.files_dir.empty() ? options.data_dir : options.files_dir;
-  if (!blobs) {
-    BATON_ASSIGN_OR_RETURN(blobs, store::OpenDiskBlobStore(dir));
-  }
-  if (!logs) {
-    BATON_ASSIGN_OR_RETURN(logs, store::OpenDiskLogStore(dir + "/logs"));
-  }
-  t->logs_ =
-      std::make_unique<JobLogs>(std::move(logs), options.log_bytes_max, options.log_followers_max);
-  t->files_.emplace(std::move(blobs), options.files);
+  BATON_ASSIGN_OR_RETURN(store::FileStores stores,
+                         store::OpenFileStores(db, options.files_dir, options.data_dir));
+  t->logs_ = std::make_unique<JobLogs>(std::move(stores.logs), options.log_bytes_max,
+                                       options.log_followers_max);
+  t->files_.emplace(std::move(stores.blobs), options.files);
   // Inputs of a submit that crashed before its commit: no job names them. Only a leader uploads,
   // so none is in flight now but on a deposed leader, whose commit will fail.
   BATON_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreAdmin> admin, db.ConnectAdmin());

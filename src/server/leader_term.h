@@ -69,6 +69,8 @@ class LeaderTerm {
   void EndStreams();
 
   int64_t epoch() const { return parts_.epoch; }
+  // The runtime's and its committer's counters.
+  Runtime::Stats stats() { return runtime_->GetStats(); }
   // A worker's WebSocket (GET /v1/workers/connect).
   Result<WebSocketHandlers> ConnectWorker(const Identity& who,
                                           const std::shared_ptr<WebSocket>& socket);

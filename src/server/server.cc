@@ -194,6 +194,12 @@ std::shared_ptr<LeaderTerm> Server::term() {
 
 std::string Server::role() { return term() ? "leader" : "standby"; }
 
+std::optional<Runtime::Stats> Server::stats() {
+  std::shared_ptr<LeaderTerm> t = term();
+  if (!t) return std::nullopt;
+  return t->stats();
+}
+
 std::string Server::HealthBody() {
   std::lock_guard lock(mu_);
   boost::json::object o;

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,8 @@ class Server {
   const std::string& files_description() const { return files_description_; }
   // "leader" or "standby".
   std::string role();
+  // The commit counters of the term this server leads; nullopt on a standby.
+  std::optional<Runtime::Stats> stats();
   // Stops taking requests, commits what was done, gives up the lease, closes the store.
   void Stop();
 

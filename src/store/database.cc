@@ -30,4 +30,21 @@ Result<std::unique_ptr<Database>> OpenDatabase(std::string_view url,
                          "\": expected sqlite:DIR (a directory), postgresql://... or memory:");
 }
 
+Result<FileStores> OpenFileStores(Database& db, const std::string& files_dir,
+                                  const std::string& fallback_dir) {
+  FileStores out;
+  if (files_dir.empty()) {
+    BATON_ASSIGN_OR_RETURN(out.blobs, db.ConnectBlobs());
+    BATON_ASSIGN_OR_RETURN(out.logs, db.ConnectLogs());
+  }
+  const std::string& dir = files_dir.empty() ? fallback_dir : files_dir;
+  if (!out.blobs) {
+    BATON_ASSIGN_OR_RETURN(out.blobs, OpenDiskBlobStore(dir));
+  }
+  if (!out.logs) {
+    BATON_ASSIGN_OR_RETURN(out.logs, OpenDiskLogStore(dir + "/logs"));
+  }
+  return out;
+}
+
 }  // namespace baton::store

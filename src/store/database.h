@@ -82,6 +82,16 @@ class Database {
   virtual Result<std::unique_ptr<Store>> ConnectLeader(int64_t epoch) = 0;
 };
 
+// Where files and logs are kept: under `files_dir` when it is given (--files: a shared
+// filesystem); else in the database, when it keeps them; else on disk under `fallback_dir` (the
+// data directory: blobs under it, logs in DIR/logs).
+struct FileStores {
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<LogStore> logs;
+};
+Result<FileStores> OpenFileStores(Database& db, const std::string& files_dir,
+                                  const std::string& fallback_dir);
+
 // Opens the database `url` names, creating it if it does not exist and bringing its schema up to
 // date; a URL that names no backend, or a database newer than this build, is refused with an
 // error that says so.

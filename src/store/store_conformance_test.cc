@@ -531,7 +531,7 @@ TEST_P(StoreConformanceTest, ACommitIsSeenThroughEveryOtherConnection) {
   EXPECT_TRUE(from_thread.ok()) << from_thread.status().ToString();
 }
 
-TEST_P(StoreConformanceTest, TokensArePutOnceAndFoundByHash) {
+TEST_P(StoreConformanceTest, TokensArePutOnceFoundByHashAndListed) {
   Result<std::unique_ptr<TokenStore>> tokens = db_->ConnectTokens();
   ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
   const TokenRecord alice{"ab12", "alice", false, true, true, 1000};
@@ -547,6 +547,14 @@ TEST_P(StoreConformanceTest, TokensArePutOnceAndFoundByHash) {
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ(**found, alice);
   EXPECT_FALSE((*second)->Find("ab13").value().has_value());
+  // Listed oldest first, then by hash.
+  const TokenRecord bob{"cd34", "bob", true, false, false, 500};
+  const TokenRecord carol{"aa00", "carol", false, false, false, 1000};
+  ASSERT_TRUE((*tokens)->Put(bob).ok());
+  ASSERT_TRUE((*tokens)->Put(carol).ok());
+  Result<std::vector<TokenRecord>> all = (*second)->List();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(*all, (std::vector<TokenRecord>{bob, carol, alice}));
 }
 
 TEST_P(StoreConformanceTest, TheAdminConnectionChecksAndFindsInputDirs) {

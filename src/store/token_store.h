@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -30,6 +31,8 @@ class TokenStore {
   virtual Status Put(const TokenRecord& token) = 0;
   // The token with this hash, or nullopt.
   virtual Result<std::optional<TokenRecord>> Find(const std::string& hash) = 0;
+  // Every token, oldest first (then by hash).
+  virtual Result<std::vector<TokenRecord>> List() = 0;
 };
 
 }  // namespace baton::store

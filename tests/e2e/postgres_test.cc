@@ -234,6 +234,106 @@ TEST_F(PostgresTest, CronTicksFireExactlyOnceAcrossAFailover) {
   EXPECT_GE(static_cast<int64_t>(ticks.size()), at_takeover + 3);
 }
 
+// `baton migrate` copies a SQLite server's database whole into PostgreSQL: a server on the copy
+// serves every job as it was (state, attempts, result, output and input files, log), the event
+// log with its numbers, the tokens, the schedules; a queued job runs there; ids go on.
+class MigrateTest : public testing::WorkerFixture {};
+
+TEST_F(MigrateTest, ASqliteDatabaseMovesToPostgresWithNothingLost) {
+  auto worker = StartWorker("w1");
+  testing::HttpResult posted = PostMultipart(
+      admin_, "/v1/jobs",
+      Multipart(
+          {{"job", R"({"type":"shell","payload":{"command":)"
+                   R"("echo printed; cp a.txt out/b.txt; echo '{\"n\":7}' > result.json"}})"}},
+          {{"a.txt", "input bytes\n"}}));
+  ASSERT_EQ(posted.status, 201) << posted.body;
+  const uint64_t done = Json(posted).at("id").to_number<uint64_t>();
+  const uint64_t failed =
+      Submit(R"({"type":"shell","attempts_max":1,"payload":{"command":"exit 3"}})");
+  ASSERT_TRUE(WaitUntil([&] {
+    return GetJob(done).at("state") == "succeeded" && GetJob(failed).at("state") == "failed";
+  }));
+  const uint64_t queued = Submit(R"({"type":"later","payload":{"command":"echo ran later"}})");
+  const std::string alice = NewToken("alice");
+  ASSERT_EQ(Call(admin_, "POST", "/v1/schedules",
+                 R"({"name":"nightly","cron":"0 3 * * *","job":{"type":"later"}})")
+                .status,
+            200);
+  ASSERT_EQ(Call(admin_, "POST", "/v1/types/paused-one/pause").status, 200);
+  const std::string attempts_before =
+      Call(admin_, "GET", "/v1/jobs/" + std::to_string(done) + "/attempts").body;
+  const std::string job_before = Call(admin_, "GET", "/v1/jobs/" + std::to_string(done)).body;
+  std::vector<json::object> events_before = EventsUntilEnd(failed);
+  worker.reset();
+
+  const std::string data = dir_ + "/data";
+  const std::string pg = store::testing::PgFreshUrl();
+  // Not while its server runs.
+  auto migrate = [&](const std::string& from, const std::string& to) {
+    return Run(
+        {"/bin/sh", "-c",
+         std::string("'") + BATON_PATH + "' migrate --from '" + from + "' --to '" + to + "' 2>&1"});
+  };
+  CliResult busy = migrate("sqlite:" + data, pg);
+  EXPECT_EQ(busy.exit_code, 2) << busy.out;
+  EXPECT_NE(busy.out.find("--from sqlite:" + data + ": a server runs on this directory; stop it"),
+            std::string::npos)
+      << busy.out;
+  StopServer();
+  CliResult bad = migrate("sqlite:" + data, "postgresql://baton@[::1/x");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("not a PostgreSQL connection string"), std::string::npos) << bad.out;
+
+  CliResult copied = migrate("sqlite:" + data, pg);
+  ASSERT_EQ(copied.exit_code, 0) << copied.out;
+  EXPECT_NE(copied.out.find("copied 3 jobs (2 attempts, "), std::string::npos) << copied.out;
+  EXPECT_NE(copied.out.find("1 schedules, 1 paused types, 2 tokens, 2 files"), std::string::npos)
+      << copied.out;
+  // Once: the target is not empty any more.
+  CliResult again = migrate("sqlite:" + data, pg);
+  EXPECT_EQ(again.exit_code, 2) << again.out;
+  EXPECT_NE(again.out.find("is not empty"), std::string::npos) << again.out;
+
+  // A server on the copy, with a data directory of its own (the admin token is the copied one).
+  std::filesystem::create_directories(dir_ + "/pg-data");
+  std::filesystem::copy_file(data + "/admin.token", dir_ + "/pg-data/admin.token");
+  listen_ = "127.0.0.1:0";
+  server_args_ = {"--store", pg, "--lease-ms", "1000"};
+  {
+    auto argv_data = dir_ + "/pg-data";
+    server_ = std::make_unique<testing::ChildProcess>();
+    std::vector<std::string> argv = {BATON_PATH, "server",   "--data",
+                                     argv_data,  "--listen", listen_};
+    argv.insert(argv.end(), server_args_.begin(), server_args_.end());
+    ASSERT_TRUE(server_->Start(argv));
+    std::optional<std::string> line = server_->ReadLine(std::chrono::seconds(30));
+    ASSERT_TRUE(line.has_value());
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) << *line;
+    port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    ASSERT_TRUE(WaitUntil([&] { return Leads(port_); }));
+  }
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(done)).body, job_before);
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(done) + "/attempts").body,
+            attempts_before);
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(done) + "/files/b.txt").body,
+            "input bytes\n");
+  EXPECT_EQ(Call(admin_, "GET", "/v1/jobs/" + std::to_string(done) + "/inputs/a.txt").body,
+            "input bytes\n");
+  EXPECT_EQ(Cli({"logs", std::to_string(done)}).out, "printed\n");
+  EXPECT_EQ(GetJob(failed).at("state"), "failed");
+  std::vector<json::object> events_after = EventsUntilEnd(failed);
+  EXPECT_EQ(events_after, events_before);
+  EXPECT_EQ(Call(alice, "GET", "/v1/jobs").status, 200);  // alice's token works
+  EXPECT_NE(Call(admin_, "GET", "/v1/schedules/nightly").body.find("0 3 * * *"), std::string::npos);
+  EXPECT_NE(Call(admin_, "GET", "/v1/scheduling").body.find("paused-one"), std::string::npos);
+  auto later = StartWorker("w2", "shell", "2", "later");
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(queued).at("state") == "succeeded"; }));
+  EXPECT_EQ(Cli({"logs", std::to_string(queued)}).out, "ran later\n");
+  EXPECT_EQ(Submit(R"({"type":"later","payload":{"command":"true"}})"), queued + 1);
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};

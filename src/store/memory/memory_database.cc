@@ -1,7 +1,9 @@
 // The `memory:` database: one MemoryStore and one token map, shared by every connection behind
 // one mutex (the connections are as independent as the thread rules ask, not as fast).
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "store/memory/memory_store.h"
 
@@ -75,6 +77,15 @@ class MemoryConnection final : public Store, public StoreAdmin, public TokenStor
     auto it = shared_->tokens.find(hash);
     if (it == shared_->tokens.end()) return std::optional<TokenRecord>();
     return std::optional<TokenRecord>(it->second);
+  }
+  Result<std::vector<TokenRecord>> List() override {
+    std::lock_guard lock(shared_->mu);
+    std::vector<TokenRecord> out;
+    for (const auto& [hash, t] : shared_->tokens) out.push_back(t);
+    std::sort(out.begin(), out.end(), [](const TokenRecord& a, const TokenRecord& b) {
+      return std::tie(a.created_ms, a.hash) < std::tie(b.created_ms, b.hash);
+    });
+    return out;
   }
 
  private:

@@ -44,6 +44,22 @@ class PostgresTokenStore final : public TokenStore {
                                                   row.Int(3) != 0, row.Int(4) != 0, row.Int(5)});
   }
 
+  Result<std::vector<TokenRecord>> List() override {
+    std::lock_guard lock(mu_);
+    Result<PgRows> r = conn_->Query(
+        "SELECT hash, user_name, admin, worker, private, created_ms FROM tokens "
+        "ORDER BY created_ms, hash",
+        {}, "list tokens");
+    if (!r.ok()) return r.status();
+    std::vector<TokenRecord> out;
+    for (int i = 0; i < r->size(); ++i) {
+      PgRows& row = r->At(i);
+      out.push_back(TokenRecord{row.Text(0), row.Text(1), row.Int(2) != 0, row.Int(3) != 0,
+                                row.Int(4) != 0, row.Int(5)});
+    }
+    return out;
+  }
+
  private:
   std::mutex mu_;
   std::unique_ptr<PgConnection> conn_;

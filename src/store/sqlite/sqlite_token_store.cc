@@ -53,6 +53,21 @@ Status SqliteTokenStore::Put(const TokenRecord& t) {
   return Status::Ok();
 }
 
+namespace {
+
+TokenRecord ReadToken(sqlite3_stmt* st) {
+  TokenRecord t;
+  t.hash = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  t.user = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  t.admin = sqlite3_column_int(st, 2) != 0;
+  t.worker = sqlite3_column_int(st, 3) != 0;
+  t.private_pool = sqlite3_column_int(st, 4) != 0;
+  t.created_ms = sqlite3_column_int64(st, 5);
+  return t;
+}
+
+}  // namespace
+
 Result<std::optional<TokenRecord>> SqliteTokenStore::Find(const std::string& hash) {
   std::lock_guard lock(mu_);
   Stmt st;
@@ -64,14 +79,21 @@ Result<std::optional<TokenRecord>> SqliteTokenStore::Find(const std::string& has
   rc = sqlite3_step(st.s);
   if (rc == SQLITE_DONE) return std::optional<TokenRecord>();
   if (rc != SQLITE_ROW) return Error(db_, rc, "look up a token");
-  TokenRecord t;
-  t.hash = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0));
-  t.user = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 1));
-  t.admin = sqlite3_column_int(st.s, 2) != 0;
-  t.worker = sqlite3_column_int(st.s, 3) != 0;
-  t.private_pool = sqlite3_column_int(st.s, 4) != 0;
-  t.created_ms = sqlite3_column_int64(st.s, 5);
-  return std::optional<TokenRecord>(std::move(t));
+  return std::optional<TokenRecord>(ReadToken(st.s));
+}
+
+Result<std::vector<TokenRecord>> SqliteTokenStore::List() {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  int rc = sqlite3_prepare_v2(db_,
+                              "SELECT hash, user, admin, worker, private, created_ms FROM tokens "
+                              "ORDER BY created_ms, hash",
+                              -1, &st.s, nullptr);
+  if (rc != SQLITE_OK) return Error(db_, rc, "prepare token list");
+  std::vector<TokenRecord> out;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) out.push_back(ReadToken(st.s));
+  if (rc != SQLITE_DONE) return Error(db_, rc, "list tokens");
+  return out;
 }
 
 }  // namespace baton::store

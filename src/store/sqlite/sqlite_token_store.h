@@ -20,6 +20,7 @@ class SqliteTokenStore final : public TokenStore {
 
   Status Put(const TokenRecord& token) override;
   Result<std::optional<TokenRecord>> Find(const std::string& hash) override;
+  Result<std::vector<TokenRecord>> List() override;
 
  private:
   explicit SqliteTokenStore(sqlite3* db) : db_(db) {}
