@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FORMAT_FILES = $(shell git ls-files '*.h' '*.cc' 2>/dev/null)
 
-.PHONY: all deps configure build test test-asan test-tsan chaos test-ha fuzz lint load run bench bench-scale bench-store bench-download format format-check clean
+.PHONY: all deps configure build test test-asan test-tsan chaos test-ha fuzz lint load run bench bench-pg bench-scale bench-store bench-download format format-check clean
 
 all: build
 
@@ -80,6 +80,10 @@ bench-scale: build
 
 load: build
 	@$(BUILD_DIR)/src/cli/baton bench load --clients 200 --seconds 60 --workers 4
+
+# baton bench over a PostgreSQL of its own with default settings (bench/bench_pg.sh): JSON.
+bench-pg: build
+	@bench/bench_pg.sh $(BUILD_DIR)/src/cli/baton
 
 bench-store: build
 	@$(BUILD_DIR)/bench/bench_store

@@ -1,8 +1,9 @@
 // `baton bench failover --store postgresql://...`: two `baton server` processes on one database
 // and a no-op worker given both; the leader is SIGKILLed, and the bench measures how long until
 // the other leads (takeover) and until a job submitted then has run (first job: the lease's lapse,
-// the new leader's recovery, the worker's reconnection, a dispatch). Each round starts the killed
-// server again (a standby now) on its port. Goal: within the lease TTL plus 2 s.
+// the new leader's recovery, the worker's reconnection, a dispatch). Each round waits a random
+// part of a renewal period first, and starts the killed server again (a standby now) on its port
+// after. Goal: within the lease TTL plus 2 s.
 #include <signal.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "bench/bench.h"
@@ -100,7 +102,12 @@ int RunFailover(const BenchOptions& o) {
 
   json::array rounds;
   std::vector<double> takeovers, first_jobs;
+  // The moment of each kill is drawn within a renewal period, since how long the lease still
+  // runs depends on when it was renewed last.
+  std::mt19937_64 rng(std::random_device{}());
   for (int round = 0; round < o.rounds; ++round) {
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(rng() % static_cast<uint64_t>(o.lease_ms / 3)));
     const int leader = Leads(ports[0]) ? 0 : 1, other = 1 - leader;
     say("round " + std::to_string(round + 1) + " of " + std::to_string(o.rounds) +
         ": SIGKILL the leader (port " + std::to_string(ports[leader]) + ")");
@@ -127,6 +134,7 @@ int RunFailover(const BenchOptions& o) {
                    {"rounds", rounds},
                    {"takeover_s_median", Median(takeovers)},
                    {"first_job_s_median", Median(first_jobs)},
+                   {"first_job_s_max", *std::max_element(first_jobs.begin(), first_jobs.end())},
                    {"goal_s", static_cast<double>(o.lease_ms) / 1000 + 2}};
   if (o.json) {
     std::printf("%s\n", json::serialize(json::object{{"failover", out}}).c_str());
@@ -135,8 +143,10 @@ int RunFailover(const BenchOptions& o) {
   std::printf("%-34s %14s   %s\n", "benchmark", "figure", "goal / calibration");
   std::printf("%-34s %10.3f s    lease %.1f s\n", "failover: SIGKILL -> new leader",
               Median(takeovers), static_cast<double>(o.lease_ms) / 1000);
-  std::printf("%-34s %10.3f s    goal <= %.1f s\n", "failover: SIGKILL -> a job done",
-              Median(first_jobs), static_cast<double>(o.lease_ms) / 1000 + 2);
+  std::printf("%-34s %10.3f s    goal <= %.1f s; the slowest %.3f s\n",
+              "failover: SIGKILL -> a job done", Median(first_jobs),
+              static_cast<double>(o.lease_ms) / 1000 + 2,
+              *std::max_element(first_jobs.begin(), first_jobs.end()));
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <cstdio>
@@ -226,8 +227,16 @@ void Server::LeaseLoop() {
   std::unique_lock lock(mu_);
   for (;;) {
     const bool leading = term_ != nullptr;
-    wake_.wait_for(lock, leading ? renew_every : std::chrono::milliseconds(ttl / 4),
-                   [&] { return stopping_ || check_lease_; });
+    // A standby looks again every quarter of a lease, and just after the lease it read lapses,
+    // so that it takes over as soon as it may.
+    std::chrono::steady_clock::duration wait =
+        leading ? renew_every : std::chrono::milliseconds(ttl / 4);
+    if (const auto until = leader_until_ - std::chrono::steady_clock::now();
+        !leading && until > std::chrono::steady_clock::duration::zero()) {
+      wait = std::min<std::chrono::steady_clock::duration>(wait,
+                                                           until + std::chrono::milliseconds(20));
+    }
+    wake_.wait_for(lock, wait, [&] { return stopping_ || check_lease_; });
     if (stopping_) return;
     check_lease_ = false;
     const auto now = std::chrono::steady_clock::now();
