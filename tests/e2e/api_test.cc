@@ -38,7 +38,10 @@ TEST_F(ApiTest, NoTokenNoAccess) {
   EXPECT_EQ(Call("", "GET", "/healthz").status, 200);  // the one open endpoint
   HttpResult health = Call("", "GET", "/health");      // under job-orchestrator's name too
   EXPECT_EQ(health.status, 200);
-  EXPECT_EQ(health.body, R"({"status":"ok","role":"leader"})");
+  // On PostgreSQL the leader names itself and its lease's epoch too.
+  EXPECT_EQ(health.body, OnPostgres() ? R"({"status":"ok","role":"leader","leader":")" + url() +
+                                            R"(","epoch":1})"
+                                      : R"({"status":"ok","role":"leader"})");
 }
 
 TEST_F(ApiTest, SubmitThenReadAJob) {

@@ -4,13 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <regex>
+#include <string_view>
 #include <thread>
 
+#include "store/postgres/pg_test_util.h"
 #include "store/store_test_util.h"
 #include "util/child_process.h"
 #include "util/http_client.h"
@@ -27,11 +31,31 @@ class ServerFixture : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  // Under BATON_TEST_STORE=postgresql[:URL_FILE] (ctest's "/postgresql" runs of the end-to-end
+  // suites, with the pg_server fixture's URL file) a server with no --store of its own keeps its
+  // jobs in a schema of its own on the test PostgreSQL, the same one across the test's restarts.
+  static bool OnPostgres() {
+    const char* store = std::getenv("BATON_TEST_STORE");
+    if (store == nullptr || !std::string_view(store).starts_with("postgresql")) return false;
+    const std::string_view file = std::string_view(store).substr(10);
+    if (file.starts_with(":")) ::setenv("BATON_TEST_PG", std::string(file.substr(1)).c_str(), 0);
+    return true;
+  }
+  std::vector<std::string> StoreArgs() {
+    if (!OnPostgres() ||
+        std::find(server_args_.begin(), server_args_.end(), "--store") != server_args_.end()) {
+      return {};
+    }
+    if (pg_store_.empty()) pg_store_ = store::testing::PgFreshUrl();
+    return {"--store", pg_store_, "--lease-ms", "1000"};
+  }
+
   void StartServer(std::vector<std::string> extra = {}) {
     server_ = std::make_unique<ChildProcess>();
     std::vector<std::string> argv = {BATON_PATH,     "server",   "--data",
                                      dir_ + "/data", "--listen", listen_};
     argv.insert(argv.end(), server_args_.begin(), server_args_.end());
+    for (std::string& a : StoreArgs()) argv.push_back(std::move(a));
     argv.insert(argv.end(), extra.begin(), extra.end());
     ASSERT_TRUE(server_->Start(argv));
     auto line = server_->ReadLine(30s);
@@ -63,6 +87,7 @@ class ServerFixture : public ::testing::Test {
     std::vector<std::string> argv = {BATON_PATH,        "server",   "--data",
                                      dir_ + "/" + name, "--listen", listen};
     argv.insert(argv.end(), server_args_.begin(), server_args_.end());
+    for (std::string& a : StoreArgs()) argv.push_back(std::move(a));
     EXPECT_TRUE(o.process->Start(argv));
     std::optional<std::string> line = o.process->ReadLine(30s);
     EXPECT_TRUE(line.has_value());
@@ -140,6 +165,7 @@ class ServerFixture : public ::testing::Test {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   std::vector<std::string> server_args_;  // more flags for `baton server`
+  std::string pg_store_;                  // OnPostgres(): the test's schema
   std::string start_line_;                // what the server printed first ("listening on ...")
   std::string listen_ = "127.0.0.1:0";    // "127.0.0.1:" + port_ restarts on the same port
   std::string dir_;
