@@ -161,6 +161,67 @@ TEST_F(PostgresTest, AClientAndAWorkerFollowTheLeaderAcrossAFailover) {
   EXPECT_EQ(job.at("attempts_used").to_number<int64_t>(), 1) << json::serialize(job);
 }
 
+// What lives only in the leader's memory (a worker's resources, labels and plugins) is rebuilt
+// from the worker's hello when it reconnects to the next leader: a job that needs them is
+// dispatched there, and a workflow's plugin activity runs the worker's plugin.
+TEST_F(PostgresTest, TheNextLeaderKnowsAWorkersResourcesLabelsAndPlugins) {
+  Other b = StartOther("b");
+  ASSERT_NE(b.port, 0);
+  auto worker = std::make_unique<testing::ChildProcess>();
+  worker->StopWith({SIGTERM, SIGINT});
+  ASSERT_TRUE(worker->Start({BATON_PATH,   "worker",
+                             "--server",   url() + "," + b.url(),
+                             "--token",    admin_,
+                             "--types",    "shell,lint",
+                             "--id",       "w1",
+                             "--workdir",  dir_ + "/work-w1",
+                             "--grace-ms", "500",
+                             "--resource", "cpu=4",
+                             "--label",    "zone=a",
+                             "--command",  "lint=echo '{\"linted\": true}' > out/result.json",
+                             "--plugin",   "deploy=lint,mandatory,order=3"}));
+  ASSERT_TRUE(WaitUntil([&] {
+    return Call(admin_, "GET", "/v1/workers").body.find(R"("w1")") != std::string::npos;
+  }));
+  server_->Kill(SIGKILL);
+  server_->Wait();
+  ASSERT_TRUE(WaitUntil([&] { return Leads(b.port); }));
+  port_ = b.port;
+  admin_ = b.token;
+  std::string listed;
+  ASSERT_TRUE(WaitUntil([&] {
+    listed = Call(admin_, "GET", "/v1/workers").body;
+    return listed.find(R"("w1")") != std::string::npos;
+  }));
+  EXPECT_NE(listed.find(R"("resources":{"cpu":4})"), std::string::npos) << listed;
+  EXPECT_NE(listed.find(R"("labels":{"zone":"a"})"), std::string::npos) << listed;
+  EXPECT_NE(
+      listed.find(
+          R"("plugins":[{"activity":"deploy","type":"lint","mandatory":true,"order":3,"always_run":false}])"),
+      std::string::npos)
+      << listed;
+  const uint64_t needs = Submit(R"({"type":"shell","resources":{"cpu":3},"labels":{"zone":"a"},)"
+                                R"("payload":{"command":"echo placed"}})");
+  ASSERT_TRUE(WaitUntil([&] { return GetJob(needs).at("state") == "succeeded"; }))
+      << json::serialize(GetJob(needs));
+  testing::HttpResult flow =
+      Call(admin_, "POST", "/v1/workflows", R"({"activities": [{"name": "deploy", "plugins": true,
+    "parallel": [{"name": "push", "type": "shell", "payload": {"command": "true"}}]}]})");
+  ASSERT_EQ(flow.status, 201) << flow.body;
+  const std::string target = "/v1/workflows/" + std::to_string(Json(flow).at("id").as_int64());
+  json::object w;
+  ASSERT_TRUE(WaitUntil([&] {
+    w = Json(Call(admin_, "GET", target)).as_object();
+    return w.at("state") == "succeeded";
+  })) << json::serialize(w);
+  bool linted = false;
+  for (const json::value& step : w.at("steps").as_array()) {
+    linted |= step.at("name") == "deploy:plugins:lint" &&
+              step.at("result") == json::parse(R"({"linted":true})");
+  }
+  EXPECT_TRUE(linted) << json::serialize(w);
+}
+
 // A leader frozen past its lease (SIGSTOP) is deposed: the standby leads with the next epoch, and
 // when the old one wakes, nothing it does is committed: it answers no submit with 201, steps
 // down, and sends clients to the new leader.
