@@ -85,7 +85,7 @@ struct Client::Connection {
 Client::Client(Endpoint endpoint, std::string token)
     : Client(std::vector<Endpoint>{std::move(endpoint)}, std::move(token)) {}
 Client::Client(std::vector<Endpoint> servers, std::string token)
-    : token_(std::move(token)), endpoints_(std::move(servers)) {
+    : endpoints_(std::move(servers)), token_(std::move(token)) {
   if (endpoints_.empty()) endpoints_.push_back(Endpoint{"127.0.0.1", 7070});
 }
 

@@ -288,7 +288,7 @@ void FilesApi::OutputFile(const Identity& who, engine::JobId id, const std::stri
 
 void FilesApi::OutputZip(const Identity& who, engine::JobId id, const HttpRequest& request,
                          const Reply& reply) {
-  access_->FindJob(who, id, [this, id, request, reply](Result<engine::JobRecord> job) {
+  access_->FindJob(who, id, [this, request, reply](Result<engine::JobRecord> job) {
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));

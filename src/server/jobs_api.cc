@@ -35,7 +35,7 @@ void JobsApi::GetLog(const Identity& who, engine::JobId id, const Call& call) {
     }
   }
   access_->FindJob(who, id,
-                   [this, id, offset, follow, reply = call.reply, version,
+                   [this, offset, follow, reply = call.reply, version,
                     keep_alive](Result<engine::JobRecord> job) {
                      if (!job.ok()) return reply(ErrorResponse(job.status(), version, keep_alive));
                      if (follow) return FollowLog(*job, offset, version, reply);

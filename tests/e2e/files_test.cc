@@ -208,13 +208,15 @@ TEST_F(FilesTest, AWebAppsEndUsersAreUsersOfItsAccount) {
 // Names on /upload are taken as job-orchestrator takes them; the native API keeps refusing them.
 TEST_F(FilesTest, UploadedFileNamesAreTheirLastSegment) {
   auto worker = StartWorker("w1");
-  const std::string body = Multipart({{"user_id", "3"}, {"service", "shell"}},
-                                     {{"run.sh", "ls > out/names.txt\n"},
-                                      {"../../x.txt", "x"},
-                                      {"/etc/y.txt", "y"},
-                                      {"a/b/z.txt", "z"},
-                                      {"///", "sep"},
-                                      {"donn\xc3\xa9es-\xe2\x9c\x93.txt", "u"}});
+  const std::string body =
+      Multipart({{"user_id", "3"}, {"service", "shell"}}, {{"run.sh", "ls > out/names.txt\n"},
+                                                           {"../../x.txt", "x"},
+                                                           {"/etc/y.txt", "y"},
+                                                           {"a/b/z.txt", "z"},
+                                                           {"///", "sep"},
+                                                           {"donn\xc3\xa9"
+                                                            "es-\xe2\x9c\x93.txt",
+                                                            "u"}});
   HttpResult up = PostMultipart(admin_, "/upload", body);
   ASSERT_EQ(up.status, 201) << up.body;
   const uint64_t id = Json(up).at("id").to_number<uint64_t>();
@@ -222,11 +224,15 @@ TEST_F(FilesTest, UploadedFileNamesAreTheirLastSegment) {
   std::vector<std::string> got;
   for (const json::value& n : names) got.emplace_back(n.as_string());
   EXPECT_EQ(got, (std::vector<std::string>{"run.sh", "x.txt", "y.txt", "z.txt", "file",
-                                           "donn\xc3\xa9es-\xe2\x9c\x93.txt"}));
+                                           "donn\xc3\xa9"
+                                           "es-\xe2\x9c\x93.txt"}));
   ASSERT_TRUE(WaitUntil([&] { return GetJob(id).at("state") == "succeeded"; }));
   const std::string listed =
       Call(admin_, "GET", "/v1/jobs/" + std::to_string(id) + "/files/names.txt").body;
-  EXPECT_NE(listed.find("donn\xc3\xa9es-\xe2\x9c\x93.txt\n"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("donn\xc3\xa9"
+                        "es-\xe2\x9c\x93.txt\n"),
+            std::string::npos)
+      << listed;
   EXPECT_NE(listed.find("file\n"), std::string::npos) << listed;
   // An empty name alone becomes "file" too.
   HttpResult empty = PostMultipart(

@@ -60,7 +60,9 @@ TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
   for (const json::object& e : events) {
     if (e.at("kind").as_string() != "progress") continue;
     progress.push_back(e.at("progress").to_number<double>());
-    if (progress.back() == 0.25) EXPECT_EQ(e.at("message").as_string(), "a quarter");
+    if (progress.back() == 0.25) {
+      EXPECT_EQ(e.at("message").as_string(), "a quarter");
+    }
   }
   EXPECT_EQ(progress, (std::vector<double>{0.0, 0.25, 1.0}));
   EXPECT_EQ(events.back().at("state").as_string(), "succeeded");
