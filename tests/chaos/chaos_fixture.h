@@ -116,6 +116,16 @@ class ChaosFixture : public WorkerFixture {
     s.close(ec);
   }
 
+  // The shell workers that faults may SIGKILL: one of them, drawn from `rng`, goes and a new one
+  // (the next `*next` id) takes its place.
+  void ReplaceAWorker(std::vector<std::unique_ptr<ChildProcess>>& killable, std::mt19937_64& rng,
+                      int* next) {
+    const size_t victim = rng() % killable.size();
+    killable[victim]->Kill(SIGKILL);
+    killable[victim]->Wait();
+    killable[victim] = StartShellWorker("sh" + std::to_string(++*next));
+  }
+
   // Acknowledged jobs, and batches sent without an answer (to send again at the end).
   struct Ledger {
     std::mutex mu;
@@ -168,6 +178,17 @@ class ChaosFixture : public WorkerFixture {
     std::atomic<bool> stop_{false};
     std::vector<std::thread> threads_;
   };
+
+  // Three submits to `port`, each cut before its answer (after all of it or half of it), noted as
+  // unanswered; `*cuts` counts them.
+  void CutSubmits(uint16_t port, Ledger& ledger, std::mt19937_64& rng, int* cuts) {
+    for (int i = 0; i < 3; ++i) {
+      json::array batch = Batch("cut-" + std::to_string(*cuts), rng);
+      CutSubmit(port, batch, i % 2 == 0);
+      ledger.Unanswered(std::move(batch));
+      ++*cuts;
+    }
+  }
 
   // A job of its own for the sleeper worker (types chaos-slow), stopped for twice its lease once
   // it runs, then continued: its attempt ends as lost meanwhile, so its outcome, sent late, must

@@ -56,22 +56,14 @@ TEST_F(ChaosTest, NothingAcknowledgedIsLostAndNothingRunsTwiceAsSuccess) {
         KillAndRestartServer();
         ++server_kills;
       } else if (action == 1) {  // a shell worker: SIGKILL, and a new one
-        const size_t victim = rng() % killable.size();
-        killable[victim]->Kill(SIGKILL);
-        killable[victim]->Wait();
-        killable[victim] = StartShellWorker("sh" + std::to_string(++next_worker));
+        ReplaceAWorker(killable, rng, &next_worker);
         ++worker_kills;
       } else if (action == 2) {  // the sleeper: stopped past its lease, then continued
         stopped_attempts.push_back(StopTheSleeper(*sleeper, ledger, stops));
         ASSERT_NE(stopped_attempts.back().job, 0u);
         ++stops;
       } else {  // clients: requests cut before their answer
-        for (int i = 0; i < 3; ++i) {
-          json::array batch = Batch("cut-" + std::to_string(cuts), rng);
-          CutSubmit(port_, batch, i % 2 == 0);
-          ledger.Unanswered(std::move(batch));
-          ++cuts;
-        }
+        CutSubmits(port_, ledger, rng, &cuts);
       }
     }
   }

@@ -186,23 +186,14 @@ TEST_F(PgChaosTest, TwoServersLoseNothingWhenTheLeaderOrTheDatabaseFails) {
         ASSERT_NO_FATAL_FAILURE(CutDatabaseConnections());
         ++db_cuts;
       } else if (action == 4) {
-        const size_t victim = rng() % killable.size();
-        killable[victim]->Kill(SIGKILL);
-        killable[victim]->Wait();
-        killable[victim] = StartShellWorker("sh" + std::to_string(++next_worker));
+        ReplaceAWorker(killable, rng, &next_worker);
         ++worker_kills;
       } else if (action == 5) {
         stopped_attempts.push_back(StopTheSleeper(*sleeper, ledger, stops));
         ASSERT_NE(stopped_attempts.back().job, 0u);
         ++stops;
       } else {  // submits cut before their answer, to the leader
-        const uint16_t leader = Leader();
-        for (int i = 0; i < 3; ++i) {
-          json::array batch = Batch("cut-" + std::to_string(cuts), rng);
-          CutSubmit(leader, batch, i % 2 == 0);
-          ledger.Unanswered(std::move(batch));
-          ++cuts;
-        }
+        CutSubmits(Leader(), ledger, rng, &cuts);
       }
     }
   }

@@ -171,6 +171,12 @@ Status PgConnection::ConnectionError(std::string_view what) const {
                      " is unavailable: " + Trimmed(PQerrorMessage(conn_)));
 }
 
+Status PgConnection::Broken(std::string_view what) {
+  Status s = ConnectionError(what);
+  Reset();
+  return s;
+}
+
 void PgConnection::Reset() {
   PQreset(conn_);
   prepared_.clear();  // a new session has none
@@ -224,9 +230,7 @@ Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& querie
       auto added = prepared_.emplace(q.sql, "baton_" + std::to_string(prepared_.size() + 1));
       name = &added.first->second;
       if (PQsendPrepare(conn_, name->c_str(), q.sql.c_str(), q.params.size(), nullptr) != 1) {
-        Status s = ConnectionError(q.what);
-        Reset();
-        return s;
+        return Broken(q.what);
       }
       preparing[i] = name;
     }
@@ -238,47 +242,37 @@ Result<std::vector<PgRows>> PgConnection::Run(const std::vector<PgQuery>& querie
             : PQsendQueryParams(conn_, q.sql.c_str(), q.params.size(), nullptr, values.data(),
                                 lengths.data(), q.params.Formats().data(), q.binary_result ? 1 : 0);
     if (sent != 1) {
-      Status s = ConnectionError(q.what);
-      Reset();  // the pipeline is in an unknown state: start afresh
-      return s;
+      return Broken(q.what);  // the pipeline is in an unknown state: start afresh
     }
   }
   if (PQpipelineSync(conn_) != 1) {
-    Status s = ConnectionError("sync");
-    Reset();
-    return s;
+    return Broken("sync");
   }
   std::vector<PgRows> out;
   out.reserve(queries.size());
   Status first = Status::Ok();
+  // The next answer of `q` (a Parse's or a query's), the first error noted; each answer ends with
+  // a null, read here. Null when the connection broke.
+  auto next = [&](const PgQuery& q) -> PGresult* {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) return nullptr;
+    if (PQresultStatus(r) == PGRES_FATAL_ERROR && first.ok()) first = ErrorOf(r, q.what);
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    return r;
+  };
   for (size_t i = 0; i < queries.size(); ++i) {
     const PgQuery& q = queries[i];
     if (preparing[i] != nullptr) {
       // The Parse's own answer. One that failed (or was skipped after an earlier error) made no
       // statement: it is prepared again next time.
-      PGresult* parsed = PQgetResult(conn_);
-      if (!parsed) {
-        Status s = ConnectionError(q.what);
-        Reset();
-        return s;
-      }
-      const ExecStatusType st = PQresultStatus(parsed);
-      if (st == PGRES_FATAL_ERROR && first.ok()) first = ErrorOf(parsed, q.what);
-      if (st != PGRES_COMMAND_OK) prepared_.erase(q.sql);
+      PGresult* parsed = next(q);
+      if (!parsed) return Broken(q.what);
+      if (PQresultStatus(parsed) != PGRES_COMMAND_OK) prepared_.erase(q.sql);
       PQclear(parsed);
-      while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
     }
-    PGresult* r = PQgetResult(conn_);
-    if (!r) {
-      Status s = ConnectionError(q.what);
-      Reset();
-      return s;
-    }
-    const ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_FATAL_ERROR && first.ok()) first = ErrorOf(r, q.what);
+    PGresult* r = next(q);
+    if (!r) return Broken(q.what);
     out.emplace_back(r);
-    // Each query's results end with a null.
-    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
   }
   PGresult* sync = PQgetResult(conn_);
   const bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;

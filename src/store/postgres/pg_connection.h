@@ -150,6 +150,8 @@ class PgConnection {
   Status Ready();
   // A new session (PQreset): its prepared statements are gone.
   void Reset();
+  // ConnectionError(what), after which the session starts afresh (Reset).
+  Status Broken(std::string_view what);
   Status ErrorOf(pg_result* result, std::string_view what) const;
   Status ConnectionError(std::string_view what) const;
 
