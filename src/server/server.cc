@@ -250,7 +250,7 @@ void Server::LeaseLoop() {
         last_error.clear();
         std::lock_guard renewed_lock(mu_);
         leader_until_ = lease_valid_until_;
-        lease_error_.clear();
+        lease_failing_ = false;
       } else if (renewed.ok()) {
         StepDown("another server took the lease");
       } else {
@@ -260,7 +260,7 @@ void Server::LeaseLoop() {
         }
         {
           std::lock_guard failed_lock(mu_);
-          lease_error_ = renewed.status().message();
+          lease_failing_ = true;
         }
         // Stop before the lease can lapse, while it is still ours for sure.
         if (std::chrono::steady_clock::now() + std::chrono::milliseconds(ttl / 4) >=
@@ -284,13 +284,13 @@ void Server::TryToLead(std::string& last_error) {
       Say("cannot read the lease: " + last_error);
     }
     std::lock_guard lock(mu_);
-    lease_error_ = view.status().message();
+    lease_failing_ = true;
     return;
   }
   last_error.clear();
   {
     std::lock_guard lock(mu_);
-    lease_error_.clear();
+    lease_failing_ = false;
     leader_ = *view;
     leader_until_ = now + std::chrono::milliseconds(std::max<int64_t>(0, view->remaining_ms));
   }
@@ -398,20 +398,23 @@ void Server::Standby(const HttpRequest& request, const Reply& reply) {
   if (request.method() == http::verb::get && (path == "/healthz" || path == "/health")) {
     return reply(JsonResponse(http::status::ok, HealthBody(), version, keep_alive));
   }
-  std::string leader, why;
+  std::string leader;
+  bool database_away = false;
   {
     std::lock_guard lock(mu_);
     if (std::chrono::steady_clock::now() < leader_until_ && leader_.holder != holder_) {
       leader = leader_.address;
     }
-    why = lease_error_;
+    database_away = lease_failing_;
   }
   if (leader.empty()) {
-    // When the database is the reason, its own words say so (and name it).
-    return reply(ErrorResponse(
-        Unavailable("this server is a standby and no server leads now" +
-                    (why.empty() ? std::string() : " (" + why + ")") + "; try again in a moment"),
-        version, keep_alive));
+    // A standby answers anyone, token or not (it cannot check one without the database): it
+    // says the database is the reason but not which it is; its stderr has the details.
+    return reply(
+        ErrorResponse(Unavailable(std::string("this server is a standby and no server leads now") +
+                                  (database_away ? " (it cannot reach the database)" : "") +
+                                  "; try again in a moment"),
+                      version, keep_alive));
   }
   HttpResponse r = ErrorResponse(Unavailable("this server is a standby; the leader is " + leader),
                                  version, keep_alive);

@@ -96,8 +96,8 @@ class Server {
       retired_;
   store::LeaseView leader_;  // the lease as last read: who leads, at which address
   std::chrono::steady_clock::time_point leader_until_;  // when that lease lapses, unrenewed
-  std::string lease_error_;   // why the lease could not be read or renewed last, if it could not
-  bool check_lease_ = false;  // a commit failed: renew now
+  bool lease_failing_ = false;  // the lease could not be read or renewed last time
+  bool check_lease_ = false;    // a commit failed: renew now
   bool stopping_ = false;
   std::thread lease_thread_;
   std::chrono::steady_clock::time_point lease_valid_until_;  // lease thread only

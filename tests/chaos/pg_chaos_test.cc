@@ -298,7 +298,13 @@ TEST_F(PgChaosTest, TheDatabaseGoingAwayAnswers503NamingItAndTheServerComesBack)
   }));
   testing::HttpResult standing = Call(admin_, "GET", "/v1/jobs/" + std::to_string(before));
   EXPECT_EQ(standing.status, 503) << standing.body;
-  EXPECT_NE(standing.body.find(named), std::string::npos) << standing.body;
+  // It says why, to anyone (no token here), without naming the database.
+  testing::HttpResult anyone = testing::HttpCall(port_, "GET", "/v1/jobs/1");
+  for (const testing::HttpResult* r : {&standing, &anyone}) {
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_NE(r->body.find("it cannot reach the database"), std::string::npos) << r->body;
+    EXPECT_EQ(r->body.find(named), std::string::npos) << r->body;
+  }
 
   ASSERT_TRUE(RunScript("pg-temp.sh up " + pg));
   ASSERT_TRUE(WaitUntil([&] { return Leads(port_); })) << "the server did not lead again";
