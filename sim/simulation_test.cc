@@ -46,6 +46,16 @@ TEST(SimulationTest, FixedSeedsKeepEveryInvariant) {
   }
 }
 
+// Seeds that once found a bug (the engine test that pins each one names it).
+TEST(SimulationTest, SeedsThatFoundBugsKeepEveryInvariant) {
+  for (uint64_t seed : {1883602767ULL}) {  // a declined parent attempt kept its sub-jobs
+    SimOptions o;
+    o.seed = seed;
+    o.jobs = 10000;
+    ExpectHolds(o);
+  }
+}
+
 TEST(SimulationTest, ASeedReplaysExactly) {
   SimOptions o;
   o.seed = 42;

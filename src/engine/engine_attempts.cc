@@ -232,6 +232,11 @@ Status Engine::Complete(const AttemptRef& ref, Completion c) {
     return Status::Ok();
   }
   --s.attempts_used;
+  // Sub-jobs it spawned belonged to the attempt: they no longer count (the next attempt starts
+  // afresh, as after a failed one).
+  if (!job.children.empty() || s.children_total != 0) {
+    DetachChildren(job, "its parent's attempt was declined by " + s.worker_id);
+  }
   Enqueue(job);
   SetState(job, JobState::kQueued, Outcome::kDeclined, "declined by " + s.worker_id);
   return Status::Ok();

@@ -300,6 +300,25 @@ TEST_F(ChildrenTest, AFailedParentAttemptCancelsItsChildrenAndTheNextAttemptStar
   EXPECT_EQ(State(pa.job_id), JobState::kSucceeded);
 }
 
+// Found by the simulation (BATON_SEED=1883602767): a declined attempt left its sub-jobs counted,
+// so the next attempt's parent waited for them and a restart refused the store as data loss.
+TEST_F(ChildrenTest, ADeclinedParentAttemptCancelsItsChildrenAndTheNextAttemptStartsAfresh) {
+  Assignment pa;
+  std::vector<JobId> old = SpawnChildren(&pa, "t", 2);
+  RunChildren(pa.job_id, "S");
+  ASSERT_TRUE(engine_.Complete(Ref(pa), Decline()).ok());
+  EXPECT_EQ(State(pa.job_id), JobState::kQueued);
+  EXPECT_EQ(State(old[0]), JobState::kSucceeded);
+  EXPECT_EQ(State(old[1]), JobState::kCancelled);
+  EXPECT_THAT(Job(old[1]).status.error, HasSubstr("its parent's attempt was declined by w"));
+  EXPECT_EQ(Job(pa.job_id).status.children_total, 0u);
+  EXPECT_EQ(Job(pa.job_id).status.children_done, 0u);
+  Assignment second = DispatchOne("w2", "t");
+  ASSERT_EQ(second.job_id, pa.job_id);
+  ASSERT_TRUE(engine_.Complete(Ref(second), Ok()).ok());
+  EXPECT_EQ(State(pa.job_id), JobState::kSucceeded);
+}
+
 TEST_F(ChildrenTest, ASplitterRunsInTheJobsPlaceAndItsChildrenAreAggregated) {
   JobId id = Submit(Spec("big"));
   EXPECT_TRUE(Dispatch("w", {"big"}, 1).empty());  // only the splitter's workers run it
