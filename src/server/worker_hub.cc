@@ -162,9 +162,18 @@ Status WorkerHub::Hello(const std::shared_ptr<Connection>& c, const protocol::He
           for (auto& [attempt, type] : release.held) w->running.emplace(attempt, std::move(type));
           w->hello_applied = true;
         },
-        [this, c](const Status&) {
-          std::lock_guard lock(mu_);
-          if (Worker* w = Own(*c)) FlushHeldLogs(*w);
+        [this, c](const Status& applied) {
+          {
+            std::lock_guard lock(mu_);
+            Worker* w = Own(*c);
+            if (w == nullptr) return;
+            FlushHeldLogs(*w);
+            if (applied.ok()) return;
+          }
+          // Refused (the store was failing or the server stopping) or lost with a failed commit:
+          // the engine may not know this connection, so nothing would ever be dispatched to it.
+          // The worker connects again and says hello anew.
+          c->Close("hello not applied, connect again: " + applied.message());
         });
   }
   c->Send(protocol::Serialize(

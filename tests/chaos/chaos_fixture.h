@@ -233,7 +233,12 @@ class ChaosFixture : public WorkerFixture {
         attempt = last.at("attempt_id").to_number<uint64_t>();
         return true;
       });
-      EXPECT_TRUE(seen) << "the sleeper never ran job " << id << ": " << json::serialize(last);
+      if (!seen) {
+        Result<json::value> workers = sc.Json("GET", "/v1/workers");
+        ADD_FAILURE() << "the sleeper never ran job " << id << ": " << json::serialize(last)
+                      << "\nworkers: "
+                      << (workers.ok() ? json::serialize(*workers) : workers.status().ToString());
+      }
       if (!seen) return {0, 0};
       if (attempt == 0) {
         std::printf("chaos: job %llu ended before it was seen running: %s\n",
