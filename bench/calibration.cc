@@ -123,7 +123,7 @@ Result<double> PgInsertRowsPerSecond(const std::string& url, uint64_t rows, uint
       for (int n = 0; n < 4; ++n) v.Text("");
       for (int n = 0; n < 3; ++n) v.Int(0);
     }
-    failed = pg.Query("INSERT INTO " + table + " SELECT * FROM " + v.Unnest(), v.Params(),
+    failed = pg.Query("INSERT INTO " + table + " " + v.Select(), v.Params(),
                       "calibration insert")
                  .status();
   }

@@ -26,8 +26,8 @@ double SqliteInsertRowsPerSecond(const std::string& path, const std::string& syn
                                  uint64_t rows);
 
 // Raw PostgreSQL at `url`: the same 40-column rows, sent by this client in transactions of
-// `batch` rows (one INSERT ... SELECT FROM unnest of an array per column, one round trip each),
-// into a new table of its own (dropped after), with the server's settings (fsync and
+// `batch` rows (one INSERT ... SELECT unnest of an array per column, one round trip each, as the
+// store writes), into a new table of its own (dropped after), with the server's settings (fsync and
 // synchronous_commit as they are). Rows per second; an error if the database cannot be used.
 Result<double> PgInsertRowsPerSecond(const std::string& url, uint64_t rows, uint64_t batch);
 

@@ -90,13 +90,17 @@ void PgArrays::Text(std::string_view v) {
 }
 void PgArrays::Null() { Next() += "NULL"; }
 
-std::string PgArrays::Unnest() const {
-  std::string out = "unnest(";
+std::string PgArrays::Select() const {
+  std::string out = "SELECT ";
   for (size_t i = 0; i < types_.size(); ++i) {
     if (i) out += ", ";
-    out += "$" + std::to_string(i + 1) + "::" + types_[i] + "[]";
+    out += "unnest($";
+    out += std::to_string(i + 1);
+    out += "::";
+    out += types_[i];
+    out += "[])";
   }
-  return out + ")";
+  return out;
 }
 
 PgParams PgArrays::Params() const {

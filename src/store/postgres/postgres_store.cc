@@ -128,10 +128,10 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       rows::WriteJobStatus(statuses, r);
     }
     add("INSERT INTO jobs (" + rows::JoinColumns(rows::kJobSpecColumns, "", "") +
-            ") SELECT * FROM " + specs.Unnest(),
+            ") " + specs.Select(),
         specs.Params(), "insert jobs");
     add("INSERT INTO job_status (id, " + rows::JoinColumns(rows::kJobStatusColumns, "", "") +
-            ") SELECT * FROM " + statuses.Unnest(),
+            ") " + statuses.Select(),
         statuses.Params(), "insert job statuses");
   }
   if (!batch.updates.empty()) {
@@ -142,8 +142,8 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       rows::WriteStatus(v, u->status);
       v.Int(static_cast<int64_t>(u->id));
     }
-    add(Expecting("UPDATE job_status s SET " + StatusAssignments() + " FROM " + v.Unnest() +
-                      " AS v(" + rows::JoinColumns(rows::kJobStatusColumns, "", "") +
+    add(Expecting("UPDATE job_status s SET " + StatusAssignments() + " FROM (" + v.Select() +
+                      ") AS v(" + rows::JoinColumns(rows::kJobStatusColumns, "", "") +
                       ", id) WHERE s.id = v.id",
                   "s.id", "$" + std::to_string(rows::kJobStatusCount + 1) + "::bigint[]", "job"),
         v.Params(), "update jobs");
@@ -157,7 +157,7 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       rows::WriteAttempt(v, *a);
     }
     add("INSERT INTO attempts (" + rows::JoinColumns(rows::kAttemptColumns, "", "") +
-            ") SELECT * FROM " + v.Unnest() +
+            ") " + v.Select() +
             " ON CONFLICT (id) DO UPDATE SET ended_ms = excluded.ended_ms, outcome = "
             "excluded.outcome, error = excluded.error, result = excluded.result",
         v.Params(), "upsert attempts");
@@ -169,7 +169,7 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       rows::WriteEvent(v, e);
     }
     add("INSERT INTO events (" + rows::JoinColumns(rows::kEventColumns, "", "") +
-            ") SELECT * FROM " + v.Unnest(),
+            ") " + v.Select(),
         v.Params(), "insert events");
   }
   // Workflows, schedules, pauses and deletes are few per batch: a statement each.

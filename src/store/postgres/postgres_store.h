@@ -2,7 +2,7 @@
 //
 // Each Apply is one transaction in one round trip (libpq's pipeline mode: the statements and one
 // sync). Rows go in bulk: each kind of row is one statement whatever the batch's size,
-// `INSERT ... SELECT * FROM unnest($1::bigint[], ...)` and `UPDATE ... FROM unnest(...)`. The
+// `INSERT ... SELECT unnest($1::bigint[]), ...` and `UPDATE ... FROM (SELECT unnest(...)...)`. The
 // columns are SQLite's (row_codec.h); the schema's migrations are postgres/migrations/*.sql.
 //
 // Thread rules: each connection one thread at a time; any number of connections at once.
