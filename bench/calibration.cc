@@ -123,8 +123,7 @@ Result<double> PgInsertRowsPerSecond(const std::string& url, uint64_t rows, uint
       for (int n = 0; n < 4; ++n) v.Text("");
       for (int n = 0; n < 3; ++n) v.Int(0);
     }
-    failed = pg.Query("INSERT INTO " + table + " " + v.Select(), v.Params(),
-                      "calibration insert")
+    failed = pg.Query("INSERT INTO " + table + " " + v.Select(), v.Params(), "calibration insert")
                  .status();
   }
   const double rate = static_cast<double>(rows) / Seconds(t0, Steady::now());

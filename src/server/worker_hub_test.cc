@@ -43,8 +43,8 @@ class WorkerHubTest : public ::testing::Test {
     Result<std::unique_ptr<Runtime>> rt = Runtime::Start(&store_, &clock_, options);
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(*rt);
-    hub_.Attach(runtime_.get(), [](engine::JobId, engine::AttemptId, const std::string&,
-                                   const std::string&) {});
+    hub_.Attach(runtime_.get(),
+                [](engine::JobId, engine::AttemptId, const std::string&, const std::string&) {});
   }
 
   // Drives the runtime until nothing is left to do: passes and commits, in turn.

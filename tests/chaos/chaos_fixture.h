@@ -202,13 +202,13 @@ class ChaosFixture : public WorkerFixture {
     // A failover can hide a whole run of the job from the polls below; then it ended unseen (it
     // is in the ledger and checked like any other) and another one is tried.
     for (int tries = 0; tries < 5; ++tries) {
-      json::object slow{{"type", "chaos-slow"},
-                        {"idempotency_key",
-                         "slow-" + std::to_string(n) + "-" + std::to_string(tries)},
-                        {"heartbeat_timeout_ms", kLeaseMs},
-                        {"attempts_max", kAttemptsMax},
-                        {"retry", {{"delay_initial_ms", 20}, {"delay_max_ms", 200}}},
-                        {"payload", {{"command", "sleep 2"}}}};
+      json::object slow{
+          {"type", "chaos-slow"},
+          {"idempotency_key", "slow-" + std::to_string(n) + "-" + std::to_string(tries)},
+          {"heartbeat_timeout_ms", kLeaseMs},
+          {"attempts_max", kAttemptsMax},
+          {"retry", {{"delay_initial_ms", 20}, {"delay_max_ms", 200}}},
+          {"payload", {{"command", "sleep 2"}}}};
       const json::array batch{slow};
       Result<json::value> answer = sc.Submit(batch);
       for (int retries = 0; !answer.ok() && retries < 100; ++retries) {

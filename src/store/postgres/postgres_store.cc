@@ -127,11 +127,11 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       statuses.Row();
       rows::WriteJobStatus(statuses, r);
     }
-    add("INSERT INTO jobs (" + rows::JoinColumns(rows::kJobSpecColumns, "", "") +
-            ") " + specs.Select(),
+    add("INSERT INTO jobs (" + rows::JoinColumns(rows::kJobSpecColumns, "", "") + ") " +
+            specs.Select(),
         specs.Params(), "insert jobs");
-    add("INSERT INTO job_status (id, " + rows::JoinColumns(rows::kJobStatusColumns, "", "") +
-            ") " + statuses.Select(),
+    add("INSERT INTO job_status (id, " + rows::JoinColumns(rows::kJobStatusColumns, "", "") + ") " +
+            statuses.Select(),
         statuses.Params(), "insert job statuses");
   }
   if (!batch.updates.empty()) {
@@ -156,8 +156,8 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       v.Row();
       rows::WriteAttempt(v, *a);
     }
-    add("INSERT INTO attempts (" + rows::JoinColumns(rows::kAttemptColumns, "", "") +
-            ") " + v.Select() +
+    add("INSERT INTO attempts (" + rows::JoinColumns(rows::kAttemptColumns, "", "") + ") " +
+            v.Select() +
             " ON CONFLICT (id) DO UPDATE SET ended_ms = excluded.ended_ms, outcome = "
             "excluded.outcome, error = excluded.error, result = excluded.result",
         v.Params(), "upsert attempts");
@@ -168,8 +168,7 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
       v.Row();
       rows::WriteEvent(v, e);
     }
-    add("INSERT INTO events (" + rows::JoinColumns(rows::kEventColumns, "", "") +
-            ") " + v.Select(),
+    add("INSERT INTO events (" + rows::JoinColumns(rows::kEventColumns, "", "") + ") " + v.Select(),
         v.Params(), "insert events");
   }
   // Workflows, schedules, pauses and deletes are few per batch: a statement each.
