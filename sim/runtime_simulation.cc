@@ -128,10 +128,7 @@ bool RuntimeSimulation::StartServer() {
   options.engine = config_;
   options.engine.seed = o_.seed * 7919 + epoch_;
   options.threaded = false;
-  server::WorkerHub* hub = hub_.get();
-  options.on_engine = [hub](engine::Engine& e) { hub->Reattach(e); };
-  options.on_pass = [hub](engine::Engine& e, auto* after) { hub->OnPass(e, after); };
-  options.on_notices = [hub](const std::vector<engine::Notice>& n) { hub->Notify(n); };
+  hub_->HookInto(options);
   Result<std::unique_ptr<server::Runtime>> rt = server::Runtime::Start(&store_, &clock_, options);
   if (!rt.ok()) {
     Violation("the runtime did not start: " + rt.status().ToString());

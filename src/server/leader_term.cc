@@ -42,14 +42,8 @@ Result<std::unique_ptr<LeaderTerm>> LeaderTerm::Start(Parts parts) {
   runtime_options.on_engine = [self](engine::Engine& e) {
     e.SetTypes(self->types_.EngineDefaults());
     e.SetPolicy(self->config_.scheduling);
-    self->hub_->Reattach(e);
   };
-  runtime_options.on_pass = [self](engine::Engine& e, auto* after) {
-    self->hub_->OnPass(e, after);
-  };
-  runtime_options.on_notices = [self](const std::vector<engine::Notice>& notices) {
-    self->hub_->Notify(notices);
-  };
+  t->hub_->HookInto(runtime_options);
   runtime_options.on_events_committed = [self](engine::EventSeq last) {
     self->events_->Committed(last);
   };

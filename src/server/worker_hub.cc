@@ -531,6 +531,15 @@ std::unordered_map<std::string, WorkerHub::TypeLoad> WorkerHub::Types() {
   return out;
 }
 
+void WorkerHub::HookInto(RuntimeOptions& options) {
+  options.on_engine = [this, before = std::move(options.on_engine)](engine::Engine& e) {
+    if (before) before(e);
+    Reattach(e);
+  };
+  options.on_pass = [this](engine::Engine& e, auto* after) { OnPass(e, after); };
+  options.on_notices = [this](const std::vector<engine::Notice>& n) { Notify(n); };
+}
+
 void WorkerHub::Reattach(engine::Engine& engine) {
   std::lock_guard lock(mu_);
   for (const auto& [id, w] : workers_) {

@@ -61,6 +61,9 @@ class WorkerHub {
   using ResourceCheck = std::function<Status(const engine::Resources&)>;
   void SetResourceCheck(ResourceCheck check) { check_resources_ = std::move(check); }
 
+  // Hooks this hub into a runtime's options before Runtime::Start: on_engine (after what it
+  // already does) reattaches the workers, on_pass dispatches, on_notices stops attempts.
+  void HookInto(RuntimeOptions& options);
   // Engine thread: tells a rebuilt engine about every connected worker (its resources, labels
   // and plugins) and the drained ones (RuntimeOptions::on_engine).
   void Reattach(engine::Engine& engine);

@@ -36,10 +36,7 @@ class WorkerHubTest : public ::testing::Test {
   void SetUp() override {
     RuntimeOptions options;
     options.threaded = false;
-    WorkerHub* hub = &hub_;
-    options.on_engine = [hub](engine::Engine& e) { hub->Reattach(e); };
-    options.on_pass = [hub](engine::Engine& e, auto* after) { hub->OnPass(e, after); };
-    options.on_notices = [hub](const std::vector<engine::Notice>& n) { hub->Notify(n); };
+    hub_.HookInto(options);
     Result<std::unique_ptr<Runtime>> rt = Runtime::Start(&store_, &clock_, options);
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     runtime_ = std::move(*rt);
