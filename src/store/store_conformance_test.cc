@@ -383,6 +383,20 @@ TEST_P(StoreConformanceTest, ADuplicateJobOrEventIsRefused) {
   engine::RecordBatch dup_event;
   dup_event.events = b.events;
   EXPECT_FALSE(store_->Apply(dup_event).ok());
+  // Also among others of one commit: that commit is refused whole.
+  engine::RecordBatch later;
+  for (engine::EventSeq seq : {2, 3}) {
+    later.events.push_back(
+        Event{seq, 1, 1, engine::EventKind::kState, JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  }
+  MustApply(later);
+  engine::RecordBatch overlapping;
+  for (engine::EventSeq seq : {3, 4}) {
+    overlapping.events.push_back(
+        Event{seq, 1, 1, engine::EventKind::kState, JobState::kQueued, 0, Outcome::kNone, 0, ""});
+  }
+  EXPECT_FALSE(store_->Apply(overlapping).ok());
+  EXPECT_EQ(store_->ListEvents({.limit = 10}).value().size(), 3u);
 }
 
 TEST_P(StoreConformanceTest, JobsAreListedNewestFirstWithFiltersAndBoundedPages) {

@@ -130,7 +130,7 @@ class PgChaosTest : public testing::ChaosFixture {
     Result<std::unique_ptr<store::PgConnection>> pg = store::PgConnection::Open(store_, "test");
     if (!pg.ok()) return 0;
     Result<store::PgRows> last =
-        (*pg)->Query("SELECT COALESCE(MAX(seq), 0) FROM events", {}, "last event");
+        (*pg)->Query("SELECT COALESCE(MAX(last_seq), 0) FROM event_batches", {}, "last event");
     return last.ok() ? static_cast<uint64_t>(last->At(0).Int(0)) : 0;
   }
 

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <bit>
 #include <charconv>
 #include <cstdlib>
 
@@ -66,46 +67,93 @@ std::vector<const char*> PgParams::Pointers() const {
   return out;
 }
 
-std::string& PgArrays::Next() {
-  std::string& col = columns_[column_++];
-  col += col.empty() ? '{' : ',';
+namespace {
+
+constexpr unsigned kInt8Oid = 20, kTextOid = 25, kFloat8Oid = 701;
+
+void AppendBigEndian(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+const char* TypeName(unsigned oid) {
+  switch (oid) {
+    case kInt8Oid:
+      return "bigint";
+    case kFloat8Oid:
+      return "double precision";
+    default:
+      return "text";
+  }
+}
+
+}  // namespace
+
+PgArrays::Column& PgArrays::Next(unsigned oid) {
+  BATON_CHECK(column_ < columns_.size());
+  Column& col = columns_[column_++];
+  if (oid != 0) {
+    BATON_CHECK(col.oid == 0 || col.oid == oid);  // one type a column
+    col.oid = oid;
+  }
   return col;
 }
 void PgArrays::Int(int64_t v) {
-  types_[column_] = "bigint";
-  Next() += Number(v);
+  std::string& e = Next(kInt8Oid).elements;
+  AppendBigEndian(e, 8, 4);
+  AppendBigEndian(e, static_cast<uint64_t>(v), 8);
 }
 void PgArrays::Real(double v) {
-  types_[column_] = "double precision";
-  Next() += Number(v);
+  std::string& e = Next(kFloat8Oid).elements;
+  AppendBigEndian(e, 8, 4);
+  AppendBigEndian(e, std::bit_cast<uint64_t>(v), 8);
 }
 void PgArrays::Text(std::string_view v) {
-  std::string& col = Next();
-  col += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') col += '\\';
-    col += c;
-  }
-  col += '"';
+  std::string& e = Next(kTextOid).elements;
+  AppendBigEndian(e, v.size(), 4);
+  e.append(v);
 }
-void PgArrays::Null() { Next() += "NULL"; }
+void PgArrays::Null() {
+  Column& col = Next(0);
+  col.has_null = true;
+  AppendBigEndian(col.elements, 0xffffffff, 4);  // -1
+}
 
-std::string PgArrays::Select() const {
-  std::string out = "SELECT ";
-  for (size_t i = 0; i < types_.size(); ++i) {
+std::string PgArrays::List(const char* open, const char* close) const {
+  std::string out;
+  for (size_t i = 0; i < columns_.size(); ++i) {
     if (i) out += ", ";
-    out += "unnest($";
+    out += open;
+    out += '$';
     out += std::to_string(i + 1);
     out += "::";
-    out += types_[i];
-    out += "[])";
+    out += TypeName(columns_[i].oid);
+    out += "[]";
+    out += close;
   }
   return out;
 }
 
+std::string PgArrays::Select() const { return "SELECT " + List("unnest(", ")"); }
+std::string PgArrays::Arrays() const { return List("", ""); }
+
 PgParams PgArrays::Params() const {
   PgParams p;
-  for (const std::string& col : columns_) p.Text(col.empty() ? "{}" : col + "}");
+  std::string a;
+  for (const Column& col : columns_) {
+    // array_recv's layout: dimensions, a null flag, the element type; each dimension's length and
+    // lower bound; the elements. No rows: no dimensions.
+    a.clear();
+    const bool empty = rows_ == 0;
+    AppendBigEndian(a, empty ? 0 : 1, 4);
+    AppendBigEndian(a, col.has_null ? 1 : 0, 4);
+    AppendBigEndian(a, col.oid == 0 ? kTextOid : col.oid, 4);
+    if (!empty) {
+      AppendBigEndian(a, rows_, 4);
+      AppendBigEndian(a, 1, 4);
+    }
+    a += col.elements;
+    p.Bytes(a);
+  }
   return p;
 }
 
@@ -202,7 +250,7 @@ Status PgConnection::ErrorOf(pg_result* result, std::string_view what) const {
   }
   const std::string_view code(state);
   m += " (sqlstate " + std::string(code) + ")";
-  if (code == "23505") return {StatusCode::kAlreadyExists, std::move(m)};
+  if (code == "23505" || code == "23P01") return {StatusCode::kAlreadyExists, std::move(m)};
   // Connections, the server shutting down or out of resources, a read-only standby (the primary
   // moved), lock conflicts: try again.
   if (code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") ||

@@ -41,6 +41,27 @@ std::vector<const T*> LastOfEach(const std::vector<T>& items, Key key) {
   return out;
 }
 
+bool BySeq(const engine::Event* a, const engine::Event* b) { return a->seq < b->seq; }
+
+// "unnest(b.seq, b.job_id, ...) AS e(seq, job_id, ...)": the events of the batches `b`.
+std::string UnnestEvents(const std::string& b) {
+  const std::string prefix = b + ".";
+  return "unnest(" + rows::JoinColumns(rows::kEventColumns, prefix.c_str(), "") + ") AS e(" +
+         rows::JoinColumns(rows::kEventColumns, "", "") + ")";
+}
+
+// "array_agg(seq ORDER BY seq), array_agg(job_id ORDER BY seq), ...": rows back into a batch.
+std::string AggregateEvents() {
+  std::string out;
+  for (const char* c : rows::kEventColumns) {
+    if (!out.empty()) out += ", ";
+    out += "array_agg(";
+    out += c;
+    out += " ORDER BY seq)";
+  }
+  return out;
+}
+
 std::string StatusAssignments() {
   std::string out;
   for (const char* c : rows::kJobStatusColumns) {
@@ -163,13 +184,29 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
         v.Params(), "upsert attempts");
   }
   if (!batch.events.empty()) {
-    PgArrays v(rows::kEventCount);
-    for (const engine::Event& e : batch.events) {
-      v.Row();
-      rows::WriteEvent(v, e);
+    // One row of arrays (migration 0004), in sequence order as its readers expect.
+    std::vector<const engine::Event*> events;
+    events.reserve(batch.events.size());
+    for (const engine::Event& e : batch.events) events.push_back(&e);
+    if (!std::is_sorted(events.begin(), events.end(), BySeq)) {
+      std::sort(events.begin(), events.end(), BySeq);
     }
-    add("INSERT INTO events (" + rows::JoinColumns(rows::kEventColumns, "", "") + ") " + v.Select(),
-        v.Params(), "insert events");
+    PgArrays v(rows::kEventCount);
+    int64_t last_at_ms = 0;
+    for (const engine::Event* e : events) {
+      v.Row();
+      rows::WriteEvent(v, *e);
+      last_at_ms = std::max(last_at_ms, e->at_ms);
+    }
+    PgParams p = v.Params();
+    p.Int(static_cast<int64_t>(events.front()->seq));
+    p.Int(static_cast<int64_t>(events.back()->seq));
+    p.Int(last_at_ms);
+    add("INSERT INTO event_batches (" + rows::JoinColumns(rows::kEventColumns, "", "") +
+            ", first_seq, last_seq, last_at_ms) VALUES (" + v.Arrays() + ", $" +
+            std::to_string(rows::kEventCount + 1) + ", $" + std::to_string(rows::kEventCount + 2) +
+            ", $" + std::to_string(rows::kEventCount + 3) + ")",
+        std::move(p), "insert events");
   }
   // Workflows, schedules, pauses and deletes are few per batch: a statement each.
   for (const engine::WorkflowRecord& w : batch.workflow_inserts) {
@@ -217,9 +254,16 @@ void PostgresStore::AddWrites(const engine::RecordBatch& batch, std::vector<PgQu
     }
   }
   if (batch.events_before != 0) {
+    // The batches below go; the one that straddles the line is written again with what it keeps.
     PgParams p;
     p.Int(static_cast<int64_t>(batch.events_before));
-    add("DELETE FROM events WHERE seq < $1", std::move(p), "delete events");
+    add("WITH old AS (DELETE FROM event_batches WHERE first_seq < $1 RETURNING *), "
+        "kept AS (SELECT e.* FROM old, " +
+            UnnestEvents("old") + " WHERE e.seq >= $1) INSERT INTO event_batches (" +
+            rows::JoinColumns(rows::kEventColumns, "", "") +
+            ", first_seq, last_seq, last_at_ms) SELECT " + AggregateEvents() +
+            ", min(seq), max(seq), max(at_ms) FROM kept HAVING count(*) > 0",
+        std::move(p), "delete events");
   }
   for (const engine::ScheduleRecord& r : batch.schedules) {
     PgParams p;
@@ -280,7 +324,8 @@ Result<engine::RecoveredState> PostgresStore::Recover(int64_t keys_since_ms) {
       "AND created_ms > $1",
       std::move(since), "recover idempotency keys");
   add("SELECT (SELECT coalesce(max(id), 0) FROM jobs), (SELECT coalesce(max(id), 0) FROM "
-      "attempts), (SELECT coalesce(max(seq), 0) FROM events)",
+      "attempts), (SELECT coalesce((SELECT last_seq FROM event_batches ORDER BY first_seq DESC "
+      "LIMIT 1), 0))",
       {}, "recover ids");
   add("COMMIT", {}, "end recovery");
   Result<std::vector<PgRows>> answers = conn_->Run(q);
@@ -345,16 +390,22 @@ Result<std::vector<engine::AttemptRecord>> PostgresStore::ListAttempts(JobId id)
 }
 
 Result<std::vector<engine::Event>> PostgresStore::ListEvents(const EventQuery& q) {
-  std::string sql = "SELECT " + rows::JoinColumns(rows::kEventColumns, "e.", "") + " FROM events e";
+  // The batches from the one that holds `after` + 1 on, in order, and their events.
+  std::string sql = "SELECT " + rows::JoinColumns(rows::kEventColumns, "e.", "") +
+                    " FROM event_batches b CROSS JOIN LATERAL " + UnnestEvents("b");
   // A workflow's own events name no job: their owner is the workflow's.
   if (!q.owner.empty()) {
     sql += " LEFT JOIN jobs j ON j.id = e.job_id LEFT JOIN workflows w ON w.id = e.workflow_id";
   }
   PgParams p;
-  sql += " WHERE e.seq > ?";
+  sql +=
+      " WHERE b.first_seq >= coalesce((SELECT max(first_seq) FROM event_batches WHERE first_seq "
+      "<= ?), 0) AND e.seq > ?";
+  p.Int(static_cast<int64_t>(q.after));
   p.Int(static_cast<int64_t>(q.after));
   if (q.through != 0) {
-    sql += " AND e.seq <= ?";
+    sql += " AND b.first_seq <= ? AND e.seq <= ?";
+    p.Int(static_cast<int64_t>(q.through));
     p.Int(static_cast<int64_t>(q.through));
   }
   if (q.job_id != 0) {
@@ -373,7 +424,7 @@ Result<std::vector<engine::Event>> PostgresStore::ListEvents(const EventQuery& q
     p.OwnedText(q.owner + "/");
     p.OwnedText(q.owner + "0");
   }
-  sql += " ORDER BY e.seq LIMIT ?";
+  sql += " ORDER BY b.first_seq, e.seq LIMIT ?";
   p.Int(static_cast<int64_t>(q.limit));
   Result<PgRows> r = conn_->Query(PgNumbered(sql), std::move(p), "list events");
   if (!r.ok()) return r.status();
@@ -474,22 +525,15 @@ Result<std::vector<FinishedJob>> PostgresStore::ListFinished(JobId after, size_t
 }
 
 Result<engine::EventSeq> PostgresStore::FirstEventAt(int64_t at_ms) {
-  // Sequence numbers and times rise together: a binary search by the primary key, done by the
-  // database in one statement.
+  // Sequence numbers and times rise together: the first batch whose newest event is that late
+  // holds the first event that is; none is, the next number.
   PgParams p;
   p.Int(at_ms);
   Result<PgRows> r = conn_->Query(
-      "WITH RECURSIVE b(lo, hi) AS ("
-      " SELECT (SELECT coalesce(min(seq), 1) FROM events), "
-      "        (SELECT coalesce(max(seq), 0) + 1 FROM events)"
-      " UNION ALL"
-      " SELECT CASE WHEN t.at_ms IS NULL OR t.at_ms >= $1 THEN b.lo ELSE b.lo + (b.hi - b.lo) / 2 "
-      "+ 1 END,"
-      "        CASE WHEN t.at_ms IS NULL OR t.at_ms >= $1 THEN b.lo + (b.hi - b.lo) / 2 ELSE b.hi "
-      "END"
-      " FROM b, LATERAL (SELECT (SELECT at_ms FROM events WHERE seq >= b.lo + (b.hi - b.lo) / 2 "
-      "ORDER BY seq LIMIT 1) AS at_ms) t WHERE b.lo < b.hi)"
-      " SELECT min(hi) FROM b",
+      "SELECT coalesce((SELECT min(e.seq) FROM (SELECT seq, at_ms FROM event_batches WHERE "
+      "last_at_ms >= $1 ORDER BY last_at_ms, first_seq LIMIT 1) b, unnest(b.seq, b.at_ms) AS "
+      "e(seq, at_ms) WHERE e.at_ms >= $1), (SELECT last_seq + 1 FROM event_batches ORDER BY "
+      "first_seq DESC LIMIT 1), 1)",
       std::move(p), "first event at a time");
   if (!r.ok()) return r.status();
   return static_cast<engine::EventSeq>(r->At(0).Int(0));

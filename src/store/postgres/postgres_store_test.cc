@@ -128,6 +128,59 @@ TEST(PostgresStoreTest, TheLastOfTwoUpdatesOfAJobInOneBatchWins) {
   EXPECT_EQ(attempts[0].ended_ms, 20);
 }
 
+// Migration 4 turns the rows of the events table into batches of arrays: a store that had them
+// lists the same events after it, finds times in them, and deletes up to a line inside a batch.
+TEST(PostgresStoreTest, EventsStoredAsRowsAreKeptAsBatchesByMigration4) {
+  const std::string url = testing::PgFreshUrl();
+  std::unique_ptr<PgConnection> c = PgConnection::Open(url, "test").value();
+  ASSERT_TRUE(c->Script("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT "
+                        "NULL, applied_ms BIGINT NOT NULL)",
+                        "migrations")
+                  .ok());
+  for (const Migration& m : PostgresMigrations()) {
+    if (m.version >= 4) break;
+    const std::string script = "BEGIN;\n" + std::string(m.sql) +
+                               ";\nINSERT INTO schema_migrations VALUES (" +
+                               std::to_string(m.version) + ", 'old', 0);\nCOMMIT;";
+    ASSERT_TRUE(c->Script(script.c_str(), "old migration").ok()) << m.name;
+  }
+  // 2,500 events of 500 jobs, 10 ms apart; every third has a message with a quote and a comma.
+  ASSERT_TRUE(c->Script("INSERT INTO events SELECT g, (g - 1) / 5 + 1, 1000 + 10 * g, 'state', "
+                        "'queued', 0, 'none', 0.5, CASE WHEN g % 3 = 0 THEN 'a \"b\", c' ELSE '' "
+                        "END, 0 FROM generate_series(1, 2500) g",
+                        "old events")
+                  .ok());
+  std::unique_ptr<Database> db = std::move(OpenDatabase(url).value());
+  std::unique_ptr<Store> store = std::move(db->Connect().value());
+  std::vector<engine::Event> all = store->ListEvents({.limit = 10000}).value();
+  ASSERT_EQ(all.size(), 2500u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_EQ(all[i].seq, i + 1);
+    EXPECT_EQ(all[i].job_id, i / 5 + 1);
+    EXPECT_EQ(all[i].at_ms, static_cast<int64_t>(1000 + 10 * (i + 1)));
+    EXPECT_EQ(all[i].message, (i + 1) % 3 == 0 ? "a \"b\", c" : "");
+  }
+  std::vector<engine::Event> job = store->ListEvents({.job_id = 250, .limit = 100}).value();
+  ASSERT_EQ(job.size(), 5u);
+  EXPECT_EQ(job.front().seq, 1246u);
+  std::vector<engine::Event> window =
+      store->ListEvents({.after = 998, .through = 1003, .limit = 100}).value();
+  ASSERT_EQ(window.size(), 5u);  // across the line between two batches
+  EXPECT_EQ(window.front().seq, 999u);
+  EXPECT_EQ(window.back().seq, 1003u);
+  EXPECT_EQ(store->FirstEventAt(1000 + 10 * 1500).value(), 1500u);
+  EXPECT_EQ(store->FirstEventAt(1000 + 10 * 1500 - 5).value(), 1500u);
+  EXPECT_EQ(store->FirstEventAt(1'000'000).value(), 2501u);
+  engine::RecordBatch del;
+  del.events_before = 1500;
+  ASSERT_TRUE(store->Apply(del).ok());
+  std::vector<engine::Event> kept = store->ListEvents({.limit = 10000}).value();
+  ASSERT_EQ(kept.size(), 1001u);
+  EXPECT_EQ(kept.front().seq, 1500u);
+  EXPECT_EQ(store->FirstEventAt(0).value(), 1500u);
+  EXPECT_EQ(store->Recover(0).value().event_seq_max, 2500u);
+}
+
 // One holder at a time; a deposed leader's commits fail whatever it believes, and change nothing.
 TEST(PostgresLeaseTest, OneHolderAtATimeAndADeposedLeaderCommitsNothing) {
   std::unique_ptr<Database> db = std::move(OpenDatabase(testing::PgFreshUrl()).value());
