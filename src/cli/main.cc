@@ -252,11 +252,16 @@ void ShowProgress(const json::object& e, bool tty) {
   std::fflush(stdout);
 }
 
-int WaitFor(baton::client::Client& c, uint64_t id, const Target& t) {
+// `since`: a new job's submit answer's event_seq, so that every one of its events shows.
+int WaitFor(baton::client::Client& c, uint64_t id, const Target& t,
+            std::optional<uint64_t> since = std::nullopt) {
   const bool tty = !t.json && isatty(1);
-  auto job = c.Wait(id, [&](const json::object& e) {
-    if (!t.json) ShowProgress(e, tty);
-  });
+  auto job = c.Wait(
+      id,
+      [&](const json::object& e) {
+        if (!t.json) ShowProgress(e, tty);
+      },
+      since);
   if (tty) std::printf("\n");
   if (!job.ok()) return Fail("wait", job.status());
   if (t.json) {
@@ -1036,7 +1041,13 @@ int main(int argc, char** argv) {
     auto submitted = files.empty() ? c.Submit(job) : c.SubmitWithFiles(job, files);
     if (!submitted.ok()) return Fail(name, submitted.status());
     const uint64_t job_id = submitted->at("id").to_number<uint64_t>();
-    if (wait) return WaitFor(c, job_id, t);
+    if (wait) {
+      // A new job's events all follow the answer's event_seq: shown even if it is already done.
+      const json::value* seq = submitted->as_object().if_contains("event_seq");
+      const bool fresh = !submitted->at("existed").as_bool() && seq != nullptr && seq->is_number();
+      return WaitFor(c, job_id, t,
+                     fresh ? std::optional<uint64_t>(seq->to_number<uint64_t>()) : std::nullopt);
+    }
     if (t.json) {
       std::printf("%s\n", Pretty(*submitted).c_str());
     } else {

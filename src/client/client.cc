@@ -494,15 +494,18 @@ Status Client::FollowLog(uint64_t id, uint64_t offset,
 }
 
 Result<json::value> Client::Wait(uint64_t id,
-                                 const std::function<void(const json::object&)>& on_event) {
-  Result<json::value> job = Get(id);
-  if (!job.ok()) return job.status();
-  if (IsTerminalState(job->at("state").as_string())) return job;
-  // Its changes after the state just read: events after the answer's event_seq (an older
-  // server without it: from the start of the log, which costs a scan of it).
-  const json::value* as_of = job->as_object().if_contains("event_seq");
-  const uint64_t since = as_of != nullptr && as_of->is_number() ? as_of->to_number<uint64_t>() : 0;
-  Status s = Events(since, id, [&](const json::object& e) {
+                                 const std::function<void(const json::object&)>& on_event,
+                                 std::optional<uint64_t> since) {
+  if (!since) {
+    Result<json::value> job = Get(id);
+    if (!job.ok()) return job.status();
+    if (IsTerminalState(job->at("state").as_string())) return job;
+    // Its changes after the state just read: events after the answer's event_seq (an older
+    // server without it: from the start of the log, which costs a scan of it).
+    const json::value* as_of = job->as_object().if_contains("event_seq");
+    since = as_of != nullptr && as_of->is_number() ? as_of->to_number<uint64_t>() : 0;
+  }
+  Status s = Events(*since, id, [&](const json::object& e) {
     if (on_event) on_event(e);
     return !(e.at("kind").as_string() == "state" && IsTerminalState(e.at("state").as_string()));
   });

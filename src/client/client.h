@@ -98,8 +98,11 @@ class Client {
   // Waits until the job is in a terminal state (following its events from the state it reads
   // first: the event log is not read from its start), calling `on_event` for each event on the
   // way. Returns the job as it ended. Events(0, id, ...) gives a job's whole history.
+  // With `since` (a new job's submit answer's `event_seq`), every event after it: all of the new
+  // job's, also when it ended before the wait began.
   Result<boost::json::value> Wait(uint64_t id,
-                                  const std::function<void(const boost::json::object&)>& on_event);
+                                  const std::function<void(const boost::json::object&)>& on_event,
+                                  std::optional<uint64_t> since = std::nullopt);
 
  private:
   struct Connection;

@@ -307,9 +307,11 @@ Result<std::vector<SubmitResult>> Engine::SubmitBatch(std::vector<JobSpec> specs
   }
   std::vector<SubmitResult> out;
   out.reserve(specs.size());
+  const EventSeq before = sink_.event_seq_last;
   for (JobSpec& spec : specs) {
     Result<SubmitResult> r = Submit(std::move(spec));
     BATON_CHECK(r.ok());  // everything that could refuse it was checked above
+    r->event_seq = before;
     out.push_back(*r);
   }
   return out;

@@ -463,6 +463,8 @@ struct Notice {
 struct SubmitResult {
   JobId job_id = 0;
   bool existed = false;  // the idempotency key named an earlier job; nothing new was created
+  // The last event before the submit: the job's events (all of a new job's) come after it.
+  EventSeq event_seq = 0;
 };
 
 // What a declared job type (server --types) sets for its jobs, where a submit leaves it open.

@@ -210,6 +210,7 @@ void FilesApi::SubmitWithFiles(const Identity& who, const HttpRequest& request, 
                      boost::json::object o;
                      o["id"] = r->job_id;
                      o["existed"] = r->existed;
+                     o["event_seq"] = r->event_seq;
                      reply(JsonResponse(r->existed ? http::status::ok : http::status::created,
                                         boost::json::serialize(o), version, keep_alive));
                    });

@@ -125,6 +125,7 @@ void JobsApi::SubmitJobs(const Identity& who, const HttpRequest& request, const 
                         boost::json::object o;
                         o["id"] = r.job_id;
                         o["existed"] = r.existed;
+                        o["event_seq"] = r.event_seq;
                         created |= !r.existed;
                         jobs.push_back(std::move(o));
                       }

@@ -48,7 +48,8 @@ TEST_F(ApiTest, SubmitThenReadAJob) {
   HttpResult created = Call(admin_, "POST", "/v1/jobs",
                             R"({"type":"render","payload":{"frame":7},"priority":3,"tags":["x"]})");
   ASSERT_EQ(created.status, 201) << created.body;
-  EXPECT_EQ(created.body, R"({"id":1,"existed":false})");
+  // No event came before it: its events are those after 0.
+  EXPECT_EQ(created.body, R"({"id":1,"existed":false,"event_seq":0})");
   HttpResult got = Call(admin_, "GET", "/v1/jobs/1");
   ASSERT_EQ(got.status, 200) << got.body;
   boost::json::value job = Json(got);
@@ -59,7 +60,8 @@ TEST_F(ApiTest, SubmitThenReadAJob) {
   EXPECT_EQ(job.at("priority").as_int64(), 3);
   // As of its one event (queued): later changes are events after 1.
   EXPECT_EQ(job.at("event_seq").as_int64(), 1);
-  Call(admin_, "POST", "/v1/jobs", R"({"type":"render"})");
+  HttpResult second = Call(admin_, "POST", "/v1/jobs", R"({"type":"render"})");
+  EXPECT_EQ(second.body, R"({"id":2,"existed":false,"event_seq":1})");
   EXPECT_EQ(Json(Call(admin_, "GET", "/v1/jobs/1")).at("event_seq").as_int64(), 2);
 }
 
@@ -78,7 +80,9 @@ TEST_F(ApiTest, ABatchIsAllOrNothingAndLimited) {
   EXPECT_NE(big.body.find("6 jobs in one batch, at most 5 allowed (batch_max)"), std::string::npos);
   HttpResult ok = Call(admin_, "POST", "/v1/jobs", R"([{"type":"a"},{"type":"b"}])");
   EXPECT_EQ(ok.status, 201);
-  EXPECT_EQ(ok.body, R"({"jobs":[{"id":1,"existed":false},{"id":2,"existed":false}]})");
+  EXPECT_EQ(
+      ok.body,
+      R"({"jobs":[{"id":1,"existed":false,"event_seq":0},{"id":2,"existed":false,"event_seq":0}]})");
 }
 
 TEST_F(ApiTest, BadInputGetsAMessageNamingTheField) {
@@ -104,10 +108,11 @@ TEST_F(ApiTest, BadInputGetsAMessageNamingTheField) {
 
 TEST_F(ApiTest, AnIdempotencyKeyReturnsTheFirstJob) {
   const std::string body = R"({"type":"t","idempotency_key":"order-17"})";
-  EXPECT_EQ(Call(admin_, "POST", "/v1/jobs", body).body, R"({"id":1,"existed":false})");
+  EXPECT_EQ(Call(admin_, "POST", "/v1/jobs", body).body,
+            R"({"id":1,"existed":false,"event_seq":0})");
   HttpResult again = Call(admin_, "POST", "/v1/jobs", body);
   EXPECT_EQ(again.status, 200);
-  EXPECT_EQ(again.body, R"({"id":1,"existed":true})");
+  EXPECT_EQ(again.body, R"({"id":1,"existed":true,"event_seq":1})");
 }
 
 TEST_F(ApiTest, UsersSeeOnlyTheirOwnJobs) {
@@ -133,7 +138,7 @@ TEST_F(ApiTest, JobsAndTokensSurviveARestart) {
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_EQ(Json(got).at("state").as_string(), "queued");
   EXPECT_EQ(Call(alice, "POST", "/v1/jobs", R"({"type":"t","idempotency_key":"k"})").body,
-            R"({"id":1,"existed":true})");
+            R"({"id":1,"existed":true,"event_seq":1})");
 }
 
 TEST_F(ApiTest, ListingShowsOnlyYourJobsNewestFirstInPages) {

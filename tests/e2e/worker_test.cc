@@ -65,6 +65,19 @@ TEST_F(WorkerTest, AShellJobReportsProgressLogsAndOutputFiles) {
     }
   }
   EXPECT_EQ(progress, (std::vector<double>{0.0, 0.25, 1.0}));
+  // The submit's answer names the event that all of the new job's follow: from there the stream
+  // holds its whole history, although it ended before the stream began.
+  HttpResult third = Call(admin_, "POST", "/v1/jobs",
+                          R"({"type":"shell","payload":{"command":"echo '::progress 0.5 x'"}})");
+  ASSERT_EQ(third.status, 201) << third.body;
+  const json::object answer = json::parse(third.body).as_object();
+  const uint64_t third_id = answer.at("id").to_number<uint64_t>();
+  EXPECT_EQ(EventsUntilEnd(third_id).back().at("state").as_string(), "succeeded");
+  std::vector<json::object> from_answer =
+      EventsUntilEnd(third_id, answer.at("event_seq").to_number<uint64_t>());
+  ASSERT_FALSE(from_answer.empty());
+  EXPECT_EQ(from_answer.front().at("state").as_string(), "queued");
+  EXPECT_EQ(from_answer.size(), EventsUntilEnd(third_id).size());
   EXPECT_EQ(events.back().at("state").as_string(), "succeeded");
   EXPECT_EQ(GetJob(second).at("progress").to_number<double>(), 1.0);
   EXPECT_EQ(Cli({"result", std::to_string(second)}).out, "{\"exit_code\":0,\"files\":[]}\n");

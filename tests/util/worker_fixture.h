@@ -113,11 +113,11 @@ class WorkerFixture : public ServerFixture {
                      {"Content-Type", "multipart/form-data; boundary=B0undary"}});
   }
 
-  // Every event of `job` from its first until it ends, through the SDK's event stream.
-  std::vector<json::object> EventsUntilEnd(uint64_t job) {
+  // Every event of `job` after `since` (from its first) until it ends, through the SDK's stream.
+  std::vector<json::object> EventsUntilEnd(uint64_t job, uint64_t since = 0) {
     client::Client c(client::Endpoint::Parse(url()).value(), admin_);
     std::vector<json::object> events;
-    Status s = c.Events(0, job, [&](const json::object& e) {
+    Status s = c.Events(since, job, [&](const json::object& e) {
       events.push_back(e);
       return !(e.at("kind").as_string() == "state" &&
                client::IsTerminalState(e.at("state").as_string()));
