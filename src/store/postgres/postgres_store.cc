@@ -390,9 +390,20 @@ Result<std::vector<engine::AttemptRecord>> PostgresStore::ListAttempts(JobId id)
 }
 
 Result<std::vector<engine::Event>> PostgresStore::ListEvents(const EventQuery& q) {
-  // The batches from the one that holds `after` + 1 on, in order, and their events.
-  std::string sql = "SELECT " + rows::JoinColumns(rows::kEventColumns, "e.", "") +
-                    " FROM event_batches b CROSS JOIN LATERAL " + UnnestEvents("b");
+  // The batches from the one that holds `after` + 1 on, in order, and their events. For one job
+  // or workflow (a few events of many) only the fields that filter are unnested, the others
+  // taken by position for the events that pass: a third of the time of unnesting them all.
+  std::string sql;
+  if (q.job_id != 0 || q.workflow_id != 0) {
+    sql =
+        "SELECT e.seq, e.job_id, b.at_ms[e.i], b.kind[e.i], b.state[e.i], b.attempt_id[e.i], "
+        "b.outcome[e.i], b.progress[e.i], b.message[e.i], e.workflow_id FROM event_batches b CROSS "
+        "JOIN LATERAL unnest(b.seq, b.job_id, b.workflow_id) WITH ORDINALITY AS e(seq, job_id, "
+        "workflow_id, i)";
+  } else {
+    sql = "SELECT " + rows::JoinColumns(rows::kEventColumns, "e.", "") +
+          " FROM event_batches b CROSS JOIN LATERAL " + UnnestEvents("b");
+  }
   // A workflow's own events name no job: their owner is the workflow's.
   if (!q.owner.empty()) {
     sql += " LEFT JOIN jobs j ON j.id = e.job_id LEFT JOIN workflows w ON w.id = e.workflow_id";
