@@ -14,12 +14,15 @@ deps:
 	@./scripts/install-deps.sh
 
 $(BUILD_DIR)/build.ninja: CMakeLists.txt | deps
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	@echo "cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)" >&2
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >&2
 
 configure: deps $(BUILD_DIR)/build.ninja
 
+# The build talks on stderr, so that what a bench target prints on stdout is its JSON alone.
 build: configure
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	@echo "cmake --build $(BUILD_DIR) -j $(JOBS)" >&2
+	@cmake --build $(BUILD_DIR) -j $(JOBS) >&2
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
