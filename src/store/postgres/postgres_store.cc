@@ -43,6 +43,24 @@ std::vector<const T*> LastOfEach(const std::vector<T>& items, Key key) {
 
 bool BySeq(const engine::Event* a, const engine::Event* b) { return a->seq < b->seq; }
 
+// The last event's number (null when there are none): the newest batch's last.
+constexpr const char* kLastEventSeq =
+    "(SELECT last_seq FROM event_batches ORDER BY first_seq DESC LIMIT 1)";
+
+// The event columns, from the batches `b` and their events `e`: the fields that filter (seq,
+// job, workflow) unnested, the others taken by position `e.i` for the events that pass.
+std::string EventColumnsByPosition() {
+  std::string out;
+  for (std::string_view c : rows::kEventColumns) {
+    if (!out.empty()) out += ", ";
+    const bool unnested = c == "seq" || c == "job_id" || c == "workflow_id";
+    out += unnested ? "e." : "b.";
+    out += c;
+    if (!unnested) out += "[e.i]";
+  }
+  return out;
+}
+
 // "unnest(b.seq, b.job_id, ...) AS e(seq, job_id, ...)": the events of the batches `b`.
 std::string UnnestEvents(const std::string& b) {
   const std::string prefix = b + ".";
@@ -324,8 +342,8 @@ Result<engine::RecoveredState> PostgresStore::Recover(int64_t keys_since_ms) {
       "AND created_ms > $1",
       std::move(since), "recover idempotency keys");
   add("SELECT (SELECT coalesce(max(id), 0) FROM jobs), (SELECT coalesce(max(id), 0) FROM "
-      "attempts), (SELECT coalesce((SELECT last_seq FROM event_batches ORDER BY first_seq DESC "
-      "LIMIT 1), 0))",
+      "attempts), coalesce(" +
+          std::string(kLastEventSeq) + ", 0)",
       {}, "recover ids");
   add("COMMIT", {}, "end recovery");
   Result<std::vector<PgRows>> answers = conn_->Run(q);
@@ -395,11 +413,9 @@ Result<std::vector<engine::Event>> PostgresStore::ListEvents(const EventQuery& q
   // taken by position for the events that pass: a third of the time of unnesting them all.
   std::string sql;
   if (q.job_id != 0 || q.workflow_id != 0) {
-    sql =
-        "SELECT e.seq, e.job_id, b.at_ms[e.i], b.kind[e.i], b.state[e.i], b.attempt_id[e.i], "
-        "b.outcome[e.i], b.progress[e.i], b.message[e.i], e.workflow_id FROM event_batches b CROSS "
-        "JOIN LATERAL unnest(b.seq, b.job_id, b.workflow_id) WITH ORDINALITY AS e(seq, job_id, "
-        "workflow_id, i)";
+    sql = "SELECT " + EventColumnsByPosition() +
+          " FROM event_batches b CROSS JOIN LATERAL unnest(b.seq, b.job_id, b.workflow_id) WITH "
+          "ORDINALITY AS e(seq, job_id, workflow_id, i)";
   } else {
     sql = "SELECT " + rows::JoinColumns(rows::kEventColumns, "e.", "") +
           " FROM event_batches b CROSS JOIN LATERAL " + UnnestEvents("b");
@@ -543,8 +559,8 @@ Result<engine::EventSeq> PostgresStore::FirstEventAt(int64_t at_ms) {
   Result<PgRows> r = conn_->Query(
       "SELECT coalesce((SELECT min(e.seq) FROM (SELECT seq, at_ms FROM event_batches WHERE "
       "last_at_ms >= $1 ORDER BY last_at_ms, first_seq LIMIT 1) b, unnest(b.seq, b.at_ms) AS "
-      "e(seq, at_ms) WHERE e.at_ms >= $1), (SELECT last_seq + 1 FROM event_batches ORDER BY "
-      "first_seq DESC LIMIT 1), 1)",
+      "e(seq, at_ms) WHERE e.at_ms >= $1), " +
+          std::string(kLastEventSeq) + " + 1, 1)",
       std::move(p), "first event at a time");
   if (!r.ok()) return r.status();
   return static_cast<engine::EventSeq>(r->At(0).Int(0));
